@@ -1,0 +1,1 @@
+//! kensho-autograd (placeholder)

@@ -1,0 +1,95 @@
+//! The one internal GEMM entry point: `C = alpha * A * B + beta * C` on strided f32 matrices,
+//! on `matrixmultiply`, split across the kernel threads when the product is large enough.
+//!
+//! Strides are in elements and may be anything (transposed operands are passed by swapping
+//! strides, never copied).
+
+/// A strided matrix operand: pointer to element (0, 0) and the row and column strides.
+#[derive(Clone, Copy)]
+pub(crate) struct Mat {
+    pub ptr: *const f32,
+    pub rs: isize,
+    pub cs: isize,
+}
+
+/// Products below this many multiply-adds run on the calling thread.
+const PARALLEL_MIN_MACS: usize = 1 << 18;
+
+/// `C[m, n] = alpha * A[m, k] * B[k, n] + beta * C`.
+///
+/// # Safety
+/// The pointers with their strides must address valid `m x k`, `k x n` and `m x n` matrices, and
+/// `C` must not overlap `A` or `B`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn sgemm(
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f32,
+    a: Mat,
+    b: Mat,
+    beta: f32,
+    c: *mut f32,
+    rsc: isize,
+    csc: isize,
+) {
+    let threads = if m * n * k >= PARALLEL_MIN_MACS { crate::threads::num_threads() } else { 1 };
+    if threads <= 1 || (m < 16 && n < 16) {
+        matrixmultiply::sgemm(m, k, n, alpha, a.ptr, a.rs, a.cs, b.ptr, b.rs, b.cs, beta, c, rsc, csc);
+        return;
+    }
+    // Split the larger side of C into one block per thread; each block is an independent GEMM,
+    // and every element is accumulated in the same order as without the split.
+    let split_rows = m >= n;
+    let len = if split_rows { m } else { n };
+    let block = len.div_ceil(threads).next_multiple_of(8);
+    let (a_addr, b_addr, c_addr) = (a.ptr as usize, b.ptr as usize, c as usize);
+    crate::threads::pool().scope(|s| {
+        for start in (0..len).step_by(block) {
+            let size = block.min(len - start);
+            s.spawn(move |_| {
+                let (a_ptr, b_ptr, c_ptr) = (a_addr as *const f32, b_addr as *const f32, c_addr as *mut f32);
+                // SAFETY: each block addresses a disjoint part of C inside the caller's bounds.
+                unsafe {
+                    if split_rows {
+                        let off = start as isize;
+                        matrixmultiply::sgemm(
+                            size,
+                            k,
+                            n,
+                            alpha,
+                            a_ptr.offset(off * a.rs),
+                            a.rs,
+                            a.cs,
+                            b_ptr,
+                            b.rs,
+                            b.cs,
+                            beta,
+                            c_ptr.offset(off * rsc),
+                            rsc,
+                            csc,
+                        );
+                    } else {
+                        let off = start as isize;
+                        matrixmultiply::sgemm(
+                            m,
+                            k,
+                            size,
+                            alpha,
+                            a_ptr,
+                            a.rs,
+                            a.cs,
+                            b_ptr.offset(off * b.cs),
+                            b.rs,
+                            b.cs,
+                            beta,
+                            c_ptr.offset(off * csc),
+                            rsc,
+                            csc,
+                        );
+                    }
+                }
+            });
+        }
+    });
+}

@@ -1,0 +1,40 @@
+//! kensho-core: the [`Tensor`] type and its kernels.
+//!
+//! One concrete tensor type: `f32`, dynamic rank, row-major, cheap to clone (a shared buffer with
+//! copy-on-write, built on `ndarray`). Kernels are plain methods grouped by family in
+//! `tensor/{create,elementwise,reduce,shape,index,matmul}.rs`; random initialisation lives in
+//! [`init`], thread control in [`threads`], and the one error type in [`Error`].
+//!
+//! Neighbours: `kensho-autograd` records these kernels on a tape; `kensho-data` and
+//! `kensho-metrics` use tensors without the tape.
+//!
+//! ```
+//! use kensho_core::Tensor;
+//! let a = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3])?;
+//! let b = Tensor::ones(&[3, 2]);
+//! let c = a.matmul(&b);
+//! assert_eq!(c.shape(), &[2, 2]);
+//! assert_eq!(c.to_vec(), vec![6.0, 6.0, 15.0, 15.0]);
+//! # Ok::<(), kensho_core::Error>(())
+//! ```
+
+mod error;
+mod gemm;
+pub mod init;
+mod tensor;
+pub mod threads;
+
+pub use error::{Error, Result};
+pub use init::Initializer;
+pub use tensor::broadcast_shape;
+pub use tensor::Tensor;
+pub use threads::{num_threads, set_num_threads};
+
+/// The random number generator used throughout kensho (seedable, reproducible for a given seed).
+pub type Rng = rand::rngs::StdRng;
+
+/// A generator seeded with `seed`: the same seed gives the same numbers.
+pub fn seeded_rng(seed: u64) -> Rng {
+    use rand::SeedableRng;
+    Rng::seed_from_u64(seed)
+}

@@ -1,0 +1,121 @@
+//! Matrix products: 2-D and batched (leading batch dimensions broadcast by NumPy's rules), on
+//! the internal GEMM with strides, so transposed operands are never copied.
+
+use super::Tensor;
+use crate::gemm::{sgemm, Mat};
+use crate::{Error, Result};
+use ndarray::{ArrayD, IxDyn};
+
+impl Tensor {
+    /// The matrix product over the last two axes, with the leading (batch) axes broadcast.
+    ///
+    /// `[.., m, k] x [.., k, n] -> [.., m, n]`. Transposed or otherwise strided operands (for
+    /// example `a.transpose()`) are read in place, without a copy.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] if either operand has fewer than 2 dimensions, the inner dimensions
+    /// differ, or the batch dimensions cannot be broadcast.
+    pub fn try_matmul(&self, rhs: &Tensor) -> Result<Tensor> {
+        let (sa, sb) = (self.shape(), rhs.shape());
+        let mismatch = |why: &str| Error::shape("matmul", format!("{why} for a left operand of shape {sa:?}"), sb);
+        if sa.len() < 2 || sb.len() < 2 {
+            return Err(mismatch("two operands with at least 2 dimensions"));
+        }
+        let (m, k) = (sa[sa.len() - 2], sa[sa.len() - 1]);
+        let (k2, n) = (sb[sb.len() - 2], sb[sb.len() - 1]);
+        if k != k2 {
+            return Err(mismatch(&format!("a right operand with {k} rows (the left operand's columns)")));
+        }
+        let batch = crate::broadcast_shape(&sa[..sa.len() - 2], &sb[..sb.len() - 2])
+            .ok_or_else(|| mismatch("batch dimensions that broadcast"))?;
+        let full = |inner: [usize; 2]| -> Vec<usize> { batch.iter().copied().chain(inner).collect() };
+        let a = self.0.broadcast(IxDyn(&full([m, k]))).expect("batch shape checked");
+        let b = rhs.0.broadcast(IxDyn(&full([k, n]))).expect("batch shape checked");
+        let mut out = ArrayD::<f32>::zeros(IxDyn(&full([m, n])));
+        let nb = batch.len();
+        let (sta, stb) = (a.strides(), b.strides());
+        let batches: usize = batch.iter().product();
+        let out_ptr = out.as_mut_ptr();
+        for flat in 0..batches {
+            // Offsets of this batch entry in A, B and C, from its multi-index.
+            let (mut rem, mut off_a, mut off_b) = (flat, 0isize, 0isize);
+            for d in (0..nb).rev() {
+                let i = (rem % batch[d]) as isize;
+                rem /= batch[d];
+                off_a += i * sta[d];
+                off_b += i * stb[d];
+            }
+            // SAFETY: the views are valid for their broadcast shapes; C is a fresh contiguous buffer.
+            unsafe {
+                let am = Mat { ptr: a.as_ptr().offset(off_a), rs: sta[nb], cs: sta[nb + 1] };
+                let bm = Mat { ptr: b.as_ptr().offset(off_b), rs: stb[nb], cs: stb[nb + 1] };
+                let c = out_ptr.add(flat * m * n);
+                sgemm(m, k, n, 1.0, am, bm, 0.0, c, n as isize, 1);
+            }
+        }
+        Ok(Tensor::from_array(out))
+    }
+
+    /// The matrix product over the last two axes, with the leading (batch) axes broadcast.
+    ///
+    /// # Panics
+    /// If the shapes do not fit (see [`Tensor::try_matmul`]); the message names both shapes.
+    #[track_caller]
+    pub fn matmul(&self, rhs: &Tensor) -> Tensor {
+        self.try_matmul(rhs).unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Triple loop over the row-major values, the reference for the GEMM.
+    fn naive(a: &Tensor, b: &Tensor) -> Vec<f32> {
+        let (m, k, n) = (a.shape()[0], a.shape()[1], b.shape()[1]);
+        let (av, bv) = (a.to_vec(), b.to_vec());
+        let mut c = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                c[i * n + j] = (0..k).map(|p| av[i * k + p] * bv[p * n + j]).sum();
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn matmul_matches_triple_loop_including_transposed_and_threaded() {
+        let mut rng = crate::seeded_rng(3);
+        for &(m, k, n) in &[(1, 1, 1), (3, 5, 2), (70, 90, 110), (300, 200, 100)] {
+            let a = Tensor::rand_uniform(&[m, k], -1.0, 1.0, &mut rng);
+            let b = Tensor::rand_uniform(&[k, n], -1.0, 1.0, &mut rng);
+            let want = Tensor::from_vec(naive(&a, &b), &[m, n]).unwrap();
+            assert!(a.matmul(&b).allclose(&want, 1e-4, 1e-4));
+            let at = a.transpose().to_contiguous().transpose();
+            assert!(!at.is_contiguous() || m == 1 || k == 1);
+            assert!(at.matmul(&b).allclose(&want, 1e-4, 1e-4));
+        }
+    }
+
+    #[test]
+    fn batched_matmul_broadcasts_batch_dimensions() {
+        let mut rng = crate::seeded_rng(4);
+        let a = Tensor::rand_uniform(&[2, 3, 4, 5], -1.0, 1.0, &mut rng);
+        let b = Tensor::rand_uniform(&[3, 5, 2], -1.0, 1.0, &mut rng);
+        let c = a.matmul(&b);
+        assert_eq!(c.shape(), &[2, 3, 4, 2]);
+        let a11 = a.index_select(0, &[1]).index_select(1, &[2]).reshape_to(&[4, 5]);
+        let b1 = b.index_select(0, &[2]).reshape_to(&[5, 2]);
+        let c11 = c.index_select(0, &[1]).index_select(1, &[2]).reshape_to(&[4, 2]);
+        assert!(c11.allclose(&Tensor::from_vec(naive(&a11, &b1), &[4, 2]).unwrap(), 1e-5, 1e-5));
+    }
+
+    #[test]
+    fn bad_shapes_name_the_op_and_both_shapes() {
+        let err = Tensor::zeros(&[2, 3]).try_matmul(&Tensor::zeros(&[4, 5])).unwrap_err().to_string();
+        assert!(err.contains("matmul") && err.contains("[2, 3]") && err.contains("[4, 5]"), "{err}");
+        let p = std::panic::catch_unwind(|| Tensor::zeros(&[2, 3]).matmul(&Tensor::zeros(&[4, 5]))).unwrap_err();
+        let msg = p.downcast_ref::<String>().unwrap();
+        assert!(msg.contains("matmul") && msg.contains("[2, 3]") && msg.contains("[4, 5]"));
+    }
+}

@@ -1,0 +1,189 @@
+//! Reductions along any set of axes (sum, mean, max, min, var, argmax) and the numerically
+//! stable softmax / log-softmax along one axis.
+
+use super::Tensor;
+use ndarray::{ArcArray, Axis, IxDyn};
+
+impl Tensor {
+    #[track_caller]
+    fn check_axes(&self, op: &str, axes: &[usize]) {
+        for &a in axes {
+            assert!(a < self.ndim(), "{op}: axis {a} out of range for shape {:?}", self.shape());
+        }
+    }
+
+    /// Folds away `axes` (outermost last so indices stay valid), keeping them as size 1 if asked.
+    #[track_caller]
+    fn reduce_axes(
+        &self,
+        op: &str,
+        axes: &[usize],
+        keepdims: bool,
+        fold: impl Fn(&ArcArray<f32, IxDyn>, Axis) -> ArcArray<f32, IxDyn>,
+    ) -> Tensor {
+        self.check_axes(op, axes);
+        let mut sorted = axes.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let mut out = self.0.clone();
+        for &a in sorted.iter().rev() {
+            out = fold(&out, Axis(a));
+            if keepdims {
+                out = out.insert_axis(Axis(a));
+            }
+        }
+        Tensor(out)
+    }
+
+    /// Sum over `axes`; with `keepdims` the reduced axes stay as size 1.
+    ///
+    /// # Panics
+    /// If an axis is out of range.
+    #[track_caller]
+    pub fn sum_axes(&self, axes: &[usize], keepdims: bool) -> Tensor {
+        self.reduce_axes("sum", axes, keepdims, |a, ax| a.sum_axis(ax).into_shared())
+    }
+
+    /// Mean over `axes`.
+    ///
+    /// # Panics
+    /// If an axis is out of range.
+    #[track_caller]
+    pub fn mean_axes(&self, axes: &[usize], keepdims: bool) -> Tensor {
+        self.check_axes("mean", axes);
+        let count: usize = axes.iter().map(|&a| self.shape()[a]).product();
+        self.sum_axes(axes, keepdims).mul_scalar(1.0 / count as f32)
+    }
+
+    /// Maximum over `axes`.
+    ///
+    /// # Panics
+    /// If an axis is out of range.
+    #[track_caller]
+    pub fn max_axes(&self, axes: &[usize], keepdims: bool) -> Tensor {
+        self.reduce_axes("max", axes, keepdims, |a, ax| {
+            a.fold_axis(ax, f32::NEG_INFINITY, |&m, &v| m.max(v)).into_shared()
+        })
+    }
+
+    /// Minimum over `axes`.
+    ///
+    /// # Panics
+    /// If an axis is out of range.
+    #[track_caller]
+    pub fn min_axes(&self, axes: &[usize], keepdims: bool) -> Tensor {
+        self.reduce_axes("min", axes, keepdims, |a, ax| a.fold_axis(ax, f32::INFINITY, |&m, &v| m.min(v)).into_shared())
+    }
+
+    /// Population variance (divided by N, as NumPy's default and Keras) over `axes`.
+    ///
+    /// # Panics
+    /// If an axis is out of range.
+    #[track_caller]
+    pub fn var_axes(&self, axes: &[usize], keepdims: bool) -> Tensor {
+        let mean = self.mean_axes(axes, true);
+        let centered = self.sub(&mean);
+        centered.mul(&centered).mean_axes(axes, keepdims)
+    }
+
+    /// The sum of all elements, accumulated in f64.
+    pub fn sum_all(&self) -> f32 {
+        self.0.iter().map(|&v| f64::from(v)).sum::<f64>() as f32
+    }
+
+    /// The mean of all elements, accumulated in f64 (NaN for an empty tensor).
+    pub fn mean_all(&self) -> f32 {
+        (self.0.iter().map(|&v| f64::from(v)).sum::<f64>() / self.len() as f64) as f32
+    }
+
+    /// Index of the maximum along `axis` (the first one on ties), as `f32` values; the axis is removed.
+    ///
+    /// # Panics
+    /// If the axis is out of range or has size 0.
+    #[track_caller]
+    pub fn argmax(&self, axis: usize) -> Tensor {
+        self.check_axes("argmax", &[axis]);
+        assert!(self.shape()[axis] > 0, "argmax: axis {axis} of shape {:?} is empty", self.shape());
+        let out = self.0.map_axis(Axis(axis), |lane| {
+            let mut best = 0;
+            for (i, &v) in lane.iter().enumerate() {
+                if v > lane[best] || (lane[best].is_nan() && !v.is_nan()) {
+                    best = i;
+                }
+            }
+            best as f32
+        });
+        Tensor::from_array(out)
+    }
+
+    /// `exp(x) / sum(exp(x))` along `axis`, computed after subtracting the maximum (no overflow).
+    ///
+    /// # Panics
+    /// If the axis is out of range.
+    #[track_caller]
+    pub fn softmax(&self, axis: usize) -> Tensor {
+        self.check_axes("softmax", &[axis]);
+        let mut out = self.0.as_standard_layout().into_owned();
+        for mut lane in out.lanes_mut(Axis(axis)) {
+            let max = lane.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+            lane.mapv_inplace(|v| (v - max).exp());
+            let sum: f32 = lane.sum();
+            lane.mapv_inplace(|v| v / sum);
+        }
+        Tensor::from_array(out)
+    }
+
+    /// `x - log(sum(exp(x)))` along `axis`, computed stably (finite for any finite input).
+    ///
+    /// # Panics
+    /// If the axis is out of range.
+    #[track_caller]
+    pub fn log_softmax(&self, axis: usize) -> Tensor {
+        self.check_axes("log_softmax", &[axis]);
+        let mut out = self.0.as_standard_layout().into_owned();
+        for mut lane in out.lanes_mut(Axis(axis)) {
+            let max = lane.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+            let log_sum = lane.fold(0.0f32, |s, &v| s + (v - max).exp()).ln() + max;
+            lane.mapv_inplace(|v| v - log_sum);
+        }
+        Tensor::from_array(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(v: &[f32], s: &[usize]) -> Tensor {
+        Tensor::from_vec(v.to_vec(), s).unwrap()
+    }
+
+    #[test]
+    fn reductions_over_axes_with_and_without_keepdims() {
+        let x = Tensor::arange(24).reshape_to(&[2, 3, 4]);
+        assert_eq!(x.sum_axes(&[0, 2], false).to_vec(), vec![60., 92., 124.]);
+        assert_eq!(x.sum_axes(&[0, 2], true).shape(), &[1, 3, 1]);
+        assert_eq!(x.mean_axes(&[1], false).to_vec()[..2], [4., 5.]);
+        assert_eq!(x.max_axes(&[2], false).to_vec(), vec![3., 7., 11., 15., 19., 23.]);
+        assert_eq!(x.min_axes(&[0, 1, 2], false).item(), 0.0);
+        assert!((t(&[1., 2., 3., 4.], &[4]).var_axes(&[0], false).item() - 1.25).abs() < 1e-6);
+        assert_eq!(t(&[1., 9., 9., 2.], &[2, 2]).argmax(1).to_vec(), vec![1., 0.]);
+        assert_eq!(x.transpose().sum_axes(&[1], false).to_vec()[..2], [6., 22.]);
+    }
+
+    #[test]
+    fn softmax_is_stable_and_normalised() {
+        let x = t(&[1000., 1001., 1002., -5., 0., 5.], &[2, 3]);
+        let s = x.softmax(1);
+        assert!(s.all_finite());
+        // Reference: scipy.special.softmax([0, 1, 2]).
+        assert!(s.allclose(
+            &t(&[0.09003057, 0.24472847, 0.66524096, 4.50940e-05, 6.69254e-03, 0.99326237], &[2, 3]),
+            1e-4,
+            1e-6
+        ));
+        let ls = x.log_softmax(1);
+        assert!(ls.allclose(&s.log(), 1e-4, 1e-5));
+        assert!(x.softmax(0).sum_axes(&[0], false).allclose(&Tensor::ones(&[3]), 1e-6, 1e-6));
+    }
+}

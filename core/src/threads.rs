@@ -1,0 +1,52 @@
+//! The thread count used by the kernels.
+//!
+//! The default is `RAYON_NUM_THREADS` if set, else every core; [`set_num_threads`] changes it for
+//! the whole process. Large matrix products are split across this many threads; small ones (where
+//! a thread hand-off would cost more than it saves) always run on the calling thread.
+
+use rayon::ThreadPool;
+use std::sync::{Arc, RwLock};
+
+static POOL: RwLock<Option<Arc<ThreadPool>>> = RwLock::new(None);
+
+fn default_threads() -> usize {
+    std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+fn build(threads: usize) -> Arc<ThreadPool> {
+    Arc::new(
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("kensho-{i}"))
+            .build()
+            .expect("kensho could not start its worker threads"),
+    )
+}
+
+/// Sets the number of threads the kernels use from now on (at least 1).
+///
+/// ```
+/// kensho_core::set_num_threads(1);
+/// assert_eq!(kensho_core::num_threads(), 1);
+/// ```
+pub fn set_num_threads(threads: usize) {
+    *POOL.write().unwrap_or_else(|e| e.into_inner()) = Some(build(threads.max(1)));
+}
+
+/// The number of threads the kernels use.
+pub fn num_threads() -> usize {
+    pool().current_num_threads()
+}
+
+/// The kernels' thread pool, created on first use.
+pub fn pool() -> Arc<ThreadPool> {
+    if let Some(pool) = POOL.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        return Arc::clone(pool);
+    }
+    let mut slot = POOL.write().unwrap_or_else(|e| e.into_inner());
+    Arc::clone(slot.get_or_insert_with(|| build(default_threads())))
+}

@@ -1,0 +1,1 @@
+//! kensho-data (placeholder)

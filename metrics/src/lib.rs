@@ -1,0 +1,1 @@
+//! kensho-metrics (placeholder)
