@@ -1,0 +1,9 @@
+//! The differentiable ops, one family per file. Each op is one function holding its forward
+//! kernel call and its local gradient rule together.
+
+mod activation;
+mod arith;
+mod loss;
+mod matmul;
+mod reduce;
+mod shape;
