@@ -1,1 +1,52 @@
-//! kensho-layers (placeholder)
+//! kensho-layers: the [`Layer`] trait, the layers a Keras user expects, activations, regularizers
+//! and losses.
+//!
+//! Layers are built lazily from the per-sample input shape (parameters are created on first
+//! build, as in Keras) and then run on batches through the tape of `kensho-autograd`. Each layer
+//! lives in its own file and carries a serializable config ([`LayerConfig`]) used by
+//! `summary()` and for saving a model's architecture. [`testing::check_layer`] is the
+//! conformance harness every layer passes.
+//!
+//! Neighbours: built on `kensho-core` and `kensho-autograd`; the facade `kensho` stacks layers
+//! into a `Sequential` model.
+//!
+//! ```
+//! use kensho_autograd::Tape;
+//! use kensho_core::Tensor;
+//! use kensho_layers::{Activation, Ctx, Dense, Layer};
+//! let mut layer = Dense::new(2).activation(Activation::Relu);
+//! layer.set_name("dense");
+//! layer.build(&[3], &mut kensho_core::seeded_rng(0))?;
+//! let tape = Tape::no_grad();
+//! let cx = Ctx::new(&tape, false, kensho_core::seeded_rng(1));
+//! let y = layer.forward(tape.constant(Tensor::ones(&[5, 3])), &cx);
+//! assert_eq!(y.shape(), vec![5, 2]);
+//! # Ok::<(), kensho_core::Error>(())
+//! ```
+
+mod activation;
+mod activation_layer;
+mod dense;
+mod dropout;
+mod flatten;
+mod input;
+mod layer;
+mod loss;
+mod regularizer;
+mod reshape;
+pub mod testing;
+
+pub use activation::Activation;
+pub use activation_layer::{ActivationConfig, ActivationLayer};
+pub use dense::{Dense, DenseConfig};
+pub use dropout::{Dropout, DropoutConfig};
+pub use flatten::{Flatten, FlattenConfig};
+pub use input::{Input, InputConfig};
+pub use kensho_core::{Error, Result};
+pub use layer::{Ctx, Layer, LayerConfig};
+pub use loss::{
+    BinaryCrossentropy, CategoricalCrossentropy, Huber, Loss, LossConfig, MeanAbsoluteError, MeanSquaredError,
+    Prediction, SparseCategoricalCrossentropy,
+};
+pub use regularizer::Regularizer;
+pub use reshape::{Reshape, ReshapeConfig};

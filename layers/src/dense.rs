@@ -1,0 +1,198 @@
+//! [`Dense`]: the fully connected layer `activation(x · kernel + bias)`.
+
+use crate::layer::{Ctx, Layer, LayerConfig};
+use crate::{Activation, Regularizer};
+use kensho_autograd::{Param, Tape, Var};
+use kensho_core::{Error, Initializer, Result, Rng};
+use serde::{Deserialize, Serialize};
+
+/// The configuration of a [`Dense`] layer (Keras' names and defaults).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DenseConfig {
+    /// Layer name.
+    pub name: String,
+    /// Output features.
+    pub units: usize,
+    /// Activation applied to the output.
+    pub activation: Activation,
+    /// Whether a bias is added.
+    pub use_bias: bool,
+    /// Kernel initializer (default Glorot uniform).
+    pub kernel_initializer: Initializer,
+    /// Bias initializer (default zeros).
+    pub bias_initializer: Initializer,
+    /// Optional penalty on the kernel.
+    pub kernel_regularizer: Option<Regularizer>,
+    /// Optional declared per-sample input shape (Keras' `input_shape` on a first layer).
+    pub input_shape: Option<Vec<usize>>,
+}
+
+/// A fully connected layer: `activation(x · kernel + bias)` with `kernel: [in, units]`.
+///
+/// # Shapes
+/// Input `[batch, in]`, output `[batch, units]`. Inputs of higher rank must be flattened first.
+///
+/// ```
+/// use kensho_layers::{Activation, Dense, Layer};
+/// let mut dense = Dense::new(4).activation(Activation::Relu);
+/// dense.set_name("dense");
+/// let out = dense.build(&[3], &mut kensho_core::seeded_rng(0))?;
+/// assert_eq!(out, vec![4]);
+/// assert_eq!(dense.params()[0].name(), "dense.kernel");
+/// assert_eq!(dense.params()[0].value.shape(), &[3, 4]);
+/// # Ok::<(), kensho_core::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Dense {
+    config: DenseConfig,
+    kernel: Option<Param>,
+    bias: Option<Param>,
+}
+
+impl Dense {
+    /// A dense layer with `units` outputs, linear activation, a bias, Glorot-uniform kernel.
+    pub fn new(units: usize) -> Dense {
+        Dense::from_config(DenseConfig {
+            name: String::new(),
+            units,
+            activation: Activation::Linear,
+            use_bias: true,
+            kernel_initializer: Initializer::GlorotUniform,
+            bias_initializer: Initializer::Zeros,
+            kernel_regularizer: None,
+            input_shape: None,
+        })
+    }
+
+    /// A dense layer from its configuration (unbuilt).
+    pub fn from_config(config: DenseConfig) -> Dense {
+        Dense { config, kernel: None, bias: None }
+    }
+
+    /// Sets the activation.
+    pub fn activation(mut self, activation: Activation) -> Dense {
+        self.config.activation = activation;
+        self
+    }
+
+    /// Whether to add a bias (default true).
+    pub fn use_bias(mut self, use_bias: bool) -> Dense {
+        self.config.use_bias = use_bias;
+        self
+    }
+
+    /// Sets the kernel initializer.
+    pub fn kernel_initializer(mut self, init: Initializer) -> Dense {
+        self.config.kernel_initializer = init;
+        self
+    }
+
+    /// Sets the bias initializer.
+    pub fn bias_initializer(mut self, init: Initializer) -> Dense {
+        self.config.bias_initializer = init;
+        self
+    }
+
+    /// Adds an L1 / L2 penalty on the kernel.
+    pub fn kernel_regularizer(mut self, regularizer: Regularizer) -> Dense {
+        self.config.kernel_regularizer = Some(regularizer);
+        self
+    }
+
+    /// Declares the per-sample input shape (on the first layer of a model).
+    pub fn input_shape(mut self, shape: &[usize]) -> Dense {
+        self.config.input_shape = Some(shape.to_vec());
+        self
+    }
+
+    /// Gives the layer a name instead of the automatic one.
+    pub fn name(mut self, name: &str) -> Dense {
+        self.set_name(name);
+        self
+    }
+
+    /// `x · kernel + bias`, before the activation.
+    fn affine<'t>(&self, x: Var<'t>, tape: &'t Tape) -> Var<'t> {
+        let kernel = self.kernel.as_ref().expect("Dense used before build");
+        let z = x.matmul(tape.param(kernel));
+        match &self.bias {
+            Some(b) => z.add(tape.param(b)),
+            None => z,
+        }
+    }
+}
+
+impl Layer for Dense {
+    fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    fn set_name(&mut self, name: &str) {
+        self.config.name = name.to_string();
+        if let Some(k) = &mut self.kernel {
+            k.set_name(format!("{name}.kernel"));
+        }
+        if let Some(b) = &mut self.bias {
+            b.set_name(format!("{name}.bias"));
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        "Dense"
+    }
+
+    fn build(&mut self, input_shape: &[usize], rng: &mut Rng) -> Result<Vec<usize>> {
+        let name = &self.config.name;
+        let [features] = *input_shape else {
+            return Err(Error::shape(
+                format!("Dense \"{name}\""),
+                "inputs of rank 1 per sample ([batch, features]); add Flatten first".to_string(),
+                input_shape,
+            ));
+        };
+        if self.config.units == 0 || features == 0 {
+            return Err(Error::invalid(format!("Dense \"{name}\" units/features"), 0, "a positive number"));
+        }
+        let units = self.config.units;
+        if let Some(k) = &self.kernel {
+            if k.value.shape() == [features, units] {
+                return Ok(vec![units]);
+            }
+        }
+        let kernel = self.config.kernel_initializer.init(&[features, units], features, units, rng);
+        self.kernel = Some(Param::new(format!("{name}.kernel"), kernel));
+        self.bias = self.config.use_bias.then(|| {
+            Param::new(format!("{name}.bias"), self.config.bias_initializer.init(&[units], units, units, rng))
+        });
+        Ok(vec![units])
+    }
+
+    fn forward<'t>(&self, x: Var<'t>, cx: &Ctx<'t>) -> Var<'t> {
+        self.config.activation.apply(self.affine(x, cx.tape))
+    }
+
+    fn forward_parts<'t>(&self, x: Var<'t>, cx: &Ctx<'t>) -> (Var<'t>, Activation) {
+        (self.affine(x, cx.tape), self.config.activation)
+    }
+
+    fn config(&self) -> LayerConfig {
+        LayerConfig::Dense(self.config.clone())
+    }
+
+    fn params(&self) -> Vec<&Param> {
+        self.kernel.iter().chain(self.bias.iter()).collect()
+    }
+
+    fn params_mut(&mut self) -> Vec<&mut Param> {
+        self.kernel.iter_mut().chain(self.bias.iter_mut()).collect()
+    }
+
+    fn regularization<'t>(&self, tape: &'t Tape) -> Option<Var<'t>> {
+        let (reg, kernel) = (self.config.kernel_regularizer?, self.kernel.as_ref()?);
+        kernel.trainable.then(|| reg.penalty(tape.param(kernel)))
+    }
+
+    fn declared_input_shape(&self) -> Option<Vec<usize>> {
+        self.config.input_shape.clone()
+    }
+}

@@ -1,0 +1,102 @@
+//! Regression losses: mean squared error, mean absolute error and Huber.
+
+use super::{check_same_size, mean_per_sample, Loss, LossConfig, Prediction};
+use kensho_autograd::Var;
+use kensho_core::{Result, Tensor};
+use serde::{Deserialize, Serialize};
+
+/// `y_true` as a constant shaped like the output.
+fn targets<'t>(prediction: &Prediction<'t>, y_true: &Tensor) -> Var<'t> {
+    let out = prediction.output;
+    out.tape().constant(y_true.reshape_to(&out.shape()))
+}
+
+/// Mean of `(y_pred - y_true)^2` over each sample's outputs.
+///
+/// ```
+/// use kensho_layers::{Loss, MeanSquaredError, Prediction};
+/// use kensho_autograd::Tape;
+/// use kensho_core::Tensor;
+/// let tape = Tape::new();
+/// let pred = tape.constant(Tensor::from_vec(vec![1.0, 2.0], &[2, 1])?);
+/// let loss = MeanSquaredError.per_sample(&Prediction::new(pred), &Tensor::from_vec(vec![0.0, 4.0], &[2])?);
+/// assert_eq!(loss.value().to_vec(), vec![1.0, 4.0]);
+/// # Ok::<(), kensho_core::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MeanSquaredError;
+
+impl Loss for MeanSquaredError {
+    fn name(&self) -> &'static str {
+        "mean_squared_error"
+    }
+    fn check(&self, output_shape: &[usize], y_true: &Tensor) -> Result<()> {
+        check_same_size(self.name(), output_shape, y_true)
+    }
+    fn per_sample<'t>(&self, prediction: &Prediction<'t>, y_true: &Tensor) -> Var<'t> {
+        let diff = prediction.output.sub(targets(prediction, y_true));
+        mean_per_sample(diff.mul(diff))
+    }
+    fn config(&self) -> LossConfig {
+        LossConfig::MeanSquaredError(*self)
+    }
+}
+
+/// Mean of `|y_pred - y_true|` over each sample's outputs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MeanAbsoluteError;
+
+impl Loss for MeanAbsoluteError {
+    fn name(&self) -> &'static str {
+        "mean_absolute_error"
+    }
+    fn check(&self, output_shape: &[usize], y_true: &Tensor) -> Result<()> {
+        check_same_size(self.name(), output_shape, y_true)
+    }
+    fn per_sample<'t>(&self, prediction: &Prediction<'t>, y_true: &Tensor) -> Var<'t> {
+        mean_per_sample(prediction.output.sub(targets(prediction, y_true)).abs())
+    }
+    fn config(&self) -> LossConfig {
+        LossConfig::MeanAbsoluteError(*self)
+    }
+}
+
+/// Huber loss: `0.5 e^2` where `|e| <= delta`, `delta (|e| - 0.5 delta)` beyond (Keras' default
+/// `delta` is 1).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Huber {
+    /// Where the loss turns from quadratic to linear.
+    pub delta: f32,
+}
+
+impl Default for Huber {
+    fn default() -> Self {
+        Huber { delta: 1.0 }
+    }
+}
+
+impl Huber {
+    /// Huber loss with the given `delta`.
+    pub fn new(delta: f32) -> Huber {
+        Huber { delta }
+    }
+}
+
+impl Loss for Huber {
+    fn name(&self) -> &'static str {
+        "huber"
+    }
+    fn check(&self, output_shape: &[usize], y_true: &Tensor) -> Result<()> {
+        check_same_size(self.name(), output_shape, y_true)
+    }
+    fn per_sample<'t>(&self, prediction: &Prediction<'t>, y_true: &Tensor) -> Var<'t> {
+        // With a = |e| and q = min(a, delta): 0.5 q^2 + delta (a - q) equals both branches.
+        let abs = prediction.output.sub(targets(prediction, y_true)).abs();
+        let quadratic = abs.clip(0.0, self.delta);
+        let linear = abs.sub(quadratic);
+        mean_per_sample(quadratic.mul(quadratic).mul_scalar(0.5).add(linear.mul_scalar(self.delta)))
+    }
+    fn config(&self) -> LossConfig {
+        LossConfig::Huber(*self)
+    }
+}

@@ -1,0 +1,73 @@
+//! [`Reshape`]: gives each sample a new shape with the same number of elements.
+
+use crate::layer::{Ctx, Layer, LayerConfig};
+use kensho_autograd::Var;
+use kensho_core::{Error, Result, Rng, Tensor};
+use serde::{Deserialize, Serialize};
+
+/// The configuration of a [`Reshape`] layer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReshapeConfig {
+    /// Layer name.
+    pub name: String,
+    /// The per-sample target shape; one entry may be -1 (inferred).
+    pub target_shape: Vec<isize>,
+}
+
+/// Reshapes each sample to `target_shape` (one dimension may be -1), as Keras' `Reshape`.
+///
+/// ```
+/// use kensho_layers::{Layer, Reshape};
+/// let out = Reshape::new(&[-1, 7]).build(&[28], &mut kensho_core::seeded_rng(0))?;
+/// assert_eq!(out, vec![4, 7]);
+/// # Ok::<(), kensho_core::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Reshape {
+    config: ReshapeConfig,
+    resolved: Vec<usize>,
+}
+
+impl Reshape {
+    /// A reshape to the per-sample `target_shape`.
+    pub fn new(target_shape: &[isize]) -> Reshape {
+        Reshape::from_config(ReshapeConfig { name: String::new(), target_shape: target_shape.to_vec() })
+    }
+
+    /// A reshape layer from its configuration.
+    pub fn from_config(config: ReshapeConfig) -> Reshape {
+        Reshape { config, resolved: Vec::new() }
+    }
+}
+
+impl Layer for Reshape {
+    fn name(&self) -> &str {
+        &self.config.name
+    }
+    fn set_name(&mut self, name: &str) {
+        self.config.name = name.to_string();
+    }
+    fn kind(&self) -> &'static str {
+        "Reshape"
+    }
+    fn build(&mut self, input_shape: &[usize], _rng: &mut Rng) -> Result<Vec<usize>> {
+        // Resolve -1 with the same rules as Tensor::reshape, on a stand-in of the sample's size.
+        let sample = Tensor::zeros(&[input_shape.iter().product()]);
+        let resolved = sample.reshape(&self.config.target_shape).map_err(|_| {
+            Error::shape(
+                format!("Reshape \"{}\" to {:?}", self.config.name, self.config.target_shape),
+                "a per-sample shape with the same number of elements".to_string(),
+                input_shape,
+            )
+        })?;
+        self.resolved = resolved.shape().to_vec();
+        Ok(self.resolved.clone())
+    }
+    fn forward<'t>(&self, x: Var<'t>, _cx: &Ctx<'t>) -> Var<'t> {
+        let shape: Vec<usize> = std::iter::once(x.shape()[0]).chain(self.resolved.iter().copied()).collect();
+        x.reshape(&shape)
+    }
+    fn config(&self) -> LayerConfig {
+        LayerConfig::Reshape(self.config.clone())
+    }
+}
