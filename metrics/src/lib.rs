@@ -1,1 +1,104 @@
-//! kensho-metrics (placeholder)
+//! kensho-metrics: streaming, exact metrics for classification and regression.
+//!
+//! Every metric implements [`Metric`] (`update` per batch, `result`, `reset`), the trio of
+//! Keras' `Metric`. Streaming is exact: metrics accumulate counts, confusion matrices or sums
+//! (and, for the AUCs, the scores), so the value after an epoch equals the value over the
+//! concatenated data, never an average of per-batch values. Each metric also has a one-shot
+//! function with scikit-learn's name and semantics (`precision_score`, `roc_auc_score`, ...).
+//!
+//! Neighbours: depends on `kensho-core` only (tensors, [`Error`]); knows nothing of the tape.
+//! The facade `kensho` calls [`Metric::update`] after each batch and makes `val_` copies with
+//! [`Metric::clone_box`].
+//!
+//! # Inputs
+//! - `y_true`: class indices, shape `[n]` or `[n, 1]` (f32 holding integers), or one-hot `[n, C]`.
+//! - `y_pred`: probabilities or logits `[n, C]` (argmax; the first maximum wins ties), or, for two
+//!   classes, binary scores `[n]` / `[n, 1]`, read as class 1 when `score > threshold`. The
+//!   threshold defaults to 0.5 (probabilities); **for logits set it to 0.0** with `with_threshold`.
+//!   With more than two classes a 1-D `y_pred` must hold class indices.
+//! - Regression metrics take any two tensors with the same number of values.
+//!
+//! Bad input (lengths that differ, an empty batch, a label outside `0..num_classes`, NaN or
+//! infinite values) gives an [`Error`] naming the metric, the value seen and what was expected.
+//! `result` is never NaN: undefined ratios follow [`ZeroDivision`] (as scikit-learn's
+//! `zero_division`), and a metric with no data yet returns 0.0.
+//!
+//! # Example
+//! ```
+//! use kensho_core::Tensor;
+//! use kensho_metrics::{Average, F1Score, Metric};
+//!
+//! let mut f1 = F1Score::new(3, Average::Macro);
+//! // Two batches: true class indices and predicted probabilities.
+//! let y1 = Tensor::from_vec(vec![0.0, 1.0], &[2])?;
+//! let p1 = Tensor::from_vec(vec![0.8, 0.1, 0.1, 0.2, 0.7, 0.1], &[2, 3])?;
+//! f1.update(&y1, &p1)?;
+//! let y2 = Tensor::from_vec(vec![2.0, 2.0], &[2])?;
+//! let p2 = Tensor::from_vec(vec![0.1, 0.1, 0.8, 0.6, 0.3, 0.1], &[2, 3])?;
+//! f1.update(&y2, &p2)?;
+//! // Over the 4 samples: predictions [0, 1, 2, 0] against truth [0, 1, 2, 2].
+//! // F1 per class: 2/3, 1, 2/3; macro average 7/9.
+//! assert!((f1.result() - 7.0 / 9.0).abs() < 1e-6);
+//! assert_eq!(f1.name(), "f1_score");
+//!
+//! // The same figure in one shot, scikit-learn style.
+//! let truth = Tensor::from_vec(vec![0.0, 1.0, 2.0, 2.0], &[4])?;
+//! let pred = Tensor::from_vec(vec![0.0, 1.0, 2.0, 0.0], &[4])?;
+//! let one_shot = kensho_metrics::f1_score(&truth, &pred, Average::Macro, Default::default())?;
+//! assert!((one_shot - f1.result()).abs() < 1e-6);
+//! # Ok::<(), kensho_metrics::Error>(())
+//! ```
+
+mod accuracy;
+mod auc;
+mod confusion;
+mod input;
+mod prf;
+mod regression;
+mod report;
+
+pub use accuracy::{
+    accuracy_score, top_k_accuracy_score, Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
+    SparseTopKCategoricalAccuracy, TopKCategoricalAccuracy,
+};
+pub use auc::{average_precision_score, roc_auc_score, AveragePrecision, RocAuc};
+pub use confusion::{confusion_matrix, ConfusionMatrix};
+pub use kensho_core::{Error, Result};
+pub use prf::{
+    f1_score, fbeta_score, precision_recall_fscore_support, precision_score, recall_score, Average, F1Score,
+    FBetaScore, Precision, PrfScores, Recall, ZeroDivision,
+};
+pub use regression::{
+    mean_absolute_error, mean_absolute_percentage_error, mean_squared_error, r2_score, root_mean_squared_error,
+    MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredError, R2Score, RootMeanSquaredError,
+};
+pub use report::{classification_report, report_from_confusion};
+
+use kensho_core::Tensor;
+
+/// A streaming metric: accumulate batches with [`update`](Metric::update), read
+/// [`result`](Metric::result), start over with [`reset`](Metric::reset).
+///
+/// Streaming is exact: the result after several updates equals the result of one update with
+/// the concatenated batches.
+pub trait Metric: Send {
+    /// Keras-like name used in logs and History, e.g. "accuracy", "precision", "f1_score", "auc", "mae".
+    fn name(&self) -> &str;
+    /// Accumulate one batch. Errors on bad input (lengths differ, empty, label outside num_classes, NaN scores).
+    fn update(&mut self, y_true: &Tensor, y_pred: &Tensor) -> Result<()>;
+    /// The metric over everything accumulated since the last reset (never NaN: zero_division rules).
+    fn result(&self) -> f32;
+    /// Forget everything accumulated.
+    fn reset(&mut self);
+    /// A fresh, reset copy with the same configuration (the model makes val_ copies with it).
+    fn clone_box(&self) -> Box<dyn Metric>;
+}
+
+/// `num / den`, or `zero` when `den == 0` (the zero-division rule shared by the metrics).
+pub(crate) fn ratio(num: f64, den: f64, zero: f64) -> f64 {
+    if den == 0.0 {
+        zero
+    } else {
+        num / den
+    }
+}
