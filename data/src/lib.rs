@@ -1,1 +1,63 @@
-//! kensho-data (placeholder)
+//! kensho-data: everything between files on disk and mini-batches of [`Tensor`]s.
+//!
+//! * [`Dataset`] with [`TensorDataset`] (in memory) and [`StreamDataset`] (items read on
+//!   demand); [`DataLoader`] batches them, shuffles reproducibly per epoch and can prefetch on a
+//!   worker thread.
+//! * Splits: [`train_test_split`], [`k_fold`], [`stratified_k_fold`].
+//! * Preprocessing with `fit` / `transform` / `inverse_transform` ([`Transformer`]):
+//!   [`StandardScaler`], [`MinMaxScaler`], [`Normalizer`]; label encodings [`to_categorical`],
+//!   [`OneHotEncoder`], [`LabelEncoder`]; text: [`Tokenizer`], [`pad_sequences`].
+//! * Loaders: CSV ([`load_csv`]), MNIST / Fashion-MNIST IDX files ([`mnist`], [`idx`]),
+//!   CIFAR-10 binary batches ([`cifar`]); with the `download` feature, verified downloads
+//!   ([`download`]).
+//! * Embedded data sets ([`datasets`]): iris, digits and wine, from the UCI Machine Learning
+//!   Repository under CC BY 4.0 (Fisher 1936; Alpaydin & Kaynak 1998; Forina et al.), as shipped
+//!   in scikit-learn; see `datasets/NOTICE.md`.
+//!
+//! Neighbours: built on `kensho-core` tensors only (no tape); the `kensho` facade feeds these
+//! batches to `Sequential::fit`. Errors are [`Error`] values that name the file and the place
+//! for loaders, and the argument and expected range for configuration.
+//!
+//! ```
+//! use kensho_data::{datasets, train_test_split, DataLoader, StandardScaler, TensorDataset, Transformer};
+//!
+//! let (x, y) = datasets::iris();
+//! let (x_train, x_test, y_train, y_test) = train_test_split(&x, &y, 0.2, 42, true)?;
+//! let mut scaler = StandardScaler::new();
+//! let x_train = scaler.fit_transform(&x_train)?; // fit on the training set only
+//! let x_test = scaler.transform(&x_test)?;
+//! assert_eq!(x_test.shape(), &[30, 4]);
+//!
+//! let loader = DataLoader::new(TensorDataset::new(x_train, y_train)?, 32)?.shuffle(42);
+//! for epoch in 0..2 {
+//!     for batch in loader.epoch(epoch) {
+//!         let (xb, yb) = batch?;
+//!         assert_eq!(xb.shape()[0], yb.shape()[0]);
+//!     }
+//! }
+//! # let _ = y_test;
+//! # Ok::<(), kensho_core::Error>(())
+//! ```
+
+pub mod cifar;
+mod csv;
+mod dataset;
+pub mod datasets;
+#[cfg(feature = "download")]
+pub mod download;
+mod encode;
+pub mod idx;
+mod loader;
+pub mod mnist;
+mod scale;
+mod split;
+mod text;
+
+pub use crate::csv::{load_csv, read_csv, CsvData, CsvOptions, Missing};
+pub use dataset::{Dataset, StreamDataset, TensorDataset};
+pub use encode::{to_categorical, LabelEncoder, OneHotEncoder};
+pub use kensho_core::{Error, Result, Tensor};
+pub use loader::{Batches, DataLoader};
+pub use scale::{MinMaxScaler, Normalizer, StandardScaler, Transformer};
+pub use split::{k_fold, stratified_k_fold, train_test_split};
+pub use text::{pad_sequences, Side, Tokenizer, DEFAULT_FILTERS};
