@@ -79,7 +79,15 @@ fn expect_one_hot(name: &str, t: &Matrix, y_true: &Tensor, other: &str) -> Resul
 
 /// Keras' `in_top_k`: correct when fewer than `k` classes score strictly higher than the true class
 /// (so ties at the boundary count as inside the top k).
-fn top_k(name: &str, t: &Matrix, p: &Matrix, y_true: &Tensor, y_pred: &Tensor, k: usize, one_hot: bool) -> Result<(u64, u64)> {
+fn top_k(
+    name: &str,
+    t: &Matrix,
+    p: &Matrix,
+    y_true: &Tensor,
+    y_pred: &Tensor,
+    k: usize,
+    one_hot: bool,
+) -> Result<(u64, u64)> {
     if k == 0 {
         return Err(Error::invalid(format!("{name}: k"), k, "at least 1"));
     }
@@ -309,4 +317,33 @@ pub fn top_k_accuracy_score(y_true: &Tensor, y_pred: &Tensor, k: usize) -> Resul
     let (t, p) = input::pair(name, y_true, y_pred)?;
     let (correct, seen) = top_k(name, &t, &p, y_true, y_pred, k, t.cols > 1)?;
     Ok(correct as f32 / seen as f32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn top_k_ties_at_the_boundary_count_as_inside() {
+        // Keras' in_top_k: correct when fewer than k scores are strictly higher than the true one.
+        let y = Tensor::from_vec(vec![1.0, 2.0, 0.0], &[3]).unwrap();
+        let p = Tensor::from_vec(vec![0.4, 0.4, 0.2, 0.3, 0.4, 0.3, 0.1, 0.5, 0.8], &[3, 3]).unwrap();
+        assert_eq!(top_k_accuracy_score(&y, &p, 1).unwrap(), 1.0 / 3.0);
+        assert_eq!(top_k_accuracy_score(&y, &p, 2).unwrap(), 2.0 / 3.0);
+        assert_eq!(top_k_accuracy_score(&y, &p, 3).unwrap(), 1.0);
+    }
+
+    #[test]
+    fn sparse_and_categorical_reject_each_others_truth() {
+        let one_hot = Tensor::from_vec(vec![0.0, 1.0], &[1, 2]).unwrap();
+        let idx = Tensor::from_vec(vec![1.0], &[1]).unwrap();
+        let e = Accuracy::new().update(&one_hot, &one_hot).unwrap_err().to_string();
+        assert!(e.contains("accuracy: y_true") && e.contains("CategoricalAccuracy") && e.contains("[1, 2]"), "{e}");
+        let e = CategoricalAccuracy::new().update(&idx, &one_hot).unwrap_err().to_string();
+        assert!(e.contains("categorical_accuracy") && e.contains("one-hot"), "{e}");
+        let e = TopKCategoricalAccuracy::new(0).update(&one_hot, &one_hot).unwrap_err().to_string();
+        assert!(e.contains("k") && e.contains("at least 1"), "{e}");
+        let e = BinaryAccuracy::default().update(&idx, &one_hot).unwrap_err().to_string();
+        assert!(e.contains("binary_accuracy") && e.contains("[n, 1]"), "{e}");
+    }
 }

@@ -33,7 +33,9 @@ pub(crate) fn matrix(metric: &str, arg: &str, t: &Tensor) -> Result<Matrix> {
     let (rows, cols) = match *t.shape() {
         [n] => (n, 1),
         [n, c] => (n, c),
-        _ => return Err(Error::shape(format!("{metric}: {arg}"), "a tensor of shape [n], [n, 1] or [n, C]", t.shape())),
+        _ => {
+            return Err(Error::shape(format!("{metric}: {arg}"), "a tensor of shape [n], [n, 1] or [n, C]", t.shape()))
+        }
     };
     if rows == 0 || cols == 0 {
         return Err(Error::shape(format!("{metric}: {arg}"), "a non-empty batch (at least one row)", t.shape()));

@@ -48,7 +48,11 @@ pub fn report_from_confusion(cm: &ConfusionMatrix, target_names: Option<&[&str]>
     let names: Vec<String> = match target_names {
         Some(names) if names.len() != n => {
             let expected = format!("{n} names, one per class");
-            return Err(Error::invalid("classification_report: target_names", format!("{} names", names.len()), expected));
+            return Err(Error::invalid(
+                "classification_report: target_names",
+                format!("{} names", names.len()),
+                expected,
+            ));
         }
         Some(names) => names.iter().map(|s| s.to_string()).collect(),
         None => (0..n).map(|c| c.to_string()).collect(),
