@@ -1,0 +1,104 @@
+//! Adagrad (Keras 3 `Adagrad`).
+
+use crate::optimizer::{common_setters, sealed::Rule, Hyper, OptimizerOptions, Runtime};
+use crate::OptimizerConfig;
+use kensho_core::Tensor;
+use serde::{Deserialize, Serialize};
+
+/// The hyperparameters of [`Adagrad`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdagradConfig {
+    /// Learning rate (default 1e-3), clipping and weight decay.
+    #[serde(flatten)]
+    pub options: OptimizerOptions,
+    /// The starting value of every accumulator element (default 0.1).
+    pub initial_accumulator_value: f32,
+    /// Added inside the square root (default 1e-7).
+    pub epsilon: f32,
+}
+
+/// Adagrad (Keras `Adagrad`): `acc += g²; w -= lr * g / sqrt(acc + epsilon)`.
+///
+/// State slot: `"accumulator"`.
+///
+/// ```
+/// use kensho_optim::{Adagrad, Optimizer};
+/// let opt = Adagrad::new(0.01).initial_accumulator_value(0.5);
+/// assert_eq!(opt.name(), "adagrad");
+/// ```
+#[derive(Clone, Debug)]
+pub struct Adagrad {
+    config: AdagradConfig,
+    runtime: Runtime,
+}
+
+impl Adagrad {
+    /// Adagrad with the given learning rate and the Keras defaults for the rest.
+    pub fn new(learning_rate: f32) -> Self {
+        let options = OptimizerOptions::new(learning_rate);
+        Adagrad::from_config(AdagradConfig { options, initial_accumulator_value: 0.1, epsilon: 1e-7 })
+    }
+
+    /// An optimizer with no state from a configuration.
+    pub fn from_config(config: AdagradConfig) -> Self {
+        Adagrad { config, runtime: Runtime::default() }
+    }
+
+    /// Sets the initial accumulator value.
+    pub fn initial_accumulator_value(mut self, value: f32) -> Self {
+        self.config.initial_accumulator_value = value;
+        self
+    }
+
+    /// Sets `epsilon`.
+    pub fn epsilon(mut self, epsilon: f32) -> Self {
+        self.config.epsilon = epsilon;
+        self
+    }
+}
+
+impl Default for Adagrad {
+    /// Keras defaults: 1e-3, initial accumulator 0.1, 1e-7.
+    fn default() -> Self {
+        Adagrad::new(1e-3)
+    }
+}
+
+common_setters!(Adagrad);
+
+impl Rule for Adagrad {
+    fn rule_name(&self) -> &'static str {
+        "adagrad"
+    }
+    fn options(&self) -> &OptimizerOptions {
+        &self.config.options
+    }
+    fn options_mut(&mut self) -> &mut OptimizerOptions {
+        &mut self.config.options
+    }
+    fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+    fn runtime_mut(&mut self) -> &mut Runtime {
+        &mut self.runtime
+    }
+    fn rule_config(&self) -> OptimizerConfig {
+        OptimizerConfig::Adagrad(self.config.clone())
+    }
+    fn slot_names(&self) -> &'static [&'static str] {
+        &["accumulator"]
+    }
+    fn slot_init(&self) -> f32 {
+        self.config.initial_accumulator_value
+    }
+
+    fn update(&self, w: &mut [f32], g: &[f32], slots: &mut [Tensor], h: &Hyper) {
+        let [acc] = slots else { unreachable!("Adagrad has one slot") };
+        for ((w, &g), acc) in w.iter_mut().zip(g).zip(acc.as_mut_slice()) {
+            let g = h.grad(g);
+            *w = h.decay(*w);
+            *acc += g * g;
+            *w -= h.lr * g / (*acc + self.config.epsilon).sqrt();
+        }
+    }
+}

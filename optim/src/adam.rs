@@ -1,0 +1,251 @@
+//! Adam and AdamW (Keras 3 `Adam`, `AdamW`): one update rule; AdamW is Adam whose decoupled
+//! weight decay defaults to 0.004.
+
+use crate::optimizer::{common_setters, sealed::Rule, Hyper, OptimizerOptions, Runtime};
+use crate::OptimizerConfig;
+use kensho_core::Tensor;
+use serde::{Deserialize, Serialize};
+
+/// The hyperparameters of [`Adam`] and [`AdamW`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdamConfig {
+    /// Learning rate (default 1e-3), clipping and weight decay.
+    #[serde(flatten)]
+    pub options: OptimizerOptions,
+    /// Decay of the first-moment average (default 0.9).
+    pub beta_1: f32,
+    /// Decay of the second-moment average (default 0.999).
+    pub beta_2: f32,
+    /// Added to the denominator (default 1e-7, the Keras value).
+    pub epsilon: f32,
+    /// Use the running maximum of the second moment (AMSGrad; default false).
+    pub amsgrad: bool,
+}
+
+impl AdamConfig {
+    fn new(learning_rate: f32) -> Self {
+        AdamConfig {
+            options: OptimizerOptions::new(learning_rate),
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon: 1e-7,
+            amsgrad: false,
+        }
+    }
+}
+
+/// Adam (Keras `Adam`), with the bias correction folded into the step size as Keras does:
+///
+/// ```text
+/// alpha = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)        (t = iterations + 1)
+/// m += (g - m) * (1 - beta_1);  v += (g² - v) * (1 - beta_2)
+/// w -= alpha * m / (sqrt(v) + epsilon)                    (AMSGrad: v_hat = max(v_hat, v) in place of v)
+/// ```
+///
+/// State slots: `"m"`, `"v"`, and `"v_hat"` with AMSGrad.
+///
+/// ```
+/// use kensho_autograd::{Grads, Param};
+/// use kensho_core::Tensor;
+/// use kensho_optim::{Adam, Optimizer};
+/// let mut w = Param::new("w", Tensor::from_vec(vec![1.0, -1.0], &[2])?);
+/// let mut grads = Grads::new();
+/// grads.insert(w.id(), Tensor::from_vec(vec![0.5, -2.0], &[2])?);
+/// let mut opt = Adam::new(0.1).beta_1(0.8);
+/// opt.step(&mut [&mut w], &grads);
+/// // The first Adam step moves each element by about lr against the sign of its gradient.
+/// assert!((w.value.to_vec()[0] - 0.9).abs() < 1e-5 && (w.value.to_vec()[1] + 0.9).abs() < 1e-5);
+/// # Ok::<(), kensho_core::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Adam {
+    config: AdamConfig,
+    runtime: Runtime,
+}
+
+impl Adam {
+    /// Adam with the given learning rate and the Keras defaults for the rest.
+    pub fn new(learning_rate: f32) -> Self {
+        Adam::from_config(AdamConfig::new(learning_rate))
+    }
+
+    /// An optimizer with no state from a configuration.
+    pub fn from_config(config: AdamConfig) -> Self {
+        Adam { config, runtime: Runtime::default() }
+    }
+
+    /// Sets `beta_1`.
+    pub fn beta_1(mut self, beta_1: f32) -> Self {
+        self.config.beta_1 = beta_1;
+        self
+    }
+
+    /// Sets `beta_2`.
+    pub fn beta_2(mut self, beta_2: f32) -> Self {
+        self.config.beta_2 = beta_2;
+        self
+    }
+
+    /// Sets `epsilon`.
+    pub fn epsilon(mut self, epsilon: f32) -> Self {
+        self.config.epsilon = epsilon;
+        self
+    }
+
+    /// Turns AMSGrad on or off.
+    pub fn amsgrad(mut self, amsgrad: bool) -> Self {
+        self.config.amsgrad = amsgrad;
+        self
+    }
+}
+
+impl Default for Adam {
+    /// Keras defaults: 1e-3, 0.9, 0.999, 1e-7, no AMSGrad, no weight decay.
+    fn default() -> Self {
+        Adam::new(1e-3)
+    }
+}
+
+common_setters!(Adam);
+
+/// AdamW (Keras `AdamW`): [`Adam`] with decoupled weight decay `w -= w * weight_decay * lr`
+/// before each update, `weight_decay` defaulting to 0.004.
+///
+/// ```
+/// use kensho_optim::{AdamW, Optimizer};
+/// let opt = AdamW::new(1e-3).weight_decay(0.01).amsgrad(true);
+/// assert_eq!(opt.name(), "adamw");
+/// ```
+#[derive(Clone, Debug)]
+pub struct AdamW {
+    adam: Adam,
+}
+
+impl AdamW {
+    /// AdamW with the given learning rate, weight decay 0.004 and the Adam defaults.
+    pub fn new(learning_rate: f32) -> Self {
+        AdamW { adam: Adam::new(learning_rate).weight_decay(0.004) }
+    }
+
+    /// An optimizer with no state from a configuration.
+    pub fn from_config(config: AdamConfig) -> Self {
+        AdamW { adam: Adam::from_config(config) }
+    }
+
+    /// Sets `beta_1`.
+    pub fn beta_1(self, beta_1: f32) -> Self {
+        AdamW { adam: self.adam.beta_1(beta_1) }
+    }
+
+    /// Sets `beta_2`.
+    pub fn beta_2(self, beta_2: f32) -> Self {
+        AdamW { adam: self.adam.beta_2(beta_2) }
+    }
+
+    /// Sets `epsilon`.
+    pub fn epsilon(self, epsilon: f32) -> Self {
+        AdamW { adam: self.adam.epsilon(epsilon) }
+    }
+
+    /// Turns AMSGrad on or off.
+    pub fn amsgrad(self, amsgrad: bool) -> Self {
+        AdamW { adam: self.adam.amsgrad(amsgrad) }
+    }
+}
+
+impl Default for AdamW {
+    /// Keras defaults: 1e-3, weight decay 0.004, 0.9, 0.999, 1e-7.
+    fn default() -> Self {
+        AdamW::new(1e-3)
+    }
+}
+
+common_setters!(AdamW);
+
+impl Rule for Adam {
+    fn rule_name(&self) -> &'static str {
+        "adam"
+    }
+    fn options(&self) -> &OptimizerOptions {
+        &self.config.options
+    }
+    fn options_mut(&mut self) -> &mut OptimizerOptions {
+        &mut self.config.options
+    }
+    fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+    fn runtime_mut(&mut self) -> &mut Runtime {
+        &mut self.runtime
+    }
+    fn rule_config(&self) -> OptimizerConfig {
+        OptimizerConfig::Adam(self.config.clone())
+    }
+    fn slot_names(&self) -> &'static [&'static str] {
+        if self.config.amsgrad {
+            &["m", "v", "v_hat"]
+        } else {
+            &["m", "v"]
+        }
+    }
+
+    fn update(&self, w: &mut [f32], g: &[f32], slots: &mut [Tensor], h: &Hyper) {
+        let c = &self.config;
+        let t = h.step as f64;
+        let (b1t, b2t) = (f64::from(c.beta_1).powf(t), f64::from(c.beta_2).powf(t));
+        let alpha = (f64::from(h.lr) * (1.0 - b2t).sqrt() / (1.0 - b1t)) as f32;
+        let (k1, k2, eps) = (1.0 - c.beta_1, 1.0 - c.beta_2, c.epsilon);
+        let moments = |g: f32, m: &mut f32, v: &mut f32| {
+            *m += (g - *m) * k1;
+            *v += (g * g - *v) * k2;
+        };
+        match slots {
+            [m, v] => {
+                for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m.as_mut_slice()).zip(v.as_mut_slice()) {
+                    let g = h.grad(g);
+                    *w = h.decay(*w);
+                    moments(g, m, v);
+                    *w -= *m * alpha / (v.sqrt() + eps);
+                }
+            }
+            [m, v, v_hat] => {
+                let mv = m.as_mut_slice().iter_mut().zip(v.as_mut_slice());
+                for (((w, &g), (m, v)), v_hat) in w.iter_mut().zip(g).zip(mv).zip(v_hat.as_mut_slice()) {
+                    let g = h.grad(g);
+                    *w = h.decay(*w);
+                    moments(g, m, v);
+                    *v_hat = v_hat.max(*v);
+                    *w -= *m * alpha / (v_hat.sqrt() + eps);
+                }
+            }
+            _ => unreachable!("Adam has 2 or 3 slots"),
+        }
+    }
+}
+
+impl Rule for AdamW {
+    fn rule_name(&self) -> &'static str {
+        "adamw"
+    }
+    fn options(&self) -> &OptimizerOptions {
+        self.adam.options()
+    }
+    fn options_mut(&mut self) -> &mut OptimizerOptions {
+        self.adam.options_mut()
+    }
+    fn runtime(&self) -> &Runtime {
+        self.adam.runtime()
+    }
+    fn runtime_mut(&mut self) -> &mut Runtime {
+        self.adam.runtime_mut()
+    }
+    fn rule_config(&self) -> OptimizerConfig {
+        OptimizerConfig::AdamW(self.adam.config.clone())
+    }
+    fn slot_names(&self) -> &'static [&'static str] {
+        self.adam.slot_names()
+    }
+    fn update(&self, w: &mut [f32], g: &[f32], slots: &mut [Tensor], h: &Hyper) {
+        self.adam.update(w, g, slots, h)
+    }
+}

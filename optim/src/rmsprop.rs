@@ -1,0 +1,155 @@
+//! RMSprop (Keras 3 `RMSprop`), optionally centered and with momentum.
+
+use crate::optimizer::{common_setters, sealed::Rule, Hyper, OptimizerOptions, Runtime};
+use crate::OptimizerConfig;
+use kensho_core::Tensor;
+use serde::{Deserialize, Serialize};
+
+/// The hyperparameters of [`RmsProp`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RmsPropConfig {
+    /// Learning rate (default 1e-3), clipping and weight decay.
+    #[serde(flatten)]
+    pub options: OptimizerOptions,
+    /// Decay of the squared-gradient average (default 0.9).
+    pub rho: f32,
+    /// Momentum factor (default 0: no momentum slot).
+    pub momentum: f32,
+    /// Added inside the square root (default 1e-7).
+    pub epsilon: f32,
+    /// Normalize by the variance instead of the second moment (default false).
+    pub centered: bool,
+}
+
+/// RMSprop (Keras `RMSprop`):
+///
+/// ```text
+/// v = rho * v + (1 - rho) * g²
+/// centered: a = rho * a + (1 - rho) * g;  d = v - a² + epsilon,   else d = v + epsilon
+/// step = lr * g / sqrt(d)
+/// momentum > 0: mom = momentum * mom + step; w -= mom,            else w -= step
+/// ```
+///
+/// State slots: `"velocity"`, then `"momentum"` and `"average_gradient"` when used.
+///
+/// ```
+/// use kensho_optim::{Optimizer, RmsProp};
+/// let opt = RmsProp::new(1e-3).rho(0.95).centered(true);
+/// assert_eq!(opt.name(), "rmsprop");
+/// ```
+#[doc(alias = "RMSprop")]
+#[derive(Clone, Debug)]
+pub struct RmsProp {
+    config: RmsPropConfig,
+    runtime: Runtime,
+}
+
+impl RmsProp {
+    /// RMSprop with the given learning rate and the Keras defaults for the rest.
+    pub fn new(learning_rate: f32) -> Self {
+        let options = OptimizerOptions::new(learning_rate);
+        RmsProp::from_config(RmsPropConfig { options, rho: 0.9, momentum: 0.0, epsilon: 1e-7, centered: false })
+    }
+
+    /// An optimizer with no state from a configuration.
+    pub fn from_config(config: RmsPropConfig) -> Self {
+        RmsProp { config, runtime: Runtime::default() }
+    }
+
+    /// Sets `rho`.
+    pub fn rho(mut self, rho: f32) -> Self {
+        self.config.rho = rho;
+        self
+    }
+
+    /// Sets the momentum factor.
+    pub fn momentum(mut self, momentum: f32) -> Self {
+        self.config.momentum = momentum;
+        self
+    }
+
+    /// Sets `epsilon`.
+    pub fn epsilon(mut self, epsilon: f32) -> Self {
+        self.config.epsilon = epsilon;
+        self
+    }
+
+    /// Turns the centered variant on or off.
+    pub fn centered(mut self, centered: bool) -> Self {
+        self.config.centered = centered;
+        self
+    }
+}
+
+impl Default for RmsProp {
+    /// Keras defaults: 1e-3, rho 0.9, no momentum, 1e-7, not centered.
+    fn default() -> Self {
+        RmsProp::new(1e-3)
+    }
+}
+
+common_setters!(RmsProp);
+
+impl Rule for RmsProp {
+    fn rule_name(&self) -> &'static str {
+        "rmsprop"
+    }
+    fn options(&self) -> &OptimizerOptions {
+        &self.config.options
+    }
+    fn options_mut(&mut self) -> &mut OptimizerOptions {
+        &mut self.config.options
+    }
+    fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+    fn runtime_mut(&mut self) -> &mut Runtime {
+        &mut self.runtime
+    }
+    fn rule_config(&self) -> OptimizerConfig {
+        OptimizerConfig::RmsProp(self.config.clone())
+    }
+    fn slot_names(&self) -> &'static [&'static str] {
+        match (self.config.momentum > 0.0, self.config.centered) {
+            (false, false) => &["velocity"],
+            (true, false) => &["velocity", "momentum"],
+            (false, true) => &["velocity", "average_gradient"],
+            (true, true) => &["velocity", "momentum", "average_gradient"],
+        }
+    }
+
+    fn update(&self, w: &mut [f32], g: &[f32], slots: &mut [Tensor], h: &Hyper) {
+        let c = &self.config;
+        let n = w.len();
+        let (velocity, rest) = slots.split_first_mut().expect("RMSprop has a velocity slot");
+        let velocity = &mut velocity.as_mut_slice()[..n];
+        let (mut momentum, mut average) = match rest {
+            [] => (None, None),
+            [t] if c.momentum > 0.0 => (Some(t.as_mut_slice()), None),
+            [t] => (None, Some(t.as_mut_slice())),
+            [m, a] => (Some(m.as_mut_slice()), Some(a.as_mut_slice())),
+            _ => unreachable!("RMSprop has at most 3 slots"),
+        };
+        for i in 0..n {
+            let grad = h.grad(g[i]);
+            w[i] = h.decay(w[i]);
+            let v = c.rho * velocity[i] + (1.0 - c.rho) * (grad * grad);
+            velocity[i] = v;
+            let denominator = match average.as_deref_mut() {
+                Some(a) => {
+                    a[i] = c.rho * a[i] + (1.0 - c.rho) * grad;
+                    v - a[i] * a[i] + c.epsilon
+                }
+                None => v + c.epsilon,
+            };
+            let increment = h.lr * grad / denominator.sqrt();
+            match momentum.as_deref_mut() {
+                Some(m) => {
+                    m[i] = c.momentum * m[i] + increment;
+                    w[i] -= m[i];
+                }
+                None => w[i] -= increment,
+            }
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! Stochastic gradient descent with optional (Nesterov) momentum, as Keras 3 `SGD`.
+
+use crate::optimizer::{common_setters, sealed::Rule, Hyper, OptimizerOptions, Runtime};
+use crate::OptimizerConfig;
+use kensho_core::Tensor;
+use serde::{Deserialize, Serialize};
+
+/// The hyperparameters of [`Sgd`] (its [`OptimizerConfig::Sgd`] payload).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SgdConfig {
+    /// Learning rate (default 0.01), clipping and weight decay.
+    #[serde(flatten)]
+    pub options: OptimizerOptions,
+    /// Momentum factor in `[0, 1)` (default 0: plain SGD, no state).
+    pub momentum: f32,
+    /// Use Nesterov momentum (default false).
+    pub nesterov: bool,
+}
+
+/// Stochastic gradient descent (Keras `SGD`).
+///
+/// Without momentum `w -= lr * g`. With momentum `v = momentum * v - lr * g`, then `w += v`,
+/// or with Nesterov `w += momentum * v - lr * g` (using the new `v`). State slot: `"momentum"`.
+///
+/// ```
+/// use kensho_optim::{Optimizer, Sgd};
+/// let opt = Sgd::new(0.1).momentum(0.9).nesterov(true);
+/// assert_eq!(opt.name(), "sgd");
+/// assert_eq!(opt.learning_rate(), 0.1);
+/// ```
+#[doc(alias = "SGD")]
+#[derive(Clone, Debug)]
+pub struct Sgd {
+    config: SgdConfig,
+    runtime: Runtime,
+}
+
+impl Sgd {
+    /// Plain SGD with the given learning rate.
+    pub fn new(learning_rate: f32) -> Self {
+        Sgd::from_config(SgdConfig { options: OptimizerOptions::new(learning_rate), momentum: 0.0, nesterov: false })
+    }
+
+    /// An optimizer with no state from a configuration.
+    pub fn from_config(config: SgdConfig) -> Self {
+        Sgd { config, runtime: Runtime::default() }
+    }
+
+    /// Sets the momentum factor.
+    ///
+    /// # Panics
+    /// If `momentum` is not in `[0, 1]`.
+    #[track_caller]
+    pub fn momentum(mut self, momentum: f32) -> Self {
+        assert!((0.0..=1.0).contains(&momentum), "Sgd: momentum must be in [0, 1], got {momentum}");
+        self.config.momentum = momentum;
+        self
+    }
+
+    /// Uses Nesterov momentum.
+    pub fn nesterov(mut self, nesterov: bool) -> Self {
+        self.config.nesterov = nesterov;
+        self
+    }
+}
+
+impl Default for Sgd {
+    /// Keras defaults: learning rate 0.01, no momentum.
+    fn default() -> Self {
+        Sgd::new(0.01)
+    }
+}
+
+common_setters!(Sgd);
+
+impl Rule for Sgd {
+    fn rule_name(&self) -> &'static str {
+        "sgd"
+    }
+    fn options(&self) -> &OptimizerOptions {
+        &self.config.options
+    }
+    fn options_mut(&mut self) -> &mut OptimizerOptions {
+        &mut self.config.options
+    }
+    fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+    fn runtime_mut(&mut self) -> &mut Runtime {
+        &mut self.runtime
+    }
+    fn rule_config(&self) -> OptimizerConfig {
+        OptimizerConfig::Sgd(self.config.clone())
+    }
+    fn slot_names(&self) -> &'static [&'static str] {
+        if self.config.momentum != 0.0 {
+            &["momentum"]
+        } else {
+            &[]
+        }
+    }
+
+    fn update(&self, w: &mut [f32], g: &[f32], slots: &mut [Tensor], h: &Hyper) {
+        let (lr, momentum) = (h.lr, self.config.momentum);
+        let [v] = slots else {
+            for (w, &g) in w.iter_mut().zip(g) {
+                *w = h.decay(*w) - h.grad(g) * lr;
+            }
+            return;
+        };
+        for ((w, &g), v) in w.iter_mut().zip(g).zip(v.as_mut_slice()) {
+            let g = h.grad(g);
+            *v = *v * momentum - g * lr;
+            let delta = if self.config.nesterov { *v * momentum - g * lr } else { *v };
+            *w = h.decay(*w) + delta;
+        }
+    }
+}
