@@ -47,7 +47,7 @@ pub enum Initializer {
 
 /// Keras divides the target std by this factor so the truncated normal keeps the variance
 /// (the std of a unit normal truncated to ±2).
-const TRUNCATED_STD: f32 = 0.879_625_66;
+const TRUNCATED_STD: f32 = 0.879_625_7;
 
 impl Initializer {
     /// A tensor of `shape` filled by this initializer.

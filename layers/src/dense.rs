@@ -105,8 +105,8 @@ impl Dense {
         self
     }
 
-    /// Gives the layer a name instead of the automatic one.
-    pub fn name(mut self, name: &str) -> Dense {
+    /// Gives the layer a name instead of the automatic one (Keras' `name=`).
+    pub fn with_name(mut self, name: &str) -> Dense {
         self.set_name(name);
         self
     }

@@ -9,6 +9,9 @@ use crate::{InputGrads, Var};
 use kensho_core::Tensor;
 use smallvec::smallvec;
 
+/// The arithmetic methods share their names with `std::ops` so they chain as `a.add(b).mul(c)`;
+/// the operator traits are implemented below as well.
+#[allow(clippy::should_implement_trait)]
 impl<'t> Var<'t> {
     /// Records a unary elementwise op with value `y` and local rule `dx = rule(dy, x, y)`.
     pub(crate) fn unary(self, y: Tensor, rule: impl Fn(&Tensor, &Tensor, &Tensor) -> Tensor + 'static) -> Var<'t> {
@@ -157,5 +160,29 @@ impl<'t> Var<'t> {
         self.unary(self.value().clip(min, max), move |dy, x, _| {
             dy.zip_with(x, "clip backward", |g, v| if (min..=max).contains(&v) { g } else { 0.0 })
         })
+    }
+}
+
+/// Implements an operator trait for `Var` by the method of the same name.
+macro_rules! operator {
+    ($trait:ident, $method:ident) => {
+        impl<'t> std::ops::$trait for Var<'t> {
+            type Output = Var<'t>;
+            #[track_caller]
+            fn $method(self, rhs: Var<'t>) -> Var<'t> {
+                Var::$method(self, rhs)
+            }
+        }
+    };
+}
+operator!(Add, add);
+operator!(Sub, sub);
+operator!(Mul, mul);
+operator!(Div, div);
+
+impl<'t> std::ops::Neg for Var<'t> {
+    type Output = Var<'t>;
+    fn neg(self) -> Var<'t> {
+        Var::neg(self)
     }
 }

@@ -34,7 +34,10 @@ impl<'t> Var<'t> {
     #[track_caller]
     pub fn mean_axes(self, axes: &[usize], keepdims: bool) -> Var<'t> {
         let shape = self.shape();
-        let count: usize = axes.iter().map(|&a| shape.get(a).copied().unwrap_or(1)).product();
+        let mut unique = axes.to_vec();
+        unique.sort_unstable();
+        unique.dedup();
+        let count: usize = unique.iter().map(|&a| shape.get(a).copied().unwrap_or(1)).product();
         self.sum_axes(axes, keepdims).mul_scalar(1.0 / count.max(1) as f32)
     }
 

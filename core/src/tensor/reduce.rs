@@ -51,7 +51,10 @@ impl Tensor {
     #[track_caller]
     pub fn mean_axes(&self, axes: &[usize], keepdims: bool) -> Tensor {
         self.check_axes("mean", axes);
-        let count: usize = axes.iter().map(|&a| self.shape()[a]).product();
+        let mut unique = axes.to_vec();
+        unique.sort_unstable();
+        unique.dedup();
+        let count: usize = unique.iter().map(|&a| self.shape()[a]).product();
         self.sum_axes(axes, keepdims).mul_scalar(1.0 / count as f32)
     }
 
@@ -151,6 +154,7 @@ impl Tensor {
 }
 
 #[cfg(test)]
+#[allow(clippy::excessive_precision)] // reference values printed by Python
 mod tests {
     use super::*;
 

@@ -27,7 +27,7 @@ impl Tensor {
         let known: usize = dims.iter().filter(|&&d| d >= 0).map(|&d| d as usize).product();
         let mut shape: Vec<usize> = dims.iter().map(|&d| d.max(0) as usize).collect();
         if let Some(&i) = inferred.first() {
-            if known == 0 || self.len() % known != 0 {
+            if known == 0 || !self.len().is_multiple_of(known) {
                 return Err(bad(&format!("a size that divides {} elements", self.len())));
             }
             shape[i] = self.len() / known;

@@ -1,0 +1,464 @@
+//! Training: `compile`, the train step, the `fit` loop around it, and `evaluate`.
+//!
+//! `fit` is an orchestration loop: it owns epochs, shuffling, batching, validation, callbacks and
+//! progress output, and calls [`Sequential::train_step`] (forward, loss, backward, optimizer
+//! step) once per batch.
+
+use crate::callbacks::{Callback, Control};
+use crate::progress::EpochProgress;
+use crate::source::{sample_weights, Source};
+use crate::{History, Logs, Sequential};
+use kensho_autograd::Tape;
+use kensho_core::{seeded_rng, Error, Result, Tensor};
+use kensho_data::Dataset;
+use kensho_layers::{Ctx, Loss};
+use kensho_metrics::Metric;
+use kensho_optim::Optimizer;
+use rand::seq::SliceRandom;
+use std::collections::HashMap;
+
+/// What `compile` fixes: the optimizer, the loss and the metrics.
+pub(crate) struct Compiled {
+    pub(crate) optimizer: Box<dyn Optimizer>,
+    pub(crate) loss: Box<dyn Loss>,
+    pub(crate) metrics: Vec<Box<dyn Metric>>,
+}
+
+/// The options of [`Sequential::fit`], with Keras' defaults.
+///
+/// ```
+/// use kensho::FitOptions;
+/// let options = FitOptions { epochs: 10, batch_size: 64, validation_split: 0.2, ..Default::default() };
+/// ```
+pub struct FitOptions<'a> {
+    /// Passes over the training data (default 1).
+    pub epochs: usize,
+    /// Samples per gradient step (default 32).
+    pub batch_size: usize,
+    /// Whether to shuffle the training samples before each epoch (default true).
+    pub shuffle: bool,
+    /// Seed of the shuffling (default 0): the same seed gives the same order.
+    pub seed: u64,
+    /// Fraction of the samples, taken from the end before shuffling, held out for validation.
+    pub validation_split: f32,
+    /// Validation inputs and targets (takes precedence over `validation_split`).
+    pub validation_data: Option<(&'a Tensor, &'a Tensor)>,
+    /// Loss weight per class index.
+    pub class_weight: Option<HashMap<usize, f32>>,
+    /// Loss weight per training sample, shape `[n]`.
+    pub sample_weight: Option<&'a Tensor>,
+    /// The epoch to start at (for resuming training).
+    pub initial_epoch: usize,
+    /// 0 silent, 1 progress bar, 2 one line per epoch.
+    pub verbose: u8,
+    /// Callbacks called at fixed points of training.
+    pub callbacks: Vec<&'a mut dyn Callback>,
+}
+
+impl Default for FitOptions<'_> {
+    fn default() -> Self {
+        FitOptions {
+            epochs: 1,
+            batch_size: 32,
+            shuffle: true,
+            seed: 0,
+            validation_split: 0.0,
+            validation_data: None,
+            class_weight: None,
+            sample_weight: None,
+            initial_epoch: 0,
+            verbose: 1,
+            callbacks: Vec::new(),
+        }
+    }
+}
+
+/// The result of one train step.
+pub struct StepOutput {
+    /// The batch's loss (including regularization penalties).
+    pub loss: f32,
+    /// The model's output for the batch (in training mode).
+    pub y_pred: Tensor,
+}
+
+/// Running mean of the batch losses, weighted by batch size (Keras' loss tracker).
+#[derive(Default)]
+struct MeanTracker {
+    sum: f64,
+    count: f64,
+}
+
+impl MeanTracker {
+    fn add(&mut self, value: f32, weight: usize) {
+        self.sum += f64::from(value) * weight as f64;
+        self.count += weight as f64;
+    }
+    fn mean(&self) -> f32 {
+        (self.sum / self.count.max(1.0)) as f32
+    }
+}
+
+/// `loss` and every metric's current result.
+fn current_logs(loss: &MeanTracker, metrics: &[Box<dyn Metric>]) -> Logs {
+    let mut logs = Logs::new();
+    logs.set("loss", loss.mean());
+    for m in metrics {
+        logs.set(m.name(), m.result());
+    }
+    logs
+}
+
+/// Seed for the shuffle and dropout of one epoch, so that a resumed run repeats them exactly.
+fn epoch_seed(seed: u64, epoch: usize) -> u64 {
+    seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(epoch as u64)
+}
+
+impl Sequential {
+    /// Fixes the optimizer, loss and metrics for training (Keras' `compile`); builds the model
+    /// if its input shape is declared.
+    ///
+    /// # Errors
+    /// If the model declares an input shape that a layer rejects.
+    pub fn compile(
+        &mut self,
+        optimizer: impl Optimizer + 'static,
+        loss: impl Loss + 'static,
+        metrics: Vec<Box<dyn Metric>>,
+    ) -> Result<()> {
+        self.compile_boxed(Box::new(optimizer), Box::new(loss), metrics)
+    }
+
+    /// [`Sequential::compile`] with boxed parts (used when loading a saved model).
+    ///
+    /// # Errors
+    /// If the model declares an input shape that a layer rejects.
+    pub fn compile_boxed(
+        &mut self,
+        optimizer: Box<dyn Optimizer>,
+        loss: Box<dyn Loss>,
+        metrics: Vec<Box<dyn Metric>>,
+    ) -> Result<()> {
+        if self.output_shape().is_none() && self.layers().first().and_then(|l| l.declared_input_shape()).is_some() {
+            self.build_model()?;
+        }
+        self.compiled = Some(Compiled { optimizer, loss, metrics });
+        Ok(())
+    }
+
+    fn compiled(&self, context: &str) -> Result<&Compiled> {
+        self.compiled.as_ref().ok_or_else(|| {
+            Error::invalid(
+                context,
+                "a model that is not compiled",
+                "a compiled model: call model.compile(optimizer, loss, metrics) first",
+            )
+        })
+    }
+
+    /// The optimizer's current learning rate.
+    ///
+    /// # Errors
+    /// If the model is not compiled.
+    pub fn learning_rate(&self) -> Result<f32> {
+        Ok(self.compiled("learning_rate")?.optimizer.learning_rate())
+    }
+
+    /// Sets the optimizer's learning rate (used by learning-rate callbacks).
+    ///
+    /// # Errors
+    /// If the model is not compiled or `lr` is not a positive finite number.
+    pub fn set_learning_rate(&mut self, lr: f32) -> Result<()> {
+        if !(lr.is_finite() && lr >= 0.0) {
+            return Err(Error::invalid("learning rate", lr, "a finite number >= 0"));
+        }
+        self.compiled("set_learning_rate")?;
+        self.compiled.as_mut().expect("checked").optimizer.set_learning_rate(lr);
+        Ok(())
+    }
+
+    /// The compiled optimizer (for checkpoints).
+    pub fn optimizer(&self) -> Option<&dyn Optimizer> {
+        self.compiled.as_ref().map(|c| c.optimizer.as_ref())
+    }
+
+    /// The compiled optimizer, mutable (for restoring its state).
+    pub fn optimizer_mut(&mut self) -> Option<&mut Box<dyn Optimizer>> {
+        self.compiled.as_mut().map(|c| &mut c.optimizer)
+    }
+
+    /// The compiled loss.
+    pub fn loss(&self) -> Option<&dyn Loss> {
+        self.compiled.as_ref().map(|c| c.loss.as_ref())
+    }
+
+    /// One gradient step on a batch: forward in training mode, loss (weighted by
+    /// `sample_weight` and averaged over the batch, plus regularization penalties), backward,
+    /// optimizer update. Inputs are assumed valid (fit checks them once).
+    ///
+    /// # Errors
+    /// If the model is not compiled.
+    pub fn train_step(
+        &mut self,
+        x: &Tensor,
+        y: &Tensor,
+        sample_weight: Option<&Tensor>,
+        seed: u64,
+    ) -> Result<StepOutput> {
+        let compiled = self.compiled("train_step")?;
+        let (grads, loss, y_pred) = {
+            let tape = Tape::new();
+            let cx = Ctx::new(&tape, true, seeded_rng(seed));
+            let prediction = self.forward(tape.constant(x.clone()), &cx);
+            let mut per_sample = compiled.loss.per_sample(&prediction, y);
+            if let Some(w) = sample_weight {
+                per_sample = per_sample.mul(tape.constant(w.clone()));
+            }
+            let total = self
+                .layers()
+                .iter()
+                .filter_map(|l| l.regularization(&tape))
+                .fold(per_sample.mean_all(), |acc, penalty| acc.add(penalty));
+            (tape.backward(total), total.value().item(), prediction.output.value())
+        };
+        let compiled = self.compiled.take().expect("checked");
+        let mut optimizer = compiled.optimizer;
+        optimizer.step(&mut self.params_mut(), &grads);
+        self.compiled = Some(Compiled { optimizer, ..compiled });
+        Ok(StepOutput { loss, y_pred })
+    }
+
+    /// Trains on in-memory data (Keras' `fit`): `x` is `[n, input_shape..]`, `y` holds the
+    /// targets the loss expects.
+    ///
+    /// # Errors
+    /// If the model is not compiled, the inputs do not match the model or each other, an option
+    /// is out of range, or a callback fails. Each message says what was wrong and how to fix it.
+    pub fn fit(&mut self, x: &Tensor, y: &Tensor, options: FitOptions) -> Result<History> {
+        self.compiled("fit")?;
+        check_pair("fit", x, y)?;
+        let weights = sample_weights(y, options.class_weight.as_ref(), options.sample_weight)?;
+        self.fit_source(Source::Tensors { x: x.clone(), y: y.clone(), weights }, options)
+    }
+
+    /// Trains on a [`Dataset`] whose samples are read on demand (see [`Sequential::fit`]).
+    /// `validation_split` is not available here: pass `validation_data`.
+    ///
+    /// # Errors
+    /// As [`Sequential::fit`], plus any error the dataset returns while reading.
+    pub fn fit_dataset(&mut self, data: &dyn Dataset, options: FitOptions) -> Result<History> {
+        self.compiled("fit")?;
+        if options.validation_split > 0.0 || options.class_weight.is_some() || options.sample_weight.is_some() {
+            return Err(Error::invalid(
+                "fit_dataset options",
+                "validation_split, class_weight or sample_weight",
+                "validation_data for validation; weights are available with in-memory tensors (fit)",
+            ));
+        }
+        self.fit_source(Source::Dataset(data), options)
+    }
+
+    fn fit_source(&mut self, data: Source, mut options: FitOptions) -> Result<History> {
+        if options.batch_size == 0 {
+            return Err(Error::invalid("fit: batch_size", 0, "a positive number of samples per batch (default 32)"));
+        }
+        if !(0.0..1.0).contains(&options.validation_split) {
+            return Err(Error::invalid("fit: validation_split", options.validation_split, "a fraction in [0, 1)"));
+        }
+        let n = data.len();
+        let split_at = if options.validation_data.is_some() {
+            n
+        } else {
+            (n as f64 * (1.0 - f64::from(options.validation_split))).floor() as usize
+        };
+        if split_at == 0 {
+            return Err(Error::invalid(
+                "fit: data",
+                "no training samples",
+                "a non-empty data set (check validation_split)",
+            ));
+        }
+        let (train, validation) = match options.validation_data {
+            Some((vx, vy)) => {
+                check_pair("fit: validation_data", vx, vy)?;
+                (data, Some(Source::Tensors { x: vx.clone(), y: vy.clone(), weights: None }))
+            }
+            None if split_at < n => (data.rows(0, split_at), Some(data.rows(split_at, n))),
+            None => (data, None),
+        };
+        let (probe_x, probe_y, _) = train.batch(&[0])?;
+        self.ensure_built_for(&probe_x, "fit")?;
+        if let Source::Tensors { x, y, .. } = &train {
+            self.check_targets("fit", x, y)?;
+        } else {
+            self.check_targets("fit", &probe_x, &probe_y)?;
+        }
+        if let Some(Source::Tensors { x, y, .. }) = &validation {
+            self.check_input(x, "fit: validation data")?;
+            self.check_targets("fit: validation data", x, y)?;
+        }
+        let mut callbacks = std::mem::take(&mut options.callbacks);
+        for cb in callbacks.iter_mut() {
+            cb.on_train_begin(self)?;
+        }
+        let mut history = History::default();
+        let mut warned_nan = false;
+        for epoch in options.initial_epoch..options.epochs {
+            for cb in callbacks.iter_mut() {
+                cb.on_epoch_begin(epoch, self)?;
+            }
+            let (mut logs, stopped) = self.train_epoch(&train, epoch, &options, &mut callbacks, &mut warned_nan)?;
+            if let Some(val) = &validation {
+                let val_logs = self.evaluate_source(val, options.batch_size)?;
+                logs.extend_prefixed("val_", &val_logs);
+            }
+            history.push(epoch, &logs);
+            let mut stop = stopped;
+            for cb in callbacks.iter_mut() {
+                stop |= cb.on_epoch_end(epoch, &logs, self)? == Control::Stop;
+            }
+            if stop {
+                break;
+            }
+        }
+        for cb in callbacks.iter_mut() {
+            cb.on_train_end(&history, self)?;
+        }
+        Ok(history)
+    }
+
+    /// One pass over the training samples; returns the epoch's logs and whether a callback
+    /// asked to stop.
+    fn train_epoch(
+        &mut self,
+        train: &Source,
+        epoch: usize,
+        options: &FitOptions,
+        callbacks: &mut [&mut dyn Callback],
+        warned_nan: &mut bool,
+    ) -> Result<(Logs, bool)> {
+        let n = train.len();
+        let seed = epoch_seed(options.seed ^ self.get_seed(), epoch);
+        let mut order: Vec<usize> = (0..n).collect();
+        if options.shuffle {
+            order.shuffle(&mut seeded_rng(seed));
+        }
+        let steps = n.div_ceil(options.batch_size);
+        let mut progress = EpochProgress::start(options.verbose, epoch, options.epochs, steps);
+        let mut loss = MeanTracker::default();
+        let mut metrics = std::mem::take(&mut self.compiled.as_mut().expect("compiled").metrics);
+        metrics.iter_mut().for_each(|m| m.reset());
+        let mut stopped = false;
+        for (step, indices) in order.chunks(options.batch_size).enumerate() {
+            let (x, y, w) = train.batch(indices)?;
+            let out = self.train_step(&x, &y, w.as_ref(), seed.wrapping_add(step as u64 + 1))?;
+            loss.add(out.loss, indices.len());
+            for m in metrics.iter_mut() {
+                m.update(&y, &out.y_pred)?;
+            }
+            if !out.loss.is_finite() && !*warned_nan {
+                *warned_nan = true;
+                eprintln!(
+                    "warning: the loss became {} at epoch {}, batch {}; lower the learning rate, clip gradients \
+                     (clipnorm), or check the data for NaN. Add TerminateOnNaN to stop training when this happens.",
+                    out.loss,
+                    epoch + 1,
+                    step + 1
+                );
+            }
+            progress.step(step + 1, || current_logs(&loss, &metrics));
+            if !callbacks.is_empty() {
+                let mut batch_logs = Logs::new();
+                batch_logs.set("loss", out.loss);
+                for cb in callbacks.iter_mut() {
+                    stopped |= cb.on_batch_end(epoch, step, &batch_logs) == Control::Stop;
+                }
+                if stopped {
+                    break;
+                }
+            }
+        }
+        let logs = current_logs(&loss, &metrics);
+        self.compiled.as_mut().expect("compiled").metrics = metrics;
+        progress.finish(&logs);
+        Ok((logs, stopped))
+    }
+
+    /// Checks the targets against the model's output with the compiled loss.
+    fn check_targets(&self, context: &str, x: &Tensor, y: &Tensor) -> Result<()> {
+        let compiled = self.compiled(context)?;
+        let output: Vec<usize> =
+            std::iter::once(x.shape()[0]).chain(self.output_shape().unwrap_or_default().iter().copied()).collect();
+        compiled.loss.check(&output, y)
+    }
+
+    /// The loss and metrics on `x`, `y` in inference mode, 32 samples at a time (Keras'
+    /// `evaluate`). Returns figures by name (`loss`, then the metrics).
+    ///
+    /// # Errors
+    /// If the model is not compiled or built, or the data does not match it.
+    pub fn evaluate(&self, x: &Tensor, y: &Tensor) -> Result<Logs> {
+        self.evaluate_batched(x, y, 32)
+    }
+
+    /// [`Sequential::evaluate`] with a chosen batch size.
+    ///
+    /// # Errors
+    /// As [`Sequential::evaluate`], or if `batch_size` is 0.
+    pub fn evaluate_batched(&self, x: &Tensor, y: &Tensor, batch_size: usize) -> Result<Logs> {
+        self.compiled("evaluate")?;
+        check_pair("evaluate", x, y)?;
+        self.check_input(x, "evaluate")?;
+        self.check_targets("evaluate", x, y)?;
+        if batch_size == 0 {
+            return Err(Error::invalid("evaluate: batch_size", 0, "a positive number of samples per batch"));
+        }
+        self.evaluate_source(&Source::Tensors { x: x.clone(), y: y.clone(), weights: None }, batch_size)
+    }
+
+    fn evaluate_source(&self, data: &Source, batch_size: usize) -> Result<Logs> {
+        let compiled = self.compiled("evaluate")?;
+        let mut metrics: Vec<Box<dyn Metric>> = compiled.metrics.iter().map(|m| m.clone_box()).collect();
+        let mut loss = MeanTracker::default();
+        let order: Vec<usize> = (0..data.len()).collect();
+        for indices in order.chunks(batch_size) {
+            let (x, y, w) = data.batch(indices)?;
+            let tape = Tape::no_grad();
+            let cx = Ctx::new(&tape, false, seeded_rng(0));
+            let prediction = self.forward(tape.constant(x), &cx);
+            let mut per_sample = compiled.loss.per_sample(&prediction, &y);
+            if let Some(w) = w {
+                per_sample = per_sample.mul(tape.constant(w));
+            }
+            let total = self
+                .layers()
+                .iter()
+                .filter_map(|l| l.regularization(&tape))
+                .fold(per_sample.mean_all(), |a, p| a.add(p));
+            loss.add(total.value().item(), indices.len());
+            for m in metrics.iter_mut() {
+                m.update(&y, &prediction.output.value())?;
+            }
+        }
+        Ok(current_logs(&loss, &metrics))
+    }
+}
+
+/// Checks that inputs and targets are non-empty and have the same number of samples.
+fn check_pair(context: &str, x: &Tensor, y: &Tensor) -> Result<()> {
+    if x.ndim() == 0 || x.shape()[0] == 0 {
+        return Err(Error::invalid(format!("{context}: x"), "an empty data set", "at least one sample"));
+    }
+    if y.ndim() == 0 || y.shape()[0] != x.shape()[0] {
+        return Err(Error::invalid(
+            format!("{context}: number of targets"),
+            y.shape().first().copied().unwrap_or(0),
+            format!(
+                "{} (one per input sample; x has shape {:?}, y has shape {:?})",
+                x.shape()[0],
+                x.shape(),
+                y.shape()
+            ),
+        ));
+    }
+    Ok(())
+}
