@@ -2,6 +2,8 @@
 //! times and print the median time in seconds.
 //!
 //! `cargo bench -p kensho-data --bench load_mnist -- <mnist-folder>` (default `$KENSHO_DATA/mnist`).
+//! Cargo runs benchmarks from the crate folder (`data/`): give an absolute path, or one relative
+//! to that folder.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -16,7 +18,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => PathBuf::from(std::env::var_os("KENSHO_DATA").ok_or("give the MNIST folder or set KENSHO_DATA")?)
             .join("mnist"),
     };
-    let files = mnist::find_files(&dir).map_err(|missing| format!("{}: missing {missing:?}", dir.display()))?;
+    let files = mnist::find_files(&dir)
+        .map_err(|missing| format!("{} (from {:?}): missing {missing:?}", dir.display(), std::env::current_dir()))?;
     let mut times = Vec::new();
     for _ in 0..3 {
         let start = Instant::now();

@@ -179,14 +179,14 @@ fn fill_missing(
         rows.retain(|(_, cells)| !cells.iter().any(|c| matches!(c, Cell::Missing)));
         return Ok(());
     }
-    for j in 0..header.len() {
-        let fillable = j != target && !is_cat[j] && policy != Missing::Error;
-        if let Some((line, _)) = rows.iter().find(|(_, cells)| matches!(cells[j], Cell::Missing)) {
-            if !fillable {
-                let how = if j == target || is_cat[j] { "use Missing::DropRow" } else { "choose a Missing policy" };
-                return Err(format!("line {line}, column {:?}: missing value ({how})", header[j]));
-            }
+    let fillable = |j: usize| j != target && !is_cat[j] && policy != Missing::Error;
+    for (line, cells) in rows.iter() {
+        if let Some(j) = (0..header.len()).find(|&j| matches!(cells[j], Cell::Missing) && !fillable(j)) {
+            let how = if j == target || is_cat[j] { "use Missing::DropRow" } else { "choose a Missing policy" };
+            return Err(format!("line {line}, column {:?}: missing value ({how})", header[j]));
         }
+    }
+    for j in (0..header.len()).filter(|&j| fillable(j)) {
         let fill = match policy {
             Missing::Constant(c) => c,
             _ => {
