@@ -265,3 +265,21 @@ fn stream_dataset_reads_records_from_a_file_on_demand() {
     let (all_x, _) = cifar::load_batch(&path).unwrap();
     assert_eq!(x.to_vec(), all_x.index_select(0, &[2, 0]).to_vec());
 }
+
+// ---------- the real MNIST files, when the shared data folder is next to the checkout ----------
+
+#[test]
+fn real_mnist_matches_its_readme_when_present() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/datasets/mnist");
+    if mnist::find_files(&dir).is_err() {
+        eprintln!("skipped: no MNIST files in {}", dir.display());
+        return;
+    }
+    let ((x, y), (xt, yt)) = mnist::load_data(Some(&dir)).unwrap();
+    assert_eq!((x.shape(), y.shape()), (&[60000, 28, 28][..], &[60000][..]));
+    assert_eq!((xt.shape(), yt.shape()), (&[10000, 28, 28][..], &[10000][..]));
+    assert_eq!(y.to_vec()[..10], [5.0, 0.0, 4.0, 1.0, 9.0, 2.0, 1.0, 3.0, 1.0, 4.0]);
+    assert_eq!(yt.to_vec()[..10], [7.0, 2.0, 1.0, 0.0, 4.0, 1.0, 4.0, 9.0, 5.0, 9.0]);
+    // README: mean training pixel 33.318 / 255 = 0.1307
+    assert!((x.mean_all() - 33.318 / 255.0).abs() < 1e-4, "{}", x.mean_all());
+}
