@@ -122,12 +122,12 @@ impl Rule for RmsProp {
         let c = &self.config;
         let n = w.len();
         let (velocity, rest) = slots.split_first_mut().expect("RMSprop has a velocity slot");
-        let velocity = &mut velocity.as_mut_slice()[..n];
+        let (g, velocity) = (&g[..n], &mut velocity.as_mut_slice()[..n]);
         let (mut momentum, mut average) = match rest {
             [] => (None, None),
-            [t] if c.momentum > 0.0 => (Some(t.as_mut_slice()), None),
-            [t] => (None, Some(t.as_mut_slice())),
-            [m, a] => (Some(m.as_mut_slice()), Some(a.as_mut_slice())),
+            [t] if c.momentum > 0.0 => (Some(&mut t.as_mut_slice()[..n]), None),
+            [t] => (None, Some(&mut t.as_mut_slice()[..n])),
+            [m, a] => (Some(&mut m.as_mut_slice()[..n]), Some(&mut a.as_mut_slice()[..n])),
             _ => unreachable!("RMSprop has at most 3 slots"),
         };
         for i in 0..n {
