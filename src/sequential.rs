@@ -88,6 +88,11 @@ impl Sequential {
         }
         self.layers.push(layer);
         self.shapes = None;
+        // As in Keras, a model whose input shape is declared is built as layers are added, so
+        // summary() works at once. A layer that rejects its input is reported by compile / fit.
+        if self.layers[0].declared_input_shape().is_some() {
+            let _ = self.build_model();
+        }
     }
 
     /// The layers, in order.
@@ -146,10 +151,11 @@ impl Sequential {
                 return Err(Error::invalid("layer name", layer.name(), "names unique within the model"));
             }
         }
-        let mut rng = seeded_rng(self.seed);
         let mut shapes = Vec::with_capacity(self.layers.len());
         let mut shape = input_shape.to_vec();
-        for layer in &mut self.layers {
+        for (i, layer) in self.layers.iter_mut().enumerate() {
+            // Each layer draws from its own stream, so adding a layer never changes the others.
+            let mut rng = seeded_rng(self.seed ^ (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
             shape = layer.build(&shape, &mut rng)?;
             shapes.push(shape.clone());
         }

@@ -25,6 +25,9 @@ pub struct DenseConfig {
     pub kernel_regularizer: Option<Regularizer>,
     /// Optional declared per-sample input shape (Keras' `input_shape` on a first layer).
     pub input_shape: Option<Vec<usize>>,
+    /// Whether the parameters are updated in training (false freezes the layer).
+    #[serde(default = "crate::layer::yes")]
+    pub trainable: bool,
 }
 
 /// A fully connected layer: `activation(x · kernel + bias)` with `kernel: [in, units]`.
@@ -61,6 +64,7 @@ impl Dense {
             bias_initializer: Initializer::Zeros,
             kernel_regularizer: None,
             input_shape: None,
+            trainable: true,
         })
     }
 
@@ -164,6 +168,7 @@ impl Layer for Dense {
         self.bias = self.config.use_bias.then(|| {
             Param::new(format!("{name}.bias"), self.config.bias_initializer.init(&[units], units, units, rng))
         });
+        self.set_trainable(self.config.trainable);
         Ok(vec![units])
     }
 
@@ -194,5 +199,16 @@ impl Layer for Dense {
 
     fn declared_input_shape(&self) -> Option<Vec<usize>> {
         self.config.input_shape.clone()
+    }
+
+    fn trainable(&self) -> bool {
+        self.config.trainable
+    }
+
+    fn set_trainable(&mut self, trainable: bool) {
+        self.config.trainable = trainable;
+        for p in self.params_mut() {
+            p.trainable = trainable;
+        }
     }
 }

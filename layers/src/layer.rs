@@ -70,7 +70,8 @@ pub trait Layer: Send {
     fn trainable(&self) -> bool {
         self.params().iter().all(|p| p.trainable)
     }
-    /// Freezes (`false`) or unfreezes (`true`) every parameter of the layer.
+    /// Freezes (`false`) or unfreezes (`true`) every parameter of the layer. Layers with
+    /// parameters keep the flag in their config, so a freeze before `build` holds after it.
     fn set_trainable(&mut self, trainable: bool) {
         for p in self.params_mut() {
             p.trainable = trainable;
@@ -109,4 +110,9 @@ impl LayerConfig {
             LayerConfig::Reshape(c) => Box::new(crate::Reshape::from_config(c.clone())),
         }
     }
+}
+
+/// Serde default for flags that are on unless a config says otherwise.
+pub(crate) fn yes() -> bool {
+    true
 }

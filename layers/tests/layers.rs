@@ -334,8 +334,6 @@ fn frozen_dense_gets_no_parameter_gradient() {
 }
 
 #[test]
-#[ignore = "BUG: Layer::set_trainable before build is a silent no-op (layer.rs default impl): \
-            Dense::build creates trainable params afterwards, unlike Keras"]
 fn freezing_before_build_freezes_the_params_built_later() {
     let mut dense = Dense::new(2);
     dense.set_trainable(false);
