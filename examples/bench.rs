@@ -1,0 +1,302 @@
+//! Benchmark harness: runs the workloads of the shared `WORKLOADS.md` (W1 gemm, W2 mlp, W3 cnn,
+//! W4 tiny, W5 lstm) and prints one JSON object per line per figure on stdout, nothing else.
+//!
+//! Run: `cargo run --release --example bench -- <W1|W2|W3|W4|W5|all> --threads <N>`
+//!
+//! Rules (same as the peers in `peers/bench.py`): data is synthetic, drawn once from a fixed seed
+//! before any timing (inputs uniform in [0,1), labels uniform over the classes); every figure is
+//! taken after a warm-up of at least 5 steps; each figure is the median of 3 repetitions (`reps`
+//! lists all three). `--threads N` calls `kensho::set_num_threads(N)` before anything else.
+//!
+//! Figures:
+//! - W1: `gflops` = 2n³/t for `Tensor::matmul` on n×n f32 matrices, n = 128, 256, 512, 1024,
+//!   the product repeated until at least 0.5 s have passed (one line per n).
+//! - W2: `train_samples_per_s` = 60,000 / seconds of one shuffled epoch of `Sequential::fit`
+//!   (batch 128, 469 steps); `predict_samples_per_s` on 10,000 rows with `predict_batched` at
+//!   batch 1024 (and `predict_samples_per_s_batch128`, the batch size the PyTorch peer uses).
+//! - W4: `train_steps_per_s` = 1,000 / seconds of `fit` for 100 epochs of 10 steps (150 rows,
+//!   batch 16, unshuffled as the peers); `train_steps_per_s_train_step` is the same 1,000 steps as
+//!   a plain loop over `train_step` on pre-cut batches (the difference is `fit`'s overhead).
+//! - W3, W5: `"value": null` with a note until the layers they need exist.
+//!
+//! Bad arguments print a usage message on stderr and exit with code 2.
+
+use kensho::core::seeded_rng;
+use kensho::prelude::*;
+use rand::Rng as _;
+use serde_json::{json, Value};
+use std::hint::black_box;
+use std::time::Instant;
+
+const USAGE: &str = "usage: bench <W1|W2|W3|W4|W5|all> [--threads N] [--reps R]
+  runs the workloads of WORKLOADS.md and prints one JSON object per figure on stdout
+  --threads N  kernel threads (kensho::set_num_threads), default 1
+  --reps R     repetitions per figure, median reported (default 3)";
+
+struct Args {
+    workloads: Vec<&'static str>,
+    threads: usize,
+    reps: usize,
+}
+
+fn usage_exit(msg: &str) -> ! {
+    eprintln!("bench: {msg}\n{USAGE}");
+    std::process::exit(2);
+}
+
+fn parse_args() -> Args {
+    let mut workloads = None;
+    let mut threads = 1usize;
+    let mut reps = 3usize;
+    let mut it = std::env::args().skip(1);
+    let positive = |flag: &str, v: Option<String>| -> usize {
+        match v.as_deref().map(str::parse::<usize>) {
+            Some(Ok(n)) if n > 0 => n,
+            _ => usage_exit(&format!("{flag} needs a positive integer")),
+        }
+    };
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--threads" => threads = positive("--threads", it.next()),
+            "--reps" => reps = positive("--reps", it.next()),
+            "-h" | "--help" => {
+                eprintln!("{USAGE}");
+                std::process::exit(2);
+            }
+            s if s.starts_with("--threads=") => threads = positive("--threads", Some(s[10..].to_string())),
+            s if s.starts_with("--reps=") => reps = positive("--reps", Some(s[7..].to_string())),
+            s if workloads.is_none() => {
+                workloads = Some(match s.to_ascii_uppercase().as_str() {
+                    "W1" => vec!["W1"],
+                    "W2" => vec!["W2"],
+                    "W3" => vec!["W3"],
+                    "W4" => vec!["W4"],
+                    "W5" => vec!["W5"],
+                    "ALL" => vec!["W1", "W2", "W3", "W4", "W5"],
+                    _ => usage_exit(&format!("unknown workload {s:?}")),
+                })
+            }
+            s => usage_exit(&format!("unexpected argument {s:?}")),
+        }
+    }
+    let workloads = workloads.unwrap_or_else(|| usage_exit("missing workload"));
+    Args { workloads, threads, reps }
+}
+
+/// Prints one figure: the median of `reps` and all of them, keys in a fixed order.
+fn emit(workload: &str, threads: usize, figure: &str, reps: &[f64], extra: &[(&str, Value)]) {
+    let mut sorted = reps.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let median = sorted[sorted.len() / 2];
+    let mut fields = vec![("workload", json!(workload)), ("threads", json!(threads))];
+    fields.extend(extra.iter().map(|(k, v)| (*k, v.clone())));
+    fields.push(("figure", json!(figure)));
+    fields.push(("value", json!(round(median))));
+    fields.push(("reps", json!(reps.iter().map(|&r| round(r)).collect::<Vec<_>>())));
+    print_object(&fields);
+}
+
+fn emit_missing(workload: &str, threads: usize, figure: &str, note: &str) {
+    print_object(&[
+        ("workload", json!(workload)),
+        ("threads", json!(threads)),
+        ("figure", json!(figure)),
+        ("value", Value::Null),
+        ("note", json!(note)),
+    ]);
+}
+
+/// One JSON object on one line, keys in the given order.
+fn print_object(fields: &[(&str, Value)]) {
+    let body: Vec<String> = fields.iter().map(|(k, v)| format!("{}:{}", json!(k), v)).collect();
+    println!("{{{}}}", body.join(","));
+}
+
+fn round(v: f64) -> f64 {
+    (v * 10.0).round() / 10.0
+}
+
+/// `rows` x `features` inputs uniform in [0,1) and `rows` integer labels in [0, classes), as f32.
+fn synthetic(rows: usize, features: usize, classes: usize, seed: u64) -> (Tensor, Tensor) {
+    let mut rng = seeded_rng(seed);
+    let x = Tensor::rand_uniform(&[rows, features], 0.0, 1.0, &mut rng);
+    let labels: Vec<f32> = (0..rows).map(|_| rng.random_range(0..classes) as f32).collect();
+    let y = Tensor::from_vec(labels, &[rows]).expect("length matches");
+    (x, y)
+}
+
+/// Seconds taken by `f`.
+fn seconds(f: impl FnOnce()) -> f64 {
+    let t0 = Instant::now();
+    f();
+    t0.elapsed().as_secs_f64()
+}
+
+/// Calls `f` until at least `min_secs` have passed; returns (calls, seconds).
+fn repeat_for(min_secs: f64, mut f: impl FnMut()) -> (usize, f64) {
+    let t0 = Instant::now();
+    let mut calls = 0;
+    loop {
+        f();
+        calls += 1;
+        let el = t0.elapsed().as_secs_f64();
+        if el >= min_secs {
+            return (calls, el);
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------ W1
+
+fn w1(threads: usize, reps: usize) {
+    for n in [128usize, 256, 512, 1024] {
+        let mut rng = seeded_rng(1);
+        let a = Tensor::rand_uniform(&[n, n], 0.0, 1.0, &mut rng);
+        let b = Tensor::rand_uniform(&[n, n], 0.0, 1.0, &mut rng);
+        for _ in 0..5 {
+            black_box(a.matmul(&b));
+        }
+        let flop = 2.0 * (n as f64).powi(3);
+        let figures: Vec<f64> = (0..reps)
+            .map(|_| {
+                let (calls, secs) = repeat_for(0.5, || {
+                    black_box(black_box(&a).matmul(black_box(&b)));
+                });
+                flop * calls as f64 / secs / 1e9
+            })
+            .collect();
+        emit("W1", threads, "gflops", &figures, &[("n", json!(n))]);
+    }
+}
+
+// ------------------------------------------------------------------------------------------ W2
+
+fn w2_model() -> Result<Sequential> {
+    let mut model = Sequential::new()
+        .seed(0)
+        .add(Input::new(&[784]))
+        .add(Dense::new(256).activation(Activation::Relu))
+        .add(Dense::new(128).activation(Activation::Relu))
+        .add(Dense::new(10));
+    model.compile(Adam::new(1e-3), SparseCategoricalCrossentropy::from_logits(), vec![])?;
+    Ok(model)
+}
+
+fn w2(threads: usize, reps: usize) -> Result<()> {
+    let (x, y) = synthetic(60_000, 784, 10, 42);
+    let (tx, _) = synthetic(10_000, 784, 10, 43);
+    // Warm-up slices as the Keras peer: 5 full batches and the 96-row last batch.
+    let (wx, wy) = (x.slice_axis(0, 0, 736), y.slice_axis(0, 0, 736));
+    let mut train = Vec::new();
+    let mut predict = Vec::new();
+    let mut predict128 = Vec::new();
+    for _ in 0..reps {
+        // A fresh model per repetition, so that every repetition times the same work.
+        let mut model = w2_model()?;
+        model.fit(&wx, &wy, FitOptions { epochs: 1, batch_size: 128, verbose: 0, ..Default::default() })?;
+        let mut result = Ok(());
+        let secs = seconds(|| {
+            result = model
+                .fit(&x, &y, FitOptions { epochs: 1, batch_size: 128, verbose: 0, ..Default::default() })
+                .map(|h| {
+                    black_box(h);
+                });
+        });
+        result?;
+        train.push(60_000.0 / secs);
+        for (batch, out) in [(1024usize, &mut predict), (128, &mut predict128)] {
+            for _ in 0..2 {
+                black_box(model.predict_batched(&tx, batch)?);
+            }
+            let mut err = Ok(());
+            let (calls, secs) = repeat_for(0.5, || {
+                if let Err(e) = model.predict_batched(&tx, batch).map(|p| black_box(p)) {
+                    err = Err(e);
+                }
+            });
+            err?;
+            out.push(10_000.0 * calls as f64 / secs);
+        }
+    }
+    emit("W2", threads, "train_samples_per_s", &train, &[("batch", json!(128))]);
+    emit("W2", threads, "predict_samples_per_s", &predict, &[("batch", json!(1024))]);
+    emit("W2", threads, "predict_samples_per_s_batch128", &predict128, &[("batch", json!(128))]);
+    Ok(())
+}
+
+// ------------------------------------------------------------------------------------------ W4
+
+fn w4_model() -> Result<Sequential> {
+    let mut model = Sequential::new()
+        .seed(0)
+        .add(Input::new(&[4]))
+        .add(Dense::new(16).activation(Activation::Relu))
+        .add(Dense::new(3));
+    model.compile(Sgd::new(0.1), SparseCategoricalCrossentropy::from_logits(), vec![])?;
+    Ok(model)
+}
+
+fn w4(threads: usize, reps: usize) -> Result<()> {
+    let (x, y) = synthetic(150, 4, 3, 42);
+    let options = |epochs| FitOptions { epochs, batch_size: 16, shuffle: false, verbose: 0, ..Default::default() };
+    let batches: Vec<(Tensor, Tensor)> = (0..150)
+        .step_by(16)
+        .map(|a| (x.slice_axis(0, a, (a + 16).min(150)).to_contiguous(), y.slice_axis(0, a, (a + 16).min(150))))
+        .collect();
+    let mut fit_rates = Vec::new();
+    let mut loop_rates = Vec::new();
+    for _ in 0..reps {
+        let mut model = w4_model()?;
+        model.fit(&x, &y, options(1))?; // warm-up: 10 steps
+        let mut result = Ok(());
+        let secs = seconds(|| result = model.fit(&x, &y, options(100)).map(|h| drop(black_box(h))));
+        result?;
+        fit_rates.push(1000.0 / secs);
+
+        let mut model = w4_model()?;
+        for (bx, by) in &batches {
+            model.train_step(bx, by, None, 0)?;
+        }
+        let t0 = Instant::now();
+        for epoch in 0..100u64 {
+            for (i, (bx, by)) in batches.iter().enumerate() {
+                black_box(model.train_step(bx, by, None, epoch * 16 + i as u64)?.loss);
+            }
+        }
+        loop_rates.push(1000.0 / t0.elapsed().as_secs_f64());
+    }
+    emit("W4", threads, "train_steps_per_s", &fit_rates, &[("method", json!("fit"))]);
+    emit("W4", threads, "train_steps_per_s_train_step", &loop_rates, &[("method", json!("train_step loop"))]);
+    Ok(())
+}
+
+// ------------------------------------------------------------------------------------------ main
+
+fn main() {
+    let args = parse_args();
+    kensho::set_num_threads(args.threads);
+    let threads = args.threads;
+    for w in &args.workloads {
+        let result = match *w {
+            "W1" => {
+                w1(threads, args.reps);
+                Ok(())
+            }
+            "W2" => w2(threads, args.reps),
+            "W3" => {
+                emit_missing("W3", threads, "train_samples_per_s", "not yet: needs Conv2D/MaxPool2D");
+                Ok(())
+            }
+            "W4" => w4(threads, args.reps),
+            "W5" => {
+                emit_missing("W5", threads, "train_samples_per_s", "not yet: needs LSTM/Embedding");
+                Ok(())
+            }
+            _ => unreachable!("parse_args accepts only W1..W5"),
+        };
+        if let Err(e) = result {
+            eprintln!("bench: {w} failed: {e}");
+            std::process::exit(1);
+        }
+    }
+}
