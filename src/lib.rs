@@ -23,6 +23,7 @@
 //! ```
 
 pub mod callbacks;
+pub mod checkpoint;
 mod history;
 mod progress;
 mod sequential;
@@ -31,6 +32,7 @@ mod summary;
 mod training;
 
 pub use callbacks::{Callback, Control, Mode};
+pub use checkpoint::{load_model, LoadOptions, LoadReport, WeightsLayout};
 pub use history::{History, Logs};
 pub use kensho_core::{set_num_threads, Error, Result, Tensor};
 pub use sequential::Sequential;

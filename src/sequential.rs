@@ -186,7 +186,7 @@ impl Sequential {
             ));
         };
         if x.ndim() != input.len() + 1 || &x.shape()[1..] != input.as_slice() {
-            let first = self.layers.first().map_or("", |l| l.name());
+            let first = self.layers.iter().find(|l| l.kind() != "InputLayer").map_or("", |l| l.name());
             return Err(Error::shape(
                 format!("{context}: the model's first layer \"{first}\""),
                 format!(

@@ -40,7 +40,7 @@ pub struct FitOptions<'a> {
     /// Seed of the shuffling (default 0): the same seed gives the same order.
     pub seed: u64,
     /// Fraction of the samples, taken from the end before shuffling, held out for validation.
-    pub validation_split: f32,
+    pub validation_split: f64,
     /// Validation inputs and targets (takes precedence over `validation_split`).
     pub validation_data: Option<(&'a Tensor, &'a Tensor)>,
     /// Loss weight per class index.
@@ -268,7 +268,7 @@ impl Sequential {
         let split_at = if options.validation_data.is_some() {
             n
         } else {
-            (n as f64 * (1.0 - f64::from(options.validation_split))).floor() as usize
+            (n as f64 * (1.0 - options.validation_split)).floor() as usize
         };
         if split_at == 0 {
             return Err(Error::invalid(
@@ -306,11 +306,15 @@ impl Sequential {
             for cb in callbacks.iter_mut() {
                 cb.on_epoch_begin(epoch, self)?;
             }
-            let (mut logs, stopped) = self.train_epoch(&train, epoch, &options, &mut callbacks, &mut warned_nan)?;
+            let steps = train.len().div_ceil(options.batch_size);
+            let mut progress = EpochProgress::start(options.verbose, epoch, options.epochs, steps);
+            let (mut logs, stopped) =
+                self.train_epoch(&train, epoch, &options, &mut callbacks, &mut progress, &mut warned_nan)?;
             if let Some(val) = &validation {
                 let val_logs = self.evaluate_source(val, options.batch_size)?;
                 logs.extend_prefixed("val_", &val_logs);
             }
+            progress.finish(&logs);
             history.push(epoch, &logs);
             let mut stop = stopped;
             for cb in callbacks.iter_mut() {
@@ -334,6 +338,7 @@ impl Sequential {
         epoch: usize,
         options: &FitOptions,
         callbacks: &mut [&mut dyn Callback],
+        progress: &mut EpochProgress,
         warned_nan: &mut bool,
     ) -> Result<(Logs, bool)> {
         let n = train.len();
@@ -342,8 +347,6 @@ impl Sequential {
         if options.shuffle {
             order.shuffle(&mut seeded_rng(seed));
         }
-        let steps = n.div_ceil(options.batch_size);
-        let mut progress = EpochProgress::start(options.verbose, epoch, options.epochs, steps);
         let mut loss = MeanTracker::default();
         let mut metrics = std::mem::take(&mut self.compiled.as_mut().expect("compiled").metrics);
         metrics.iter_mut().for_each(|m| m.reset());
@@ -379,7 +382,6 @@ impl Sequential {
         }
         let logs = current_logs(&loss, &metrics);
         self.compiled.as_mut().expect("compiled").metrics = metrics;
-        progress.finish(&logs);
         Ok((logs, stopped))
     }
 

@@ -85,7 +85,7 @@ impl Callback for EarlyStopping {
             return Ok(Control::Continue);
         }
         self.wait += 1;
-        if self.wait > self.patience {
+        if self.wait >= self.patience {
             self.stopped_epoch = Some(epoch);
             return Ok(Control::Stop);
         }

@@ -1,0 +1,144 @@
+//! Checkpoints: weights files, whole-model files and PyTorch interchange, all as
+//! [safetensors](https://github.com/huggingface/safetensors) files of f32 tensors.
+//!
+//! - [`Sequential::save_weights`] / [`Sequential::load_weights`]: the parameters, one tensor per
+//!   parameter named as the parameter (`dense.kernel`, `dense.bias`, `dense_1.kernel`, ...).
+//!   Loading is strict by default, as PyTorch's `load_state_dict`: every missing, unexpected and
+//!   mis-shaped tensor is listed in one error and the model is left unchanged.
+//!   [`Sequential::load_weights_with`] with `strict: false` loads the tensors that match and
+//!   returns a [`LoadReport`] of the rest (transfer learning).
+//! - [`Sequential::save`] / [`load_model`]: the whole model in one file. The tensors are the
+//!   weights plus the optimizer state under `optimizer/` (`optimizer/dense.kernel/m`, ...,
+//!   `optimizer/iterations`, see [`Optimizer::state`](kensho_optim::Optimizer::state)); the
+//!   `__metadata__` map holds `format = "kensho.model"` and, under `kensho.model`, JSON with
+//!   `format_version`, `seed`, `input_shape`, `layers` (each layer's
+//!   [`LayerConfig`](kensho_layers::LayerConfig), in order) and `compile` (the
+//!   [`OptimizerConfig`](kensho_optim::OptimizerConfig), the
+//!   [`LossConfig`](kensho_layers::LossConfig) and the metric names). A loaded model predicts
+//!   identically and, since the seed and the optimizer state (with its step count) are restored,
+//!   `fit(.., FitOptions { initial_epoch, .. })` continues training exactly where it stopped.
+//!   Metrics with parameters are not rebuilt from their names (see [`metric_from_name`]); pass
+//!   them to [`load_model_with_metrics`].
+//! - [`ModelCheckpoint`](crate::callbacks::ModelCheckpoint) saves either kind during `fit`.
+//!
+//! Every file is written atomically (a temporary file in the same folder, flushed to disk, then
+//! renamed over the target), so a crash or a full disk never leaves a half-written file where
+//! the previous good one was. Reading a truncated or corrupt file, or one holding tensors
+//! that are not F32, gives an [`Error::Parse`](crate::Error::Parse) naming the file, never a panic.
+//!
+//! # PyTorch layout
+//!
+//! With [`WeightsLayout::PyTorch`] the file holds exactly the `state_dict()` of the equivalent
+//! `torch.nn.Sequential(...)`, so `model.load_state_dict(safetensors.torch.load_file(path))`
+//! works on the PyTorch side and kensho loads files that PyTorch saved. Modules are numbered as
+//! PyTorch numbers the children of `nn.Sequential`, from 0:
+//!
+//! | kensho layer | PyTorch modules | tensors |
+//! |---|---|---|
+//! | `Input` | none (counts 0) | |
+//! | `Dense` with linear activation | `nn.Linear(in, out, bias=use_bias)` (counts 1) | `N.weight` = kernel transposed, `[out, in]`; `N.bias` `[out]` |
+//! | `Dense` with another activation | `nn.Linear` then the activation module, e.g. `nn.ReLU()` (counts 2) | as above |
+//! | `Activation` | the activation module (counts 1) | |
+//! | `Dropout` | `nn.Dropout(rate)` (counts 1) | |
+//! | `Flatten` | `nn.Flatten()` (counts 1) | |
+//! | `Reshape` | `nn.Unflatten` or a reshaping module (counts 1) | |
+//!
+//! For example `Input(4) → Dense(8, relu) → Dropout → Dense(3, softmax)` is
+//! `Sequential(Linear(4, 8), ReLU(), Dropout(), Linear(8, 3), Softmax(-1))`, whose keys are
+//! `0.weight`, `0.bias`, `3.weight`, `3.bias`. Layers added later extend this table with
+//! PyTorch's names and layouts: `Conv2D` (`weight` `[out, in, kh, kw]` from kensho's kernel
+//! layout, `bias`), `BatchNormalization` (`weight`, `bias`, `running_mean`, `running_var`,
+//! `num_batches_tracked`), `Embedding` (`weight`), `LSTM` (`weight_ih_l0`, `weight_hh_l0`,
+//! `bias_ih_l0`, `bias_hh_l0`, with PyTorch's gate order i, f, g, o) and `LayerNormalization`
+//! (`weight`, `bias`). Until then, saving a model with such a layer in the PyTorch layout is
+//! an error.
+
+mod atomic;
+mod model_file;
+mod tensors_file;
+mod torch_layout;
+mod weights;
+
+pub use model_file::{load_model, load_model_with_metrics, metric_from_name};
+pub use tensors_file::{load_tensors, save_tensors, Metadata};
+
+#[allow(unused_imports)] // for the links in the docs above
+use crate::Sequential;
+
+/// How parameters are named and laid out in a weights file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WeightsLayout {
+    /// kensho's names (`dense.kernel`) and layouts (kernel `[in, out]`).
+    #[default]
+    Kensho,
+    /// `torch.nn.Sequential(...).state_dict()`'s keys (`0.weight`) and layouts (weight
+    /// `[out, in]`); see the [module documentation](self).
+    PyTorch,
+}
+
+/// The options of [`Sequential::load_weights_with`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Require every parameter, with its shape, and nothing else (default true). When false,
+    /// the tensors that match are loaded and the rest are reported.
+    pub strict: bool,
+    /// The file's layout (default [`WeightsLayout::Kensho`]).
+    pub layout: WeightsLayout,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions { strict: true, layout: WeightsLayout::Kensho }
+    }
+}
+
+/// A tensor whose shape in the file differs from the model's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShapeMismatch {
+    /// The tensor's name in the file.
+    pub name: String,
+    /// The shape the model needs (in the file's layout).
+    pub expected: Vec<usize>,
+    /// The shape in the file.
+    pub found: Vec<usize>,
+}
+
+/// What a load matched, by the file's tensor names (PyTorch keys for the PyTorch layout).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LoadReport {
+    /// Parameters loaded, in the model's order.
+    pub loaded: Vec<String>,
+    /// Parameters of the model with no tensor in the file (left unchanged).
+    pub missing: Vec<String>,
+    /// Tensors of the file that are no parameter of the model (ignored).
+    pub unexpected: Vec<String>,
+    /// Tensors whose shape differs from the parameter's (left unchanged).
+    pub mismatched: Vec<ShapeMismatch>,
+}
+
+impl LoadReport {
+    /// Whether every parameter was loaded and the file held nothing else.
+    pub fn is_complete(&self) -> bool {
+        self.missing.is_empty() && self.unexpected.is_empty() && self.mismatched.is_empty()
+    }
+
+    /// The problems, in one line (empty if complete).
+    pub fn problems(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.missing.is_empty() {
+            parts.push(format!("missing {} tensor(s): {}", self.missing.len(), self.missing.join(", ")));
+        }
+        if !self.unexpected.is_empty() {
+            parts.push(format!("unexpected {} tensor(s): {}", self.unexpected.len(), self.unexpected.join(", ")));
+        }
+        if !self.mismatched.is_empty() {
+            let list: Vec<String> = self
+                .mismatched
+                .iter()
+                .map(|m| format!("{} (file {:?}, model {:?})", m.name, m.found, m.expected))
+                .collect();
+            parts.push(format!("{} tensor(s) of another shape: {}", list.len(), list.join(", ")));
+        }
+        parts.join("; ")
+    }
+}

@@ -1,0 +1,186 @@
+//! Whole-model files: `Sequential::save` and [`load_model`]. One safetensors file holds the
+//! weights, the optimizer state (under `optimizer/`) and, in its `__metadata__`, the JSON of
+//! the architecture and the compile settings.
+
+use super::tensors_file::{load_tensors, save_tensors, Metadata};
+use super::weights::{assign, FORMAT_KEY};
+use super::WeightsLayout;
+use crate::Sequential;
+use kensho_core::{Error, Result, Tensor};
+use kensho_layers::{LayerConfig, LossConfig};
+use kensho_metrics::Metric;
+use kensho_optim::OptimizerConfig;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// The `format` metadata value of a whole-model file.
+pub(crate) const FORMAT: &str = "kensho.model";
+/// The metadata key holding the model's JSON.
+pub(crate) const MODEL_KEY: &str = "kensho.model";
+/// The prefix of the optimizer state's tensors.
+pub(crate) const OPTIMIZER_PREFIX: &str = "optimizer/";
+/// The version of the JSON below; readers refuse newer ones.
+const VERSION: u32 = 1;
+
+/// The JSON stored under the `kensho.model` metadata key.
+#[derive(Serialize, Deserialize)]
+struct ModelSpec {
+    format_version: u32,
+    seed: u64,
+    input_shape: Vec<usize>,
+    layers: Vec<LayerConfig>,
+    compile: Option<CompileSpec>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CompileSpec {
+    optimizer: OptimizerConfig,
+    loss: LossConfig,
+    /// The metric names; see [`metric_from_name`] for those rebuilt on load.
+    metrics: Vec<String>,
+}
+
+impl Sequential {
+    /// Saves the whole model to one safetensors file, atomically: the architecture (each
+    /// layer's config, the input shape, the seed), the weights, and, if compiled, the
+    /// optimizer and loss configurations, the metric names and the optimizer state, so that
+    /// [`load_model`](crate::load_model) gives a model that predicts and trains on identically.
+    ///
+    /// ```
+    /// use kensho::prelude::*;
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("model.safetensors");
+    /// let mut model = Sequential::new().add(Input::new(&[2])).add(Dense::new(1));
+    /// model.compile(Adam::new(0.01), MeanSquaredError::new(), vec![])?;
+    /// model.save(&path)?;
+    /// let loaded = kensho::load_model(&path)?;
+    /// let x = Tensor::ones(&[3, 2]);
+    /// assert_eq!(loaded.predict(&x)?.to_vec(), model.predict(&x)?.to_vec());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// If the model is not built, or the file cannot be written ([`Error::Io`]).
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let input_shape = self.input_shape().filter(|_| self.output_shape().is_some()).ok_or_else(|| {
+            Error::invalid(
+                format!("save ({})", path.display()),
+                "a model that is not built",
+                "a built model: declare Input::new(&[..]) as the first layer, or call build(shape) or fit first",
+            )
+        })?;
+        let params = self.params();
+        let mut tensors: Vec<(String, Tensor)> =
+            params.iter().map(|p| (p.name().to_string(), p.value.to_contiguous())).collect();
+        let compile = match (self.optimizer(), self.loss()) {
+            (Some(optimizer), Some(loss)) => {
+                let state = optimizer.state(&params);
+                tensors.extend(state.into_iter().map(|(n, t)| (format!("{OPTIMIZER_PREFIX}{n}"), t)));
+                let metrics = self.compiled.as_ref().map_or_else(Vec::new, |c| {
+                    c.metrics.iter().map(|m| m.name().to_string()).collect::<Vec<_>>()
+                });
+                Some(CompileSpec { optimizer: optimizer.config(), loss: loss.config(), metrics })
+            }
+            _ => None,
+        };
+        let spec = ModelSpec {
+            format_version: VERSION,
+            seed: self.get_seed(),
+            input_shape: input_shape.to_vec(),
+            layers: self.layers().iter().map(|l| l.config()).collect(),
+            compile,
+        };
+        let json = serde_json::to_string(&spec).map_err(|e| Error::parse(path, format!("cannot serialize: {e}")))?;
+        let metadata = Metadata::from([(FORMAT_KEY.to_string(), FORMAT.to_string()), (MODEL_KEY.to_string(), json)]);
+        save_tensors(path, &tensors, Some(metadata))
+    }
+}
+
+/// Loads a model saved by [`Sequential::save`]: built, with its weights, and compiled with its
+/// optimizer (state included), loss and the metrics that [`metric_from_name`] can rebuild.
+///
+/// Metrics with parameters (`binary_accuracy`'s threshold, top-k's `k`, precision / recall /
+/// F-scores' classes and averaging) are not rebuilt: pass them to [`load_model_with_metrics`].
+///
+/// # Errors
+/// [`Error::Io`] if the file cannot be read; [`Error::Parse`] naming the file if it is not a
+/// kensho model file (for example a weights-only file), is truncated or corrupt, holds a
+/// configuration this version cannot read, or its tensors do not match its architecture.
+pub fn load_model(path: impl AsRef<Path>) -> Result<Sequential> {
+    load(path.as_ref(), None)
+}
+
+/// [`load_model`] with the given metrics instead of those rebuilt from the saved names.
+///
+/// # Errors
+/// As [`load_model`].
+pub fn load_model_with_metrics(path: impl AsRef<Path>, metrics: Vec<Box<dyn Metric>>) -> Result<Sequential> {
+    load(path.as_ref(), Some(metrics))
+}
+
+fn load(path: &Path, metrics: Option<Vec<Box<dyn Metric>>>) -> Result<Sequential> {
+    let (tensors, metadata) = load_tensors(path)?;
+    let json = match (metadata.get(FORMAT_KEY), metadata.get(MODEL_KEY)) {
+        (Some(f), Some(json)) if f == FORMAT => json,
+        _ => {
+            return Err(Error::parse(
+                path,
+                "holds no kensho model (its safetensors metadata has no \"kensho.model\" entry); for a weights-only \
+                 file, build the model in code and call load_weights",
+            ))
+        }
+    };
+    let spec: ModelSpec = serde_json::from_str(json)
+        .map_err(|e| Error::parse(path, format!("the model description in the metadata is not valid: {e}")))?;
+    if spec.format_version > VERSION {
+        return Err(Error::parse(
+            path,
+            format!("model format version {} is newer than this kensho reads ({VERSION}); update kensho", spec.format_version),
+        ));
+    }
+    let bad = |e: Error| Error::parse(path, format!("the saved architecture cannot be rebuilt: {e}"));
+    let mut model = Sequential::new().seed(spec.seed);
+    for config in &spec.layers {
+        model.push(config.to_layer());
+    }
+    model.build(&spec.input_shape).map_err(bad)?;
+    let (optimizer_state, weights): (Vec<_>, Vec<_>) =
+        tensors.into_iter().partition(|(name, _)| name.starts_with(OPTIMIZER_PREFIX));
+    let slots = super::torch_layout::slots(&model, WeightsLayout::Kensho)?;
+    assign(&mut model, &slots, weights, true, path)?;
+    if let Some(compile) = spec.compile {
+        compile.optimizer.validate().map_err(bad)?;
+        let metrics = metrics.unwrap_or_else(|| compile.metrics.iter().filter_map(|n| metric_from_name(n)).collect());
+        model.compile_boxed(compile.optimizer.build(), compile.loss.to_loss(), metrics).map_err(bad)?;
+        let state: Vec<(String, Tensor)> = optimizer_state
+            .into_iter()
+            .map(|(n, t)| (n[OPTIMIZER_PREFIX.len()..].to_string(), t))
+            .collect();
+        let params: Vec<kensho_autograd::Param> = model.params().into_iter().cloned().collect();
+        let refs: Vec<&kensho_autograd::Param> = params.iter().collect();
+        let optimizer = model.optimizer_mut().expect("compiled above");
+        optimizer
+            .load_state(&refs, &state)
+            .map_err(|e| Error::parse(path, format!("the optimizer state does not match the model: {e}")))?;
+    }
+    Ok(model)
+}
+
+/// The metric a saved name stands for, if it has no parameters: `accuracy`,
+/// `categorical_accuracy`, `mse`, `rmse`, `mae`, `mape`, `r2_score`, `auc`, `average_precision`.
+pub fn metric_from_name(name: &str) -> Option<Box<dyn Metric>> {
+    use kensho_metrics as m;
+    Some(match name {
+        "accuracy" => Box::new(m::Accuracy::new()),
+        "categorical_accuracy" => Box::new(m::CategoricalAccuracy::new()),
+        "mse" => Box::new(m::MeanSquaredError::new()),
+        "rmse" => Box::new(m::RootMeanSquaredError::new()),
+        "mae" => Box::new(m::MeanAbsoluteError::new()),
+        "mape" => Box::new(m::MeanAbsolutePercentageError::new()),
+        "r2_score" => Box::new(m::R2Score::new()),
+        "auc" => Box::new(m::RocAuc::new()),
+        "average_precision" => Box::new(m::AveragePrecision::new()),
+        _ => return None,
+    })
+}

@@ -1,0 +1,168 @@
+//! `save_weights` / `load_weights`: a model's parameters as one safetensors file, in kensho's
+//! or PyTorch's layout, with strict (all or nothing) or partial loading.
+
+use super::tensors_file::{load_tensors, save_tensors, Metadata};
+use super::torch_layout::{slots, Slot};
+use super::{model_file, LoadOptions, LoadReport, ShapeMismatch, WeightsLayout};
+use crate::Sequential;
+use kensho_core::{Error, Result, Tensor};
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+/// The `__metadata__` key telling what a kensho file holds.
+pub(crate) const FORMAT_KEY: &str = "format";
+
+impl Sequential {
+    /// Saves every parameter to one safetensors file, named as the parameters are
+    /// (`dense.kernel`, `dense.bias`, `dense_1.kernel`, ...). The file is replaced atomically.
+    ///
+    /// ```
+    /// use kensho::prelude::*;
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("weights.safetensors");
+    /// let model = Sequential::new().add(Input::new(&[3])).add(Dense::new(2));
+    /// model.save_weights(&path)?;
+    /// let mut other = Sequential::new().seed(7).add(Input::new(&[3])).add(Dense::new(2));
+    /// other.load_weights(&path)?;
+    /// assert_eq!(other.get_weights()[0].to_vec(), model.get_weights()[0].to_vec());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// If the model is not built, or the file cannot be written ([`Error::Io`]).
+    pub fn save_weights(&self, path: impl AsRef<Path>) -> Result<()> {
+        self.save_weights_with(path, WeightsLayout::Kensho)
+    }
+
+    /// Saves every parameter in the given layout: [`WeightsLayout::PyTorch`] writes exactly
+    /// the `state_dict()` of the equivalent `torch.nn.Sequential` (see the
+    /// [`checkpoint`](crate::checkpoint) module for the mapping).
+    ///
+    /// # Errors
+    /// If the model is not built, a layer has no PyTorch mapping, or the file cannot be written.
+    pub fn save_weights_with(&self, path: impl AsRef<Path>, layout: WeightsLayout) -> Result<()> {
+        let path = path.as_ref();
+        require_built(self, "save_weights", path)?;
+        let slots = slots(self, layout)?;
+        let tensors: Vec<(String, Tensor)> =
+            self.params().iter().zip(&slots).map(|(p, s)| (s.key.clone(), s.to_file(&p.value))).collect();
+        let format = match layout {
+            WeightsLayout::Kensho => "kensho.weights",
+            WeightsLayout::PyTorch => "pt",
+        };
+        let metadata = Metadata::from([(FORMAT_KEY.to_string(), format.to_string())]);
+        save_tensors(path, &tensors, Some(metadata))
+    }
+
+    /// Loads every parameter from a file written by [`Sequential::save_weights`] (or the weights
+    /// of a whole-model file written by [`Sequential::save`]), strictly: every parameter must
+    /// be in the file with its shape and the file must hold nothing else. Builds the model
+    /// first if its input shape is declared.
+    ///
+    /// # Errors
+    /// [`Error::Parse`] naming the file and listing, all at once, the missing, unexpected and
+    /// mis-shaped tensors (the model is left unchanged); [`Error::Io`] / [`Error::Parse`] if
+    /// the file cannot be read or is corrupt.
+    pub fn load_weights(&mut self, path: impl AsRef<Path>) -> Result<()> {
+        self.load_weights_with(path, LoadOptions::default()).map(|_| ())
+    }
+
+    /// Loads parameters with options: the file's layout, and whether to require an exact
+    /// match (`strict`, the default) or to load the tensors that match and report the rest
+    /// (for transfer learning).
+    ///
+    /// ```
+    /// use kensho::prelude::*;
+    /// use kensho::{LoadOptions, WeightsLayout};
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("base.safetensors");
+    /// let base = Sequential::new().add(Input::new(&[4])).add(Dense::new(8)).add(Dense::new(3));
+    /// base.save_weights(&path)?;
+    /// // A new head with 5 outputs: take the first layer, keep the new head.
+    /// let mut model = Sequential::new().add(Input::new(&[4])).add(Dense::new(8)).add(Dense::new(5));
+    /// let options = LoadOptions { strict: false, layout: WeightsLayout::Kensho };
+    /// let report = model.load_weights_with(&path, options)?;
+    /// assert_eq!(report.loaded, ["dense.kernel", "dense.bias"]);
+    /// assert_eq!(report.mismatched.len(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Sequential::load_weights`]; with `strict: false` only for unreadable files, a
+    /// model that cannot be built, or a layer without a mapping to the layout.
+    pub fn load_weights_with(&mut self, path: impl AsRef<Path>, options: LoadOptions) -> Result<LoadReport> {
+        let path = path.as_ref();
+        if self.output_shape().is_none() && self.layers().first().and_then(|l| l.declared_input_shape()).is_some() {
+            self.build_model()?;
+        }
+        require_built(self, "load_weights", path)?;
+        let (mut tensors, metadata) = load_tensors(path)?;
+        if metadata.get(FORMAT_KEY).map(String::as_str) == Some(model_file::FORMAT) {
+            tensors.retain(|(name, _)| !name.starts_with(model_file::OPTIMIZER_PREFIX));
+        }
+        let slots = slots(self, options.layout)?;
+        assign(self, &slots, tensors, options.strict, path)
+    }
+}
+
+/// Checks that the model has its parameters.
+fn require_built(model: &Sequential, context: &str, path: &Path) -> Result<()> {
+    if model.output_shape().is_some() {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        format!("{context} ({})", path.display()),
+        "a model that is not built",
+        "a built model: declare Input::new(&[..]) as the first layer, or call build(shape) or fit first",
+    ))
+}
+
+/// Matches the file's tensors to the model's parameters through their slots and, if the
+/// match is complete (or `strict` is off), replaces the matching parameters' values.
+pub(crate) fn assign(
+    model: &mut Sequential,
+    slots: &[Slot],
+    tensors: Vec<(String, Tensor)>,
+    strict: bool,
+    path: &Path,
+) -> Result<LoadReport> {
+    let keys: HashSet<&str> = slots.iter().map(|s| s.key.as_str()).collect();
+    let mut report = LoadReport::default();
+    report.unexpected = tensors.iter().map(|(n, _)| n.clone()).filter(|n| !keys.contains(n.as_str())).collect();
+    let file: HashMap<String, Tensor> = tensors.into_iter().collect();
+    let mut values: Vec<Option<Tensor>> = Vec::with_capacity(slots.len());
+    for (param, slot) in model.params().iter().zip(slots) {
+        let expected = slot.file_shape(param.value.shape());
+        values.push(match file.get(&slot.key) {
+            None => {
+                report.missing.push(slot.key.clone());
+                None
+            }
+            Some(t) if t.shape() != expected.as_slice() => {
+                let found = t.shape().to_vec();
+                report.mismatched.push(ShapeMismatch { name: slot.key.clone(), expected, found });
+                None
+            }
+            Some(t) => {
+                report.loaded.push(slot.key.clone());
+                Some(slot.from_file(t))
+            }
+        });
+    }
+    if strict && !report.is_complete() {
+        return Err(Error::parse(
+            path,
+            format!(
+                "does not match the model (strict load; nothing was loaded): {}. Load with LoadOptions {{ strict: \
+                 false, .. }} to take only the tensors that match",
+                report.problems()
+            ),
+        ));
+    }
+    for (param, value) in model.params_mut().into_iter().zip(values) {
+        if let Some(value) = value {
+            param.value = value;
+        }
+    }
+    Ok(report)
+}
