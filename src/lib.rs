@@ -23,6 +23,7 @@
 //! ```
 
 pub mod callbacks;
+pub mod guide;
 pub mod checkpoint;
 mod history;
 mod progress;
