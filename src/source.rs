@@ -1,8 +1,10 @@
 //! Where `fit` and `evaluate` get their batches: in-memory tensors (with optional per-sample
-//! weights) or any [`Dataset`], and the per-sample weights that class and sample weights give.
+//! weights) or a [`DataLoader`] over any dataset (which batches, shuffles and prefetches on its
+//! own), and the per-sample weights that class and sample weights give.
 
-use kensho_core::{Error, Result, Tensor};
-use kensho_data::Dataset;
+use kensho_core::{seeded_rng, Error, Result, Tensor};
+use kensho_data::DataLoader;
+use rand::seq::SliceRandom;
 use std::collections::HashMap;
 
 /// A batch: inputs, targets, and optional per-sample loss weights.
@@ -13,8 +15,8 @@ pub(crate) type Batch = (Tensor, Tensor, Option<Tensor>);
 pub(crate) enum Source<'a> {
     /// Rows of in-memory tensors.
     Tensors { x: Tensor, y: Tensor, weights: Option<Tensor> },
-    /// Samples of a dataset, read on demand.
-    Dataset(&'a dyn Dataset),
+    /// Batches of a data loader, read on demand (possibly prefetched on a worker thread).
+    Loader(&'a DataLoader),
 }
 
 impl Source<'_> {
@@ -22,21 +24,51 @@ impl Source<'_> {
     pub(crate) fn len(&self) -> usize {
         match self {
             Source::Tensors { x, .. } => x.shape()[0],
-            Source::Dataset(d) => d.len(),
+            Source::Loader(loader) => loader.dataset().len(),
         }
     }
 
-    /// The samples at `indices`.
-    pub(crate) fn batch(&self, indices: &[usize]) -> Result<Batch> {
+    /// The number of batches in one epoch.
+    pub(crate) fn steps(&self, batch_size: usize) -> usize {
         match self {
-            Source::Tensors { x, y, weights } => Ok((
-                x.index_select(0, indices),
-                y.index_select(0, indices),
-                weights.as_ref().map(|w| w.index_select(0, indices)),
-            )),
-            Source::Dataset(d) => {
-                let (x, y) = d.batch(indices)?;
-                Ok((x, y, None))
+            Source::Tensors { .. } => self.len().div_ceil(batch_size),
+            Source::Loader(loader) => loader.num_batches(),
+        }
+    }
+
+    /// The first sample alone (to build the model and check the targets).
+    pub(crate) fn first(&self) -> Result<Batch> {
+        match self {
+            Source::Tensors { .. } => self.epoch(None, 1).next().expect("a non-empty source"),
+            Source::Loader(loader) => loader.dataset().batch(&[0]).map(|(x, y)| (x, y, None)),
+        }
+    }
+
+    /// The batches of one epoch. For tensors, `shuffle_seed` shuffles the samples first; a
+    /// loader batches and shuffles by its own settings, its order a function of `epoch`.
+    pub(crate) fn epoch(
+        &self,
+        shuffle_seed: Option<u64>,
+        batch_size: usize,
+    ) -> Box<dyn Iterator<Item = Result<Batch>> + '_> {
+        match self {
+            Source::Tensors { x, y, weights } => {
+                let mut order: Vec<usize> = (0..x.shape()[0]).collect();
+                if let Some(seed) = shuffle_seed {
+                    order.shuffle(&mut seeded_rng(seed));
+                }
+                let chunks: Vec<Vec<usize>> = order.chunks(batch_size).map(<[usize]>::to_vec).collect();
+                Box::new(chunks.into_iter().map(move |indices| {
+                    Ok((
+                        x.index_select(0, &indices),
+                        y.index_select(0, &indices),
+                        weights.as_ref().map(|w| w.index_select(0, &indices)),
+                    ))
+                }))
+            }
+            Source::Loader(loader) => {
+                let epoch = shuffle_seed.unwrap_or(0) as usize;
+                Box::new(loader.epoch(epoch).map(|batch| batch.map(|(x, y)| (x, y, None))))
             }
         }
     }
@@ -49,7 +81,7 @@ impl Source<'_> {
                 y: y.slice_axis(0, start, end),
                 weights: weights.as_ref().map(|w| w.slice_axis(0, start, end)),
             },
-            Source::Dataset(_) => unreachable!("validation_split on a dataset is rejected earlier"),
+            Source::Loader(_) => unreachable!("validation_split on a loader is rejected earlier"),
         }
     }
 }

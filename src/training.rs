@@ -10,11 +10,10 @@ use crate::source::{sample_weights, Source};
 use crate::{History, Logs, Sequential};
 use kensho_autograd::Tape;
 use kensho_core::{seeded_rng, Error, Result, Tensor};
-use kensho_data::Dataset;
+use kensho_data::DataLoader;
 use kensho_layers::{Ctx, Loss};
 use kensho_metrics::Metric;
 use kensho_optim::Optimizer;
-use rand::seq::SliceRandom;
 use std::collections::HashMap;
 
 /// What `compile` fixes: the optimizer, the loss and the metrics.
@@ -240,12 +239,16 @@ impl Sequential {
         self.fit_source(Source::Tensors { x: x.clone(), y: y.clone(), weights }, options)
     }
 
-    /// Trains on a [`Dataset`] whose samples are read on demand (see [`Sequential::fit`]).
+    /// Trains on the batches of a [`DataLoader`], whose dataset may read samples on demand and
+    /// whose worker thread can prefetch the next batches (see [`Sequential::fit`]).
+    ///
+    /// The loader decides batching and shuffling (its own batch size and seed, a new order each
+    /// epoch): `batch_size`, `shuffle` and `seed` of the options are not used.
     /// `validation_split` is not available here: pass `validation_data`.
     ///
     /// # Errors
     /// As [`Sequential::fit`], plus any error the dataset returns while reading.
-    pub fn fit_dataset(&mut self, data: &dyn Dataset, options: FitOptions) -> Result<History> {
+    pub fn fit_loader(&mut self, loader: &DataLoader, options: FitOptions) -> Result<History> {
         self.compiled("fit")?;
         if options.validation_split > 0.0 || options.class_weight.is_some() || options.sample_weight.is_some() {
             return Err(Error::invalid(
@@ -254,7 +257,7 @@ impl Sequential {
                 "validation_data for validation; weights are available with in-memory tensors (fit)",
             ));
         }
-        self.fit_source(Source::Dataset(data), options)
+        self.fit_source(Source::Loader(loader), options)
     }
 
     fn fit_source(&mut self, data: Source, mut options: FitOptions) -> Result<History> {
@@ -285,7 +288,7 @@ impl Sequential {
             None if split_at < n => (data.rows(0, split_at), Some(data.rows(split_at, n))),
             None => (data, None),
         };
-        let (probe_x, probe_y, _) = train.batch(&[0])?;
+        let (probe_x, probe_y, _) = train.first()?;
         self.ensure_built_for(&probe_x, "fit")?;
         if let Source::Tensors { x, y, .. } = &train {
             self.check_targets("fit", x, y)?;
@@ -306,7 +309,7 @@ impl Sequential {
             for cb in callbacks.iter_mut() {
                 cb.on_epoch_begin(epoch, self)?;
             }
-            let steps = train.len().div_ceil(options.batch_size);
+            let steps = train.steps(options.batch_size);
             let mut progress = EpochProgress::start(options.verbose, epoch, options.epochs, steps);
             let (mut logs, stopped) =
                 self.train_epoch(&train, epoch, &options, &mut callbacks, &mut progress, &mut warned_nan)?;
@@ -341,20 +344,25 @@ impl Sequential {
         progress: &mut EpochProgress,
         warned_nan: &mut bool,
     ) -> Result<(Logs, bool)> {
-        let n = train.len();
         let seed = epoch_seed(options.seed ^ self.get_seed(), epoch);
-        let mut order: Vec<usize> = (0..n).collect();
-        if options.shuffle {
-            order.shuffle(&mut seeded_rng(seed));
-        }
+        let shuffle_seed = match train {
+            Source::Loader(_) => Some(epoch as u64),
+            Source::Tensors { .. } => options.shuffle.then_some(seed),
+        };
         let mut loss = MeanTracker::default();
         let mut metrics = std::mem::take(&mut self.compiled.as_mut().expect("compiled").metrics);
         metrics.iter_mut().for_each(|m| m.reset());
         let mut stopped = false;
-        for (step, indices) in order.chunks(options.batch_size).enumerate() {
-            let (x, y, w) = train.batch(indices)?;
+        for (step, batch) in train.epoch(shuffle_seed, options.batch_size).enumerate() {
+            let (x, y, w) = batch?;
+            if let Source::Loader(_) = train {
+                // In-memory data was checked whole before training; a loader's batches are
+                // checked as they arrive, so a bad sample is an error, not a panic.
+                self.check_input(&x, "fit: a batch of the data loader")?;
+                self.check_targets("fit: a batch of the data loader", &x, &y)?;
+            }
             let out = self.train_step(&x, &y, w.as_ref(), seed.wrapping_add(step as u64 + 1))?;
-            loss.add(out.loss, indices.len());
+            loss.add(out.loss, x.shape()[0]);
             for m in metrics.iter_mut() {
                 m.update(&y, &out.y_pred)?;
             }
@@ -421,9 +429,8 @@ impl Sequential {
         let compiled = self.compiled("evaluate")?;
         let mut metrics: Vec<Box<dyn Metric>> = compiled.metrics.iter().map(|m| m.clone_box()).collect();
         let mut loss = MeanTracker::default();
-        let order: Vec<usize> = (0..data.len()).collect();
-        for indices in order.chunks(batch_size) {
-            let (x, y, w) = data.batch(indices)?;
+        for batch in data.epoch(None, batch_size) {
+            let (x, y, w) = batch?;
             let tape = Tape::no_grad();
             let cx = Ctx::new(&tape, false, seeded_rng(0));
             let prediction = self.forward(tape.constant(x), &cx);
@@ -436,7 +443,7 @@ impl Sequential {
                 .iter()
                 .filter_map(|l| l.regularization(&tape))
                 .fold(per_sample.mean_all(), |a, p| a.add(p));
-            loss.add(total.value().item(), indices.len());
+            loss.add(total.value().item(), y.shape()[0]);
             for m in metrics.iter_mut() {
                 m.update(&y, &prediction.output.value())?;
             }

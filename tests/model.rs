@@ -195,11 +195,44 @@ fn predict_is_the_same_in_any_batch_size_and_dropout_is_off() {
 fn regularization_penalty_is_part_of_the_loss() {
     let x = Tensor::ones(&[2, 2]);
     let y = Tensor::zeros(&[2, 1]);
-    let mut model = Sequential::new()
-        .add(Input::new(&[2]))
-        .add(Dense::new(1).use_bias(false).kernel_initializer(Initializer::Ones).kernel_regularizer(Regularizer::l2(0.1)));
+    let mut model = Sequential::new().add(Input::new(&[2])).add(
+        Dense::new(1).use_bias(false).kernel_initializer(Initializer::Ones).kernel_regularizer(Regularizer::l2(0.1)),
+    );
     model.compile(Sgd::new(0.0), MeanSquaredError, vec![]).unwrap();
     // Prediction 2 for each row: MSE 4, plus 0.1 * (1 + 1) = 0.2.
     let loss = model.evaluate(&x, &y).unwrap().get("loss").unwrap();
     assert!((loss - 4.2).abs() < 1e-6, "{loss}");
+}
+
+#[test]
+fn fit_loader_trains_from_a_prefetching_loader_like_from_tensors() {
+    use kensho::data::{DataLoader, StreamDataset, TensorDataset};
+    let (x, y) = datasets::iris();
+    let in_memory = TensorDataset::new(x.clone(), y.clone()).unwrap();
+    let rows = (x.clone(), y.clone());
+    let streamed = StreamDataset::new(150, &[4], &[], move |i| {
+        Ok((rows.0.slice_axis(0, i, i + 1).to_vec(), rows.1.slice_axis(0, i, i + 1).to_vec()))
+    });
+    let train = |loader: &DataLoader| {
+        let mut model = iris_model(5);
+        model.compile(Adam::new(0.01), SparseCategoricalCrossentropy::new(), vec![Box::new(Accuracy::new())]).unwrap();
+        let history = model.fit_loader(loader, FitOptions { epochs: 40, verbose: 0, ..Default::default() }).unwrap();
+        (history.get("loss").unwrap().to_vec(), model.evaluate(&x, &y).unwrap().get("accuracy").unwrap())
+    };
+    let (direct, accuracy) = train(&DataLoader::new(in_memory, 16).unwrap().shuffle(3));
+    let (prefetched, _) = train(&DataLoader::new(streamed, 16).unwrap().shuffle(3).prefetch(2));
+    assert_eq!(direct, prefetched, "streaming with prefetch must give the same training");
+    assert!(accuracy > 0.9, "{accuracy}");
+}
+
+#[test]
+fn a_bad_label_from_a_loader_is_an_error_not_a_panic() {
+    use kensho::data::{DataLoader, TensorDataset};
+    let (x, mut y) = datasets::iris();
+    y.as_mut_slice()[149] = 9.0;
+    let loader = DataLoader::new(TensorDataset::new(x, y).unwrap(), 16).unwrap();
+    let mut model = iris_model(5);
+    model.compile(Adam::new(0.01), SparseCategoricalCrossentropy::new(), vec![]).unwrap();
+    let err = model.fit_loader(&loader, FitOptions { verbose: 0, ..Default::default() }).unwrap_err().to_string();
+    assert!(err.contains('9') && err.contains("[0, 3)"), "{err}");
 }
