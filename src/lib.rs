@@ -23,8 +23,8 @@
 //! ```
 
 pub mod callbacks;
-pub mod guide;
 pub mod checkpoint;
+pub mod guide;
 mod history;
 mod progress;
 mod sequential;
@@ -49,7 +49,8 @@ pub use kensho_optim as optim;
 /// Everything a typical training program needs, in one import.
 pub mod prelude {
     pub use crate::callbacks::{
-        Callback, Control, CsvLogger, EarlyStopping, LearningRateScheduler, ReduceLROnPlateau, TerminateOnNaN,
+        Callback, Control, CsvLogger, EarlyStopping, LearningRateScheduler, ModelCheckpoint, ReduceLROnPlateau,
+        TerminateOnNaN,
     };
     pub use crate::{FitOptions, History, Logs, Sequential};
     pub use kensho_core::{Error, Initializer, Result, Tensor};

@@ -8,6 +8,7 @@
 mod csv_logger;
 mod early_stopping;
 mod lr_scheduler;
+mod model_checkpoint;
 mod monitor;
 mod reduce_lr;
 mod terminate_on_nan;
@@ -15,6 +16,7 @@ mod terminate_on_nan;
 pub use csv_logger::CsvLogger;
 pub use early_stopping::EarlyStopping;
 pub use lr_scheduler::LearningRateScheduler;
+pub use model_checkpoint::ModelCheckpoint;
 pub use monitor::{Mode, Monitor};
 pub use reduce_lr::ReduceLROnPlateau;
 pub use terminate_on_nan::TerminateOnNaN;

@@ -51,7 +51,7 @@ impl Sequential {
     /// let dir = tempfile::tempdir()?;
     /// let path = dir.path().join("model.safetensors");
     /// let mut model = Sequential::new().add(Input::new(&[2])).add(Dense::new(1));
-    /// model.compile(Adam::new(0.01), MeanSquaredError::new(), vec![])?;
+    /// model.compile(Adam::new(0.01), MeanSquaredError, vec![])?;
     /// model.save(&path)?;
     /// let loaded = kensho::load_model(&path)?;
     /// let x = Tensor::ones(&[3, 2]);
@@ -77,9 +77,10 @@ impl Sequential {
             (Some(optimizer), Some(loss)) => {
                 let state = optimizer.state(&params);
                 tensors.extend(state.into_iter().map(|(n, t)| (format!("{OPTIMIZER_PREFIX}{n}"), t)));
-                let metrics = self.compiled.as_ref().map_or_else(Vec::new, |c| {
-                    c.metrics.iter().map(|m| m.name().to_string()).collect::<Vec<_>>()
-                });
+                let metrics = self
+                    .compiled
+                    .as_ref()
+                    .map_or_else(Vec::new, |c| c.metrics.iter().map(|m| m.name().to_string()).collect::<Vec<_>>());
                 Some(CompileSpec { optimizer: optimizer.config(), loss: loss.config(), metrics })
             }
             _ => None,
@@ -121,22 +122,24 @@ pub fn load_model_with_metrics(path: impl AsRef<Path>, metrics: Vec<Box<dyn Metr
 
 fn load(path: &Path, metrics: Option<Vec<Box<dyn Metric>>>) -> Result<Sequential> {
     let (tensors, metadata) = load_tensors(path)?;
-    let json = match (metadata.get(FORMAT_KEY), metadata.get(MODEL_KEY)) {
-        (Some(f), Some(json)) if f == FORMAT => json,
-        _ => {
-            return Err(Error::parse(
+    let json =
+        match (metadata.get(FORMAT_KEY), metadata.get(MODEL_KEY)) {
+            (Some(f), Some(json)) if f == FORMAT => json,
+            _ => return Err(Error::parse(
                 path,
                 "holds no kensho model (its safetensors metadata has no \"kensho.model\" entry); for a weights-only \
                  file, build the model in code and call load_weights",
-            ))
-        }
-    };
+            )),
+        };
     let spec: ModelSpec = serde_json::from_str(json)
         .map_err(|e| Error::parse(path, format!("the model description in the metadata is not valid: {e}")))?;
     if spec.format_version > VERSION {
         return Err(Error::parse(
             path,
-            format!("model format version {} is newer than this kensho reads ({VERSION}); update kensho", spec.format_version),
+            format!(
+                "model format version {} is newer than this kensho reads ({VERSION}); update kensho",
+                spec.format_version
+            ),
         ));
     }
     let bad = |e: Error| Error::parse(path, format!("the saved architecture cannot be rebuilt: {e}"));
@@ -153,10 +156,8 @@ fn load(path: &Path, metrics: Option<Vec<Box<dyn Metric>>>) -> Result<Sequential
         compile.optimizer.validate().map_err(bad)?;
         let metrics = metrics.unwrap_or_else(|| compile.metrics.iter().filter_map(|n| metric_from_name(n)).collect());
         model.compile_boxed(compile.optimizer.build(), compile.loss.to_loss(), metrics).map_err(bad)?;
-        let state: Vec<(String, Tensor)> = optimizer_state
-            .into_iter()
-            .map(|(n, t)| (n[OPTIMIZER_PREFIX.len()..].to_string(), t))
-            .collect();
+        let state: Vec<(String, Tensor)> =
+            optimizer_state.into_iter().map(|(n, t)| (n[OPTIMIZER_PREFIX.len()..].to_string(), t)).collect();
         let params: Vec<kensho_autograd::Param> = model.params().into_iter().cloned().collect();
         let refs: Vec<&kensho_autograd::Param> = params.iter().collect();
         let optimizer = model.optimizer_mut().expect("compiled above");

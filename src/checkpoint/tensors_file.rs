@@ -94,7 +94,10 @@ pub(crate) fn parse(path: &Path, bytes: &[u8]) -> Result<(Vec<(String, Tensor)>,
         if view.dtype() != Dtype::F32 {
             return Err(Error::parse(
                 path,
-                format!("tensor \"{name}\" has dtype {:?}; kensho reads F32 tensors only (convert it with .float())", view.dtype()),
+                format!(
+                    "tensor \"{name}\" has dtype {:?}; kensho reads F32 tensors only (convert it with .float())",
+                    view.dtype()
+                ),
             ));
         }
         let values: Vec<f32> =

@@ -28,7 +28,7 @@ impl Slot {
     }
 
     /// The file's tensor as the model's value.
-    pub(crate) fn from_file(&self, value: &Tensor) -> Tensor {
+    pub(crate) fn to_model(&self, value: &Tensor) -> Tensor {
         self.to_file(value)
     }
 

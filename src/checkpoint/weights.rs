@@ -127,8 +127,8 @@ pub(crate) fn assign(
     path: &Path,
 ) -> Result<LoadReport> {
     let keys: HashSet<&str> = slots.iter().map(|s| s.key.as_str()).collect();
-    let mut report = LoadReport::default();
-    report.unexpected = tensors.iter().map(|(n, _)| n.clone()).filter(|n| !keys.contains(n.as_str())).collect();
+    let unexpected = tensors.iter().map(|(n, _)| n.clone()).filter(|n| !keys.contains(n.as_str())).collect();
+    let mut report = LoadReport { unexpected, ..LoadReport::default() };
     let file: HashMap<String, Tensor> = tensors.into_iter().collect();
     let mut values: Vec<Option<Tensor>> = Vec::with_capacity(slots.len());
     for (param, slot) in model.params().iter().zip(slots) {
@@ -145,7 +145,7 @@ pub(crate) fn assign(
             }
             Some(t) => {
                 report.loaded.push(slot.key.clone());
-                Some(slot.from_file(t))
+                Some(slot.to_model(t))
             }
         });
     }
