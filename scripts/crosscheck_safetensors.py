@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""Cross-checks kensho's safetensors checkpoints against a second implementation: numpy and
+the `safetensors` package from PyPI (no kensho code involved).
+
+Usage: python scripts/crosscheck_safetensors.py DIR
+
+Run by tests/checkpoint_crosscheck.rs when KENSHO_PYTHON names a python with numpy and
+safetensors installed:
+
+1. Reads DIR/model.safetensors, a trained MLP saved by kensho's `Sequential::save`: the
+   architecture from the JSON under the `kensho.model` metadata key, the weights from the
+   tensors. Recomputes the forward pass in numpy (float64) on the inputs `x` of
+   DIR/predict.safetensors and compares with kensho's `predict` output `y` stored there
+   (absolute and relative tolerance 1e-5).
+2. Writes DIR/torch_mlp.safetensors, the `state_dict()` that PyTorch would hold for
+   `nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Dropout(0.1), nn.Linear(8, 3), nn.Softmax(-1))`
+   (keys `0.weight` [8, 4], `0.bias`, `3.weight` [3, 8], `3.bias`) from seeded numpy arrays, and
+   DIR/torch_io.safetensors holding inputs `x` and numpy's outputs `y`. The Rust test then loads
+   the file with `WeightsLayout::PyTorch` and compares kensho's predictions with `y`.
+
+Exits with status 1 if step 1 does not match.
+"""
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+from safetensors import safe_open
+from safetensors.numpy import load_file, save_file
+
+TOLERANCE = 1e-5
+
+
+def erf(x):
+    return np.vectorize(math.erf)(x)
+
+
+def activation(name, x):
+    """The activation serialized as kensho's `Activation` (a string, or a one-key dict)."""
+    params = {}
+    if isinstance(name, dict):
+        ((name, params),) = name.items()
+    if name == "linear":
+        return x
+    if name == "relu":
+        return np.maximum(x, 0.0)
+    if name == "leaky_relu":
+        return np.where(x > 0, x, params["alpha"] * x)
+    if name == "elu":
+        return np.where(x > 0, x, params["alpha"] * np.expm1(x))
+    if name == "sigmoid":
+        return 1.0 / (1.0 + np.exp(-x))
+    if name == "tanh":
+        return np.tanh(x)
+    if name == "softmax":
+        e = np.exp(x - x.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+    if name == "gelu":
+        return 0.5 * x * (1.0 + erf(x / math.sqrt(2.0)))
+    if name in ("silu", "swish"):
+        return x / (1.0 + np.exp(-x))
+    if name == "softplus":
+        return np.logaddexp(0.0, x)
+    raise ValueError(f"unknown activation {name!r}")
+
+
+def forward(layers, weights, x):
+    """The inference-mode forward pass of a kensho Sequential described by its layer configs."""
+    h = x.astype(np.float64)
+    for layer in layers:
+        kind, config = layer["class_name"], layer["config"]
+        if kind == "InputLayer" or kind == "Dropout":
+            continue
+        if kind == "Dense":
+            name = config["name"]
+            h = h @ weights[f"{name}.kernel"].astype(np.float64)
+            if config["use_bias"]:
+                h = h + weights[f"{name}.bias"].astype(np.float64)
+            h = activation(config["activation"], h)
+        elif kind == "Activation":
+            h = activation(config["activation"], h)
+        elif kind == "Flatten":
+            h = h.reshape(h.shape[0], -1)
+        elif kind == "Reshape":
+            h = h.reshape(h.shape[0], *config["target_shape"])
+        else:
+            raise ValueError(f"no numpy forward for layer class {kind!r}")
+    return h
+
+
+def compare(what, got, expected):
+    diff = np.abs(got.astype(np.float64) - expected.astype(np.float64))
+    bound = TOLERANCE + TOLERANCE * np.abs(expected)
+    print(f"{what}: shape {got.shape}, max abs difference {diff.max():.3g}")
+    return got.shape == expected.shape and bool((diff <= bound).all())
+
+
+def check_kensho_model(folder):
+    path = folder / "model.safetensors"
+    with safe_open(str(path), framework="np") as f:
+        metadata = f.metadata()
+    assert metadata["format"] == "kensho.model", metadata.get("format")
+    model = json.loads(metadata["kensho.model"])
+    tensors = load_file(str(path))
+    for name, t in tensors.items():
+        assert t.dtype == np.float32, (name, t.dtype)
+    weights = {k: v for k, v in tensors.items() if not k.startswith("optimizer/")}
+    print(f"step 1: {len(model['layers'])} layers, weights {sorted(weights)}")
+    io = load_file(str(folder / "predict.safetensors"))
+    return compare("step 1: numpy forward vs kensho predict", forward(model["layers"], weights, io["x"]), io["y"])
+
+
+def write_torch_mlp(folder):
+    rng = np.random.default_rng(2024)
+    f32 = np.float32
+    state = {
+        "0.weight": (rng.standard_normal((8, 4)) * 0.5).astype(f32),
+        "0.bias": (rng.standard_normal(8) * 0.1).astype(f32),
+        "3.weight": (rng.standard_normal((3, 8)) * 0.5).astype(f32),
+        "3.bias": (rng.standard_normal(3) * 0.1).astype(f32),
+    }
+    x = rng.uniform(-2.0, 2.0, (16, 4)).astype(f32)
+    d = {k: v.astype(np.float64) for k, v in state.items()}
+    h = np.maximum(x.astype(np.float64) @ d["0.weight"].T + d["0.bias"], 0.0)  # Linear, ReLU (Dropout: eval)
+    y = activation("softmax", h @ d["3.weight"].T + d["3.bias"])  # Linear, Softmax
+    save_file(state, str(folder / "torch_mlp.safetensors"), metadata={"format": "pt"})
+    save_file({"x": x, "y": y.astype(f32)}, str(folder / "torch_io.safetensors"))
+    print("step 2: wrote torch_mlp.safetensors (0.weight, 0.bias, 3.weight, 3.bias) and torch_io.safetensors")
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    folder = Path(sys.argv[1])
+    ok = check_kensho_model(folder)
+    write_torch_mlp(folder)
+    if not ok:
+        print("step 1 FAILED: kensho's predictions differ from numpy's", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+//! Cross-check with a second implementation: scripts/crosscheck_safetensors.py (numpy and the
+//! `safetensors` package) reads a kensho model file and recomputes its predictions, then writes
+//! a PyTorch-layout file that kensho loads and runs. Runs when `KENSHO_PYTHON` names a python
+//! with numpy and safetensors installed; otherwise prints a note and passes.
+
+use kensho::checkpoint::{load_tensors, save_tensors};
+use kensho::prelude::*;
+use kensho::{LoadOptions, WeightsLayout};
+use std::path::Path;
+use std::process::Command;
+
+fn tensor(path: &Path, name: &str) -> Tensor {
+    let (tensors, _) = load_tensors(path).unwrap();
+    tensors.into_iter().find(|(n, _)| n == name).unwrap_or_else(|| panic!("no {name} in {}", path.display())).1
+}
+
+fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
+    assert_eq!(a.shape(), b.shape());
+    a.to_vec().iter().zip(b.to_vec()).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
+
+#[test]
+fn numpy_and_safetensors_agree_with_kensho() {
+    let Some(python) = std::env::var_os("KENSHO_PYTHON") else {
+        eprintln!("note: KENSHO_PYTHON is not set; skipping the numpy/safetensors cross-check");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+
+    // Step 1: a trained MLP and its predictions, for numpy to recompute.
+    let mut rng = kensho::core::seeded_rng(8);
+    let x = Tensor::rand_uniform(&[64, 5], -1.5, 1.5, &mut rng);
+    let y: Vec<f32> = x.to_vec().chunks(5).map(|r| ((r[0] * r[1] > 0.0) as u8 + (r[4] > 0.7) as u8) as f32).collect();
+    let y = Tensor::from_vec(y, &[64]).unwrap();
+    let mut model = Sequential::new()
+        .seed(3)
+        .add(Input::new(&[5]))
+        .add(Dense::new(16).activation(Activation::Relu))
+        .add(Dropout::new(0.1))
+        .add(Dense::new(8).use_bias(false).activation(Activation::Gelu))
+        .add(ActivationLayer::new(Activation::Tanh))
+        .add(Dense::new(3).activation(Activation::Softmax));
+    model.compile(Adam::new(0.01), SparseCategoricalCrossentropy::new(), vec![Box::new(Accuracy::new())]).unwrap();
+    model.fit(&x, &y, FitOptions { epochs: 5, batch_size: 16, verbose: 0, ..Default::default() }).unwrap();
+    model.save(dir.path().join("model.safetensors")).unwrap();
+    let predicted = model.predict(&x).unwrap();
+    save_tensors(dir.path().join("predict.safetensors"), &[("x".into(), x), ("y".into(), predicted)], None).unwrap();
+
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/crosscheck_safetensors.py");
+    let output = Command::new(&python).arg(&script).arg(dir.path()).output().unwrap();
+    println!("{}", String::from_utf8_lossy(&output.stdout));
+    assert!(output.status.success(), "the cross-check script failed:\n{}", String::from_utf8_lossy(&output.stderr));
+
+    // Step 2: the PyTorch-layout file numpy wrote for
+    // Sequential(Linear(4, 8), ReLU(), Dropout(0.1), Linear(8, 3), Softmax(-1)).
+    let mut torch = Sequential::new()
+        .add(Input::new(&[4]))
+        .add(Dense::new(8).activation(Activation::Relu))
+        .add(Dropout::new(0.1))
+        .add(Dense::new(3).activation(Activation::Softmax));
+    let options = LoadOptions { strict: true, layout: WeightsLayout::PyTorch };
+    let report = torch.load_weights_with(dir.path().join("torch_mlp.safetensors"), options).unwrap();
+    assert_eq!(report.loaded, ["0.weight", "0.bias", "3.weight", "3.bias"]);
+    let io = dir.path().join("torch_io.safetensors");
+    let diff = max_abs_diff(&torch.predict(&tensor(&io, "x")).unwrap(), &tensor(&io, "y"));
+    println!("step 2: kensho predict on the PyTorch-layout file vs numpy: max abs difference {diff:e}");
+    assert!(diff <= 1e-5, "{diff}");
+}
