@@ -12,6 +12,9 @@ safetensors installed:
    tensors. Recomputes the forward pass in numpy (float64) on the inputs `x` of
    DIR/predict.safetensors and compares with kensho's `predict` output `y` stored there
    (absolute and relative tolerance 1e-5).
+   Also reads DIR/model_pt.safetensors, the same weights saved by kensho with
+   `WeightsLayout::PyTorch`, and checks it holds exactly the state_dict keys and layouts of the
+   equivalent `nn.Sequential` (numbered here independently of kensho's code).
 2. Writes DIR/torch_mlp.safetensors, the `state_dict()` that PyTorch would hold for
    `nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Dropout(0.1), nn.Linear(8, 3), nn.Softmax(-1))`
    (keys `0.weight` [8, 4], `0.bias`, `3.weight` [3, 8], `3.bias`) from seeded numpy arrays, and
@@ -108,8 +111,40 @@ def check_kensho_model(folder):
         assert t.dtype == np.float32, (name, t.dtype)
     weights = {k: v for k, v in tensors.items() if not k.startswith("optimizer/")}
     print(f"step 1: {len(model['layers'])} layers, weights {sorted(weights)}")
+    if not check_torch_layout(folder, model["layers"], weights):
+        print("step 1: the PyTorch-layout file differs from the state_dict expected", file=sys.stderr)
+        return False
     io = load_file(str(folder / "predict.safetensors"))
     return compare("step 1: numpy forward vs kensho predict", forward(model["layers"], weights, io["x"]), io["y"])
+
+
+def torch_state_dict(layers, weights):
+    """What `nn.Sequential(...).state_dict()` holds for these kensho layers: each Dense is an
+    nn.Linear (weight [out, in]) followed by its activation module unless linear; Activation,
+    Dropout, Flatten and Reshape are one module each; InputLayer is none."""
+    state, index = {}, 0
+    for layer in layers:
+        kind, config = layer["class_name"], layer["config"]
+        if kind == "InputLayer":
+            continue
+        if kind == "Dense":
+            state[f"{index}.weight"] = weights[f"{config['name']}.kernel"].T
+            if config["use_bias"]:
+                state[f"{index}.bias"] = weights[f"{config['name']}.bias"]
+            index += 1 if config["activation"] == "linear" else 2
+        else:
+            index += 1
+    return state
+
+
+def check_torch_layout(folder, layers, weights):
+    expected = torch_state_dict(layers, weights)
+    got = load_file(str(folder / "model_pt.safetensors"))
+    print(f"step 1: PyTorch layout keys {sorted(got)}")
+    if sorted(got) != sorted(expected):
+        print(f"PyTorch layout keys differ: expected {sorted(expected)}", file=sys.stderr)
+        return False
+    return all(got[k].shape == expected[k].shape and np.array_equal(got[k], expected[k]) for k in expected)
 
 
 def write_torch_mlp(folder):

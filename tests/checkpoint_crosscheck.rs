@@ -43,6 +43,7 @@ fn numpy_and_safetensors_agree_with_kensho() {
     model.compile(Adam::new(0.01), SparseCategoricalCrossentropy::new(), vec![Box::new(Accuracy::new())]).unwrap();
     model.fit(&x, &y, FitOptions { epochs: 5, batch_size: 16, verbose: 0, ..Default::default() }).unwrap();
     model.save(dir.path().join("model.safetensors")).unwrap();
+    model.save_weights_with(dir.path().join("model_pt.safetensors"), WeightsLayout::PyTorch).unwrap();
     let predicted = model.predict(&x).unwrap();
     save_tensors(dir.path().join("predict.safetensors"), &[("x".into(), x), ("y".into(), predicted)], None).unwrap();
 
