@@ -24,7 +24,11 @@ fn main() -> Result<()> {
         .add(Dense::new(10).activation(Activation::Softmax));
     println!("{}", model.summary());
     model.compile(Adam::new(1e-3), SparseCategoricalCrossentropy::new(), vec![Box::new(Accuracy::new())])?;
-    model.fit(&x_train, &y_train, FitOptions { epochs: 5, batch_size: 64, validation_data: Some((&x_test, &y_test)), ..Default::default() })?;
+    model.fit(
+        &x_train,
+        &y_train,
+        FitOptions { epochs: 5, batch_size: 64, validation_data: Some((&x_test, &y_test)), ..Default::default() },
+    )?;
 
     let logs = model.evaluate_batched(&x_test, &y_test, 1000)?;
     println!("test loss: {:.4}", logs.get("loss").unwrap_or(f32::NAN));

@@ -7,7 +7,7 @@
 //!
 //! ```
 //! use kensho::prelude::*;
-//! # fn main() -> Result<(), kensho::Error> {
+//! # fn main() -> kensho::Result<()> {
 //! // XOR.
 //! let x = Tensor::from_vec(vec![0., 0., 0., 1., 1., 0., 1., 1.], &[4, 2])?;
 //! let y = Tensor::from_vec(vec![0., 1., 1., 0.], &[4, 1])?;
@@ -15,7 +15,7 @@
 //!     .add(Input::new(&[2]))
 //!     .add(Dense::new(8).activation(Activation::Tanh))
 //!     .add(Dense::new(1).activation(Activation::Sigmoid));
-//! model.compile(Adam::new(0.05), BinaryCrossentropy::new(), vec![Box::new(BinaryAccuracy::new())])?;
+//! model.compile(Adam::new(0.05), BinaryCrossentropy::new(), vec![Box::new(BinaryAccuracy::new(0.5))])?;
 //! let history = model.fit(&x, &y, FitOptions { epochs: 300, batch_size: 4, verbose: 0, ..Default::default() })?;
 //! assert!(history.get("loss").unwrap().last().unwrap() < &0.1);
 //! # Ok(())

@@ -32,6 +32,17 @@ pub struct Sequential {
     pub(crate) compiled: Option<Compiled>,
 }
 
+impl std::fmt::Debug for Sequential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let layers: Vec<String> = self.layers.iter().map(|l| format!("{} ({})", l.name(), l.kind())).collect();
+        f.debug_struct("Sequential")
+            .field("layers", &layers)
+            .field("input_shape", &self.input_shape)
+            .field("compiled", &self.compiled.is_some())
+            .finish()
+    }
+}
+
 impl Default for Sequential {
     fn default() -> Self {
         Sequential::new()

@@ -185,6 +185,11 @@ impl Sequential {
         self.compiled.as_mut().map(|c| &mut c.optimizer)
     }
 
+    /// The compiled metrics.
+    pub fn metrics(&self) -> &[Box<dyn Metric>] {
+        self.compiled.as_ref().map_or(&[], |c| c.metrics.as_slice())
+    }
+
     /// The compiled loss.
     pub fn loss(&self) -> Option<&dyn Loss> {
         self.compiled.as_ref().map(|c| c.loss.as_ref())

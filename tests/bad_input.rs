@@ -47,7 +47,10 @@ fn label_out_of_range_for_sparse_categorical_crossentropy() {
 #[test]
 fn predict_with_the_wrong_feature_count_names_the_first_layer() {
     let err = compiled().predict(&Tensor::zeros(&[2, 5])).unwrap_err().to_string();
-    assert!(err.contains("predict") && err.contains("dense") && err.contains("[batch, 4]") && err.contains("[2, 5]"), "{err}");
+    assert!(
+        err.contains("predict") && err.contains("dense") && err.contains("[batch, 4]") && err.contains("[2, 5]"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -134,7 +134,8 @@ fn terminate_on_nan_stops_at_the_first_non_finite_loss() {
     let mut model = Sequential::new().add(Input::new(&[4])).add(Dense::new(1));
     model.compile(Sgd::new(1e6), MeanSquaredError, vec![]).unwrap();
     let mut guard = TerminateOnNaN::new();
-    let options = FitOptions { epochs: 20, batch_size: 8, verbose: 0, callbacks: vec![&mut guard], ..Default::default() };
+    let options =
+        FitOptions { epochs: 20, batch_size: 8, verbose: 0, callbacks: vec![&mut guard], ..Default::default() };
     let history = model.fit(&x, &y, options).unwrap();
     let (epoch, _batch) = guard.terminated_at.expect("the loss diverges");
     assert_eq!(history.len(), epoch + 1, "training went on after the NaN");

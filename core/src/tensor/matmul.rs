@@ -31,10 +31,15 @@ impl Tensor {
         let full = |inner: [usize; 2]| -> Vec<usize> { batch.iter().copied().chain(inner).collect() };
         let a = self.0.broadcast(IxDyn(&full([m, k]))).expect("batch shape checked");
         let b = rhs.0.broadcast(IxDyn(&full([k, n]))).expect("batch shape checked");
-        let mut out = ArrayD::<f32>::zeros(IxDyn(&full([m, n])));
+        let out_shape = full([m, n]);
+        let batches: usize = batch.iter().product();
+        if k == 0 || m * n * batches == 0 {
+            return Ok(Tensor::zeros(&out_shape));
+        }
+        // Written in full by the GEMM below (beta = 0 never reads C), so left uninitialised.
+        let mut out: Vec<f32> = Vec::with_capacity(batches * m * n);
         let nb = batch.len();
         let (sta, stb) = (a.strides(), b.strides());
-        let batches: usize = batch.iter().product();
         let out_ptr = out.as_mut_ptr();
         for flat in 0..batches {
             // Offsets of this batch entry in A, B and C, from its multi-index.
@@ -53,7 +58,9 @@ impl Tensor {
                 sgemm(m, k, n, 1.0, am, bm, 0.0, c, n as isize, 1);
             }
         }
-        Ok(Tensor::from_array(out))
+        // SAFETY: every batch entry's m x n block was written by the GEMM.
+        unsafe { out.set_len(batches * m * n) };
+        Ok(Tensor::from_array(ArrayD::from_shape_vec(IxDyn(&out_shape), out).expect("length matches shape")))
     }
 
     /// The matrix product over the last two axes, with the leading (batch) axes broadcast.
