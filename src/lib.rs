@@ -61,3 +61,8 @@ pub mod prelude {
     pub use kensho_metrics::*;
     pub use kensho_optim::*;
 }
+
+/// The README's examples, compiled and run as doc tests so they cannot rot.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
