@@ -119,21 +119,29 @@ impl Tensor {
         Tensor::from_array(out)
     }
 
+    /// A contiguous copy with `f` applied to every lane (1-D slice) along `axis`.
+    #[track_caller]
+    fn map_lanes(&self, op: &str, axis: usize, f: impl Fn(&mut ndarray::ArrayViewMut1<f32>)) -> Tensor {
+        self.check_axes(op, &[axis]);
+        let mut out = self.0.as_standard_layout().into_owned();
+        for mut lane in out.lanes_mut(Axis(axis)) {
+            f(&mut lane);
+        }
+        Tensor::from_array(out)
+    }
+
     /// `exp(x) / sum(exp(x))` along `axis`, computed after subtracting the maximum (no overflow).
     ///
     /// # Panics
     /// If the axis is out of range.
     #[track_caller]
     pub fn softmax(&self, axis: usize) -> Tensor {
-        self.check_axes("softmax", &[axis]);
-        let mut out = self.0.as_standard_layout().into_owned();
-        for mut lane in out.lanes_mut(Axis(axis)) {
+        self.map_lanes("softmax", axis, |lane| {
             let max = lane.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
             lane.mapv_inplace(|v| (v - max).exp());
             let sum: f32 = lane.sum();
             lane.mapv_inplace(|v| v / sum);
-        }
-        Tensor::from_array(out)
+        })
     }
 
     /// `x - log(sum(exp(x)))` along `axis`, computed stably (finite for any finite input).
@@ -142,14 +150,11 @@ impl Tensor {
     /// If the axis is out of range.
     #[track_caller]
     pub fn log_softmax(&self, axis: usize) -> Tensor {
-        self.check_axes("log_softmax", &[axis]);
-        let mut out = self.0.as_standard_layout().into_owned();
-        for mut lane in out.lanes_mut(Axis(axis)) {
+        self.map_lanes("log_softmax", axis, |lane| {
             let max = lane.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
             let log_sum = lane.fold(0.0f32, |s, &v| s + (v - max).exp()).ln() + max;
             lane.mapv_inplace(|v| v - log_sum);
-        }
-        Tensor::from_array(out)
+        })
     }
 }
 
