@@ -1,7 +1,8 @@
 //! Adagrad (Keras 3 `Adagrad`).
 
-use crate::optimizer::{common_setters, sealed::Rule, Hyper, OptimizerOptions, Runtime};
-use crate::OptimizerConfig;
+use crate::plumbing::{config_setters, optimizer_plumbing};
+use crate::rule::{sealed::Rule, Hyper, Runtime};
+use crate::OptimizerOptions;
 use kensho_core::Tensor;
 use serde::{Deserialize, Serialize};
 
@@ -38,23 +39,6 @@ impl Adagrad {
         let options = OptimizerOptions::new(learning_rate);
         Adagrad::from_config(AdagradConfig { options, initial_accumulator_value: 0.1, epsilon: 1e-7 })
     }
-
-    /// An optimizer with no state from a configuration.
-    pub fn from_config(config: AdagradConfig) -> Self {
-        Adagrad { config, runtime: Runtime::default() }
-    }
-
-    /// Sets the initial accumulator value.
-    pub fn initial_accumulator_value(mut self, value: f32) -> Self {
-        self.config.initial_accumulator_value = value;
-        self
-    }
-
-    /// Sets `epsilon`.
-    pub fn epsilon(mut self, epsilon: f32) -> Self {
-        self.config.epsilon = epsilon;
-        self
-    }
 }
 
 impl Default for Adagrad {
@@ -64,32 +48,20 @@ impl Default for Adagrad {
     }
 }
 
-common_setters!(Adagrad);
+optimizer_plumbing!(Adagrad(AdagradConfig), Adagrad, "adagrad");
+config_setters!(Adagrad {
+    /// Sets the initial accumulator value.
+    initial_accumulator_value: f32,
+    /// Sets `epsilon`.
+    epsilon: f32,
+});
 
-impl Rule for Adagrad {
-    fn rule_name(&self) -> &'static str {
-        "adagrad"
-    }
-    fn options(&self) -> &OptimizerOptions {
-        &self.config.options
-    }
-    fn options_mut(&mut self) -> &mut OptimizerOptions {
-        &mut self.config.options
-    }
-    fn runtime(&self) -> &Runtime {
-        &self.runtime
-    }
-    fn runtime_mut(&mut self) -> &mut Runtime {
-        &mut self.runtime
-    }
-    fn rule_config(&self) -> OptimizerConfig {
-        OptimizerConfig::Adagrad(self.config.clone())
-    }
+impl Rule for AdagradConfig {
     fn slot_names(&self) -> &'static [&'static str] {
         &["accumulator"]
     }
     fn slot_init(&self) -> f32 {
-        self.config.initial_accumulator_value
+        self.initial_accumulator_value
     }
 
     fn update(&self, w: &mut [f32], g: &[f32], slots: &mut [Tensor], h: &Hyper) {
@@ -98,7 +70,7 @@ impl Rule for Adagrad {
             let g = h.grad(g);
             *w = h.decay(*w);
             *acc += g * g;
-            *w -= h.lr * g / (*acc + self.config.epsilon).sqrt();
+            *w -= h.lr * g / (*acc + self.epsilon).sqrt();
         }
     }
 }

@@ -1,8 +1,9 @@
 //! Adam and AdamW (Keras 3 `Adam`, `AdamW`): one update rule; AdamW is Adam whose decoupled
 //! weight decay defaults to 0.004.
 
-use crate::optimizer::{common_setters, sealed::Rule, Hyper, OptimizerOptions, Runtime};
-use crate::OptimizerConfig;
+use crate::plumbing::{config_setters, optimizer_plumbing};
+use crate::rule::{sealed::Rule, Hyper, Runtime};
+use crate::OptimizerOptions;
 use kensho_core::Tensor;
 use serde::{Deserialize, Serialize};
 
@@ -68,35 +69,6 @@ impl Adam {
     pub fn new(learning_rate: f32) -> Self {
         Adam::from_config(AdamConfig::new(learning_rate))
     }
-
-    /// An optimizer with no state from a configuration.
-    pub fn from_config(config: AdamConfig) -> Self {
-        Adam { config, runtime: Runtime::default() }
-    }
-
-    /// Sets `beta_1`.
-    pub fn beta_1(mut self, beta_1: f32) -> Self {
-        self.config.beta_1 = beta_1;
-        self
-    }
-
-    /// Sets `beta_2`.
-    pub fn beta_2(mut self, beta_2: f32) -> Self {
-        self.config.beta_2 = beta_2;
-        self
-    }
-
-    /// Sets `epsilon`.
-    pub fn epsilon(mut self, epsilon: f32) -> Self {
-        self.config.epsilon = epsilon;
-        self
-    }
-
-    /// Turns AMSGrad on or off.
-    pub fn amsgrad(mut self, amsgrad: bool) -> Self {
-        self.config.amsgrad = amsgrad;
-        self
-    }
 }
 
 impl Default for Adam {
@@ -106,7 +78,7 @@ impl Default for Adam {
     }
 }
 
-common_setters!(Adam);
+optimizer_plumbing!(Adam(AdamConfig), Adam, "adam");
 
 /// AdamW (Keras `AdamW`): [`Adam`] with decoupled weight decay `w -= w * weight_decay * lr`
 /// before each update, `weight_decay` defaulting to 0.004.
@@ -118,38 +90,14 @@ common_setters!(Adam);
 /// ```
 #[derive(Clone, Debug)]
 pub struct AdamW {
-    adam: Adam,
+    config: AdamConfig,
+    runtime: Runtime,
 }
 
 impl AdamW {
     /// AdamW with the given learning rate, weight decay 0.004 and the Adam defaults.
     pub fn new(learning_rate: f32) -> Self {
-        AdamW { adam: Adam::new(learning_rate).weight_decay(0.004) }
-    }
-
-    /// An optimizer with no state from a configuration.
-    pub fn from_config(config: AdamConfig) -> Self {
-        AdamW { adam: Adam::from_config(config) }
-    }
-
-    /// Sets `beta_1`.
-    pub fn beta_1(self, beta_1: f32) -> Self {
-        AdamW { adam: self.adam.beta_1(beta_1) }
-    }
-
-    /// Sets `beta_2`.
-    pub fn beta_2(self, beta_2: f32) -> Self {
-        AdamW { adam: self.adam.beta_2(beta_2) }
-    }
-
-    /// Sets `epsilon`.
-    pub fn epsilon(self, epsilon: f32) -> Self {
-        AdamW { adam: self.adam.epsilon(epsilon) }
-    }
-
-    /// Turns AMSGrad on or off.
-    pub fn amsgrad(self, amsgrad: bool) -> Self {
-        AdamW { adam: self.adam.amsgrad(amsgrad) }
+        AdamW::from_config(AdamConfig::new(learning_rate)).weight_decay(0.004)
     }
 }
 
@@ -160,29 +108,25 @@ impl Default for AdamW {
     }
 }
 
-common_setters!(AdamW);
+optimizer_plumbing!(AdamW(AdamConfig), AdamW, "adamw");
+config_setters!(
+    Adam,
+    AdamW {
+        /// Sets `beta_1`.
+        beta_1: f32,
+        /// Sets `beta_2`.
+        beta_2: f32,
+        /// Sets `epsilon`.
+        epsilon: f32,
+        /// Turns AMSGrad on or off.
+        amsgrad: bool,
+    }
+);
 
-impl Rule for Adam {
-    fn rule_name(&self) -> &'static str {
-        "adam"
-    }
-    fn options(&self) -> &OptimizerOptions {
-        &self.config.options
-    }
-    fn options_mut(&mut self) -> &mut OptimizerOptions {
-        &mut self.config.options
-    }
-    fn runtime(&self) -> &Runtime {
-        &self.runtime
-    }
-    fn runtime_mut(&mut self) -> &mut Runtime {
-        &mut self.runtime
-    }
-    fn rule_config(&self) -> OptimizerConfig {
-        OptimizerConfig::Adam(self.config.clone())
-    }
+/// The one update rule of [`Adam`] and [`AdamW`].
+impl Rule for AdamConfig {
     fn slot_names(&self) -> &'static [&'static str] {
-        if self.config.amsgrad {
+        if self.amsgrad {
             &["m", "v", "v_hat"]
         } else {
             &["m", "v"]
@@ -190,11 +134,10 @@ impl Rule for Adam {
     }
 
     fn update(&self, w: &mut [f32], g: &[f32], slots: &mut [Tensor], h: &Hyper) {
-        let c = &self.config;
         let t = h.step as f64;
-        let (b1t, b2t) = (f64::from(c.beta_1).powf(t), f64::from(c.beta_2).powf(t));
+        let (b1t, b2t) = (f64::from(self.beta_1).powf(t), f64::from(self.beta_2).powf(t));
         let alpha = (f64::from(h.lr) * (1.0 - b2t).sqrt() / (1.0 - b1t)) as f32;
-        let (k1, k2, eps) = (1.0 - c.beta_1, 1.0 - c.beta_2, c.epsilon);
+        let (k1, k2, eps) = (1.0 - self.beta_1, 1.0 - self.beta_2, self.epsilon);
         let moments = |g: f32, m: &mut f32, v: &mut f32| {
             *m += (g - *m) * k1;
             *v += (g * g - *v) * k2;
@@ -220,32 +163,5 @@ impl Rule for Adam {
             }
             _ => unreachable!("Adam has 2 or 3 slots"),
         }
-    }
-}
-
-impl Rule for AdamW {
-    fn rule_name(&self) -> &'static str {
-        "adamw"
-    }
-    fn options(&self) -> &OptimizerOptions {
-        self.adam.options()
-    }
-    fn options_mut(&mut self) -> &mut OptimizerOptions {
-        self.adam.options_mut()
-    }
-    fn runtime(&self) -> &Runtime {
-        self.adam.runtime()
-    }
-    fn runtime_mut(&mut self) -> &mut Runtime {
-        self.adam.runtime_mut()
-    }
-    fn rule_config(&self) -> OptimizerConfig {
-        OptimizerConfig::AdamW(self.adam.config.clone())
-    }
-    fn slot_names(&self) -> &'static [&'static str] {
-        self.adam.slot_names()
-    }
-    fn update(&self, w: &mut [f32], g: &[f32], slots: &mut [Tensor], h: &Hyper) {
-        self.adam.update(w, g, slots, h)
     }
 }

@@ -4,7 +4,7 @@
 //! - [`Optimizer`]: the trait the model's training step calls; [`OptimizerConfig`] its
 //!   serializable configuration (`build()` makes a fresh optimizer from it).
 //! - [`Sgd`], [`Adam`], [`AdamW`], [`RmsProp`], [`Adagrad`]: Keras 3 formulas and defaults.
-//! - Options common to all (shared code in `optimizer.rs`): `clipnorm`, `clipvalue`,
+//! - Options common to all (shared code in `rule.rs`): `clipnorm`, `clipvalue`,
 //!   `global_clipnorm`, decoupled `weight_decay`, and a [`LearningRateSchedule`]
 //!   ([`ExponentialDecay`], [`PiecewiseConstantDecay`], [`CosineDecay`] with warmup).
 //! - Checkpoints: [`Optimizer::state`] / [`Optimizer::load_state`] as a flat list of
@@ -34,7 +34,9 @@
 mod adagrad;
 mod adam;
 mod optimizer;
+mod plumbing;
 mod rmsprop;
+mod rule;
 mod schedule;
 mod sgd;
 

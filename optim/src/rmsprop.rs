@@ -1,7 +1,8 @@
 //! RMSprop (Keras 3 `RMSprop`), optionally centered and with momentum.
 
-use crate::optimizer::{common_setters, sealed::Rule, Hyper, OptimizerOptions, Runtime};
-use crate::OptimizerConfig;
+use crate::plumbing::{config_setters, optimizer_plumbing};
+use crate::rule::{sealed::Rule, Hyper, Runtime};
+use crate::OptimizerOptions;
 use kensho_core::Tensor;
 use serde::{Deserialize, Serialize};
 
@@ -50,35 +51,6 @@ impl RmsProp {
         let options = OptimizerOptions::new(learning_rate);
         RmsProp::from_config(RmsPropConfig { options, rho: 0.9, momentum: 0.0, epsilon: 1e-7, centered: false })
     }
-
-    /// An optimizer with no state from a configuration.
-    pub fn from_config(config: RmsPropConfig) -> Self {
-        RmsProp { config, runtime: Runtime::default() }
-    }
-
-    /// Sets `rho`.
-    pub fn rho(mut self, rho: f32) -> Self {
-        self.config.rho = rho;
-        self
-    }
-
-    /// Sets the momentum factor.
-    pub fn momentum(mut self, momentum: f32) -> Self {
-        self.config.momentum = momentum;
-        self
-    }
-
-    /// Sets `epsilon`.
-    pub fn epsilon(mut self, epsilon: f32) -> Self {
-        self.config.epsilon = epsilon;
-        self
-    }
-
-    /// Turns the centered variant on or off.
-    pub fn centered(mut self, centered: bool) -> Self {
-        self.config.centered = centered;
-        self
-    }
 }
 
 impl Default for RmsProp {
@@ -88,29 +60,21 @@ impl Default for RmsProp {
     }
 }
 
-common_setters!(RmsProp);
+optimizer_plumbing!(RmsProp(RmsPropConfig), RmsProp, "rmsprop");
+config_setters!(RmsProp {
+    /// Sets `rho`.
+    rho: f32,
+    /// Sets the momentum factor.
+    momentum: f32,
+    /// Sets `epsilon`.
+    epsilon: f32,
+    /// Turns the centered variant on or off.
+    centered: bool,
+});
 
-impl Rule for RmsProp {
-    fn rule_name(&self) -> &'static str {
-        "rmsprop"
-    }
-    fn options(&self) -> &OptimizerOptions {
-        &self.config.options
-    }
-    fn options_mut(&mut self) -> &mut OptimizerOptions {
-        &mut self.config.options
-    }
-    fn runtime(&self) -> &Runtime {
-        &self.runtime
-    }
-    fn runtime_mut(&mut self) -> &mut Runtime {
-        &mut self.runtime
-    }
-    fn rule_config(&self) -> OptimizerConfig {
-        OptimizerConfig::RmsProp(self.config.clone())
-    }
+impl Rule for RmsPropConfig {
     fn slot_names(&self) -> &'static [&'static str] {
-        match (self.config.momentum > 0.0, self.config.centered) {
+        match (self.momentum > 0.0, self.centered) {
             (false, false) => &["velocity"],
             (true, false) => &["velocity", "momentum"],
             (false, true) => &["velocity", "average_gradient"],
@@ -119,13 +83,12 @@ impl Rule for RmsProp {
     }
 
     fn update(&self, w: &mut [f32], g: &[f32], slots: &mut [Tensor], h: &Hyper) {
-        let c = &self.config;
         let n = w.len();
         let (velocity, rest) = slots.split_first_mut().expect("RMSprop has a velocity slot");
         let (g, velocity) = (&g[..n], &mut velocity.as_mut_slice()[..n]);
         let (mut momentum, mut average) = match rest {
             [] => (None, None),
-            [t] if c.momentum > 0.0 => (Some(&mut t.as_mut_slice()[..n]), None),
+            [t] if self.momentum > 0.0 => (Some(&mut t.as_mut_slice()[..n]), None),
             [t] => (None, Some(&mut t.as_mut_slice()[..n])),
             [m, a] => (Some(&mut m.as_mut_slice()[..n]), Some(&mut a.as_mut_slice()[..n])),
             _ => unreachable!("RMSprop has at most 3 slots"),
@@ -133,19 +96,19 @@ impl Rule for RmsProp {
         for i in 0..n {
             let grad = h.grad(g[i]);
             w[i] = h.decay(w[i]);
-            let v = c.rho * velocity[i] + (1.0 - c.rho) * (grad * grad);
+            let v = self.rho * velocity[i] + (1.0 - self.rho) * (grad * grad);
             velocity[i] = v;
             let denominator = match average.as_deref_mut() {
                 Some(a) => {
-                    a[i] = c.rho * a[i] + (1.0 - c.rho) * grad;
-                    v - a[i] * a[i] + c.epsilon
+                    a[i] = self.rho * a[i] + (1.0 - self.rho) * grad;
+                    v - a[i] * a[i] + self.epsilon
                 }
-                None => v + c.epsilon,
+                None => v + self.epsilon,
             };
             let increment = h.lr * grad / denominator.sqrt();
             match momentum.as_deref_mut() {
                 Some(m) => {
-                    m[i] = c.momentum * m[i] + increment;
+                    m[i] = self.momentum * m[i] + increment;
                     w[i] -= m[i];
                 }
                 None => w[i] -= increment,

@@ -1,11 +1,12 @@
 //! Stochastic gradient descent with optional (Nesterov) momentum, as Keras 3 `SGD`.
 
-use crate::optimizer::{common_setters, sealed::Rule, Hyper, OptimizerOptions, Runtime};
-use crate::OptimizerConfig;
+use crate::plumbing::{config_setters, optimizer_plumbing};
+use crate::rule::{sealed::Rule, Hyper, Runtime};
+use crate::OptimizerOptions;
 use kensho_core::Tensor;
 use serde::{Deserialize, Serialize};
 
-/// The hyperparameters of [`Sgd`] (its [`OptimizerConfig::Sgd`] payload).
+/// The hyperparameters of [`Sgd`] (its [`OptimizerConfig::Sgd`](crate::OptimizerConfig::Sgd) payload).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SgdConfig {
     /// Learning rate (default 0.01), clipping and weight decay.
@@ -41,11 +42,6 @@ impl Sgd {
         Sgd::from_config(SgdConfig { options: OptimizerOptions::new(learning_rate), momentum: 0.0, nesterov: false })
     }
 
-    /// An optimizer with no state from a configuration.
-    pub fn from_config(config: SgdConfig) -> Self {
-        Sgd { config, runtime: Runtime::default() }
-    }
-
     /// Sets the momentum factor.
     ///
     /// # Panics
@@ -54,12 +50,6 @@ impl Sgd {
     pub fn momentum(mut self, momentum: f32) -> Self {
         assert!((0.0..=1.0).contains(&momentum), "Sgd: momentum must be in [0, 1], got {momentum}");
         self.config.momentum = momentum;
-        self
-    }
-
-    /// Uses Nesterov momentum.
-    pub fn nesterov(mut self, nesterov: bool) -> Self {
-        self.config.nesterov = nesterov;
         self
     }
 }
@@ -71,29 +61,15 @@ impl Default for Sgd {
     }
 }
 
-common_setters!(Sgd);
+optimizer_plumbing!(Sgd(SgdConfig), Sgd, "sgd");
+config_setters!(Sgd {
+    /// Uses Nesterov momentum.
+    nesterov: bool,
+});
 
-impl Rule for Sgd {
-    fn rule_name(&self) -> &'static str {
-        "sgd"
-    }
-    fn options(&self) -> &OptimizerOptions {
-        &self.config.options
-    }
-    fn options_mut(&mut self) -> &mut OptimizerOptions {
-        &mut self.config.options
-    }
-    fn runtime(&self) -> &Runtime {
-        &self.runtime
-    }
-    fn runtime_mut(&mut self) -> &mut Runtime {
-        &mut self.runtime
-    }
-    fn rule_config(&self) -> OptimizerConfig {
-        OptimizerConfig::Sgd(self.config.clone())
-    }
+impl Rule for SgdConfig {
     fn slot_names(&self) -> &'static [&'static str] {
-        if self.config.momentum != 0.0 {
+        if self.momentum != 0.0 {
             &["momentum"]
         } else {
             &[]
@@ -101,7 +77,7 @@ impl Rule for Sgd {
     }
 
     fn update(&self, w: &mut [f32], g: &[f32], slots: &mut [Tensor], h: &Hyper) {
-        let (lr, momentum) = (h.lr, self.config.momentum);
+        let (lr, momentum) = (h.lr, self.momentum);
         let [v] = slots else {
             for (w, &g) in w.iter_mut().zip(g) {
                 *w = h.decay(*w) - h.grad(g) * lr;
@@ -111,7 +87,7 @@ impl Rule for Sgd {
         for ((w, &g), v) in w.iter_mut().zip(g).zip(v.as_mut_slice()) {
             let g = h.grad(g);
             *v = *v * momentum - g * lr;
-            let delta = if self.config.nesterov { *v * momentum - g * lr } else { *v };
+            let delta = if self.nesterov { *v * momentum - g * lr } else { *v };
             *w = h.decay(*w) + delta;
         }
     }
