@@ -24,20 +24,22 @@
 
 pub mod callbacks;
 pub mod checkpoint;
+mod compile;
+mod evaluate;
+mod fit;
 pub mod guide;
 mod history;
 mod progress;
 mod sequential;
 mod source;
 mod summary;
-mod training;
 
 pub use callbacks::{Callback, Control, Mode};
 pub use checkpoint::{load_model, LoadOptions, LoadReport, WeightsLayout};
+pub use fit::{FitOptions, StepOutput};
 pub use history::{History, Logs};
 pub use kensho_core::{set_num_threads, Error, Result, Tensor};
 pub use sequential::Sequential;
-pub use training::{FitOptions, StepOutput};
 
 pub use kensho_autograd as autograd;
 pub use kensho_core as core;

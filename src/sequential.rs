@@ -4,7 +4,7 @@
 //! Training (`compile`, `fit`, `evaluate`) lives in `training.rs`, the printed views (`summary`,
 //! `to_mermaid`) in `summary.rs`.
 
-use crate::training::Compiled;
+use crate::compile::Compiled;
 use kensho_autograd::{Param, Tape, Var};
 use kensho_core::{seeded_rng, Error, Result, Tensor};
 use kensho_layers::{Activation, Ctx, Layer, Prediction};

@@ -1,27 +1,20 @@
-//! Training: `compile`, the train step, the `fit` loop around it, and `evaluate`.
+//! Training: the train step and the `fit` loop around it.
 //!
 //! `fit` is an orchestration loop: it owns epochs, shuffling, batching, validation, callbacks and
 //! progress output, and calls [`Sequential::train_step`] (forward, loss, backward, optimizer
 //! step) once per batch.
 
 use crate::callbacks::{Callback, Control};
+use crate::compile::Compiled;
+use crate::evaluate::{check_pair, current_logs, MeanTracker};
 use crate::progress::EpochProgress;
 use crate::source::{sample_weights, Source};
 use crate::{History, Logs, Sequential};
 use kensho_autograd::Tape;
 use kensho_core::{seeded_rng, Error, Result, Tensor};
 use kensho_data::DataLoader;
-use kensho_layers::{Ctx, Loss};
-use kensho_metrics::Metric;
-use kensho_optim::Optimizer;
+use kensho_layers::Ctx;
 use std::collections::HashMap;
-
-/// What `compile` fixes: the optimizer, the loss and the metrics.
-pub(crate) struct Compiled {
-    pub(crate) optimizer: Box<dyn Optimizer>,
-    pub(crate) loss: Box<dyn Loss>,
-    pub(crate) metrics: Vec<Box<dyn Metric>>,
-}
 
 /// The options of [`Sequential::fit`], with Keras' defaults.
 ///
@@ -80,121 +73,12 @@ pub struct StepOutput {
     pub y_pred: Tensor,
 }
 
-/// Running mean of the batch losses, weighted by batch size (Keras' loss tracker).
-#[derive(Default)]
-struct MeanTracker {
-    sum: f64,
-    count: f64,
-}
-
-impl MeanTracker {
-    fn add(&mut self, value: f32, weight: usize) {
-        self.sum += f64::from(value) * weight as f64;
-        self.count += weight as f64;
-    }
-    fn mean(&self) -> f32 {
-        (self.sum / self.count.max(1.0)) as f32
-    }
-}
-
-/// `loss` and every metric's current result.
-fn current_logs(loss: &MeanTracker, metrics: &[Box<dyn Metric>]) -> Logs {
-    let mut logs = Logs::new();
-    logs.set("loss", loss.mean());
-    for m in metrics {
-        logs.set(m.name(), m.result());
-    }
-    logs
-}
-
 /// Seed for the shuffle and dropout of one epoch, so that a resumed run repeats them exactly.
 fn epoch_seed(seed: u64, epoch: usize) -> u64 {
     seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(epoch as u64)
 }
 
 impl Sequential {
-    /// Fixes the optimizer, loss and metrics for training (Keras' `compile`); builds the model
-    /// if its input shape is declared.
-    ///
-    /// # Errors
-    /// If the model declares an input shape that a layer rejects.
-    pub fn compile(
-        &mut self,
-        optimizer: impl Optimizer + 'static,
-        loss: impl Loss + 'static,
-        metrics: Vec<Box<dyn Metric>>,
-    ) -> Result<()> {
-        self.compile_boxed(Box::new(optimizer), Box::new(loss), metrics)
-    }
-
-    /// [`Sequential::compile`] with boxed parts (used when loading a saved model).
-    ///
-    /// # Errors
-    /// If the model declares an input shape that a layer rejects.
-    pub fn compile_boxed(
-        &mut self,
-        optimizer: Box<dyn Optimizer>,
-        loss: Box<dyn Loss>,
-        metrics: Vec<Box<dyn Metric>>,
-    ) -> Result<()> {
-        if self.output_shape().is_none() && self.layers().first().and_then(|l| l.declared_input_shape()).is_some() {
-            self.build_model()?;
-        }
-        self.compiled = Some(Compiled { optimizer, loss, metrics });
-        Ok(())
-    }
-
-    fn compiled(&self, context: &str) -> Result<&Compiled> {
-        self.compiled.as_ref().ok_or_else(|| {
-            Error::invalid(
-                context,
-                "a model that is not compiled",
-                "a compiled model: call model.compile(optimizer, loss, metrics) first",
-            )
-        })
-    }
-
-    /// The optimizer's current learning rate.
-    ///
-    /// # Errors
-    /// If the model is not compiled.
-    pub fn learning_rate(&self) -> Result<f32> {
-        Ok(self.compiled("learning_rate")?.optimizer.learning_rate())
-    }
-
-    /// Sets the optimizer's learning rate (used by learning-rate callbacks).
-    ///
-    /// # Errors
-    /// If the model is not compiled or `lr` is not a positive finite number.
-    pub fn set_learning_rate(&mut self, lr: f32) -> Result<()> {
-        if !(lr.is_finite() && lr >= 0.0) {
-            return Err(Error::invalid("learning rate", lr, "a finite number >= 0"));
-        }
-        self.compiled("set_learning_rate")?;
-        self.compiled.as_mut().expect("checked").optimizer.set_learning_rate(lr);
-        Ok(())
-    }
-
-    /// The compiled optimizer (for checkpoints).
-    pub fn optimizer(&self) -> Option<&dyn Optimizer> {
-        self.compiled.as_ref().map(|c| c.optimizer.as_ref())
-    }
-
-    /// The compiled optimizer, mutable (for restoring its state).
-    pub fn optimizer_mut(&mut self) -> Option<&mut Box<dyn Optimizer>> {
-        self.compiled.as_mut().map(|c| &mut c.optimizer)
-    }
-
-    /// The compiled metrics.
-    pub fn metrics(&self) -> &[Box<dyn Metric>] {
-        self.compiled.as_ref().map_or(&[], |c| c.metrics.as_slice())
-    }
-
-    /// The compiled loss.
-    pub fn loss(&self) -> Option<&dyn Loss> {
-        self.compiled.as_ref().map(|c| c.loss.as_ref())
-    }
-
     /// One gradient step on a batch: forward in training mode, loss (weighted by
     /// `sample_weight` and averaged over the batch, plus regularization penalties), backward,
     /// optimizer update. Inputs are assumed valid (fit checks them once).
@@ -208,20 +92,12 @@ impl Sequential {
         sample_weight: Option<&Tensor>,
         seed: u64,
     ) -> Result<StepOutput> {
-        let compiled = self.compiled("train_step")?;
+        self.compiled("train_step")?;
         let (grads, loss, y_pred) = {
             let tape = Tape::new();
             let cx = Ctx::new(&tape, true, seeded_rng(seed));
             let prediction = self.forward(tape.constant(x.clone()), &cx);
-            let mut per_sample = compiled.loss.per_sample(&prediction, y);
-            if let Some(w) = sample_weight {
-                per_sample = per_sample.mul(tape.constant(w.clone()));
-            }
-            let total = self
-                .layers()
-                .iter()
-                .filter_map(|l| l.regularization(&tape))
-                .fold(per_sample.mean_all(), |acc, penalty| acc.add(penalty));
+            let total = self.batch_loss(&prediction, y, sample_weight)?;
             (tape.backward(total), total.value().item(), prediction.output.value())
         };
         let compiled = self.compiled.take().expect("checked");
@@ -397,82 +273,4 @@ impl Sequential {
         self.compiled.as_mut().expect("compiled").metrics = metrics;
         Ok((logs, stopped))
     }
-
-    /// Checks the targets against the model's output with the compiled loss.
-    fn check_targets(&self, context: &str, x: &Tensor, y: &Tensor) -> Result<()> {
-        let compiled = self.compiled(context)?;
-        let output: Vec<usize> =
-            std::iter::once(x.shape()[0]).chain(self.output_shape().unwrap_or_default().iter().copied()).collect();
-        compiled.loss.check(&output, y)
-    }
-
-    /// The loss and metrics on `x`, `y` in inference mode, 32 samples at a time (Keras'
-    /// `evaluate`). Returns figures by name (`loss`, then the metrics).
-    ///
-    /// # Errors
-    /// If the model is not compiled or built, or the data does not match it.
-    pub fn evaluate(&self, x: &Tensor, y: &Tensor) -> Result<Logs> {
-        self.evaluate_batched(x, y, 32)
-    }
-
-    /// [`Sequential::evaluate`] with a chosen batch size.
-    ///
-    /// # Errors
-    /// As [`Sequential::evaluate`], or if `batch_size` is 0.
-    pub fn evaluate_batched(&self, x: &Tensor, y: &Tensor, batch_size: usize) -> Result<Logs> {
-        self.compiled("evaluate")?;
-        check_pair("evaluate", x, y)?;
-        self.check_input(x, "evaluate")?;
-        self.check_targets("evaluate", x, y)?;
-        if batch_size == 0 {
-            return Err(Error::invalid("evaluate: batch_size", 0, "a positive number of samples per batch"));
-        }
-        self.evaluate_source(&Source::Tensors { x: x.clone(), y: y.clone(), weights: None }, batch_size)
-    }
-
-    fn evaluate_source(&self, data: &Source, batch_size: usize) -> Result<Logs> {
-        let compiled = self.compiled("evaluate")?;
-        let mut metrics: Vec<Box<dyn Metric>> = compiled.metrics.iter().map(|m| m.clone_box()).collect();
-        let mut loss = MeanTracker::default();
-        for batch in data.epoch(None, batch_size) {
-            let (x, y, w) = batch?;
-            let tape = Tape::no_grad();
-            let cx = Ctx::new(&tape, false, seeded_rng(0));
-            let prediction = self.forward(tape.constant(x), &cx);
-            let mut per_sample = compiled.loss.per_sample(&prediction, &y);
-            if let Some(w) = w {
-                per_sample = per_sample.mul(tape.constant(w));
-            }
-            let total = self
-                .layers()
-                .iter()
-                .filter_map(|l| l.regularization(&tape))
-                .fold(per_sample.mean_all(), |a, p| a.add(p));
-            loss.add(total.value().item(), y.shape()[0]);
-            for m in metrics.iter_mut() {
-                m.update(&y, &prediction.output.value())?;
-            }
-        }
-        Ok(current_logs(&loss, &metrics))
-    }
-}
-
-/// Checks that inputs and targets are non-empty and have the same number of samples.
-fn check_pair(context: &str, x: &Tensor, y: &Tensor) -> Result<()> {
-    if x.ndim() == 0 || x.shape()[0] == 0 {
-        return Err(Error::invalid(format!("{context}: x"), "an empty data set", "at least one sample"));
-    }
-    if y.ndim() == 0 || y.shape()[0] != x.shape()[0] {
-        return Err(Error::invalid(
-            format!("{context}: number of targets"),
-            y.shape().first().copied().unwrap_or(0),
-            format!(
-                "{} (one per input sample; x has shape {:?}, y has shape {:?})",
-                x.shape()[0],
-                x.shape(),
-                y.shape()
-            ),
-        ));
-    }
-    Ok(())
 }

@@ -1,0 +1,108 @@
+//! Evaluation: `evaluate` in inference mode, the checks of inputs against targets, and the
+//! running figures (loss tracker and metric results) that `fit` shares.
+
+use crate::source::Source;
+use crate::{Logs, Sequential};
+use kensho_autograd::Tape;
+use kensho_core::{seeded_rng, Error, Result, Tensor};
+use kensho_layers::Ctx;
+use kensho_metrics::Metric;
+
+/// Running mean of the batch losses, weighted by batch size (Keras' loss tracker).
+#[derive(Default)]
+pub(crate) struct MeanTracker {
+    sum: f64,
+    count: f64,
+}
+
+impl MeanTracker {
+    pub(crate) fn add(&mut self, value: f32, weight: usize) {
+        self.sum += f64::from(value) * weight as f64;
+        self.count += weight as f64;
+    }
+    pub(crate) fn mean(&self) -> f32 {
+        (self.sum / self.count.max(1.0)) as f32
+    }
+}
+
+/// `loss` and every metric's current result.
+pub(crate) fn current_logs(loss: &MeanTracker, metrics: &[Box<dyn Metric>]) -> Logs {
+    let mut logs = Logs::new();
+    logs.set("loss", loss.mean());
+    for m in metrics {
+        logs.set(m.name(), m.result());
+    }
+    logs
+}
+
+impl Sequential {
+    /// Checks the targets against the model's output with the compiled loss.
+    pub(crate) fn check_targets(&self, context: &str, x: &Tensor, y: &Tensor) -> Result<()> {
+        let compiled = self.compiled(context)?;
+        let output: Vec<usize> =
+            std::iter::once(x.shape()[0]).chain(self.output_shape().unwrap_or_default().iter().copied()).collect();
+        compiled.loss.check(&output, y)
+    }
+
+    /// The loss and metrics on `x`, `y` in inference mode, 32 samples at a time (Keras'
+    /// `evaluate`). Returns figures by name (`loss`, then the metrics).
+    ///
+    /// # Errors
+    /// If the model is not compiled or built, or the data does not match it.
+    pub fn evaluate(&self, x: &Tensor, y: &Tensor) -> Result<Logs> {
+        self.evaluate_batched(x, y, 32)
+    }
+
+    /// [`Sequential::evaluate`] with a chosen batch size.
+    ///
+    /// # Errors
+    /// As [`Sequential::evaluate`], or if `batch_size` is 0.
+    pub fn evaluate_batched(&self, x: &Tensor, y: &Tensor, batch_size: usize) -> Result<Logs> {
+        self.compiled("evaluate")?;
+        check_pair("evaluate", x, y)?;
+        self.check_input(x, "evaluate")?;
+        self.check_targets("evaluate", x, y)?;
+        if batch_size == 0 {
+            return Err(Error::invalid("evaluate: batch_size", 0, "a positive number of samples per batch"));
+        }
+        self.evaluate_source(&Source::Tensors { x: x.clone(), y: y.clone(), weights: None }, batch_size)
+    }
+
+    pub(crate) fn evaluate_source(&self, data: &Source, batch_size: usize) -> Result<Logs> {
+        let compiled = self.compiled("evaluate")?;
+        let mut metrics: Vec<Box<dyn Metric>> = compiled.metrics.iter().map(|m| m.clone_box()).collect();
+        let mut loss = MeanTracker::default();
+        for batch in data.epoch(None, batch_size) {
+            let (x, y, w) = batch?;
+            let tape = Tape::no_grad();
+            let cx = Ctx::new(&tape, false, seeded_rng(0));
+            let prediction = self.forward(tape.constant(x), &cx);
+            let total = self.batch_loss(&prediction, &y, w.as_ref())?;
+            loss.add(total.value().item(), y.shape()[0]);
+            for m in metrics.iter_mut() {
+                m.update(&y, &prediction.output.value())?;
+            }
+        }
+        Ok(current_logs(&loss, &metrics))
+    }
+}
+
+/// Checks that inputs and targets are non-empty and have the same number of samples.
+pub(crate) fn check_pair(context: &str, x: &Tensor, y: &Tensor) -> Result<()> {
+    if x.ndim() == 0 || x.shape()[0] == 0 {
+        return Err(Error::invalid(format!("{context}: x"), "an empty data set", "at least one sample"));
+    }
+    if y.ndim() == 0 || y.shape()[0] != x.shape()[0] {
+        return Err(Error::invalid(
+            format!("{context}: number of targets"),
+            y.shape().first().copied().unwrap_or(0),
+            format!(
+                "{} (one per input sample; x has shape {:?}, y has shape {:?})",
+                x.shape()[0],
+                x.shape(),
+                y.shape()
+            ),
+        ));
+    }
+    Ok(())
+}
