@@ -12,7 +12,7 @@ use smallvec::SmallVec;
 use std::cell::RefCell;
 
 /// Gradients for an op's inputs, `None` where the input needs none.
-pub type InputGrads = SmallVec<[Option<Tensor>; 2]>;
+pub type InputGrads = SmallVec<[Option<Tensor>; 3]>;
 
 /// The local gradient rule of a recorded op: given the output gradient and which inputs need a
 /// gradient, return the inputs' gradients (same shapes as the inputs).
@@ -26,7 +26,7 @@ enum Kind {
     /// A free variable whose gradient goes into [`Grads::wrt`].
     Leaf,
     /// The result of an op on at least one input that needs a gradient.
-    Op { inputs: SmallVec<[usize; 2]>, backward: BackwardFn },
+    Op { inputs: SmallVec<[usize; 3]>, backward: BackwardFn },
 }
 
 struct Node {
@@ -172,7 +172,7 @@ impl Tape {
                 },
                 Kind::Leaf => grads.insert_leaf(id, grad),
                 Kind::Op { inputs, backward } => {
-                    let needs: SmallVec<[bool; 2]> = inputs.iter().map(|&i| nodes[i].requires_grad()).collect();
+                    let needs: SmallVec<[bool; 3]> = inputs.iter().map(|&i| nodes[i].requires_grad()).collect();
                     for (&input, g) in inputs.iter().zip(backward(&grad, &needs)) {
                         let Some(g) = g else { continue };
                         debug_assert_eq!(g.shape(), nodes[input].value.shape(), "gradient shape of node {input}");

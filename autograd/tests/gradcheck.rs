@@ -352,6 +352,10 @@ fn gradcheck_matmul() {
         case("matmul T[3,4]xT[4,5]", vec![strided(g.n(&[3, 4])), strided(g.n(&[4, 5]))], |v| v[0].matmul(v[1])),
         case("matmul T[2,3,4]x[4,2]", vec![strided(g.n(&[2, 3, 4])), g.n(&[4, 2])], |v| v[0].matmul(v[1])),
         case("matmul A x A^T", vec![g.n(&[3, 4])], |v| v[0].matmul(v[0].transpose())),
+        case("linear [5,4]x[4,3]+[3]", vec![g.n(&[5, 4]), g.n(&[4, 3]), g.n(&[3])], |v| v[0].linear(v[1], v[2])),
+        case("linear T[6,2]xT[2,3]+[3]", vec![strided(g.n(&[6, 2])), strided(g.n(&[2, 3])), g.n(&[3])], |v| {
+            v[0].linear(v[1], v[2])
+        }),
     ]);
 }
 

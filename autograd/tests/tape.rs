@@ -278,3 +278,25 @@ fn sigmoid_cross_entropy_equals_its_composition() {
     });
     assert_same(fused, composed, "sigmoid_cross_entropy");
 }
+
+#[test]
+fn fused_linear_equals_matmul_plus_bias_in_value_and_gradient() {
+    let mut rng = kensho_core::seeded_rng(21);
+    let x = Tensor::rand_uniform(&[6, 5], -1.0, 1.0, &mut rng);
+    let w = Tensor::rand_uniform(&[5, 4], -1.0, 1.0, &mut rng);
+    let b = Tensor::rand_uniform(&[4], -1.0, 1.0, &mut rng);
+    let r = Tensor::rand_uniform(&[6, 4], -1.0, 1.0, &mut rng);
+    let run = |fused: bool| {
+        let tape = Tape::new();
+        let (xv, wv, bv) = (tape.leaf(x.clone()), tape.leaf(w.clone()), tape.leaf(b.clone()));
+        let y = if fused { xv.linear(wv, bv) } else { xv.matmul(wv).add(bv) };
+        let grads = tape.backward(y.mul(tape.constant(r.clone())).sum_all());
+        let g = |v| grads.wrt(v).unwrap().clone();
+        (y.value(), g(xv), g(wv), g(bv))
+    };
+    let (fused, composed) = (run(true), run(false));
+    assert!(fused.0.allclose(&composed.0, 1e-6, 1e-6));
+    assert!(fused.1.allclose(&composed.1, 1e-6, 1e-6));
+    assert!(fused.2.allclose(&composed.2, 1e-6, 1e-6));
+    assert!(fused.3.allclose(&composed.3, 1e-6, 1e-6));
+}

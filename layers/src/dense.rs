@@ -118,10 +118,9 @@ impl Dense {
     /// `x · kernel + bias`, before the activation.
     fn affine<'t>(&self, x: Var<'t>, tape: &'t Tape) -> Var<'t> {
         let kernel = self.kernel.as_ref().expect("Dense used before build");
-        let z = x.matmul(tape.param(kernel));
         match &self.bias {
-            Some(b) => z.add(tape.param(b)),
-            None => z,
+            Some(b) => x.linear(tape.param(kernel), tape.param(b)),
+            None => x.matmul(tape.param(kernel)),
         }
     }
 }
