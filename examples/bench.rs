@@ -210,7 +210,7 @@ fn w2(threads: usize, reps: usize) -> Result<()> {
             }
             let mut err = Ok(());
             let (calls, secs) = repeat_for(0.5, || {
-                if let Err(e) = model.predict_batched(&tx, batch).map(|p| black_box(p)) {
+                if let Err(e) = model.predict_batched(&tx, batch).map(black_box) {
                     err = Err(e);
                 }
             });

@@ -44,52 +44,27 @@ pub(crate) unsafe fn sgemm(
     let len = if split_rows { m } else { n };
     let block = len.div_ceil(threads).next_multiple_of(8);
     let (a_addr, b_addr, c_addr) = (a.ptr as usize, b.ptr as usize, c as usize);
-    crate::threads::pool().scope(|s| {
-        for start in (0..len).step_by(block) {
-            let size = block.min(len - start);
-            s.spawn(move |_| {
-                let (a_ptr, b_ptr, c_ptr) = (a_addr as *const f32, b_addr as *const f32, c_addr as *mut f32);
-                // SAFETY: each block addresses a disjoint part of C inside the caller's bounds.
-                unsafe {
-                    if split_rows {
-                        let off = start as isize;
-                        matrixmultiply::sgemm(
-                            size,
-                            k,
-                            n,
-                            alpha,
-                            a_ptr.offset(off * a.rs),
-                            a.rs,
-                            a.cs,
-                            b_ptr,
-                            b.rs,
-                            b.cs,
-                            beta,
-                            c_ptr.offset(off * rsc),
-                            rsc,
-                            csc,
-                        );
-                    } else {
-                        let off = start as isize;
-                        matrixmultiply::sgemm(
-                            m,
-                            k,
-                            size,
-                            alpha,
-                            a_ptr,
-                            a.rs,
-                            a.cs,
-                            b_ptr.offset(off * b.cs),
-                            b.rs,
-                            b.cs,
-                            beta,
-                            c_ptr.offset(off * csc),
-                            rsc,
-                            csc,
-                        );
-                    }
-                }
-            });
+    let run_block = move |start: usize| {
+        let size = block.min(len - start);
+        let off = start as isize;
+        let (a_ptr, b_ptr, c_ptr) = (a_addr as *const f32, b_addr as *const f32, c_addr as *mut f32);
+        // SAFETY: each block addresses a disjoint part of C inside the caller's bounds.
+        unsafe {
+            if split_rows {
+                let (a_blk, c_blk) = (a_ptr.offset(off * a.rs), c_ptr.offset(off * rsc));
+                matrixmultiply::sgemm(size, k, n, alpha, a_blk, a.rs, a.cs, b_ptr, b.rs, b.cs, beta, c_blk, rsc, csc);
+            } else {
+                let (b_blk, c_blk) = (b_ptr.offset(off * b.cs), c_ptr.offset(off * csc));
+                matrixmultiply::sgemm(m, k, size, alpha, a_ptr, a.rs, a.cs, b_blk, b.rs, b.cs, beta, c_blk, rsc, csc);
+            }
         }
+    };
+    // The calling thread computes the first block itself while the pool takes the others, so
+    // only threads - 1 workers need waking.
+    crate::threads::pool().in_place_scope(|s| {
+        for start in (block..len).step_by(block) {
+            s.spawn(move |_| run_block(start));
+        }
+        run_block(0);
     });
 }

@@ -3,7 +3,6 @@
 use crate::plumbing::{config_setters, optimizer_plumbing};
 use crate::rule::{sealed::Rule, Hyper, Runtime};
 use crate::OptimizerOptions;
-use kensho_core::Tensor;
 use serde::{Deserialize, Serialize};
 
 /// The hyperparameters of [`Adagrad`].
@@ -64,9 +63,9 @@ impl Rule for AdagradConfig {
         self.initial_accumulator_value
     }
 
-    fn update(&self, w: &mut [f32], g: &[f32], slots: &mut [Tensor], h: &Hyper) {
+    fn update(&self, w: &mut [f32], g: &[f32], slots: &mut [&mut [f32]], h: &Hyper) {
         let [acc] = slots else { unreachable!("Adagrad has one slot") };
-        for ((w, &g), acc) in w.iter_mut().zip(g).zip(acc.as_mut_slice()) {
+        for ((w, &g), acc) in w.iter_mut().zip(g).zip(acc.iter_mut()) {
             let g = h.grad(g);
             *w = h.decay(*w);
             *acc += g * g;

@@ -4,7 +4,6 @@
 use crate::plumbing::{config_setters, optimizer_plumbing};
 use crate::rule::{sealed::Rule, Hyper, Runtime};
 use crate::OptimizerOptions;
-use kensho_core::Tensor;
 use serde::{Deserialize, Serialize};
 
 /// The hyperparameters of [`Adam`] and [`AdamW`].
@@ -133,7 +132,7 @@ impl Rule for AdamConfig {
         }
     }
 
-    fn update(&self, w: &mut [f32], g: &[f32], slots: &mut [Tensor], h: &Hyper) {
+    fn update(&self, w: &mut [f32], g: &[f32], slots: &mut [&mut [f32]], h: &Hyper) {
         let t = h.step as f64;
         let (b1t, b2t) = (f64::from(self.beta_1).powf(t), f64::from(self.beta_2).powf(t));
         let alpha = (f64::from(h.lr) * (1.0 - b2t).sqrt() / (1.0 - b1t)) as f32;
@@ -144,7 +143,7 @@ impl Rule for AdamConfig {
         };
         match slots {
             [m, v] => {
-                for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m.as_mut_slice()).zip(v.as_mut_slice()) {
+                for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
                     let g = h.grad(g);
                     *w = h.decay(*w);
                     moments(g, m, v);
@@ -152,8 +151,8 @@ impl Rule for AdamConfig {
                 }
             }
             [m, v, v_hat] => {
-                let mv = m.as_mut_slice().iter_mut().zip(v.as_mut_slice());
-                for (((w, &g), (m, v)), v_hat) in w.iter_mut().zip(g).zip(mv).zip(v_hat.as_mut_slice()) {
+                let mv = m.iter_mut().zip(v.iter_mut());
+                for (((w, &g), (m, v)), v_hat) in w.iter_mut().zip(g).zip(mv).zip(v_hat.iter_mut()) {
                     let g = h.grad(g);
                     *w = h.decay(*w);
                     moments(g, m, v);

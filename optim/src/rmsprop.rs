@@ -3,7 +3,6 @@
 use crate::plumbing::{config_setters, optimizer_plumbing};
 use crate::rule::{sealed::Rule, Hyper, Runtime};
 use crate::OptimizerOptions;
-use kensho_core::Tensor;
 use serde::{Deserialize, Serialize};
 
 /// The hyperparameters of [`RmsProp`].
@@ -82,15 +81,15 @@ impl Rule for RmsPropConfig {
         }
     }
 
-    fn update(&self, w: &mut [f32], g: &[f32], slots: &mut [Tensor], h: &Hyper) {
+    fn update(&self, w: &mut [f32], g: &[f32], slots: &mut [&mut [f32]], h: &Hyper) {
         let n = w.len();
         let (velocity, rest) = slots.split_first_mut().expect("RMSprop has a velocity slot");
-        let (g, velocity) = (&g[..n], &mut velocity.as_mut_slice()[..n]);
+        let (g, velocity) = (&g[..n], &mut velocity[..n]);
         let (mut momentum, mut average) = match rest {
             [] => (None, None),
-            [t] if self.momentum > 0.0 => (Some(&mut t.as_mut_slice()[..n]), None),
-            [t] => (None, Some(&mut t.as_mut_slice()[..n])),
-            [m, a] => (Some(&mut m.as_mut_slice()[..n]), Some(&mut a.as_mut_slice()[..n])),
+            [t] if self.momentum > 0.0 => (Some(&mut t[..n]), None),
+            [t] => (None, Some(&mut t[..n])),
+            [m, a] => (Some(&mut m[..n]), Some(&mut a[..n])),
             _ => unreachable!("RMSprop has at most 3 slots"),
         };
         for i in 0..n {

@@ -9,6 +9,7 @@
 use crate::{Optimizer, OptimizerConfig, OptimizerOptions};
 use kensho_autograd::{Grads, Param, ParamId};
 use kensho_core::{Error, Result, Tensor};
+use smallvec::SmallVec;
 use std::borrow::Cow;
 use std::collections::HashMap;
 
@@ -41,6 +42,29 @@ impl Hyper {
     }
 }
 
+/// Parameters with fewer elements than this are updated on the calling thread.
+const PARALLEL_MIN_LEN: usize = 1 << 16;
+
+/// Runs `rule.update` on equal chunks of the parameter, its gradient and its slots, one chunk
+/// per kernel thread (every element's update is independent, so the result does not depend on
+/// the number of threads).
+fn update_in_parallel<R: Rule + Sync>(rule: &R, w: &mut [f32], g: &[f32], slots: &mut [&mut [f32]], h: &Hyper) {
+    let threads = if w.len() < PARALLEL_MIN_LEN { 1 } else { kensho_core::num_threads() };
+    if threads <= 1 {
+        rule.update(w, g, slots, h);
+        return;
+    }
+    let chunk = w.len().div_ceil(threads);
+    let mut slot_chunks: Vec<_> = slots.iter_mut().map(|s| s.chunks_mut(chunk)).collect();
+    kensho_core::threads::pool().scope(|scope| {
+        for (w, g) in w.chunks_mut(chunk).zip(g.chunks(chunk)) {
+            let mut slots: SmallVec<[&mut [f32]; 3]> =
+                slot_chunks.iter_mut().map(|c| c.next().expect("same length")).collect();
+            scope.spawn(move |_| rule.update(w, g, &mut slots, h));
+        }
+    });
+}
+
 /// The mutable run-time part of every optimizer: the step count and the per-parameter slots.
 #[derive(Clone, Debug, Default)]
 pub struct Runtime {
@@ -65,7 +89,7 @@ pub(crate) mod sealed {
         }
         /// The update of one parameter: `w` and `g` have the same length, each slot too.
         /// Apply `h.grad` to every gradient element and `h.decay` to every parameter element first.
-        fn update(&self, w: &mut [f32], g: &[f32], slots: &mut [Tensor], h: &Hyper);
+        fn update(&self, w: &mut [f32], g: &[f32], slots: &mut [&mut [f32]], h: &Hyper);
     }
 
     /// An optimizer's configuration (whose [`Rule`] it follows) and run-time state, as generated
@@ -74,7 +98,7 @@ pub(crate) mod sealed {
         /// Keras name.
         const NAME: &'static str;
         /// The configuration type, which holds the update rule.
-        type Rule: Rule;
+        type Rule: Rule + Sync;
         fn rule(&self) -> &Self::Rule;
         fn options(&self) -> &OptimizerOptions;
         fn options_mut(&mut self) -> &mut OptimizerOptions;
@@ -118,7 +142,8 @@ impl<P: Plumbing> Optimizer for P {
             let h = Hyper { lr, step: rt.iterations + 1, scale, clip, weight_decay };
             let slots = rt.slots.entry(p.id()).or_insert_with(|| self.rule().fresh_slots(&p.value));
             let g: Cow<[f32]> = g.as_slice().map_or_else(|| Cow::Owned(g.to_vec()), Cow::Borrowed);
-            self.rule().update(p.value.as_mut_slice(), &g, slots, &h);
+            let mut slots: SmallVec<[&mut [f32]; 3]> = slots.iter_mut().map(Tensor::as_mut_slice).collect();
+            update_in_parallel(self.rule(), p.value.as_mut_slice(), &g, &mut slots, &h);
         }
         rt.iterations += 1;
         *self.runtime_mut() = rt;

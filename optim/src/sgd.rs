@@ -3,7 +3,6 @@
 use crate::plumbing::{config_setters, optimizer_plumbing};
 use crate::rule::{sealed::Rule, Hyper, Runtime};
 use crate::OptimizerOptions;
-use kensho_core::Tensor;
 use serde::{Deserialize, Serialize};
 
 /// The hyperparameters of [`Sgd`] (its [`OptimizerConfig::Sgd`](crate::OptimizerConfig::Sgd) payload).
@@ -76,7 +75,7 @@ impl Rule for SgdConfig {
         }
     }
 
-    fn update(&self, w: &mut [f32], g: &[f32], slots: &mut [Tensor], h: &Hyper) {
+    fn update(&self, w: &mut [f32], g: &[f32], slots: &mut [&mut [f32]], h: &Hyper) {
         let (lr, momentum) = (h.lr, self.momentum);
         let [v] = slots else {
             for (w, &g) in w.iter_mut().zip(g) {
@@ -84,7 +83,7 @@ impl Rule for SgdConfig {
             }
             return;
         };
-        for ((w, &g), v) in w.iter_mut().zip(g).zip(v.as_mut_slice()) {
+        for ((w, &g), v) in w.iter_mut().zip(g).zip(v.iter_mut()) {
             let g = h.grad(g);
             *v = *v * momentum - g * lr;
             let delta = if self.nesterov { *v * momentum - g * lr } else { *v };

@@ -41,7 +41,31 @@ impl Tensor {
     /// If an axis is out of range.
     #[track_caller]
     pub fn sum_axes(&self, axes: &[usize], keepdims: bool) -> Tensor {
+        if let Some(sum) = self.sum_leading_axes(axes, keepdims) {
+            return sum;
+        }
         self.reduce_axes("sum", axes, keepdims, |a, ax| a.sum_axis(ax).into_shared())
+    }
+
+    /// The fast path of [`Tensor::sum_axes`] for a contiguous tensor summed over its leading axes
+    /// (the bias gradient of a batch): a plain loop adding rows, no stride bookkeeping.
+    fn sum_leading_axes(&self, axes: &[usize], keepdims: bool) -> Option<Tensor> {
+        let data = self.as_slice()?;
+        let lead = axes.len();
+        if lead == 0 || lead >= self.ndim() || axes.iter().enumerate().any(|(i, &a)| a != i) {
+            return None;
+        }
+        let inner: usize = self.shape()[lead..].iter().product();
+        let mut out = vec![0.0f32; inner];
+        for row in data.chunks_exact(inner.max(1)) {
+            out.iter_mut().zip(row).for_each(|(o, &v)| *o += v);
+        }
+        let shape: Vec<usize> = if keepdims {
+            std::iter::repeat_n(1, lead).chain(self.shape()[lead..].iter().copied()).collect()
+        } else {
+            self.shape()[lead..].to_vec()
+        };
+        Some(Tensor::from_vec(out, &shape).expect("sizes match"))
     }
 
     /// Mean over `axes`.
@@ -178,6 +202,17 @@ mod tests {
         assert!((t(&[1., 2., 3., 4.], &[4]).var_axes(&[0], false).item() - 1.25).abs() < 1e-6);
         assert_eq!(t(&[1., 9., 9., 2.], &[2, 2]).argmax(1).to_vec(), vec![1., 0.]);
         assert_eq!(x.transpose().sum_axes(&[1], false).to_vec()[..2], [6., 22.]);
+    }
+
+    #[test]
+    fn leading_axes_fast_path_agrees_with_the_general_path() {
+        let x = Tensor::rand_uniform(&[3, 4, 5], -1.0, 1.0, &mut crate::seeded_rng(2));
+        let general = x.sum_axes(&[1], false).sum_axes(&[0], false);
+        assert!(x.sum_axes(&[0, 1], false).allclose(&general, 1e-6, 1e-6));
+        assert_eq!(x.sum_axes(&[0, 1], true).shape(), &[1, 1, 5]);
+        assert_eq!(x.sum_axes(&[0], false).to_vec()[0], x.to_vec()[0] + x.to_vec()[20] + x.to_vec()[40]);
+        let t = x.permute(&[2, 1, 0]);
+        assert!(t.sum_axes(&[0], false).allclose(&x.sum_axes(&[2], false).transpose(), 1e-6, 1e-6));
     }
 
     #[test]
