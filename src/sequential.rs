@@ -8,6 +8,7 @@ use crate::compile::Compiled;
 use kensho_autograd::{Param, Tape, Var};
 use kensho_core::{seeded_rng, Error, Result, Tensor};
 use kensho_layers::{Activation, Ctx, Layer, Prediction};
+use rayon::prelude::*;
 
 /// A linear stack of layers with Keras' `compile` / `fit` / `evaluate` / `predict`.
 ///
@@ -215,13 +216,7 @@ impl Sequential {
 
     /// The forward pass on a batch, keeping the last layer's pre-activation for fused losses.
     pub fn forward<'t>(&self, x: Var<'t>, cx: &Ctx<'t>) -> Prediction<'t> {
-        let (last, rest) = self.layers.split_last().expect("a built model has layers");
-        let hidden = rest.iter().fold(x, |h, layer| layer.forward(h, cx));
-        let (z, activation) = last.forward_parts(hidden, cx);
-        match activation {
-            Activation::Linear => Prediction::new(z),
-            act => Prediction { output: act.apply(z), pre_activation: Some((z, act)) },
-        }
+        forward_layers(&self.layers, x, cx)
     }
 
     /// Runs the model on `x` in inference mode (no gradients, dropout off), `batch_size` rows at a
@@ -235,10 +230,16 @@ impl Sequential {
             return Err(Error::invalid("predict: batch_size", 0, "a positive number of samples per batch"));
         }
         let n = x.shape()[0];
-        let outputs: Vec<Tensor> = (0..n)
-            .step_by(batch_size)
-            .map(|start| self.predict_on_batch(&x.slice_axis(0, start, (start + batch_size).min(n))))
-            .collect();
+        let starts: Vec<usize> = (0..n).step_by(batch_size).collect();
+        let (layers, seed) = (&self.layers, self.seed);
+        let run = |&start: &usize| predict_on_batch(layers, seed, &x.slice_axis(0, start, (start + batch_size).min(n)));
+        // Batches are independent: with several threads they run side by side (each batch's
+        // result is the same either way).
+        let outputs: Vec<Tensor> = if starts.len() > 1 && kensho_core::num_threads() > 1 {
+            kensho_core::threads::pool().install(|| starts.par_iter().map(run).collect())
+        } else {
+            starts.iter().map(run).collect()
+        };
         if outputs.len() == 1 {
             return Ok(outputs.into_iter().next().expect("one batch"));
         }
@@ -251,13 +252,6 @@ impl Sequential {
     /// If the model is not built or `x` does not match the input shape.
     pub fn predict(&self, x: &Tensor) -> Result<Tensor> {
         self.predict_batched(x, 32)
-    }
-
-    /// The model's output for one batch, in inference mode (inputs assumed checked).
-    pub(crate) fn predict_on_batch(&self, x: &Tensor) -> Tensor {
-        let tape = Tape::no_grad();
-        let cx = Ctx::new(&tape, false, seeded_rng(self.seed));
-        self.forward(tape.constant(x.clone()), &cx).output.value()
     }
 
     /// Every parameter, layer by layer.
@@ -304,4 +298,23 @@ impl Sequential {
         }
         Ok(())
     }
+}
+
+/// The forward pass of a stack of layers, keeping the last layer's pre-activation for fused
+/// losses.
+fn forward_layers<'t>(layers: &[Box<dyn Layer>], x: Var<'t>, cx: &Ctx<'t>) -> Prediction<'t> {
+    let (last, rest) = layers.split_last().expect("a built model has layers");
+    let hidden = rest.iter().fold(x, |h, layer| layer.forward(h, cx));
+    let (z, activation) = last.forward_parts(hidden, cx);
+    match activation {
+        Activation::Linear => Prediction::new(z),
+        act => Prediction { output: act.apply(z), pre_activation: Some((z, act)) },
+    }
+}
+
+/// The output of the layers for one batch, in inference mode (inputs assumed checked).
+fn predict_on_batch(layers: &[Box<dyn Layer>], seed: u64, x: &Tensor) -> Tensor {
+    let tape = Tape::no_grad();
+    let cx = Ctx::new(&tape, false, seeded_rng(seed));
+    forward_layers(layers, tape.constant(x.clone()), &cx).output.value()
 }

@@ -30,7 +30,7 @@ impl<'t> Ctx<'t> {
 ///
 /// Shapes given to and returned by [`Layer::build`] are per sample (without the batch axis);
 /// [`Layer::forward`] sees the batch axis first.
-pub trait Layer: Send {
+pub trait Layer: Send + Sync {
     /// The layer's name (unique in its model, such as `dense_1`); empty until the model names it.
     fn name(&self) -> &str;
     /// Renames the layer and its parameters (`{name}.kernel`, ...).
