@@ -4,7 +4,7 @@
 use crate::Sequential;
 use kensho_autograd::Var;
 use kensho_core::{Error, Result, Tensor};
-use kensho_layers::{Loss, Prediction};
+use kensho_layers::{Layer, Loss, Prediction};
 use kensho_metrics::Metric;
 use kensho_optim::Optimizer;
 
@@ -110,12 +110,32 @@ impl Sequential {
         y: &Tensor,
         sample_weight: Option<&Tensor>,
     ) -> Result<Var<'t>> {
-        let compiled = self.compiled("loss")?;
-        let tape = prediction.output.tape();
-        let mut per_sample = compiled.loss.per_sample(prediction, y);
-        if let Some(w) = sample_weight {
-            per_sample = per_sample.mul(tape.constant(w.clone()));
-        }
-        Ok(self.layers().iter().filter_map(|l| l.regularization(tape)).fold(per_sample.mean_all(), |acc, p| acc.add(p)))
+        let loss = self.compiled("loss")?.loss.as_ref();
+        Ok(shard_loss(self.layers(), loss, prediction, y, sample_weight, y.shape()[0], true))
     }
+}
+
+/// The share of a batch's loss that `rows` of it carry: the sum of their weighted per-sample
+/// losses divided by the batch's size `batch_rows`, plus the layers' penalties if
+/// `with_penalties` (exactly one share of a batch carries them). For a whole batch this is the
+/// batch loss; the shares of a split batch add up to it.
+pub(crate) fn shard_loss<'t>(
+    layers: &[Box<dyn Layer>],
+    loss: &dyn Loss,
+    prediction: &Prediction<'t>,
+    y: &Tensor,
+    sample_weight: Option<&Tensor>,
+    batch_rows: usize,
+    with_penalties: bool,
+) -> Var<'t> {
+    let tape = prediction.output.tape();
+    let mut per_sample = loss.per_sample(prediction, y);
+    if let Some(w) = sample_weight {
+        per_sample = per_sample.mul(tape.constant(w.clone()));
+    }
+    let share = per_sample.sum_all().mul_scalar(1.0 / batch_rows.max(1) as f32);
+    if !with_penalties {
+        return share;
+    }
+    layers.iter().filter_map(|l| l.regularization(tape)).fold(share, |acc, p| acc.add(p))
 }

@@ -1,19 +1,16 @@
-//! Training: the train step and the `fit` loop around it.
+//! Training: the `fit` loop around the train step.
 //!
 //! `fit` is an orchestration loop: it owns epochs, shuffling, batching, validation, callbacks and
 //! progress output, and calls [`Sequential::train_step`] (forward, loss, backward, optimizer
-//! step) once per batch.
+//! step, in `step.rs`) once per batch.
 
 use crate::callbacks::{Callback, Control};
-use crate::compile::Compiled;
 use crate::evaluate::{check_pair, current_logs, MeanTracker};
 use crate::progress::EpochProgress;
 use crate::source::{sample_weights, Source};
 use crate::{History, Logs, Sequential};
-use kensho_autograd::Tape;
-use kensho_core::{seeded_rng, Error, Result, Tensor};
+use kensho_core::{Error, Result, Tensor};
 use kensho_data::DataLoader;
-use kensho_layers::Ctx;
 use std::collections::HashMap;
 
 /// The options of [`Sequential::fit`], with Keras' defaults.
@@ -65,48 +62,12 @@ impl Default for FitOptions<'_> {
     }
 }
 
-/// The result of one train step.
-pub struct StepOutput {
-    /// The batch's loss (including regularization penalties).
-    pub loss: f32,
-    /// The model's output for the batch (in training mode).
-    pub y_pred: Tensor,
-}
-
 /// Seed for the shuffle and dropout of one epoch, so that a resumed run repeats them exactly.
 fn epoch_seed(seed: u64, epoch: usize) -> u64 {
     seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(epoch as u64)
 }
 
 impl Sequential {
-    /// One gradient step on a batch: forward in training mode, loss (weighted by
-    /// `sample_weight` and averaged over the batch, plus regularization penalties), backward,
-    /// optimizer update. Inputs are assumed valid (fit checks them once).
-    ///
-    /// # Errors
-    /// If the model is not compiled.
-    pub fn train_step(
-        &mut self,
-        x: &Tensor,
-        y: &Tensor,
-        sample_weight: Option<&Tensor>,
-        seed: u64,
-    ) -> Result<StepOutput> {
-        self.compiled("train_step")?;
-        let (grads, loss, y_pred) = {
-            let tape = Tape::new();
-            let cx = Ctx::new(&tape, true, seeded_rng(seed));
-            let prediction = self.forward(tape.constant(x.clone()), &cx);
-            let total = self.batch_loss(&prediction, y, sample_weight)?;
-            (tape.backward(total), total.value().item(), prediction.output.value())
-        };
-        let compiled = self.compiled.take().expect("checked");
-        let mut optimizer = compiled.optimizer;
-        optimizer.step(&mut self.params_mut(), &grads);
-        self.compiled = Some(Compiled { optimizer, ..compiled });
-        Ok(StepOutput { loss, y_pred })
-    }
-
     /// Trains on in-memory data (Keras' `fit`): `x` is `[n, input_shape..]`, `y` holds the
     /// targets the loss expects.
     ///

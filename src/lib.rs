@@ -32,14 +32,16 @@ mod history;
 mod progress;
 mod sequential;
 mod source;
+mod step;
 mod summary;
 
 pub use callbacks::{Callback, Control, Mode};
 pub use checkpoint::{load_model, LoadOptions, LoadReport, WeightsLayout};
-pub use fit::{FitOptions, StepOutput};
+pub use fit::FitOptions;
 pub use history::{History, Logs};
 pub use kensho_core::{set_num_threads, Error, Result, Tensor};
 pub use sequential::Sequential;
+pub use step::StepOutput;
 
 pub use kensho_autograd as autograd;
 pub use kensho_core as core;

@@ -302,7 +302,7 @@ impl Sequential {
 
 /// The forward pass of a stack of layers, keeping the last layer's pre-activation for fused
 /// losses.
-fn forward_layers<'t>(layers: &[Box<dyn Layer>], x: Var<'t>, cx: &Ctx<'t>) -> Prediction<'t> {
+pub(crate) fn forward_layers<'t>(layers: &[Box<dyn Layer>], x: Var<'t>, cx: &Ctx<'t>) -> Prediction<'t> {
     let (last, rest) = layers.split_last().expect("a built model has layers");
     let hidden = rest.iter().fold(x, |h, layer| layer.forward(h, cx));
     let (z, activation) = last.forward_parts(hidden, cx);

@@ -66,6 +66,12 @@ pub trait Layer: Send + Sync {
     fn declared_input_shape(&self) -> Option<Vec<usize>> {
         None
     }
+    /// Whether, in training, each sample's output depends on that sample alone (true for every
+    /// layer here). A layer whose training output depends on the whole batch (such as batch
+    /// normalization) returns false, and the model then never splits a batch across threads.
+    fn per_sample(&self) -> bool {
+        true
+    }
     /// Whether every parameter of the layer is trainable.
     fn trainable(&self) -> bool {
         self.params().iter().all(|p| p.trainable)

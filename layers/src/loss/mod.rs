@@ -41,7 +41,7 @@ impl<'t> Prediction<'t> {
 }
 
 /// A loss function: one value per sample.
-pub trait Loss: Send {
+pub trait Loss: Send + Sync {
     /// The Keras name, such as `sparse_categorical_crossentropy`.
     fn name(&self) -> &'static str;
     /// Checks the targets against the model's output shape (`[batch, ..]`): called once at the
