@@ -33,7 +33,10 @@ pub(crate) unsafe fn sgemm(
     rsc: isize,
     csc: isize,
 ) {
-    let threads = if m * n * k >= PARALLEL_MIN_MACS { crate::threads::num_threads() } else { 1 };
+    // Inside a parallel region (a kernel thread already running one shard of the work) the
+    // product stays on its thread: the other threads are busy with the other shards.
+    let nested = rayon::current_thread_index().is_some();
+    let threads = if m * n * k >= PARALLEL_MIN_MACS && !nested { crate::threads::num_threads() } else { 1 };
     if threads <= 1 || (m < 16 && n < 16) {
         matrixmultiply::sgemm(m, k, n, alpha, a.ptr, a.rs, a.cs, b.ptr, b.rs, b.cs, beta, c, rsc, csc);
         return;
