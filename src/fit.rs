@@ -11,6 +11,7 @@ use crate::source::{sample_weights, Source};
 use crate::{History, Logs, Sequential};
 use kensho_core::{Error, Result, Tensor};
 use kensho_data::DataLoader;
+use kensho_metrics::Metric;
 use std::collections::HashMap;
 
 /// The options of [`Sequential::fit`], with Keras' defaults.
@@ -94,7 +95,7 @@ impl Sequential {
         self.compiled("fit")?;
         if options.validation_split > 0.0 || options.class_weight.is_some() || options.sample_weight.is_some() {
             return Err(Error::invalid(
-                "fit_dataset options",
+                "fit_loader options",
                 "validation_split, class_weight or sample_weight",
                 "validation_data for validation; weights are available with in-memory tensors (fit)",
             ));
@@ -103,6 +104,44 @@ impl Sequential {
     }
 
     fn fit_source(&mut self, data: Source, mut options: FitOptions) -> Result<History> {
+        let (train, validation) = self.prepare(data, &options)?;
+        let mut callbacks = std::mem::take(&mut options.callbacks);
+        for cb in callbacks.iter_mut() {
+            cb.on_train_begin(self)?;
+        }
+        let mut history = History::default();
+        let mut warned_nan = false;
+        for epoch in options.initial_epoch..options.epochs {
+            for cb in callbacks.iter_mut() {
+                cb.on_epoch_begin(epoch, self)?;
+            }
+            let steps = train.steps(options.batch_size);
+            let mut progress = EpochProgress::start(options.verbose, epoch, options.epochs, steps);
+            let (mut logs, stopped) =
+                self.train_epoch(&train, epoch, &options, &mut callbacks, &mut progress, &mut warned_nan)?;
+            if let Some(val) = &validation {
+                let val_logs = self.evaluate_source(val, options.batch_size)?;
+                logs.extend_prefixed("val_", &val_logs);
+            }
+            progress.finish(&logs);
+            history.push(epoch, &logs);
+            let mut stop = stopped;
+            for cb in callbacks.iter_mut() {
+                stop |= cb.on_epoch_end(epoch, &logs, self)? == Control::Stop;
+            }
+            if stop {
+                break;
+            }
+        }
+        for cb in callbacks.iter_mut() {
+            cb.on_train_end(&history, self)?;
+        }
+        Ok(history)
+    }
+
+    /// Checks the options and data once, builds the model if needed, and splits off the
+    /// validation data (Keras' `validation_split`: the last fraction, before shuffling).
+    fn prepare<'a>(&mut self, data: Source<'a>, options: &FitOptions) -> Result<(Source<'a>, Option<Source<'a>>)> {
         if options.batch_size == 0 {
             return Err(Error::invalid("fit: batch_size", 0, "a positive number of samples per batch (default 32)"));
         }
@@ -141,42 +180,11 @@ impl Sequential {
             self.check_input(x, "fit: validation data")?;
             self.check_targets("fit: validation data", x, y)?;
         }
-        let mut callbacks = std::mem::take(&mut options.callbacks);
-        for cb in callbacks.iter_mut() {
-            cb.on_train_begin(self)?;
-        }
-        let mut history = History::default();
-        let mut warned_nan = false;
-        for epoch in options.initial_epoch..options.epochs {
-            for cb in callbacks.iter_mut() {
-                cb.on_epoch_begin(epoch, self)?;
-            }
-            let steps = train.steps(options.batch_size);
-            let mut progress = EpochProgress::start(options.verbose, epoch, options.epochs, steps);
-            let (mut logs, stopped) =
-                self.train_epoch(&train, epoch, &options, &mut callbacks, &mut progress, &mut warned_nan)?;
-            if let Some(val) = &validation {
-                let val_logs = self.evaluate_source(val, options.batch_size)?;
-                logs.extend_prefixed("val_", &val_logs);
-            }
-            progress.finish(&logs);
-            history.push(epoch, &logs);
-            let mut stop = stopped;
-            for cb in callbacks.iter_mut() {
-                stop |= cb.on_epoch_end(epoch, &logs, self)? == Control::Stop;
-            }
-            if stop {
-                break;
-            }
-        }
-        for cb in callbacks.iter_mut() {
-            cb.on_train_end(&history, self)?;
-        }
-        Ok(history)
+        Ok((train, validation))
     }
 
     /// One pass over the training samples; returns the epoch's logs and whether a callback
-    /// asked to stop.
+    /// asked to stop. The compiled metrics are reset first and given back even on an error.
     fn train_epoch(
         &mut self,
         train: &Source,
@@ -186,15 +194,33 @@ impl Sequential {
         progress: &mut EpochProgress,
         warned_nan: &mut bool,
     ) -> Result<(Logs, bool)> {
+        let mut metrics = std::mem::take(&mut self.compiled.as_mut().expect("compiled").metrics);
+        metrics.iter_mut().for_each(|m| m.reset());
+        let outcome = self.train_batches(train, epoch, options, callbacks, progress, warned_nan, &mut metrics);
+        let logs = outcome.map(|(loss, stopped)| (current_logs(&loss, &metrics), stopped));
+        self.compiled.as_mut().expect("compiled").metrics = metrics;
+        logs
+    }
+
+    /// The batches of one epoch: a train step each, the running loss and metrics, progress and
+    /// batch callbacks. Returns the loss tracker and whether a callback asked to stop.
+    #[allow(clippy::too_many_arguments)]
+    fn train_batches(
+        &mut self,
+        train: &Source,
+        epoch: usize,
+        options: &FitOptions,
+        callbacks: &mut [&mut dyn Callback],
+        progress: &mut EpochProgress,
+        warned_nan: &mut bool,
+        metrics: &mut [Box<dyn Metric>],
+    ) -> Result<(MeanTracker, bool)> {
         let seed = epoch_seed(options.seed ^ self.get_seed(), epoch);
         let shuffle_seed = match train {
             Source::Loader(_) => Some(epoch as u64),
             Source::Tensors { .. } => options.shuffle.then_some(seed),
         };
         let mut loss = MeanTracker::default();
-        let mut metrics = std::mem::take(&mut self.compiled.as_mut().expect("compiled").metrics);
-        metrics.iter_mut().for_each(|m| m.reset());
-        let mut stopped = false;
         for (step, batch) in train.epoch(shuffle_seed, options.batch_size).enumerate() {
             let (x, y, w) = batch?;
             if let Source::Loader(_) = train {
@@ -205,11 +231,11 @@ impl Sequential {
             }
             let out = self.train_step(&x, &y, w.as_ref(), seed.wrapping_add(step as u64 + 1))?;
             loss.add(out.loss, x.shape()[0]);
-            for m in metrics.iter_mut() {
-                m.update(&y, &out.y_pred)?;
-            }
-            if !out.loss.is_finite() && !*warned_nan {
-                *warned_nan = true;
+            if out.loss.is_finite() {
+                for m in metrics.iter_mut() {
+                    m.update(&y, &out.y_pred)?;
+                }
+            } else if !std::mem::replace(warned_nan, true) {
                 eprintln!(
                     "warning: the loss became {} at epoch {}, batch {}; lower the learning rate, clip gradients \
                      (clipnorm), or check the data for NaN. Add TerminateOnNaN to stop training when this happens.",
@@ -218,20 +244,19 @@ impl Sequential {
                     step + 1
                 );
             }
-            progress.step(step + 1, || current_logs(&loss, &metrics));
+            progress.step(step + 1, || current_logs(&loss, metrics));
             if !callbacks.is_empty() {
                 let mut batch_logs = Logs::new();
                 batch_logs.set("loss", out.loss);
+                let mut stop = false;
                 for cb in callbacks.iter_mut() {
-                    stopped |= cb.on_batch_end(epoch, step, &batch_logs) == Control::Stop;
+                    stop |= cb.on_batch_end(epoch, step, &batch_logs) == Control::Stop;
                 }
-                if stopped {
-                    break;
+                if stop {
+                    return Ok((loss, true));
                 }
             }
         }
-        let logs = current_logs(&loss, &metrics);
-        self.compiled.as_mut().expect("compiled").metrics = metrics;
-        Ok((logs, stopped))
+        Ok((loss, false))
     }
 }

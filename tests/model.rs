@@ -232,7 +232,8 @@ fn a_bad_label_from_a_loader_is_an_error_not_a_panic() {
     y.as_mut_slice()[149] = 9.0;
     let loader = DataLoader::new(TensorDataset::new(x, y).unwrap(), 16).unwrap();
     let mut model = iris_model(5);
-    model.compile(Adam::new(0.01), SparseCategoricalCrossentropy::new(), vec![]).unwrap();
+    model.compile(Adam::new(0.01), SparseCategoricalCrossentropy::new(), vec![Box::new(Accuracy::new())]).unwrap();
     let err = model.fit_loader(&loader, FitOptions { verbose: 0, ..Default::default() }).unwrap_err().to_string();
     assert!(err.contains('9') && err.contains("[0, 3)"), "{err}");
+    assert_eq!(model.metrics().len(), 1, "a failed epoch must give the compiled metrics back");
 }
