@@ -110,15 +110,13 @@ impl Sequential {
             cb.on_train_begin(self)?;
         }
         let mut history = History::default();
-        let mut warned_nan = false;
         for epoch in options.initial_epoch..options.epochs {
             for cb in callbacks.iter_mut() {
                 cb.on_epoch_begin(epoch, self)?;
             }
             let steps = train.steps(options.batch_size);
             let mut progress = EpochProgress::start(options.verbose, epoch, options.epochs, steps);
-            let (mut logs, stopped) =
-                self.train_epoch(&train, epoch, &options, &mut callbacks, &mut progress, &mut warned_nan)?;
+            let (mut logs, stopped) = self.train_epoch(&train, epoch, &options, &mut callbacks, &mut progress)?;
             if let Some(val) = &validation {
                 let val_logs = self.evaluate_source(val, options.batch_size)?;
                 logs.extend_prefixed("val_", &val_logs);
@@ -192,19 +190,18 @@ impl Sequential {
         options: &FitOptions,
         callbacks: &mut [&mut dyn Callback],
         progress: &mut EpochProgress,
-        warned_nan: &mut bool,
     ) -> Result<(Logs, bool)> {
         let mut metrics = std::mem::take(&mut self.compiled.as_mut().expect("compiled").metrics);
         metrics.iter_mut().for_each(|m| m.reset());
-        let outcome = self.train_batches(train, epoch, options, callbacks, progress, warned_nan, &mut metrics);
+        let outcome = self.train_batches(train, epoch, options, callbacks, progress, &mut metrics);
         let logs = outcome.map(|(loss, stopped)| (current_logs(&loss, &metrics), stopped));
         self.compiled.as_mut().expect("compiled").metrics = metrics;
         logs
     }
 
     /// The batches of one epoch: a train step each, the running loss and metrics, progress and
-    /// batch callbacks. Returns the loss tracker and whether a callback asked to stop.
-    #[allow(clippy::too_many_arguments)]
+    /// batch callbacks. Returns the loss tracker and whether a callback asked to stop. A
+    /// non-finite loss is reported on stderr (once per epoch) and its batch skips the metrics.
     fn train_batches(
         &mut self,
         train: &Source,
@@ -212,7 +209,6 @@ impl Sequential {
         options: &FitOptions,
         callbacks: &mut [&mut dyn Callback],
         progress: &mut EpochProgress,
-        warned_nan: &mut bool,
         metrics: &mut [Box<dyn Metric>],
     ) -> Result<(MeanTracker, bool)> {
         let seed = epoch_seed(options.seed ^ self.get_seed(), epoch);
@@ -221,6 +217,7 @@ impl Sequential {
             Source::Tensors { .. } => options.shuffle.then_some(seed),
         };
         let mut loss = MeanTracker::default();
+        let mut warned_nan = false;
         for (step, batch) in train.epoch(shuffle_seed, options.batch_size).enumerate() {
             let (x, y, w) = batch?;
             if let Source::Loader(_) = train {
@@ -235,7 +232,7 @@ impl Sequential {
                 for m in metrics.iter_mut() {
                     m.update(&y, &out.y_pred)?;
                 }
-            } else if !std::mem::replace(warned_nan, true) {
+            } else if !std::mem::replace(&mut warned_nan, true) {
                 eprintln!(
                     "warning: the loss became {} at epoch {}, batch {}; lower the learning rate, clip gradients \
                      (clipnorm), or check the data for NaN. Add TerminateOnNaN to stop training when this happens.",
