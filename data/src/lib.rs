@@ -9,7 +9,7 @@
 //!   [`OneHotEncoder`], [`LabelEncoder`]; text: [`Tokenizer`], [`pad_sequences`].
 //! * Loaders: CSV ([`load_csv`]), MNIST / Fashion-MNIST IDX files ([`mnist`], [`idx`]),
 //!   CIFAR-10 binary batches ([`cifar`]); with the `download` feature, verified downloads
-//!   ([`download`]).
+//!   (the `download` module).
 //! * Embedded data sets ([`datasets`]): iris, digits and wine, from the UCI Machine Learning
 //!   Repository under CC BY 4.0 (Fisher 1936; Alpaydin & Kaynak 1998; Forina et al.), as shipped
 //!   in scikit-learn; see `datasets/NOTICE.md`.
