@@ -1,7 +1,7 @@
 //! [`EarlyStopping`]: stops training when a watched figure stops improving.
 
 use super::{Callback, Control, Monitor};
-use crate::{History, Logs, Mode, Result, Sequential, Tensor};
+use crate::{History, Logs, Result, Sequential, Tensor};
 
 /// Stops training after `patience` epochs without improvement of the watched figure, and can
 /// restore the weights of the best epoch (Keras' `EarlyStopping`).
@@ -48,18 +48,6 @@ impl EarlyStopping {
         self
     }
 
-    /// The smallest change that counts as an improvement.
-    pub fn min_delta(mut self, min_delta: f32) -> Self {
-        self.monitor.min_delta = min_delta;
-        self
-    }
-
-    /// Whether lower or higher is better (default: inferred from the name).
-    pub fn mode(mut self, mode: Mode) -> Self {
-        self.monitor.mode = mode;
-        self
-    }
-
     /// Whether to put back the best epoch's weights when training ends.
     pub fn restore_best_weights(mut self, restore: bool) -> Self {
         self.restore_best_weights = restore;
@@ -99,3 +87,5 @@ impl Callback for EarlyStopping {
         }
     }
 }
+
+super::monitor::monitor_setters!(EarlyStopping);

@@ -1,7 +1,7 @@
 //! [`ModelCheckpoint`]: saves the model or its weights during training.
 
 use super::{Callback, Control, Monitor};
-use crate::{Error, Logs, Mode, Result, Sequential};
+use crate::{Error, Logs, Result, Sequential};
 use std::path::PathBuf;
 
 /// Saves the whole model ([`Sequential::save`]) or its weights ([`Sequential::save_weights`])
@@ -48,12 +48,6 @@ impl ModelCheckpoint {
     /// The figure watched by `save_best_only` (default `val_loss`).
     pub fn monitor(mut self, name: &str) -> Self {
         self.monitor.name = name.to_string();
-        self
-    }
-
-    /// Whether lower or higher is better (default: inferred from the name).
-    pub fn mode(mut self, mode: Mode) -> Self {
-        self.monitor.mode = mode;
         self
     }
 
@@ -159,3 +153,5 @@ impl Callback for ModelCheckpoint {
         Ok(Control::Continue)
     }
 }
+
+super::monitor::monitor_setters!(ModelCheckpoint);

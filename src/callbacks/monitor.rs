@@ -70,3 +70,24 @@ impl Monitor {
         })
     }
 }
+
+/// Adds the builder setters `min_delta` and `mode` to a callback that watches a figure through
+/// a field `monitor: Monitor`.
+macro_rules! monitor_setters {
+    ($ty:ty) => {
+        impl $ty {
+            /// The smallest change that counts as an improvement.
+            pub fn min_delta(mut self, min_delta: f32) -> Self {
+                self.monitor.min_delta = min_delta;
+                self
+            }
+
+            /// Whether lower or higher is better (default: inferred from the figure's name).
+            pub fn mode(mut self, mode: $crate::callbacks::Mode) -> Self {
+                self.monitor.mode = mode;
+                self
+            }
+        }
+    };
+}
+pub(crate) use monitor_setters;

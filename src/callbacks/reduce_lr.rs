@@ -1,7 +1,7 @@
 //! [`ReduceLROnPlateau`]: lowers the learning rate when a watched figure stops improving.
 
 use super::{Callback, Control, Monitor};
-use crate::{Logs, Mode, Result, Sequential};
+use crate::{Logs, Result, Sequential};
 
 /// Multiplies the learning rate by `factor` after `patience` epochs without improvement, then
 /// waits `cooldown` epochs before watching again; never goes below `min_lr` (Keras' defaults:
@@ -63,18 +63,6 @@ impl ReduceLROnPlateau {
         self.min_lr = min_lr;
         self
     }
-
-    /// The smallest change that counts as an improvement.
-    pub fn min_delta(mut self, min_delta: f32) -> Self {
-        self.monitor.min_delta = min_delta;
-        self
-    }
-
-    /// Whether lower or higher is better (default: inferred from the name).
-    pub fn mode(mut self, mode: Mode) -> Self {
-        self.monitor.mode = mode;
-        self
-    }
 }
 
 impl Callback for ReduceLROnPlateau {
@@ -102,3 +90,5 @@ impl Callback for ReduceLROnPlateau {
         Ok(Control::Continue)
     }
 }
+
+super::monitor::monitor_setters!(ReduceLROnPlateau);
