@@ -68,6 +68,18 @@ impl Loss for BinaryCrossentropy {
 }
 
 /// `-sum(t * log p)` over the classes, for one-hot (or probability) targets `[batch, classes]`.
+///
+/// ```
+/// use kensho_layers::{CategoricalCrossentropy, Loss, Prediction};
+/// use kensho_autograd::Tape;
+/// use kensho_core::Tensor;
+/// let tape = Tape::new();
+/// let probs = tape.constant(Tensor::from_vec(vec![0.25, 0.75], &[1, 2])?);
+/// let one_hot = Tensor::from_vec(vec![0.0, 1.0], &[1, 2])?;
+/// let loss = CategoricalCrossentropy::new().per_sample(&Prediction::new(probs), &one_hot);
+/// assert!((loss.value().item() - 0.75f32.ln().abs()).abs() < 1e-6);
+/// # Ok::<(), kensho_core::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct CategoricalCrossentropy {
     /// Whether the model outputs logits rather than probabilities.

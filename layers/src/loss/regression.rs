@@ -43,6 +43,17 @@ impl Loss for MeanSquaredError {
 }
 
 /// Mean of `|y_pred - y_true|` over each sample's outputs.
+///
+/// ```
+/// use kensho_layers::{Loss, MeanAbsoluteError, Prediction};
+/// use kensho_autograd::Tape;
+/// use kensho_core::Tensor;
+/// let tape = Tape::new();
+/// let pred = tape.constant(Tensor::from_vec(vec![1.0, 2.0, 3.0, 5.0], &[2, 2])?);
+/// let loss = MeanAbsoluteError.per_sample(&Prediction::new(pred), &Tensor::from_vec(vec![0.0, 2.0, 3.0, 1.0], &[2, 2])?);
+/// assert_eq!(loss.value().to_vec(), vec![0.5, 2.0]);
+/// # Ok::<(), kensho_core::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct MeanAbsoluteError;
 
@@ -63,6 +74,17 @@ impl Loss for MeanAbsoluteError {
 
 /// Huber loss: `0.5 e^2` where `|e| <= delta`, `delta (|e| - 0.5 delta)` beyond (Keras' default
 /// `delta` is 1).
+///
+/// ```
+/// use kensho_layers::{Huber, Loss, Prediction};
+/// use kensho_autograd::Tape;
+/// use kensho_core::Tensor;
+/// let tape = Tape::new();
+/// let pred = tape.constant(Tensor::from_vec(vec![0.5, 3.0], &[2, 1])?);
+/// let loss = Huber::default().per_sample(&Prediction::new(pred), &Tensor::zeros(&[2]));
+/// assert_eq!(loss.value().to_vec(), vec![0.125, 2.5]); // 0.5 * 0.5², then 1 * (3 - 0.5)
+/// # Ok::<(), kensho_core::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Huber {
     /// Where the loss turns from quadratic to linear.
