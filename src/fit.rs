@@ -226,6 +226,9 @@ impl Sequential {
                 self.check_input(&x, "fit: a batch of the data loader")?;
                 self.check_targets("fit: a batch of the data loader", &x, &y)?;
             }
+            for cb in callbacks.iter_mut() {
+                cb.on_batch_begin(epoch, step);
+            }
             let out = self.train_step(&x, &y, w.as_ref(), seed.wrapping_add(step as u64 + 1))?;
             loss.add(out.loss, x.shape()[0]);
             if out.loss.is_finite() {

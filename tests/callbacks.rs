@@ -143,3 +143,59 @@ fn terminate_on_nan_stops_at_the_first_non_finite_loss() {
     assert_eq!(history.len(), epoch + 1, "training went on after the NaN");
     assert!(history.len() < 20);
 }
+
+#[test]
+fn hooks_are_called_in_keras_order() {
+    #[derive(Default)]
+    struct Recorder(Vec<String>);
+    impl Callback for Recorder {
+        fn on_train_begin(&mut self, _: &mut Sequential) -> kensho::Result<()> {
+            self.0.push("train_begin".into());
+            Ok(())
+        }
+        fn on_epoch_begin(&mut self, epoch: usize, _: &mut Sequential) -> kensho::Result<()> {
+            self.0.push(format!("epoch_begin {epoch}"));
+            Ok(())
+        }
+        fn on_batch_begin(&mut self, epoch: usize, batch: usize) {
+            self.0.push(format!("batch_begin {epoch}.{batch}"));
+        }
+        fn on_batch_end(&mut self, epoch: usize, batch: usize, logs: &Logs) -> Control {
+            assert!(logs.get("loss").is_some());
+            self.0.push(format!("batch_end {epoch}.{batch}"));
+            Control::Continue
+        }
+        fn on_epoch_end(&mut self, epoch: usize, _: &Logs, _: &mut Sequential) -> kensho::Result<Control> {
+            self.0.push(format!("epoch_end {epoch}"));
+            Ok(Control::Continue)
+        }
+        fn on_train_end(&mut self, history: &History, _: &mut Sequential) -> kensho::Result<()> {
+            self.0.push(format!("train_end {}", history.len()));
+            Ok(())
+        }
+    }
+    let x = Tensor::zeros(&[6, 4]);
+    let y = Tensor::zeros(&[6]);
+    let mut model = compiled(0.1);
+    let mut recorder = Recorder::default();
+    let options =
+        FitOptions { epochs: 2, batch_size: 4, verbose: 0, callbacks: vec![&mut recorder], ..Default::default() };
+    model.fit(&x, &y, options).unwrap();
+    let expected = [
+        "train_begin",
+        "epoch_begin 0",
+        "batch_begin 0.0",
+        "batch_end 0.0",
+        "batch_begin 0.1",
+        "batch_end 0.1",
+        "epoch_end 0",
+        "epoch_begin 1",
+        "batch_begin 1.0",
+        "batch_end 1.0",
+        "batch_begin 1.1",
+        "batch_end 1.1",
+        "epoch_end 1",
+        "train_end 2",
+    ];
+    assert_eq!(recorder.0, expected);
+}

@@ -45,7 +45,9 @@ pub trait Callback {
     fn on_epoch_begin(&mut self, _epoch: usize, _model: &mut Sequential) -> Result<()> {
         Ok(())
     }
-    /// After each training batch, with the running figures of the epoch so far.
+    /// Before each training batch (0-based within the epoch).
+    fn on_batch_begin(&mut self, _epoch: usize, _batch: usize) {}
+    /// After each training batch, with the batch's loss.
     fn on_batch_end(&mut self, _epoch: usize, _batch: usize, _logs: &Logs) -> Control {
         Control::Continue
     }
