@@ -55,13 +55,13 @@ impl EpochProgress {
             return;
         }
         let elapsed = self.start.elapsed();
-        let timing = format!("{}s {}", elapsed.as_secs(), per_step(elapsed, self.steps));
+        let (secs, step) = (elapsed.as_secs(), per_step(elapsed, self.steps));
         match self.bar {
             Some(bar) => {
                 bar.finish_and_clear();
-                eprintln!("{0}/{0} ━━━━━━━━━━━━━━━━━━━━ {timing} - {logs}", self.steps);
+                eprintln!("{0}/{0} ━━━━━━━━━━━━━━━━━━━━ {secs}s {step} - {logs}", self.steps);
             }
-            None => eprintln!("{0}/{0} - {timing} - {logs}", self.steps),
+            None => eprintln!("{0}/{0} - {secs}s - {step} - {logs}", self.steps),
         }
     }
 }
