@@ -229,7 +229,7 @@ impl Sequential {
             for cb in callbacks.iter_mut() {
                 cb.on_batch_begin(epoch, step);
             }
-            let out = self.train_step(&x, &y, w.as_ref(), seed.wrapping_add(step as u64 + 1))?;
+            let out = self.train_step_unchecked(&x, &y, w.as_ref(), seed.wrapping_add(step as u64 + 1))?;
             loss.add(out.loss, x.shape()[0]);
             if out.loss.is_finite() {
                 for m in metrics.iter_mut() {

@@ -214,7 +214,12 @@ impl Sequential {
         Ok(())
     }
 
-    /// The forward pass on a batch, keeping the last layer's pre-activation for fused losses.
+    /// The forward pass on a batch, keeping the last layer's pre-activation for fused losses
+    /// (for custom training loops; `predict` and `fit` check their inputs and call this).
+    ///
+    /// # Panics
+    /// If the model is not built or `x` does not have the model's input shape: check first with
+    /// a built model (`build`, `build_model`) and data of shape `[batch, input_shape..]`.
     pub fn forward<'t>(&self, x: Var<'t>, cx: &Ctx<'t>) -> Prediction<'t> {
         forward_layers(&self.layers, x, cx)
     }

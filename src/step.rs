@@ -9,11 +9,12 @@
 use crate::compile::{shard_loss, Compiled};
 use crate::Sequential;
 use kensho_autograd::{Grads, Tape};
-use kensho_core::{seeded_rng, Result, Tensor};
+use kensho_core::{seeded_rng, Error, Result, Tensor};
 use kensho_layers::{Ctx, Layer, Loss};
 use rayon::prelude::*;
 
 /// The result of one train step.
+#[derive(Clone, Debug)]
 pub struct StepOutput {
     /// The batch's loss (including regularization penalties).
     pub loss: f32,
@@ -73,13 +74,34 @@ fn sum_grads(shards: &mut [Shard]) -> Grads {
 }
 
 impl Sequential {
-    /// One gradient step on a batch: forward in training mode, loss (weighted by
-    /// `sample_weight` and averaged over the batch, plus regularization penalties), backward,
-    /// optimizer update. Inputs are assumed valid (fit checks them once).
+    /// One gradient step on a batch, for custom training loops: forward in training mode, loss
+    /// (weighted by `sample_weight` and averaged over the batch, plus regularization penalties),
+    /// backward, optimizer update. `seed` drives dropout.
     ///
     /// # Errors
-    /// If the model is not compiled.
+    /// If the model is not compiled or built, or the batch does not fit the model and the loss
+    /// (shapes, label range, one weight per sample).
     pub fn train_step(
+        &mut self,
+        x: &Tensor,
+        y: &Tensor,
+        sample_weight: Option<&Tensor>,
+        seed: u64,
+    ) -> Result<StepOutput> {
+        self.check_input(x, "train_step")?;
+        self.check_targets("train_step", x, y)?;
+        if let Some(w) = sample_weight.filter(|w| w.shape() != [x.shape()[0]]) {
+            return Err(Error::shape(
+                "train_step: sample_weight",
+                format!("[{}], one per sample", x.shape()[0]),
+                w.shape(),
+            ));
+        }
+        self.train_step_unchecked(x, y, sample_weight, seed)
+    }
+
+    /// [`Sequential::train_step`] on a batch that `fit` has already checked.
+    pub(crate) fn train_step_unchecked(
         &mut self,
         x: &Tensor,
         y: &Tensor,

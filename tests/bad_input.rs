@@ -131,3 +131,17 @@ fn a_diverging_loss_is_reported_not_silent() {
     assert!(history.get("loss").unwrap().iter().any(|l| !l.is_finite()), "the run did not diverge");
     // The warning goes to stderr; the history keeps the NaN rather than hiding it.
 }
+
+#[test]
+fn train_step_checks_its_batch_for_custom_loops() {
+    let mut m = compiled();
+    let (x, y) = data(8);
+    assert!(m.train_step(&x, &y, None, 0).is_ok());
+    let err = m.train_step(&Tensor::zeros(&[8, 5]), &y, None, 0).unwrap_err().to_string();
+    assert!(err.contains("train_step") && err.contains("[8, 5]"), "{err}");
+    let bad_labels = Tensor::full(&[8], 3.0);
+    assert!(m.train_step(&x, &bad_labels, None, 0).unwrap_err().to_string().contains("[0, 3)"));
+    let err = m.train_step(&x, &y, Some(&Tensor::ones(&[3])), 0).unwrap_err().to_string();
+    assert!(err.contains("sample_weight"), "{err}");
+    assert!(model().train_step(&x, &y, None, 0).unwrap_err().to_string().contains("compile"));
+}
