@@ -104,6 +104,10 @@ impl Sequential {
     ///
     /// # Errors
     /// If the model is not compiled.
+    ///
+    /// # Panics
+    /// If `y` or `sample_weight` does not fit the prediction (the checked entry points `fit`,
+    /// `train_step` and `evaluate` validate them first).
     pub fn batch_loss<'t>(
         &self,
         prediction: &Prediction<'t>,
