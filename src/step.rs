@@ -58,6 +58,21 @@ fn shard_count(rows: usize, layers: &[Box<dyn Layer>]) -> usize {
     threads.min(rows / MIN_SHARD_ROWS)
 }
 
+/// Gradients with fewer elements than this are added on the calling thread.
+const PARALLEL_ADD_MIN: usize = 1 << 16;
+
+/// `acc += g`, elementwise, split across the kernel threads for large tensors.
+fn add_into(acc: &mut Tensor, g: &Tensor) {
+    let (acc, g) = (acc.as_mut_slice(), g.to_contiguous());
+    let g = g.as_slice().expect("contiguous");
+    let add = |(a, b): (&mut [f32], &[f32])| a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
+    if acc.len() < PARALLEL_ADD_MIN {
+        return add((acc, g));
+    }
+    let chunk = acc.len().div_ceil(kensho_core::num_threads());
+    kensho_core::threads::pool().install(|| acc.par_chunks_mut(chunk).zip(g.par_chunks(chunk)).for_each(add));
+}
+
 /// Adds the shards' gradients in shard order into the first shard's.
 fn sum_grads(shards: &mut [Shard]) -> Grads {
     let (first, rest) = shards.split_first_mut().expect("at least one shard");
@@ -65,7 +80,7 @@ fn sum_grads(shards: &mut [Shard]) -> Grads {
     for shard in rest {
         for (id, g) in shard.grads.iter() {
             match grads.get_mut(id) {
-                Some(acc) => *acc.as_array_mut() += g.as_array(),
+                Some(acc) => add_into(acc, g),
                 None => grads.insert(id, g.clone()),
             }
         }
