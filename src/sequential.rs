@@ -50,6 +50,9 @@ impl Default for Sequential {
     }
 }
 
+/// The most rows `predict` runs through the layers at once.
+const PREDICT_PIECE_ROWS: usize = 256;
+
 /// Keras' automatic layer name for a class name: `Dense` → `dense`, `MaxPooling2D` → `max_pooling2d`.
 fn snake_case(kind: &str) -> String {
     let mut out = String::new();
@@ -224,8 +227,9 @@ impl Sequential {
         forward_layers(&self.layers, x, cx)
     }
 
-    /// Runs the model on `x` in inference mode (no gradients, dropout off), `batch_size` rows at a
-    /// time.
+    /// Runs the model on `x` in inference mode (no gradients, dropout off), at most `batch_size`
+    /// rows at a time (batches above 256 rows run in pieces of 256, which keeps activations in
+    /// cache; rows are independent, so the result is the same for any batch size).
     ///
     /// # Errors
     /// If the model is not built, `x` does not match the input shape, or `batch_size` is 0.
@@ -235,6 +239,9 @@ impl Sequential {
             return Err(Error::invalid("predict: batch_size", 0, "a positive number of samples per batch"));
         }
         let n = x.shape()[0];
+        // Rows are independent, so large batches run as pieces that keep their activations in
+        // cache; the result does not depend on the piece size.
+        let batch_size = batch_size.min(PREDICT_PIECE_ROWS);
         let starts: Vec<usize> = (0..n).step_by(batch_size).collect();
         let (layers, seed) = (&self.layers, self.seed);
         let run = |&start: &usize| predict_on_batch(layers, seed, &x.slice_axis(0, start, (start + batch_size).min(n)));

@@ -187,6 +187,10 @@ fn predict_is_the_same_in_any_batch_size_and_dropout_is_off() {
     assert_eq!(whole.shape(), &[150, 3]);
     assert!(whole.allclose(&pieces, 1e-6, 1e-7));
     assert_eq!(model.predict(&x).unwrap(), model.predict(&x).unwrap());
+    let many = Tensor::concat(&[x.clone(), x.clone(), x.clone(), x.clone()], 0);
+    let big = model.predict_batched(&many, 600).unwrap();
+    assert_eq!(big.shape(), &[600, 3]);
+    assert!(big.slice_axis(0, 450, 600).allclose(&whole, 1e-6, 1e-7), "pieces of a large batch differ");
     let sums = whole.sum_axes(&[1], false);
     assert!(sums.allclose(&Tensor::ones(&[150]), 1e-5, 1e-5));
 }
