@@ -227,10 +227,10 @@ fn whole_model_round_trip_predicts_and_compiles_identically() {
     assert_eq!(loaded_opt.config(), opt.config());
     assert_eq!(loaded_opt.iterations(), 8);
     assert_eq!(loaded.loss().unwrap().config(), model.loss().unwrap().config());
-    // `accuracy` is rebuilt from its name; sparse_top_k_categorical_accuracy (a k) is not.
+    // Every built-in metric is rebuilt from its config, k included.
     let logs = loaded.evaluate(&x, &y).unwrap();
-    assert_eq!(logs.names(), ["loss", "accuracy"]);
-    assert_eq!(logs.get("loss"), model.evaluate(&x, &y).unwrap().get("loss"));
+    assert_eq!(logs.names(), ["loss", "accuracy", "sparse_top_k_categorical_accuracy"]);
+    assert_eq!(logs.iter().collect::<Vec<_>>(), model.evaluate(&x, &y).unwrap().iter().collect::<Vec<_>>());
     let with =
         kensho::checkpoint::load_model_with_metrics(&path, vec![Box::new(SparseTopKCategoricalAccuracy::new(1))])
             .unwrap();
@@ -248,6 +248,143 @@ fn whole_model_round_trip_predicts_and_compiles_identically() {
     let mut code = mlp(99);
     code.load_weights(&path).unwrap();
     assert_eq!(weights_bits(&code), weights_bits(&model));
+}
+
+/// Three classes: the class of `x` is which of its first three features is largest.
+fn three_class_data(n: usize, seed: u64) -> (Tensor, Tensor) {
+    let mut rng = kensho::core::seeded_rng(seed);
+    let x = Tensor::rand_uniform(&[n, 4], -1.0, 1.0, &mut rng);
+    let v = x.to_vec();
+    let labels: Vec<f32> = (0..n)
+        .map(|i| {
+            let row = &v[i * 4..i * 4 + 3];
+            (0..3).fold(0, |best, c| if row[c] > row[best] { c } else { best }) as f32
+        })
+        .collect();
+    (x, Tensor::from_vec(labels, &[n]).unwrap())
+}
+
+/// The metrics of a model with parameters that change their figures from the defaults.
+fn parameterized_metrics() -> Vec<Box<dyn Metric>> {
+    vec![
+        Box::new(Precision::new(3, Average::Macro)),
+        Box::new(F1Score::new(3, Average::Weighted)),
+        Box::new(Recall::new(3, Average::Binary { pos_label: 2 })),
+        Box::new(FBetaScore::new(3, Average::Macro, 2.0).with_zero_division(ZeroDivision::One)),
+        Box::new(SparseTopKCategoricalAccuracy::new(2)),
+    ]
+}
+
+/// The figures of `metrics` on the model's predictions, by name.
+fn figures(metrics: Vec<Box<dyn Metric>>, y: &Tensor, pred: &Tensor) -> Vec<(String, f32)> {
+    metrics
+        .into_iter()
+        .map(|mut m| {
+            m.update(y, pred).unwrap();
+            (m.name().to_string(), m.result())
+        })
+        .collect()
+}
+
+#[test]
+fn load_model_restores_metrics_with_their_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("model.safetensors");
+    let (x, y) = three_class_data(60, 5);
+    let mut model = Sequential::new().seed(8).add(Input::new(&[4])).add(Dense::new(3).activation(Activation::Softmax));
+    model.compile(Adam::new(0.05), SparseCategoricalCrossentropy::new(), parameterized_metrics()).unwrap();
+    model.fit(&x, &y, FitOptions { epochs: 3, batch_size: 20, verbose: 0, ..Default::default() }).unwrap();
+    model.save(&path).unwrap();
+
+    let loaded = load_model(&path).unwrap();
+    let configs = |m: &Sequential| m.metrics().iter().map(|m| m.config()).collect::<Vec<_>>();
+    assert_eq!(configs(&loaded), configs(&model));
+    let expected = model.evaluate(&x, &y).unwrap();
+    let logs = loaded.evaluate(&x, &y).unwrap();
+    let names = ["loss", "precision", "f1_score", "recall", "fbeta_score", "sparse_top_k_categorical_accuracy"];
+    assert_eq!(logs.names(), names);
+    for name in names {
+        assert_eq!(logs.get(name).map(f32::to_bits), expected.get(name).map(f32::to_bits), "{name}");
+    }
+    // The settings matter: with the defaults (micro / binary averaging, k = 1) every figure differs.
+    let pred = model.predict(&x).unwrap();
+    let defaults: Vec<Box<dyn Metric>> = vec![
+        Box::new(Precision::new(3, Average::Micro)),
+        Box::new(F1Score::new(3, Average::Micro)),
+        Box::new(Recall::new(3, Average::Binary { pos_label: 1 })),
+        Box::new(FBetaScore::new(3, Average::Micro, 1.0)),
+        Box::new(SparseTopKCategoricalAccuracy::new(1)),
+    ];
+    let wanted = figures(parameterized_metrics(), &y, &pred);
+    for ((name, value), (_, default)) in wanted.iter().zip(figures(defaults, &y, &pred)) {
+        assert_eq!(logs.get(name), Some(*value), "{name}");
+        assert_ne!(*value, default, "{name} must differ from its default-settings figure");
+    }
+}
+
+/// A user-defined metric: the fraction of predicted class-0 scores above 0.5 (no config).
+struct Confident(u64, u64);
+
+impl Metric for Confident {
+    fn name(&self) -> &str {
+        "confident"
+    }
+    fn update(&mut self, _y_true: &Tensor, y_pred: &Tensor) -> kensho::Result<()> {
+        let v = y_pred.to_vec();
+        self.0 += v.iter().step_by(3).filter(|&&s| s > 0.5).count() as u64;
+        self.1 += (v.len() / 3) as u64;
+        Ok(())
+    }
+    fn result(&self) -> f32 {
+        if self.1 == 0 {
+            0.0
+        } else {
+            self.0 as f32 / self.1 as f32
+        }
+    }
+    fn reset(&mut self) {
+        *self = Confident(0, 0);
+    }
+    fn clone_box(&self) -> Box<dyn Metric> {
+        Box::new(Confident(0, 0))
+    }
+}
+
+#[test]
+fn user_defined_metrics_are_restored_only_when_passed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("model.safetensors");
+    let (x, y) = three_class_data(30, 6);
+    let mut model = Sequential::new().seed(2).add(Input::new(&[4])).add(Dense::new(3).activation(Activation::Softmax));
+    let metrics: Vec<Box<dyn Metric>> = vec![Box::new(Confident(0, 0)), Box::new(Recall::new(3, Average::Macro))];
+    model.compile(Adam::new(0.01), SparseCategoricalCrossentropy::new(), metrics).unwrap();
+    model.save(&path).unwrap();
+    let loaded = load_model(&path).unwrap();
+    assert_eq!(loaded.evaluate(&x, &y).unwrap().names(), ["loss", "recall"]);
+    let passed: Vec<Box<dyn Metric>> = vec![Box::new(Confident(0, 0)), Box::new(Recall::new(3, Average::Macro))];
+    let with = kensho::checkpoint::load_model_with_metrics(&path, passed).unwrap();
+    let expected = model.evaluate(&x, &y).unwrap();
+    assert_eq!(with.evaluate(&x, &y).unwrap().iter().collect::<Vec<_>>(), expected.iter().collect::<Vec<_>>());
+}
+
+#[test]
+fn files_listing_only_metric_names_still_load() {
+    // A file as kensho wrote it before metric configs were saved: names only.
+    let dir = tempfile::tempdir().unwrap();
+    let (path, old) = (dir.path().join("model.safetensors"), dir.path().join("old.safetensors"));
+    let mut model = Sequential::new().seed(2).add(Input::new(&[4])).add(Dense::new(3).activation(Activation::Softmax));
+    let metrics: Vec<Box<dyn Metric>> = vec![Box::new(Accuracy::new()), Box::new(Precision::new(3, Average::Macro))];
+    model.compile(Adam::new(0.01), SparseCategoricalCrossentropy::new(), metrics).unwrap();
+    model.save(&path).unwrap();
+    let (tensors, mut metadata) = load_tensors(&path).unwrap();
+    let mut spec: serde_json::Value = serde_json::from_str(&metadata["kensho.model"]).unwrap();
+    assert_eq!(spec["compile"]["metrics"], serde_json::json!(["accuracy", "precision"]));
+    assert_eq!(spec["compile"]["metric_configs"][1]["config"]["average"], "macro");
+    spec["compile"].as_object_mut().unwrap().remove("metric_configs");
+    metadata.insert("kensho.model".to_string(), spec.to_string());
+    save_tensors(&old, &tensors, Some(metadata)).unwrap();
+    let (x, y) = three_class_data(12, 1);
+    assert_eq!(load_model(&old).unwrap().evaluate(&x, &y).unwrap().names(), ["loss", "accuracy"]);
 }
 
 #[test]

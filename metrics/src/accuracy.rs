@@ -4,7 +4,7 @@
 use kensho_core::{Error, Result, Tensor};
 
 use crate::input::{self, Matrix};
-use crate::{ratio, Metric};
+use crate::{ratio, Metric, MetricConfig};
 
 /// How the truth is given and how predictions are scored.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -31,6 +31,17 @@ struct Counter {
 impl Counter {
     fn new(name: &'static str, form: Form) -> Self {
         Counter { name, form, correct: 0, seen: 0 }
+    }
+
+    /// The settings of the metric this counter belongs to.
+    fn config(&self) -> MetricConfig {
+        match self.form {
+            Form::Sparse => MetricConfig::Accuracy,
+            Form::Categorical => MetricConfig::CategoricalAccuracy,
+            Form::Binary(threshold) => MetricConfig::BinaryAccuracy { threshold },
+            Form::TopK { k, one_hot: true } => MetricConfig::TopKCategoricalAccuracy { k },
+            Form::TopK { k, one_hot: false } => MetricConfig::SparseTopKCategoricalAccuracy { k },
+        }
     }
 
     /// Correct predictions in one batch, and the batch size.
@@ -138,6 +149,10 @@ macro_rules! accuracy_metric {
                 let mut fresh = self.clone();
                 fresh.reset();
                 Box::new(fresh)
+            }
+
+            fn config(&self) -> Option<MetricConfig> {
+                Some(self.0.config())
             }
         }
     };

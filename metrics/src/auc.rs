@@ -89,6 +89,10 @@ macro_rules! auc_metric {
             fn clone_box(&self) -> Box<dyn Metric> {
                 Box::new(Self::new())
             }
+
+            fn config(&self) -> Option<crate::MetricConfig> {
+                Some(crate::MetricConfig::$ty)
+            }
         }
     };
 }

@@ -8,7 +8,8 @@
 //!
 //! Neighbours: depends on `kensho-core` only (tensors, [`Error`]); knows nothing of the tape.
 //! The facade `kensho` calls [`Metric::update`] after each batch and makes `val_` copies with
-//! [`Metric::clone_box`].
+//! [`Metric::clone_box`]. [`Metric::config`] gives a built-in metric's settings as a
+//! serializable [`MetricConfig`], from which a saved model rebuilds it.
 //!
 //! # Inputs
 //! - `y_true`: class indices, shape `[n]` or `[n, 1]` (f32 holding integers), or one-hot `[n, C]`.
@@ -51,6 +52,7 @@
 
 mod accuracy;
 mod auc;
+mod config;
 mod confusion;
 mod input;
 mod prf;
@@ -62,6 +64,7 @@ pub use accuracy::{
     SparseTopKCategoricalAccuracy, TopKCategoricalAccuracy,
 };
 pub use auc::{average_precision_score, roc_auc_score, AveragePrecision, RocAuc};
+pub use config::{MetricConfig, PrfConfig};
 pub use confusion::{confusion_matrix, ConfusionMatrix};
 pub use kensho_core::{Error, Result};
 pub use prf::{
@@ -92,6 +95,13 @@ pub trait Metric: Send {
     fn reset(&mut self);
     /// A fresh, reset copy with the same configuration (the model makes val_ copies with it).
     fn clone_box(&self) -> Box<dyn Metric>;
+    /// The type and settings of this metric, from which [`MetricConfig::to_metric`] rebuilds it
+    /// (a saved model restores its metrics this way). Every built-in metric returns `Some`; the
+    /// default `None` suits a user-defined metric, which a loaded model then does not restore
+    /// unless it is passed again.
+    fn config(&self) -> Option<MetricConfig> {
+        None
+    }
 }
 
 /// `num / den`, or `zero` when `den == 0` (the zero-division rule shared by the metrics).

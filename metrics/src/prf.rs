@@ -10,10 +10,12 @@
 use kensho_core::{Error, Result, Tensor};
 
 use crate::confusion::ConfusionMatrix;
-use crate::{input, ratio, Metric};
+use crate::{input, ratio, Metric, MetricConfig, PrfConfig};
+use serde::{Deserialize, Serialize};
 
 /// The value of a ratio whose denominator is zero, as scikit-learn's `zero_division`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ZeroDivision {
     /// 0.0 (scikit-learn's default `"warn"`, without the warning).
     #[default]
@@ -34,7 +36,11 @@ impl ZeroDivision {
 
 /// How per-class scores become one number (scikit-learn's `average`). For `average=None`, use
 /// [`precision_recall_fscore_support`] or the metrics' `per_class` method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// In JSON (as in [`MetricConfig`]): `"micro"`, `"macro"`, `"weighted"` or
+/// `{"binary": {"pos_label": 1}}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Average {
     /// The score of one class, `pos_label` (1 in the usual binary case).
     Binary {
@@ -133,6 +139,25 @@ impl Prf {
     fn new(name: &'static str, kind: Kind, num_classes: usize, average: Average) -> Self {
         Prf { name, kind, average, zero_division: ZeroDivision::Zero, cm: ConfusionMatrix::new(num_classes) }
     }
+
+    /// The settings of the metric this state belongs to.
+    fn config(&self) -> MetricConfig {
+        let prf = PrfConfig {
+            num_classes: self.cm.num_classes(),
+            average: self.average,
+            threshold: self.cm.threshold(),
+            zero_division: self.zero_division,
+        };
+        match (self.name, self.kind) {
+            ("precision", _) => MetricConfig::Precision(prf),
+            ("recall", _) => MetricConfig::Recall(prf),
+            ("f1_score", _) => MetricConfig::F1Score(prf),
+            (_, kind) => {
+                let beta = if let Kind::FBeta(beta) = kind { beta as f32 } else { 1.0 };
+                MetricConfig::FBetaScore { prf, beta }
+            }
+        }
+    }
 }
 
 macro_rules! prf_metric {
@@ -186,6 +211,10 @@ macro_rules! prf_metric {
                 let mut fresh = self.clone();
                 fresh.reset();
                 Box::new(fresh)
+            }
+
+            fn config(&self) -> Option<MetricConfig> {
+                Some(self.0.config())
             }
         }
     };

@@ -100,6 +100,10 @@ macro_rules! regression_metric {
             fn clone_box(&self) -> Box<dyn Metric> {
                 Box::new(Self::new())
             }
+
+            fn config(&self) -> Option<crate::MetricConfig> {
+                Some(crate::MetricConfig::$ty)
+            }
         }
 
         #[doc = concat!($doc, " of one batch (one-shot [`", stringify!($ty), "`]).\n\n# Errors\nValues counts that differ, empty input, or NaN / infinite values.")]

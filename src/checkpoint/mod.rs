@@ -14,11 +14,13 @@
 //!   `format_version`, `seed`, `input_shape`, `layers` (each layer's
 //!   [`LayerConfig`](kensho_layers::LayerConfig), in order) and `compile` (the
 //!   [`OptimizerConfig`](kensho_optim::OptimizerConfig), the
-//!   [`LossConfig`](kensho_layers::LossConfig) and the metric names). A loaded model predicts
-//!   identically and, since the seed and the optimizer state (with its step count) are restored,
-//!   `fit(.., FitOptions { initial_epoch, .. })` continues training exactly where it stopped.
-//!   Metrics with parameters are not rebuilt from their names (see [`metric_from_name`]); pass
-//!   them to [`load_model_with_metrics`].
+//!   [`LossConfig`](kensho_layers::LossConfig), the metric names and, under `metric_configs`,
+//!   each metric's [`MetricConfig`](kensho_metrics::MetricConfig) or `null`). A loaded model predicts
+//!   identically, evaluates the same metrics with the same settings and, since the seed and the
+//!   optimizer state (with its step count) are restored, `fit(.., FitOptions { initial_epoch, .. })`
+//!   continues training exactly where it stopped. User-defined metrics (no config) are not
+//!   restored: pass them to [`load_model_with_metrics`]. Files without `metric_configs` (older
+//!   kensho) rebuild only the parameterless metrics named (see [`metric_from_name`]).
 //! - [`ModelCheckpoint`](crate::callbacks::ModelCheckpoint) saves either kind during `fit`.
 //!
 //! Every file is written atomically (a temporary file in the same folder, flushed to disk, then

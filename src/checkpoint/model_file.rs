@@ -8,7 +8,7 @@ use super::WeightsLayout;
 use crate::Sequential;
 use kensho_core::{Error, Result, Tensor};
 use kensho_layers::{LayerConfig, LossConfig};
-use kensho_metrics::Metric;
+use kensho_metrics::{Metric, MetricConfig};
 use kensho_optim::OptimizerConfig;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -36,14 +36,39 @@ struct ModelSpec {
 struct CompileSpec {
     optimizer: OptimizerConfig,
     loss: LossConfig,
-    /// The metric names; see [`metric_from_name`] for those rebuilt on load.
+    /// The metric names, in order (all that files of kensho before `metric_configs` hold; such
+    /// files are read with [`metric_from_name`]).
     metrics: Vec<String>,
+    /// Each metric's [`Metric::config`], in the order of `metrics`: `None` for a user-defined
+    /// metric, which is not restored on load. Absent in older files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    metric_configs: Option<Vec<Option<MetricConfig>>>,
+}
+
+impl CompileSpec {
+    /// The metrics to compile a loaded model with: each saved config rebuilt, or, for a file
+    /// without configs, those of the names that [`metric_from_name`] knows.
+    fn metrics(&self, path: &Path) -> Result<Vec<Box<dyn Metric>>> {
+        match &self.metric_configs {
+            Some(configs) if configs.len() != self.metrics.len() => Err(Error::parse(
+                path,
+                format!(
+                    "the model file lists {} metric names but {} metric configs",
+                    self.metrics.len(),
+                    configs.len()
+                ),
+            )),
+            Some(configs) => Ok(configs.iter().flatten().map(MetricConfig::to_metric).collect()),
+            None => Ok(self.metrics.iter().filter_map(|n| metric_from_name(n)).collect()),
+        }
+    }
 }
 
 impl Sequential {
     /// Saves the whole model to one safetensors file, atomically: the architecture (each
     /// layer's config, the input shape, the seed), the weights, and, if compiled, the
-    /// optimizer and loss configurations, the metric names and the optimizer state, so that
+    /// optimizer and loss configurations, the metrics' names and [configs](Metric::config) and
+    /// the optimizer state, so that
     /// [`load_model`](crate::load_model) gives a model that predicts and trains on identically.
     ///
     /// ```
@@ -77,11 +102,13 @@ impl Sequential {
             (Some(optimizer), Some(loss)) => {
                 let state = optimizer.state(&params);
                 tensors.extend(state.into_iter().map(|(n, t)| (format!("{OPTIMIZER_PREFIX}{n}"), t)));
-                let metrics = self
-                    .compiled
-                    .as_ref()
-                    .map_or_else(Vec::new, |c| c.metrics.iter().map(|m| m.name().to_string()).collect::<Vec<_>>());
-                Some(CompileSpec { optimizer: optimizer.config(), loss: loss.config(), metrics })
+                let compiled = self.compiled.as_ref().map_or(&[][..], |c| &c.metrics[..]);
+                Some(CompileSpec {
+                    optimizer: optimizer.config(),
+                    loss: loss.config(),
+                    metrics: compiled.iter().map(|m| m.name().to_string()).collect(),
+                    metric_configs: Some(compiled.iter().map(|m| m.config()).collect()),
+                })
             }
             _ => None,
         };
@@ -99,10 +126,13 @@ impl Sequential {
 }
 
 /// Loads a model saved by [`Sequential::save`]: built, with its weights, and compiled with its
-/// optimizer (state included), loss and the metrics that [`metric_from_name`] can rebuild.
+/// optimizer (state included), loss and metrics.
 ///
-/// Metrics with parameters (`binary_accuracy`'s threshold, top-k's `k`, precision / recall /
-/// F-scores' classes and averaging) are not rebuilt: pass them to [`load_model_with_metrics`].
+/// Every built-in metric is rebuilt with all its settings (threshold, `k`, classes, averaging,
+/// `zero_division`, `beta`) from its saved [`MetricConfig`]. A user-defined metric (whose
+/// [`Metric::config`] is `None`) is saved by name only and is not restored: pass the metrics to
+/// [`load_model_with_metrics`]. From a file written before metric configs were saved, only the
+/// parameterless metrics that [`metric_from_name`] knows are rebuilt.
 ///
 /// # Errors
 /// [`Error::Io`] if the file cannot be read; [`Error::Parse`] naming the file if it is not a
@@ -112,7 +142,8 @@ pub fn load_model(path: impl AsRef<Path>) -> Result<Sequential> {
     load(path.as_ref(), None)
 }
 
-/// [`load_model`] with the given metrics instead of those rebuilt from the saved names.
+/// [`load_model`] with the given metrics instead of those rebuilt from the file (for
+/// user-defined metrics, which the file cannot rebuild).
 ///
 /// # Errors
 /// As [`load_model`].
@@ -154,7 +185,10 @@ fn load(path: &Path, metrics: Option<Vec<Box<dyn Metric>>>) -> Result<Sequential
     assign(&mut model, &slots, weights, true, path)?;
     if let Some(compile) = spec.compile {
         compile.optimizer.validate().map_err(bad)?;
-        let metrics = metrics.unwrap_or_else(|| compile.metrics.iter().filter_map(|n| metric_from_name(n)).collect());
+        let metrics = match metrics {
+            Some(metrics) => metrics,
+            None => compile.metrics(path)?,
+        };
         model.compile_boxed(compile.optimizer.build(), compile.loss.to_loss(), metrics).map_err(bad)?;
         let state: Vec<(String, Tensor)> =
             optimizer_state.into_iter().map(|(n, t)| (n[OPTIMIZER_PREFIX.len()..].to_string(), t)).collect();
@@ -170,6 +204,8 @@ fn load(path: &Path, metrics: Option<Vec<Box<dyn Metric>>>) -> Result<Sequential
 
 /// The metric a saved name stands for, if it has no parameters: `accuracy`,
 /// `categorical_accuracy`, `mse`, `rmse`, `mae`, `mape`, `r2_score`, `auc`, `average_precision`.
+/// [`load_model`] uses it only for files without metric configs; a metric's
+/// [`Metric::config`] with [`MetricConfig::to_metric`] rebuilds any built-in metric.
 pub fn metric_from_name(name: &str) -> Option<Box<dyn Metric>> {
     use kensho_metrics as m;
     Some(match name {
