@@ -3,6 +3,10 @@
 
 use super::Tensor;
 use ndarray::{Axis, Slice};
+use rayon::prelude::*;
+
+/// Gathers of fewer elements than this stay on the calling thread.
+const PARALLEL_GATHER_MIN: usize = 1 << 16;
 
 impl Tensor {
     /// The elements with index in `start..end` along `axis`, as a view (no copy).
@@ -40,9 +44,17 @@ impl Tensor {
         if axis == 0 {
             if let Some(data) = self.as_slice() {
                 let row = self.len() / n.max(1);
-                let mut out = Vec::with_capacity(row * indices.len());
-                for &i in indices {
-                    out.extend_from_slice(&data[i * row..(i + 1) * row]);
+                let mut out = vec![0.0f32; row * indices.len()];
+                let copy = |(dst, &i): (&mut [f32], &usize)| dst.copy_from_slice(&data[i * row..(i + 1) * row]);
+                // Large gathers (a batch of rows from a big data set) wait on memory: split them
+                // across the kernel threads, unless already inside a parallel region.
+                if out.len() >= PARALLEL_GATHER_MIN
+                    && rayon::current_thread_index().is_none()
+                    && crate::num_threads() > 1
+                {
+                    crate::threads::pool().install(|| out.par_chunks_mut(row.max(1)).zip(indices).for_each(copy));
+                } else {
+                    out.chunks_mut(row.max(1)).zip(indices).for_each(copy);
                 }
                 let mut shape = self.shape().to_vec();
                 shape[0] = indices.len();
@@ -90,6 +102,18 @@ mod tests {
         assert_eq!(x.slice_axis(1, 1, 3).to_vec(), vec![1., 2., 5., 6., 9., 10.]);
         assert_eq!(x.index_select(1, &[3, 3]).to_vec(), vec![3., 3., 7., 7., 11., 11.]);
         assert_eq!(x.transpose().index_select(0, &[1]).to_vec(), vec![1., 5., 9.]);
+    }
+
+    #[test]
+    fn large_gathers_split_across_threads_copy_the_right_rows() {
+        let x = Tensor::arange(1000 * 100).reshape_to(&[1000, 100]);
+        let indices: Vec<usize> = (0..800).map(|i| (i * 7919) % 1000).collect();
+        let out = x.index_select(0, &indices);
+        assert_eq!(out.shape(), &[800, 100]);
+        for (k, &i) in indices.iter().enumerate().step_by(37) {
+            assert_eq!(out.slice_axis(0, k, k + 1).to_vec(), x.slice_axis(0, i, i + 1).to_vec());
+        }
+        assert_eq!(out, x.transpose().index_select(1, &indices).transpose().to_contiguous());
     }
 
     #[test]
