@@ -145,12 +145,6 @@ macro_rules! accuracy_metric {
                 self.0.seen = 0;
             }
 
-            fn clone_box(&self) -> Box<dyn Metric> {
-                let mut fresh = self.clone();
-                fresh.reset();
-                Box::new(fresh)
-            }
-
             fn config(&self) -> Option<MetricConfig> {
                 Some(self.0.config())
             }

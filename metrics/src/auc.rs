@@ -86,10 +86,6 @@ macro_rules! auc_metric {
                 self.pairs.clear();
             }
 
-            fn clone_box(&self) -> Box<dyn Metric> {
-                Box::new(Self::new())
-            }
-
             fn config(&self) -> Option<crate::MetricConfig> {
                 Some(crate::MetricConfig::$ty)
             }

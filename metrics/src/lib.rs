@@ -94,7 +94,17 @@ pub trait Metric: Send {
     /// Forget everything accumulated.
     fn reset(&mut self);
     /// A fresh, reset copy with the same configuration (the model makes val_ copies with it).
-    fn clone_box(&self) -> Box<dyn Metric>;
+    /// The default rebuilds the metric from its [`Metric::config`].
+    ///
+    /// # Panics
+    /// By default, if the metric has no config: a user-defined metric implements either
+    /// `config` or this method.
+    fn clone_box(&self) -> Box<dyn Metric> {
+        match self.config() {
+            Some(config) => config.to_metric(),
+            None => panic!("metric \"{}\" has no config: implement Metric::clone_box for it", self.name()),
+        }
+    }
     /// The type and settings of this metric, from which [`MetricConfig::to_metric`] rebuilds it
     /// (a saved model restores its metrics this way). Every built-in metric returns `Some`; the
     /// default `None` suits a user-defined metric, which a loaded model then does not restore

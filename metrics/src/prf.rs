@@ -207,12 +207,6 @@ macro_rules! prf_metric {
                 self.0.cm.reset();
             }
 
-            fn clone_box(&self) -> Box<dyn Metric> {
-                let mut fresh = self.clone();
-                fresh.reset();
-                Box::new(fresh)
-            }
-
             fn config(&self) -> Option<MetricConfig> {
                 Some(self.0.config())
             }

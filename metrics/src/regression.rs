@@ -97,10 +97,6 @@ macro_rules! regression_metric {
                 self.sums = Sums::default();
             }
 
-            fn clone_box(&self) -> Box<dyn Metric> {
-                Box::new(Self::new())
-            }
-
             fn config(&self) -> Option<crate::MetricConfig> {
                 Some(crate::MetricConfig::$ty)
             }
