@@ -76,7 +76,7 @@ pub fn gradcheck(inputs: &[Tensor], f: impl for<'t> Fn(&[Var<'t>]) -> Var<'t>) -
         for (j, &a) in analytic.iter().enumerate() {
             let shifted = |delta: f32| {
                 let mut moved = inputs.to_vec();
-                *moved[i].as_array_mut().iter_mut().nth(j).expect("index in range") += delta;
+                moved[i].add_at(j, delta);
                 evaluate(&moved)
             };
             let numeric = (shifted(EPS) - shifted(-EPS)) / (2.0 * f64::from(EPS));

@@ -8,9 +8,16 @@
 //! other rules ignore shapes. [`gradcheck`] compares any function's gradients with finite
 //! differences; layers and losses in the crates above reuse it.
 //!
+//! Memory: `backward` consumes the tape (read the loss and predictions before calling it) and
+//! frees each value as soon as the reverse loop has passed it; in inference,
+//! [`Tape::retain_only`] releases the activations no longer needed. Softmax and sigmoid remember
+//! their logits ([`Var::softmax_logits`], [`Var::sigmoid_logits`]) so a loss can use the fused,
+//! stable cross-entropy kernels whichever layer applied the activation.
+//!
 //! Neighbours: built on `kensho-core`; used by `kensho-layers` (layers and losses) and
 //! `kensho-optim` (which knows [`Param`] and [`Grads`] only).
 
+mod backward;
 mod check;
 mod ops;
 mod param;

@@ -13,7 +13,20 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 ///
 /// Frozen parameters (`trainable == false`) enter the tape as constants: they receive no
 /// gradient and so no update.
-#[derive(Clone, Debug)]
+///
+/// The id is the parameter's identity: gradients and optimizer state are keyed by it. So
+/// [`Clone`] makes an independent parameter (same name, value and `trainable`, a fresh id),
+/// and [`Param::share`] makes a second handle to the same parameter (same id), for tying
+/// weights on purpose.
+///
+/// ```
+/// use kensho_autograd::Param;
+/// use kensho_core::Tensor;
+/// let w = Param::new("w", Tensor::zeros(&[2]));
+/// assert_ne!(w.clone().id(), w.id());   // a copy trains on its own
+/// assert_eq!(w.share().id(), w.id());   // a tied handle trains with `w`
+/// ```
+#[derive(Debug)]
 pub struct Param {
     id: ParamId,
     name: String,
@@ -26,7 +39,19 @@ pub struct Param {
 impl Param {
     /// A new trainable parameter with a fresh id.
     pub fn new(name: impl Into<String>, value: Tensor) -> Param {
-        Param { id: ParamId(NEXT_ID.fetch_add(1, Ordering::Relaxed)), name: name.into(), value, trainable: true }
+        Param { id: fresh_id(), name: name.into(), value, trainable: true }
+    }
+
+    /// A second handle to this parameter with the same id, for tying weights on purpose (an
+    /// embedding shared with an output layer, say): on a tape both handles add their gradients
+    /// into one entry of [`Grads`], and an optimizer keeps one state for them.
+    ///
+    /// Only the identity is tied, not the storage: the value is a copy-on-write [`Tensor`], so
+    /// an update written into one handle is not seen by the other. Whoever owns both (the
+    /// model) must update one and copy its value into the other, or enter one handle on the
+    /// tape in both places.
+    pub fn share(&self) -> Param {
+        Param { id: self.id, name: self.name.clone(), value: self.value.clone(), trainable: self.trainable }
     }
 
     /// The parameter's stable id.
@@ -43,6 +68,19 @@ impl Param {
     pub fn set_name(&mut self, name: impl Into<String>) {
         self.name = name.into();
     }
+}
+
+impl Clone for Param {
+    /// An independent parameter with the same name, value and `trainable` flag and a fresh id:
+    /// it gets its own gradients and optimizer state. Use [`Param::share`] to keep the id.
+    fn clone(&self) -> Param {
+        Param { id: fresh_id(), ..self.share() }
+    }
+}
+
+/// A process-wide unique id.
+fn fresh_id() -> ParamId {
+    ParamId(NEXT_ID.fetch_add(1, Ordering::Relaxed))
 }
 
 /// Gradients of a scalar with respect to the parameters (and other leaf variables) that
@@ -108,10 +146,6 @@ impl Grads {
 
     /// The L2 norm of all parameter gradients taken together.
     pub fn global_norm(&self) -> f32 {
-        self.params
-            .iter()
-            .flat_map(|(_, g)| g.as_array().iter().map(|&v| f64::from(v) * f64::from(v)))
-            .sum::<f64>()
-            .sqrt() as f32
+        self.params.iter().flat_map(|(_, g)| g.iter().map(|v| f64::from(v) * f64::from(v))).sum::<f64>().sqrt() as f32
     }
 }

@@ -368,7 +368,40 @@ fn gradcheck_losses() {
     let bce = g.u(&[3, 4], 0.0, 1.0);
     let bce_t = g.u(&[4, 3], 0.0, 1.0);
     let binary = Tensor::from_fn(&[2, 5], |i| ((i[0] + 2 * i[1]) % 2) as f32);
+    let probs_1 = g.u(&[5], -1.0, 1.0).softmax(0);
+    let probs_3 = g.u(&[2, 3, 4], -1.0, 1.0).softmax(2);
+    let probs_3t = g.u(&[2, 4, 3], -1.0, 1.0).softmax(2);
+    let bce_1 = g.u(&[5], 0.0, 1.0);
+    let bce_3 = g.u(&[2, 3, 4], 0.0, 1.0);
     run(vec![
+        case("sparse_softmax_cross_entropy rank 1 [5]", vec![g.u(&[5], -2.0, 2.0)], |v| {
+            v[0].sparse_softmax_cross_entropy(&[3])
+        }),
+        case("sparse_softmax_cross_entropy rank 3 [2,3,4]", vec![g.u(&[2, 3, 4], -2.0, 2.0)], |v| {
+            v[0].sparse_softmax_cross_entropy(&[0, 3, 1, 2, 2, 3])
+        }),
+        case("sparse_softmax_cross_entropy rank 3 T[2,4,3]", vec![strided(g.u(&[2, 4, 3], -2.0, 2.0))], |v| {
+            v[0].sparse_softmax_cross_entropy(&[2, 0, 1, 1, 0, 2, 2, 1])
+        }),
+        case("sparse_softmax_cross_entropy via softmax_logits [2,3,4]", vec![g.u(&[2, 3, 4], -2.0, 2.0)], |v| {
+            let logits = v[0].softmax(2).softmax_logits().expect("softmax over the last axis");
+            logits.sparse_softmax_cross_entropy(&[1, 1, 0, 3, 2, 0])
+        }),
+        case("softmax_cross_entropy rank 1 [5]", vec![g.u(&[5], -2.0, 2.0)], move |v| {
+            v[0].softmax_cross_entropy(&probs_1)
+        }),
+        case("softmax_cross_entropy rank 3 [2,3,4]", vec![g.u(&[2, 3, 4], -2.0, 2.0)], move |v| {
+            v[0].softmax_cross_entropy(&probs_3)
+        }),
+        case("softmax_cross_entropy rank 3 T[2,4,3]", vec![strided(g.u(&[2, 4, 3], -2.0, 2.0))], move |v| {
+            v[0].softmax_cross_entropy(&probs_3t)
+        }),
+        case("sigmoid_cross_entropy rank 1 [5]", vec![g.u(&[5], -3.0, 3.0)], move |v| {
+            v[0].sigmoid_cross_entropy(&bce_1)
+        }),
+        case("sigmoid_cross_entropy rank 3 [2,3,4]", vec![g.u(&[2, 3, 4], -3.0, 3.0)], move |v| {
+            v[0].sigmoid_cross_entropy(&bce_3)
+        }),
         case("sparse_softmax_cross_entropy [4,3]", vec![g.u(&[4, 3], -2.0, 2.0)], |v| {
             v[0].sparse_softmax_cross_entropy(&[0, 2, 1, 2])
         }),

@@ -290,9 +290,10 @@ fn fused_linear_equals_matmul_plus_bias_in_value_and_gradient() {
         let tape = Tape::new();
         let (xv, wv, bv) = (tape.leaf(x.clone()), tape.leaf(w.clone()), tape.leaf(b.clone()));
         let y = if fused { xv.linear(wv, bv) } else { xv.matmul(wv).add(bv) };
+        let value = y.value();
         let grads = tape.backward(y.mul(tape.constant(r.clone())).sum_all());
         let g = |v| grads.wrt(v).unwrap().clone();
-        (y.value(), g(xv), g(wv), g(bv))
+        (value, g(xv), g(wv), g(bv))
     };
     let (fused, composed) = (run(true), run(false));
     assert!(fused.0.allclose(&composed.0, 1e-6, 1e-6));

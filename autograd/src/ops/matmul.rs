@@ -39,7 +39,7 @@ impl<'t> Var<'t> {
             bv.shape()
         );
         let mut y = x.matmul(&wv);
-        *y.as_array_mut() += bv.as_array();
+        y.add_assign(&bv);
         self.tape().record(y, &[self, w, b], move |dy, needs| {
             smallvec![
                 needs[0].then(|| dy.matmul(&wv.transpose())),
