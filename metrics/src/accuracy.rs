@@ -1,10 +1,11 @@
 //! Accuracy in Keras' forms: sparse categorical ([`Accuracy`]), categorical (one-hot truth),
-//! binary (thresholded scores) and top-k, each streaming as two counts (correct, seen).
+//! binary (thresholded scores) and top-k, each streaming as two counts (correct, seen), which
+//! is also the state that [`Metric::merge_state`] adds.
 
 use kensho_core::{Error, Result, Tensor};
 
 use crate::input::{self, Matrix};
-use crate::{ratio, Metric, MetricConfig};
+use crate::{ratio, state, Metric, MetricConfig};
 
 /// How the truth is given and how predictions are scored.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -147,6 +148,18 @@ macro_rules! accuracy_metric {
 
             fn config(&self) -> Option<MetricConfig> {
                 Some(self.0.config())
+            }
+
+            /// `[correct, seen]`; merging adds them.
+            fn state(&self) -> Vec<f64> {
+                state::from_counts(&[self.0.correct, self.0.seen])
+            }
+
+            fn merge_state(&mut self, state: &[f64]) -> Result<()> {
+                let mut counts = [self.0.correct, self.0.seen];
+                state::add_counts(self.0.name, &mut counts, state)?;
+                [self.0.correct, self.0.seen] = counts;
+                Ok(())
             }
         }
     };

@@ -2,10 +2,14 @@
 //! every (score, label) pair, with scikit-learn's `roc_auc_score` and `average_precision_score`
 //! semantics (tied scores form one threshold). Keras' `AUC` approximates with 200 thresholds;
 //! these are exact.
+//!
+//! So the state ([`Metric::state`]) is the list of (score, label) pairs itself, and merging two
+//! metrics appends one's pairs to the other's (it is not an elementwise addition: there are no
+//! fixed buckets). The state grows with the data, 2 numbers per sample.
 
 use kensho_core::{Error, Result, Tensor};
 
-use crate::{input, Metric};
+use crate::{input, state, Metric};
 
 /// Cumulative (false positives, true positives) at each distinct score, highest score first,
 /// starting from (0, 0); and the totals (negatives, positives).
@@ -52,6 +56,24 @@ fn batch(metric: &str, y_true: &Tensor, y_pred: &Tensor) -> Result<Vec<(f32, boo
     Ok(scores.into_iter().zip(truth).collect())
 }
 
+/// Appends the (score, label) pairs of a state `[score, label, ...]`, after checking all of them.
+fn merge_pairs(metric: &str, pairs: &mut Vec<(f32, bool)>, state: &[f64]) -> Result<()> {
+    if !state.len().is_multiple_of(2) {
+        let expected = "an even number of numbers: a (score, label) pair per sample";
+        return Err(state::wrong_len(metric, state.len(), expected));
+    }
+    for pair in state.chunks_exact(2) {
+        if !(pair[0] as f32).is_finite() {
+            return Err(state::bad_value(metric, pair[0], "a finite f32 score"));
+        }
+        if pair[1] != 0.0 && pair[1] != 1.0 {
+            return Err(state::bad_value(metric, pair[1], "a label 0 or 1"));
+        }
+    }
+    pairs.extend(state.chunks_exact(2).map(|pair| (pair[0] as f32, pair[1] == 1.0)));
+    Ok(())
+}
+
 macro_rules! auc_metric {
     ($ty:ident, $name:literal, $value:expr) => {
         impl $ty {
@@ -89,6 +111,15 @@ macro_rules! auc_metric {
             fn config(&self) -> Option<crate::MetricConfig> {
                 Some(crate::MetricConfig::$ty)
             }
+
+            /// `[score, label, score, label, ...]`, one pair per sample; merging appends them.
+            fn state(&self) -> Vec<f64> {
+                self.pairs.iter().flat_map(|&(score, positive)| [score as f64, f64::from(u8::from(positive))]).collect()
+            }
+
+            fn merge_state(&mut self, state: &[f64]) -> Result<()> {
+                merge_pairs($name, &mut self.pairs, state)
+            }
         }
     };
 }
@@ -97,7 +128,8 @@ macro_rules! auc_metric {
 ///
 /// Truth: labels 0/1 `[n]` / `[n, 1]` or one-hot `[n, 2]`. Scores: `[n]`, `[n, 1]` (probabilities
 /// or logits alike: only the order matters) or `[n, 2]` (column 1). `result` is 0.0 while only one
-/// class has been seen (where [`roc_auc_score`] errors).
+/// class has been seen (where [`roc_auc_score`] errors). [`Metric::merge`] appends the other
+/// metric's (score, label) pairs.
 ///
 /// ```
 /// use kensho_core::Tensor;
@@ -116,7 +148,8 @@ auc_metric!(RocAuc, "auc", |p| roc_auc(p).unwrap_or(0.0));
 
 /// Streaming exact area under the precision-recall curve as average precision
 /// (scikit-learn's `average_precision_score`, no interpolation), name "average_precision".
-/// Inputs as [`RocAuc`]; 0.0 while no positive has been seen.
+/// Inputs as [`RocAuc`]; 0.0 while no positive has been seen. [`Metric::merge`] appends the
+/// other metric's (score, label) pairs.
 ///
 /// ```
 /// use kensho_core::Tensor;

@@ -5,7 +5,7 @@
 
 use kensho_core::{Result, Tensor};
 
-use crate::input;
+use crate::{input, state};
 
 /// A `num_classes × num_classes` confusion matrix accumulated over batches.
 ///
@@ -67,6 +67,21 @@ impl ConfusionMatrix {
             self.counts[t * self.num_classes + p] += 1;
         }
         Ok(())
+    }
+
+    /// The counts, row-major, as a metric state ([`Metric::state`](crate::Metric::state)).
+    pub(crate) fn state(&self) -> Vec<f64> {
+        state::from_counts(&self.counts)
+    }
+
+    /// Adds the counts of a [`state`](ConfusionMatrix::state) of a matrix of the same size.
+    pub(crate) fn merge_state(&mut self, metric: &str, counts: &[f64]) -> Result<()> {
+        let n = self.num_classes;
+        if counts.len() != self.counts.len() {
+            let expected = format!("{} numbers, the counts of a {n} × {n} confusion matrix", self.counts.len());
+            return Err(state::wrong_len(metric, counts.len(), &expected));
+        }
+        state::add_counts(metric, &mut self.counts, counts)
     }
 
     /// Set every count to zero.

@@ -11,6 +11,12 @@
 //! [`Metric::clone_box`]. [`Metric::config`] gives a built-in metric's settings as a
 //! serializable [`MetricConfig`], from which a saved model rebuilds it.
 //!
+//! For data-parallel training, each process accumulates a metric over its shard and the states
+//! are then combined: [`Metric::state`] gives the accumulated state as flat numbers,
+//! [`Metric::merge_state`] adds such a state in, and [`Metric::merge`] does both after checking
+//! that the two metrics have the same type and settings. The result after merging equals the
+//! result of one metric over all the shards.
+//!
 //! # Inputs
 //! - `y_true`: class indices, shape `[n]` or `[n, 1]` (f32 holding integers), or one-hot `[n, C]`.
 //! - `y_pred`: probabilities or logits `[n, C]` (argmax; the first maximum wins ties), or, for two
@@ -58,6 +64,7 @@ mod input;
 mod prf;
 mod regression;
 mod report;
+mod state;
 
 pub use accuracy::{
     accuracy_score, top_k_accuracy_score, Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
@@ -111,6 +118,71 @@ pub trait Metric: Send {
     /// unless it is passed again.
     fn config(&self) -> Option<MetricConfig> {
         None
+    }
+    /// The state accumulated since the last reset, as flat numbers that another instance with
+    /// the same settings takes with [`merge_state`](Metric::merge_state) (for example after
+    /// sending them between the processes of data-parallel training).
+    ///
+    /// The layouts of the built-in metrics, where merging is elementwise addition unless said:
+    /// - the accuracies: `[correct, seen]`;
+    /// - [`Precision`], [`Recall`], [`F1Score`], [`FBetaScore`]: the confusion counts, row-major
+    ///   (`C * t + p` holds the samples of true class `t` predicted as `p`), `C²` numbers;
+    /// - [`RocAuc`], [`AveragePrecision`]: `[score, label, score, label, ...]`, one pair per
+    ///   sample, which grows with the data. Merging **appends** the pairs (the exact areas need
+    ///   every score, so there are no fixed buckets to add);
+    /// - the regression metrics: `[n, Σ err², Σ |err|, Σ |err| / max(|y|, ε), mean(y),
+    ///   Σ (y − mean(y))²]`. Merging adds the first four and combines the last two with Chan
+    ///   et al.'s pairwise formula (the mean and squared deviations of `y_true` that R² needs
+    ///   are kept that way, rather than as `Σ y` and `Σ y²`, to avoid cancellation).
+    ///
+    /// The default, for a user-defined metric, is empty (it does not merge).
+    fn state(&self) -> Vec<f64> {
+        Vec::new()
+    }
+    /// Merges a [`state`](Metric::state) of another instance with the same settings into this
+    /// one: afterwards `result` is that of one metric updated with both metrics' data.
+    ///
+    /// # Errors
+    /// A state of the wrong length (naming the metric, the length seen and the one expected) or
+    /// with impossible values (a negative or fractional count, a label other than 0 or 1); the
+    /// metric is then unchanged. The default, for a user-defined metric, always errors: such a
+    /// metric implements `state` and `merge_state` to take part in merging.
+    fn merge_state(&mut self, _state: &[f64]) -> Result<()> {
+        let expected = "a metric that implements Metric::state and Metric::merge_state (every built-in metric does)";
+        Err(Error::invalid(format!("{}: merge_state", self.name()), "a metric that cannot merge", expected))
+    }
+    /// Merges `other`'s accumulated state into this metric (`other` is unchanged), as
+    /// [`merge_state`](Metric::merge_state) with `other.state()`.
+    ///
+    /// # Errors
+    /// If the two metrics differ in name or [`config`](Metric::config) (a different type or
+    /// settings, such as `Precision` with another `average`; two user-defined metrics without a
+    /// config are only compared by name), and the errors of `merge_state`.
+    ///
+    /// ```
+    /// use kensho_core::Tensor;
+    /// use kensho_metrics::{Accuracy, Metric, Precision};
+    ///
+    /// // Two processes, each with its shard.
+    /// let (mut a, mut b) = (Accuracy::new(), Accuracy::new());
+    /// a.update(&Tensor::from_vec(vec![0.0, 1.0], &[2])?, &Tensor::from_vec(vec![0.0, 0.0], &[2])?)?;
+    /// b.update(&Tensor::from_vec(vec![1.0, 1.0], &[2])?, &Tensor::from_vec(vec![1.0, 1.0], &[2])?)?;
+    /// a.merge(&b)?;
+    /// assert_eq!(a.result(), 0.75); // 3 correct of 4
+    /// assert!(a.merge(&Precision::binary()).is_err());
+    /// # Ok::<(), kensho_metrics::Error>(())
+    /// ```
+    fn merge(&mut self, other: &dyn Metric) -> Result<()> {
+        if self.name() != other.name() || self.config() != other.config() {
+            let describe = |name: &str, config: Option<MetricConfig>| match config {
+                Some(config) => format!("\"{name}\" {config:?}"),
+                None => format!("\"{name}\" (no config)"),
+            };
+            let expected = format!("a metric of the same type and settings: {}", describe(self.name(), self.config()));
+            let seen = describe(other.name(), other.config());
+            return Err(Error::invalid(format!("{}: merge", self.name()), seen, expected));
+        }
+        self.merge_state(&other.state())
     }
 }
 

@@ -6,6 +6,8 @@
 //! denominator gives the [`ZeroDivision`] value. Classes are `0..num_classes`; a class absent from
 //! both truth and predictions still counts in a macro average (scikit-learn with
 //! `labels=range(num_classes)`).
+//!
+//! The confusion counts are also the state that [`Metric::merge_state`] adds.
 
 use kensho_core::{Error, Result, Tensor};
 
@@ -209,6 +211,15 @@ macro_rules! prf_metric {
 
             fn config(&self) -> Option<MetricConfig> {
                 Some(self.0.config())
+            }
+
+            /// The confusion counts, row-major; merging adds them.
+            fn state(&self) -> Vec<f64> {
+                self.0.cm.state()
+            }
+
+            fn merge_state(&mut self, state: &[f64]) -> Result<()> {
+                self.0.cm.merge_state(self.0.name, state)
             }
         }
     };

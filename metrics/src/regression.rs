@@ -3,10 +3,15 @@
 //! Every metric keeps the same [`Sums`]: count, Σ err², Σ |err|, Σ |err| / max(|y|, ε), and the
 //! running mean and sum of squared deviations of `y_true` (Welford), so the result after any
 //! split into batches equals the one-shot value up to floating-point rounding.
+//!
+//! The same six numbers are the state of [`Metric::state`]. Merging two metrics is not a plain
+//! addition for the last two: the means and squared deviations of two parts combine by Chan et
+//! al.'s pairwise formula (`m2 = m2_a + m2_b + δ² n_a n_b / n`, δ the difference of the means),
+//! which keeps R² accurate where `Σ y²` − `(Σ y)² / n` would cancel.
 
 use kensho_core::{Result, Tensor};
 
-use crate::{input, Metric};
+use crate::{input, state, Metric};
 
 /// Keras' epsilon, the floor of `|y_true|` in MAPE.
 const EPSILON: f64 = 1e-7;
@@ -35,6 +40,39 @@ impl Sums {
             self.mean_y += delta / self.n;
             self.m2_y += delta * (y - self.mean_y);
         }
+    }
+
+    /// `[n, sq_err, abs_err, pct_err, mean_y, m2_y]`.
+    fn to_state(&self) -> Vec<f64> {
+        vec![self.n, self.sq_err, self.abs_err, self.pct_err, self.mean_y, self.m2_y]
+    }
+
+    /// Merges a state of [`Sums::to_state`]: the count and the error sums add; the mean and
+    /// squared deviations of `y_true` combine by Chan et al.'s pairwise formula.
+    fn merge_state(&mut self, metric: &str, state: &[f64]) -> Result<()> {
+        state::check_len(metric, state, 6)?;
+        let &[n, sq_err, abs_err, pct_err, mean_y, m2_y] = state else { unreachable!("length checked") };
+        state::check_counts(metric, &[n])?;
+        for v in [sq_err, abs_err, pct_err, m2_y] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(state::bad_value(metric, v, "a finite sum >= 0"));
+            }
+        }
+        if !mean_y.is_finite() {
+            return Err(state::bad_value(metric, mean_y, "a finite mean"));
+        }
+        if n == 0.0 {
+            return Ok(());
+        }
+        let total = self.n + n;
+        let delta = mean_y - self.mean_y;
+        self.mean_y += delta * n / total;
+        self.m2_y += m2_y + delta * delta * self.n * n / total;
+        self.n = total;
+        self.sq_err += sq_err;
+        self.abs_err += abs_err;
+        self.pct_err += pct_err;
+        Ok(())
     }
 
     fn mean(&self, sum: f64) -> f64 {
@@ -99,6 +137,16 @@ macro_rules! regression_metric {
 
             fn config(&self) -> Option<crate::MetricConfig> {
                 Some(crate::MetricConfig::$ty)
+            }
+
+            /// `[n, Σ err², Σ |err|, Σ |err| / max(|y|, ε), mean(y), Σ (y − mean(y))²]`: merging
+            /// adds the first four and combines the last two by Chan et al.'s pairwise formula.
+            fn state(&self) -> Vec<f64> {
+                self.sums.to_state()
+            }
+
+            fn merge_state(&mut self, state: &[f64]) -> Result<()> {
+                self.sums.merge_state($name, state)
             }
         }
 
