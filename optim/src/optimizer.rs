@@ -18,7 +18,9 @@ pub trait Optimizer: Send {
     /// Keras name: "sgd", "adam", "adamw", "rmsprop", "adagrad".
     fn name(&self) -> &str;
     /// One update of every trainable param that has a gradient in `grads` (others untouched),
-    /// in place; the only allocations are the state slots of a parameter on its first update.
+    /// in place; the only allocations are the state slots of a parameter on its first update
+    /// (and, when a large parameter is split across the kernel threads, the thread pool's
+    /// queue takes a 1.5 KiB block every 63 hand-offs).
     ///
     /// The order of the work per parameter follows Keras 3: gradient clipping, decoupled
     /// weight decay `w -= w * weight_decay * lr`, then the optimizer's rule. `iterations` grows by

@@ -48,22 +48,42 @@ const PARALLEL_MIN_LEN: usize = 1 << 16;
 /// Runs `rule.update` on equal chunks of the parameter, its gradient and its slots, one chunk
 /// per kernel thread (every element's update is independent, so the result does not depend on
 /// the number of threads).
+///
+/// Nothing is allocated: the range is halved recursively with the pool's `join`, whose jobs live
+/// on the stack (unlike `scope.spawn`, which boxes each job), and the slot chunks of each half
+/// are held in a `SmallVec` inline (no rule has more than 3 slots). The one allocation left is
+/// rayon's: its global queue, which hands the work from the calling thread to the pool, takes
+/// a block of 63 job slots (1.5 KiB) every 63 hand-offs (`tests/no_alloc_threads.rs`).
 fn update_in_parallel<R: Rule + Sync>(rule: &R, w: &mut [f32], g: &[f32], slots: &mut [&mut [f32]], h: &Hyper) {
     let threads = if w.len() < PARALLEL_MIN_LEN { 1 } else { kensho_core::num_threads() };
-    if threads <= 1 {
+    let chunk = w.len().div_ceil(threads.max(1));
+    update_chunks(rule, w, g, slots, h, chunk);
+}
+
+/// Updates `w` in pieces of `chunk` elements: directly when it is one piece, else by splitting at
+/// a multiple of `chunk` near the middle and updating both halves at once on the kernel threads.
+fn update_chunks<R: Rule + Sync>(
+    rule: &R,
+    w: &mut [f32],
+    g: &[f32],
+    slots: &mut [&mut [f32]],
+    h: &Hyper,
+    chunk: usize,
+) {
+    if w.len() <= chunk {
         rule.update(w, g, slots, h);
         return;
     }
-    let chunk = w.len().div_ceil(threads);
-    let mut slot_chunks: Vec<_> = slots.iter_mut().map(|s| s.chunks_mut(chunk)).collect();
-    kensho_core::threads::pool().scope(|scope| {
-        for (w, g) in w.chunks_mut(chunk).zip(g.chunks(chunk)) {
-            let mut slots: SmallVec<[&mut [f32]; 3]> =
-                slot_chunks.iter_mut().map(|c| c.next().expect("same length")).collect();
-            scope.spawn(move |_| rule.update(w, g, &mut slots, h));
-        }
-    });
+    let mid = w.len().div_ceil(chunk) / 2 * chunk;
+    let (w0, w1) = w.split_at_mut(mid);
+    let (g0, g1) = g.split_at(mid);
+    let (mut s0, mut s1): (SlotChunks, SlotChunks) = slots.iter_mut().map(|s| s.split_at_mut(mid)).unzip();
+    kensho_core::threads::pool()
+        .join(|| update_chunks(rule, w0, g0, &mut s0, h, chunk), || update_chunks(rule, w1, g1, &mut s1, h, chunk));
 }
+
+/// The slots of one parameter (or of one chunk of it), inline up to 3.
+type SlotChunks<'a> = SmallVec<[&'a mut [f32]; 3]>;
 
 /// The mutable run-time part of every optimizer: the step count and the per-parameter slots.
 #[derive(Clone, Debug, Default)]
@@ -142,7 +162,7 @@ impl<P: Plumbing> Optimizer for P {
             let h = Hyper { lr, step: rt.iterations + 1, scale, clip, weight_decay };
             let slots = rt.slots.entry(p.id()).or_insert_with(|| self.rule().fresh_slots(&p.value));
             let g: Cow<[f32]> = g.as_slice().map_or_else(|| Cow::Owned(g.to_vec()), Cow::Borrowed);
-            let mut slots: SmallVec<[&mut [f32]; 3]> = slots.iter_mut().map(Tensor::as_mut_slice).collect();
+            let mut slots: SlotChunks = slots.iter_mut().map(Tensor::as_mut_slice).collect();
             update_in_parallel(self.rule(), p.value.as_mut_slice(), &g, &mut slots, &h);
         }
         rt.iterations += 1;
@@ -215,7 +235,7 @@ fn trainable_grad<'g>(p: &Param, grads: &'g Grads) -> Option<&'g Tensor> {
 }
 
 fn sum_squares(g: &Tensor) -> f64 {
-    g.as_array().iter().map(|&v| f64::from(v) * f64::from(v)).sum()
+    g.iter().map(|v| f64::from(v) * f64::from(v)).sum()
 }
 
 /// The factor `c / max(norm, c)` that brings an L2 norm down to at most `c` (exactly 1 below `c`).

@@ -1,0 +1,103 @@
+//! The multi-thread path of `Optimizer::step` (a parameter large enough to be split across the
+//! kernel threads) allocates nothing per step either: no job boxes, no chunk lists, no buffers.
+//!
+//! The counting allocator counts on every thread (the caller and the pool's workers). One test
+//! in this binary, so no other test thread allocates while it counts, and the thread count is
+//! process-wide anyway.
+//!
+//! What is counted, and why one thing is tolerated:
+//! - every allocation of at least [`LARGE`] bytes must be absent: a copy of a parameter,
+//!   gradient or slot chunk (at least 64 Ki floats here) is far above it;
+//! - every allocation, of any size, on any thread is counted too, and may happen at most once
+//!   per [`AMORTIZED`] steps. The step hands its work to the pool through rayon's global job
+//!   queue (the caller is not a pool thread), and that queue (crossbeam's `Injector`) allocates
+//!   one block of 63 job slots (about 1.5 KiB) every 63 jobs it receives and frees it once they
+//!   are taken. That is rayon's own amortized bookkeeping, not the update's: a step that boxed
+//!   a job, collected its chunks into a `Vec` or copied anything would allocate at least once
+//!   per step and fail here.
+
+use kensho_autograd::{Grads, Param};
+use kensho_core::Tensor;
+use kensho_optim::{Adagrad, Adam, AdamW, Optimizer, RmsProp, Sgd};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Allocations at least this large are never tolerated.
+const LARGE: usize = 4096;
+/// The fewest steps per tolerated small allocation (rayon's queue needs one per 63 jobs).
+const AMORTIZED: usize = 30;
+/// Steps counted per optimizer.
+const STEPS: usize = 120;
+
+struct Counting;
+static ALLOCS: AtomicUsize = AtomicUsize::new(0);
+static LARGE_ALLOCS: AtomicUsize = AtomicUsize::new(0);
+static LARGEST: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        LARGEST.fetch_max(layout.size(), Ordering::Relaxed);
+        if layout.size() >= LARGE {
+            LARGE_ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// The counters now: (all allocations, large allocations).
+fn counts() -> (usize, usize) {
+    (ALLOCS.load(Ordering::SeqCst), LARGE_ALLOCS.load(Ordering::SeqCst))
+}
+
+#[test]
+fn multi_thread_steps_after_the_first_do_not_allocate() {
+    kensho_core::set_num_threads(2);
+    assert_eq!(kensho_core::num_threads(), 2);
+    // 256 × 512 = 128 Ki elements: above the 64 Ki split threshold, so two chunks of 64 Ki.
+    let shape = [256, 512];
+    let opts: Vec<Box<dyn Optimizer>> = vec![
+        Box::new(Sgd::new(0.1).momentum(0.9).weight_decay(0.01)),
+        Box::new(Adam::new(1e-3).amsgrad(true).clipnorm(1.0)),
+        Box::new(AdamW::new(1e-3).global_clipnorm(1.0)),
+        Box::new(RmsProp::new(1e-3).momentum(0.9).centered(true).clipvalue(0.1)),
+        Box::new(Adagrad::new(1e-2)),
+        Box::new(Sgd::new(0.1)),
+    ];
+    for mut opt in opts {
+        let mut w = Param::new("w", Tensor::ones(&shape));
+        let mut b = Param::new("b", Tensor::ones(&[32]));
+        let mut grads = Grads::new();
+        grads.insert(w.id(), Tensor::full(&shape, 0.5));
+        grads.insert(b.id(), Tensor::full(&[32], -0.5));
+        let first = counts();
+        opt.step(&mut [&mut w, &mut b], &grads);
+        assert!(counts().0 > first.0, "the first step creates the state entry (the counter works)");
+        // Warm-up: the workers' thread-locals and queues settle on the first hand-offs.
+        for _ in 0..5 {
+            opt.step(&mut [&mut w, &mut b], &grads);
+        }
+        LARGEST.store(0, Ordering::SeqCst);
+        let before = counts();
+        for _ in 0..STEPS {
+            opt.step(&mut [&mut w, &mut b], &grads);
+        }
+        let after = counts();
+        let (all, large) = (after.0 - before.0, after.1 - before.1);
+        let largest = LARGEST.load(Ordering::SeqCst);
+        assert_eq!(large, 0, "{}: {large} allocations of >= {LARGE} bytes in {STEPS} steps", opt.name());
+        assert!(
+            all <= STEPS / AMORTIZED,
+            "{}: {all} allocations in {STEPS} steps (largest {largest} bytes); at most {} are rayon's queue blocks",
+            opt.name(),
+            STEPS / AMORTIZED
+        );
+        assert!(w.value.to_vec()[0] < 1.0, "the parameter moved");
+    }
+}
