@@ -2,7 +2,9 @@
 //!
 //! * [`Dataset`] with [`TensorDataset`] (in memory) and [`StreamDataset`] (items read on
 //!   demand); [`DataLoader`] batches them, shuffles reproducibly per epoch and can prefetch on a
-//!   worker thread.
+//!   worker thread. A [`Batch`] holds a list of input tensors and a list of target tensors, for
+//!   models with several inputs and outputs; [`Batch::new`] and [`TensorDataset::new`] cover the
+//!   usual one input, one target ([`TensorDataset::from_lists`] the others).
 //! * Splits: [`train_test_split`], [`k_fold`], [`stratified_k_fold`].
 //! * Preprocessing with `fit` / `transform` / `inverse_transform` ([`Transformer`]):
 //!   [`StandardScaler`], [`MinMaxScaler`], [`Normalizer`]; label encodings [`to_categorical`],
@@ -31,7 +33,8 @@
 //! let loader = DataLoader::new(TensorDataset::new(x_train, y_train)?, 32)?.shuffle(42);
 //! for epoch in 0..2 {
 //!     for batch in loader.epoch(epoch) {
-//!         let (xb, yb) = batch?;
+//!         let batch = batch?;
+//!         let (xb, yb) = (&batch.inputs[0], &batch.targets[0]);
 //!         assert_eq!(xb.shape()[0], yb.shape()[0]);
 //!     }
 //! }
@@ -54,7 +57,7 @@ mod split;
 mod text;
 
 pub use crate::csv::{load_csv, read_csv, CsvData, CsvOptions, Missing};
-pub use dataset::{Dataset, StreamDataset, TensorDataset};
+pub use dataset::{Batch, Dataset, StreamDataset, TensorDataset};
 pub use encode::{to_categorical, LabelEncoder, OneHotEncoder};
 pub use kensho_core::{Error, Result, Tensor};
 pub use loader::{Batches, DataLoader};

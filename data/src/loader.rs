@@ -5,10 +5,10 @@ use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use kensho_core::{seeded_rng, Error, Result, Tensor};
+use kensho_core::{seeded_rng, Error, Result};
 use rand::seq::SliceRandom;
 
-use crate::Dataset;
+use crate::{Batch, Dataset};
 
 /// Splits a [`Dataset`] into mini-batches, epoch after epoch.
 ///
@@ -20,14 +20,22 @@ use crate::Dataset;
 /// * `prefetch(n)`: a worker thread prepares up to `n` batches ahead through a bounded channel;
 ///   the batches are exactly the same as without prefetching.
 ///
+/// Each epoch yields `Result<`[`Batch`]`>`: one tensor per model input in `batch.inputs`, one per
+/// model output in `batch.targets`.
+///
 /// ```
 /// use kensho_core::Tensor;
 /// use kensho_data::{DataLoader, TensorDataset};
 /// let x = Tensor::from_vec((0..10).map(|v| v as f32).collect(), &[10, 1])?;
 /// let ds = TensorDataset::new(x, Tensor::zeros(&[10]))?;
 /// let loader = DataLoader::new(ds, 4)?.shuffle(7).prefetch(2);
-/// let sizes: Vec<usize> = loader.epoch(0).map(|b| b.map(|(x, _)| x.shape()[0])).collect::<Result<_, _>>()?;
+/// let sizes: Vec<usize> = loader.epoch(0).map(|b| b.map(|batch| batch.rows())).collect::<Result<_, _>>()?;
 /// assert_eq!(sizes, vec![4, 4, 2]);
+/// for batch in loader.epoch(1) {
+///     let batch = batch?;
+///     let (x, y) = (&batch.inputs[0], &batch.targets[0]);
+///     assert_eq!(x.shape()[0], y.shape()[0]);
+/// }
 /// # Ok::<(), kensho_core::Error>(())
 /// ```
 #[derive(Clone)]
@@ -121,7 +129,7 @@ impl DataLoader {
         order
     }
 
-    /// The batches of epoch number `epoch` (counting from 0), as `(x, y)` results.
+    /// The batches of epoch number `epoch` (counting from 0), as `Result<Batch>` items.
     ///
     /// Iteration ends after the first error (a batch that could not be read).
     pub fn epoch(&self, epoch: usize) -> Batches {
@@ -149,17 +157,17 @@ impl DataLoader {
 
 enum Source {
     Direct { dataset: Arc<dyn Dataset>, chunks: std::vec::IntoIter<Vec<usize>> },
-    Prefetch { rx: Option<Receiver<Result<(Tensor, Tensor)>>>, worker: Option<JoinHandle<()>> },
+    Prefetch { rx: Option<Receiver<Result<Batch>>>, worker: Option<JoinHandle<()>> },
 }
 
-/// The batches of one epoch of a [`DataLoader`]; each item is `Result<(x, y)>`.
+/// The batches of one epoch of a [`DataLoader`]; each item is a `Result<`[`Batch`]`>`.
 pub struct Batches {
     remaining: usize,
     source: Source,
 }
 
 impl Iterator for Batches {
-    type Item = Result<(Tensor, Tensor)>;
+    type Item = Result<Batch>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.remaining == 0 {
@@ -200,6 +208,7 @@ impl Drop for Batches {
 mod tests {
     use super::*;
     use crate::{StreamDataset, TensorDataset};
+    use kensho_core::Tensor;
 
     fn numbered(n: usize) -> TensorDataset {
         let x = Tensor::from_vec((0..n).map(|v| v as f32).collect(), &[n, 1]).unwrap();
@@ -207,7 +216,7 @@ mod tests {
     }
 
     fn epoch_items(loader: &DataLoader, epoch: usize) -> Vec<Vec<f32>> {
-        loader.epoch(epoch).map(|b| b.unwrap().0.to_vec()).collect()
+        loader.epoch(epoch).map(|b| b.unwrap().inputs[0].to_vec()).collect()
     }
 
     #[test]
@@ -245,9 +254,11 @@ mod tests {
                 let a: Vec<_> = base.epoch(epoch).map(|b| b.unwrap()).collect();
                 let b: Vec<_> = pre.epoch(epoch).map(|b| b.unwrap()).collect();
                 assert_eq!(a.len(), b.len());
-                for ((xa, ya), (xb, yb)) in a.iter().zip(&b) {
-                    assert_eq!(xa.to_vec(), xb.to_vec());
-                    assert_eq!(ya.to_vec(), yb.to_vec());
+                for (ba, bb) in a.iter().zip(&b) {
+                    assert_eq!((ba.inputs.len(), ba.targets.len()), (bb.inputs.len(), bb.targets.len()));
+                    for (ta, tb) in ba.inputs.iter().chain(&ba.targets).zip(bb.inputs.iter().chain(&bb.targets)) {
+                        assert_eq!(ta.to_vec(), tb.to_vec());
+                    }
                 }
             }
         }
@@ -275,6 +286,27 @@ mod tests {
             let results: Vec<_> = loader.epoch(0).collect();
             assert_eq!(results.len(), 3, "prefetch {prefetch}");
             assert!(results[2].as_ref().unwrap_err().to_string().contains("item 5 is corrupt"));
+        }
+    }
+
+    #[test]
+    fn every_input_and_target_of_a_batch_follows_the_same_order() {
+        let n = 23;
+        let a = Tensor::from_vec((0..n).map(|v| v as f32).collect(), &[n]).unwrap();
+        let b = Tensor::from_vec((0..2 * n).map(|v| -(v as f32)).collect(), &[n, 2]).unwrap();
+        let c = Tensor::from_vec((0..3 * n).map(|v| v as f32 * 0.5).collect(), &[n, 3, 1]).unwrap();
+        let ds = TensorDataset::from_lists(vec![a.clone(), b.clone()], vec![c.clone(), a.clone()]).unwrap();
+        for prefetch in [0, 2] {
+            let loader = DataLoader::new(ds.clone(), 5).unwrap().shuffle(9).prefetch(prefetch);
+            let order = loader.order(1);
+            let batches: Vec<Batch> = loader.epoch(1).map(|b| b.unwrap()).collect();
+            assert_eq!(batches.len(), 5);
+            for (batch, chunk) in batches.iter().zip(order.chunks(5)) {
+                assert_eq!(batch.rows(), chunk.len());
+                let expected = [&a, &b, &c, &a].map(|t| t.index_select(0, chunk).to_vec());
+                let got: Vec<Vec<f32>> = batch.inputs.iter().chain(&batch.targets).map(Tensor::to_vec).collect();
+                assert_eq!(got, expected);
+            }
         }
     }
 

@@ -260,7 +260,9 @@ fn stream_dataset_reads_records_from_a_file_on_demand() {
         f.read_exact(&mut record).map_err(|e| kensho_data::Error::io("records.bin", e))?;
         Ok((record[1..].iter().map(|&b| f32::from(b) / 255.0).collect(), vec![f32::from(record[0])]))
     });
-    let (x, y) = ds.batch(&[2, 0]).unwrap();
+    let batch = ds.batch(&[2, 0]).unwrap();
+    assert_eq!((batch.inputs.len(), batch.targets.len()), (1, 1));
+    let (x, y) = (&batch.inputs[0], &batch.targets[0]);
     assert_eq!(y.to_vec(), vec![1.0, 4.0]);
     let (all_x, _) = cifar::load_batch(&path).unwrap();
     assert_eq!(x.to_vec(), all_x.index_select(0, &[2, 0]).to_vec());
