@@ -50,11 +50,17 @@ pub enum Error {
         /// Where and what is wrong.
         reason: String,
     },
-    /// Training could not go on (for example the loss became NaN or infinite).
-    #[error("training stopped: {reason}")]
-    Training {
-        /// What happened, with the epoch and batch.
-        reason: String,
+    /// A strict load of a weights file found tensors that do not match the model (missing,
+    /// unexpected or of another shape), so nothing was loaded.
+    #[error(
+        "{file}: does not match the model (strict load; nothing was loaded): {problems}. \
+         Load with LoadOptions {{ strict: false, .. }} to take only the tensors that match"
+    )]
+    WeightsMismatch {
+        /// The weights file.
+        file: PathBuf,
+        /// What does not match: the missing, unexpected and mis-shaped tensors.
+        problems: String,
     },
 }
 
@@ -74,6 +80,11 @@ impl Error {
         Error::Parse { file: file.into(), reason: reason.into() }
     }
 
+    /// Shorthand for [`Error::WeightsMismatch`].
+    pub fn weights_mismatch(file: impl Into<PathBuf>, problems: impl Into<String>) -> Self {
+        Error::WeightsMismatch { file: file.into(), problems: problems.into() }
+    }
+
     /// Shorthand for [`Error::Io`].
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io { path: path.into(), source }
@@ -82,3 +93,19 @@ impl Error {
 
 /// `Result` with kensho's [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weights_mismatch_says_what_happened_and_how_to_load_anyway() {
+        let e = Error::weights_mismatch("model.safetensors", "missing \"0.bias\"");
+        assert_eq!(
+            e.to_string(),
+            "model.safetensors: does not match the model (strict load; nothing was loaded): missing \"0.bias\". \
+             Load with LoadOptions { strict: false, .. } to take only the tensors that match"
+        );
+        assert!(matches!(e, Error::WeightsMismatch { ref file, .. } if file == &PathBuf::from("model.safetensors")));
+    }
+}
