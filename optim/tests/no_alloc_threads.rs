@@ -9,12 +9,15 @@
 //! - every allocation of at least [`LARGE`] bytes must be absent: a copy of a parameter,
 //!   gradient or slot chunk (at least 64 Ki floats here) is far above it;
 //! - every allocation, of any size, on any thread is counted too, and may happen at most once
-//!   per [`AMORTIZED`] steps. The step hands its work to the pool through rayon's global job
-//!   queue (the caller is not a pool thread), and that queue (crossbeam's `Injector`) allocates
-//!   one block of 63 job slots (about 1.5 KiB) every 63 jobs it receives and frees it once they
-//!   are taken. That is rayon's own amortized bookkeeping, not the update's: a step that boxed
-//!   a job, collected its chunks into a `Vec` or copied anything would allocate at least once
-//!   per step and fail here.
+//!   per [`AMORTIZED`] steps, plus [`ONE_TIME`] in all. The step hands its work to the pool
+//!   through rayon's global job queue (the caller is not a pool thread), and that queue
+//!   (crossbeam's `Injector`) allocates one block of 63 job slots (about 1.5 KiB) every 63 jobs
+//!   it receives and frees it once they are taken. And a worker thread sets itself up once,
+//!   lazily (its registration with crossbeam's epoch collector, about 2.3 KiB, and its
+//!   thread-local destructors): the warm-up makes every worker run a job first, but on a loaded
+//!   machine a late one may still do it in the counted window. Both are rayon's own
+//!   bookkeeping, not the update's: a step that boxed a job, collected its chunks into a `Vec`
+//!   or copied anything would allocate at least once per step and fail here.
 
 use kensho_autograd::{Grads, Param};
 use kensho_core::Tensor;
@@ -26,8 +29,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 const LARGE: usize = 4096;
 /// The fewest steps per tolerated small allocation (rayon's queue needs one per 63 jobs).
 const AMORTIZED: usize = 30;
+/// Small allocations tolerated once per optimizer: a late worker thread's one-time setup.
+const ONE_TIME: usize = 4;
 /// Steps counted per optimizer.
-const STEPS: usize = 120;
+const STEPS: usize = 200;
 
 struct Counting;
 static ALLOCS: AtomicUsize = AtomicUsize::new(0);
@@ -60,6 +65,8 @@ fn counts() -> (usize, usize) {
 fn multi_thread_steps_after_the_first_do_not_allocate() {
     kensho_core::set_num_threads(2);
     assert_eq!(kensho_core::num_threads(), 2);
+    // Every worker thread starts and runs a job before anything is counted.
+    kensho_core::threads::pool().broadcast(|_| ());
     // 256 × 512 = 128 Ki elements: above the 64 Ki split threshold, so two chunks of 64 Ki.
     let shape = [256, 512];
     let opts: Vec<Box<dyn Optimizer>> = vec![
@@ -80,7 +87,7 @@ fn multi_thread_steps_after_the_first_do_not_allocate() {
         opt.step(&mut [&mut w, &mut b], &grads);
         assert!(counts().0 > first.0, "the first step creates the state entry (the counter works)");
         // Warm-up: the workers' thread-locals and queues settle on the first hand-offs.
-        for _ in 0..5 {
+        for _ in 0..20 {
             opt.step(&mut [&mut w, &mut b], &grads);
         }
         LARGEST.store(0, Ordering::SeqCst);
@@ -92,11 +99,11 @@ fn multi_thread_steps_after_the_first_do_not_allocate() {
         let (all, large) = (after.0 - before.0, after.1 - before.1);
         let largest = LARGEST.load(Ordering::SeqCst);
         assert_eq!(large, 0, "{}: {large} allocations of >= {LARGE} bytes in {STEPS} steps", opt.name());
+        let tolerated = STEPS / AMORTIZED + ONE_TIME;
         assert!(
-            all <= STEPS / AMORTIZED,
-            "{}: {all} allocations in {STEPS} steps (largest {largest} bytes); at most {} are rayon's queue blocks",
+            all <= tolerated,
+            "{}: {all} allocations in {STEPS} steps (largest {largest} bytes); rayon's bookkeeping explains {tolerated}",
             opt.name(),
-            STEPS / AMORTIZED
         );
         assert!(w.value.to_vec()[0] < 1.0, "the parameter moved");
     }
