@@ -13,15 +13,30 @@ pub(crate) struct Mat {
 }
 
 /// Products below this many multiply-adds run on the calling thread.
-const PARALLEL_MIN_MACS: usize = 1 << 18;
+pub(crate) const PARALLEL_MIN_MACS: usize = 1 << 18;
 
-/// `C[m, n] = alpha * A[m, k] * B[k, n] + beta * C`.
+/// The number of threads one `m x k x n` product is worth splitting across: all the kernel
+/// threads for a large product, else 1 (small products, and inside a parallel region, where a
+/// kernel thread already running one shard of the work keeps its product: the other threads are
+/// busy with the other shards).
+pub(crate) fn gemm_threads(m: usize, k: usize, n: usize) -> usize {
+    let nested = rayon::current_thread_index().is_some();
+    if m * n * k >= PARALLEL_MIN_MACS && !nested && !(m < 16 && n < 16) {
+        crate::threads::num_threads()
+    } else {
+        1
+    }
+}
+
+/// `C[m, n] = alpha * A[m, k] * B[k, n] + beta * C`, split across `threads` threads (1: on the
+/// calling thread; see [`gemm_threads`]). The result is the same for every thread count.
 ///
 /// # Safety
 /// The pointers with their strides must address valid `m x k`, `k x n` and `m x n` matrices, and
 /// `C` must not overlap `A` or `B`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn sgemm(
+    threads: usize,
     m: usize,
     k: usize,
     n: usize,
@@ -33,10 +48,6 @@ pub(crate) unsafe fn sgemm(
     rsc: isize,
     csc: isize,
 ) {
-    // Inside a parallel region (a kernel thread already running one shard of the work) the
-    // product stays on its thread: the other threads are busy with the other shards.
-    let nested = rayon::current_thread_index().is_some();
-    let threads = if m * n * k >= PARALLEL_MIN_MACS && !nested { crate::threads::num_threads() } else { 1 };
     if threads <= 1 || (m < 16 && n < 16) {
         matrixmultiply::sgemm(m, k, n, alpha, a.ptr, a.rs, a.cs, b.ptr, b.rs, b.cs, beta, c, rsc, csc);
         return;

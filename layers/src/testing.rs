@@ -24,7 +24,7 @@ fn project(y: &Tensor, r: &Tensor) -> f64 {
 /// Adds `delta` to element `j` (row-major) of parameter `p` of the layer.
 fn nudge(layer: &mut dyn Layer, p: usize, j: usize, delta: f32) {
     let mut params = layer.params_mut();
-    *params[p].value.as_array_mut().iter_mut().nth(j).expect("index in range") += delta;
+    params[p].value.add_at(j, delta);
 }
 
 /// Checks every parameter's gradient against central finite differences of `Σ layer(x) ⊙ r`.

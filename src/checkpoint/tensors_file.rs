@@ -54,7 +54,7 @@ pub(crate) fn serialize(path: &Path, tensors: &[(String, Tensor)], metadata: Opt
     let data: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
         .iter()
         .map(|(name, t)| {
-            let bytes = t.as_array().iter().flat_map(|v| v.to_le_bytes()).collect();
+            let bytes = t.iter().flat_map(f32::to_le_bytes).collect();
             (name.clone(), t.shape().to_vec(), bytes)
         })
         .collect();

@@ -1,9 +1,96 @@
 //! Elementwise kernels: unary maps (math and activations), binary ops with NumPy broadcasting,
-//! and comparisons producing 0/1 masks.
+//! comparisons producing 0/1 masks, and the in-place [`Tensor::add_assign`].
+//!
+//! Large tensors (from [`PARALLEL_MIN_ELEMS`] elements) are split across the kernel threads in
+//! consecutive pieces of the output; every element is computed by the same scalar function
+//! either way, so the results do not depend on the thread count.
 
 use super::Tensor;
 use crate::{Error, Result};
-use ndarray::{IxDyn, Zip};
+use ndarray::{ArrayViewD, ArrayViewMutD, Axis, IxDyn, Slice, Zip};
+use std::ops::Range;
+
+/// Elementwise work on fewer elements than this stays on the calling thread (below it, waking
+/// a worker costs about as much as the work).
+const PARALLEL_MIN_ELEMS: usize = 1 << 16;
+
+/// The number of threads worth using for `len` elements of elementwise work: 1 for small work
+/// and inside a parallel region (a kernel thread already running one shard of a larger job).
+fn threads_for(len: usize) -> usize {
+    if len < PARALLEL_MIN_ELEMS || rayon::current_thread_index().is_some() {
+        1
+    } else {
+        crate::threads::num_threads()
+    }
+}
+
+/// Calls `f(start, piece)` on up to `parts` consecutive pieces of `out`, each a whole number of
+/// `unit`s long (`start` is the index of the piece's first element). The calling thread takes
+/// the first piece while the kernel threads take the others.
+fn for_each_piece(out: &mut [f32], parts: usize, unit: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
+    let unit = unit.max(1);
+    let per = (out.len() / unit).div_ceil(parts.max(1)).max(1) * unit;
+    if parts <= 1 || per >= out.len() {
+        f(0, out);
+        return;
+    }
+    let f = &f;
+    crate::threads::pool().in_place_scope(|s| {
+        let mut pieces = out.chunks_mut(per);
+        let first = pieces.next().expect("more than one piece");
+        for (i, piece) in pieces.enumerate() {
+            s.spawn(move |_| f((i + 1) * per, piece));
+        }
+        f(0, first);
+    });
+}
+
+/// A piece of a tensor of rank >= 1: the index range `rows` along `axis`.
+type Rows = Option<(usize, Range<usize>)>;
+
+/// Calls `f(rows, piece)` on pieces of the contiguous row-major buffer `out` of `shape`, on up
+/// to `parts` threads: `piece` is the writable view of the elements in `rows`. The pieces split
+/// the first axis longer than 1 (all axes before it have length 1, so each piece is one
+/// consecutive run of `out`); `rows` is `None` when the whole buffer is one piece.
+fn for_each_rows(out: &mut [f32], shape: &[usize], parts: usize, f: impl Fn(Rows, ArrayViewMutD<f32>) + Sync) {
+    fn view<'a>(shape: &[usize], piece: &'a mut [f32]) -> ArrayViewMutD<'a, f32> {
+        ArrayViewMutD::from_shape(IxDyn(shape), piece).expect("piece fits its shape")
+    }
+    match shape.iter().position(|&d| d > 1) {
+        Some(axis) if parts > 1 => {
+            let unit: usize = shape[axis + 1..].iter().product::<usize>().max(1);
+            for_each_piece(out, parts, unit, |start, piece| {
+                let (first, count) = (start / unit, piece.len() / unit);
+                let mut sub = shape.to_vec();
+                sub[axis] = count;
+                f(Some((axis, first..first + count)), view(&sub, piece));
+            });
+        }
+        _ => f(None, view(shape, out)),
+    }
+}
+
+/// The part of `v` (a view of the full shape) that a piece from [`for_each_rows`] covers.
+fn restrict<'a>(v: &ArrayViewD<'a, f32>, rows: &Rows) -> ArrayViewD<'a, f32> {
+    let mut part = v.clone();
+    if let Some((axis, range)) = rows {
+        part.slice_axis_inplace(Axis(*axis), Slice::from(range.clone()));
+    }
+    part
+}
+
+/// `f(a, b)` elementwise for two views of the same `shape`, split across the threads when large.
+fn zip_views(shape: &[usize], a: ArrayViewD<f32>, b: ArrayViewD<f32>, f: impl Fn(f32, f32) -> f32 + Sync) -> Tensor {
+    let threads = threads_for(a.len());
+    if threads <= 1 {
+        return Tensor::from_array(Zip::from(&a).and(&b).map_collect(|&x, &y| f(x, y)));
+    }
+    let mut out = vec![0.0f32; a.len()];
+    for_each_rows(&mut out, shape, threads, |rows, mut piece| {
+        Zip::from(&mut piece).and(&restrict(&a, &rows)).and(&restrict(&b, &rows)).for_each(|o, &x, &y| *o = f(x, y));
+    });
+    Tensor::from_vec(out, shape).expect("same length")
+}
 
 /// The shape two operands broadcast to under NumPy's rules (dimensions aligned from the right,
 /// each pair equal or one of them 1), or `None` if they are incompatible.
@@ -57,17 +144,83 @@ fn normal_cdf(x: f32) -> f32 {
 }
 
 impl Tensor {
-    /// Applies `f` to every element, giving a new contiguous tensor.
-    pub fn map(&self, f: impl Fn(f32) -> f32) -> Tensor {
+    /// Applies `f` to every element, giving a new tensor. Large tensors are split across the
+    /// kernel threads (hence `Sync`: `f` is shared between them).
+    pub fn map(&self, f: impl Fn(f32) -> f32 + Sync) -> Tensor {
+        let threads = threads_for(self.len());
         match self.0.as_slice() {
-            Some(s) => Tensor::from_vec(s.iter().map(|&v| f(v)).collect(), self.shape()).expect("same length"),
-            None => Tensor::from_array(self.0.map(|&v| f(v))),
+            Some(s) if threads <= 1 => {
+                Tensor::from_vec(s.iter().map(|&v| f(v)).collect(), self.shape()).expect("same length")
+            }
+            None if threads <= 1 => Tensor::from_array(self.0.map(|&v| f(v))),
+            Some(s) => {
+                let mut out = vec![0.0f32; s.len()];
+                for_each_piece(&mut out, threads, 1, |start, piece| {
+                    piece.iter_mut().zip(&s[start..]).for_each(|(o, &v)| *o = f(v));
+                });
+                Tensor::from_vec(out, self.shape()).expect("same length")
+            }
+            None => {
+                let (src, mut out) = (self.0.view(), vec![0.0f32; self.len()]);
+                for_each_rows(&mut out, self.shape(), threads, |rows, mut piece| {
+                    Zip::from(&mut piece).and(&restrict(&src, &rows)).for_each(|o, &v| *o = f(v));
+                });
+                Tensor::from_vec(out, self.shape()).expect("same length")
+            }
         }
     }
 
-    /// Applies `f` to every element in place (copying the buffer first if it is shared).
-    pub fn map_inplace(&mut self, f: impl Fn(f32) -> f32) {
+    /// Applies `f` to every element in place (copying the buffer first if it is shared). Large
+    /// tensors are split across the kernel threads.
+    pub fn map_inplace(&mut self, f: impl Fn(f32) -> f32 + Sync) {
+        let threads = threads_for(self.len());
+        if threads > 1 {
+            if let Some(s) = self.0.as_slice_memory_order_mut() {
+                for_each_piece(s, threads, 1, |_, piece| piece.iter_mut().for_each(|v| *v = f(*v)));
+                return;
+            }
+        }
         self.0.mapv_inplace(f);
+    }
+
+    /// Adds `other` into `self` in place (`self += other`), with `other` broadcast to the shape
+    /// of `self` by NumPy's rules (a bias row into a batch, for example). The buffer is copied
+    /// first if it is shared (copy on write); large tensors are split across the kernel threads.
+    ///
+    /// ```
+    /// let mut y = kensho_core::Tensor::zeros(&[2, 3]);
+    /// y.add_assign(&kensho_core::Tensor::arange(3));
+    /// assert_eq!(y.to_vec(), vec![0.0, 1.0, 2.0, 0.0, 1.0, 2.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// If `other` cannot be broadcast to the shape of `self`; the message names both shapes.
+    #[track_caller]
+    pub fn add_assign(&mut self, other: &Tensor) {
+        let shape = self.shape().to_vec();
+        assert!(
+            broadcast_shape(&shape, other.shape()).is_some_and(|s| s == shape),
+            "add_assign: cannot add a tensor of shape {:?} into one of shape {shape:?} (the right operand must \
+             broadcast to the left one's shape)",
+            other.shape()
+        );
+        let threads = threads_for(self.len());
+        if threads <= 1 {
+            self.0 += &other.0;
+            return;
+        }
+        let out = self.as_mut_slice();
+        match other.as_slice().filter(|_| other.shape() == shape.as_slice()) {
+            Some(src) => for_each_piece(out, threads, 1, |start, piece| {
+                piece.iter_mut().zip(&src[start..]).for_each(|(o, &v)| *o += v);
+            }),
+            None => {
+                let src = other.0.broadcast(IxDyn(&shape)).expect("broadcast shape checked");
+                for_each_rows(out, &shape, threads, |rows, mut piece| {
+                    Zip::from(&mut piece).and(&restrict(&src, &rows)).for_each(|o, &v| *o += v);
+                });
+            }
+        }
     }
 
     /// `-x`.
@@ -145,13 +298,23 @@ impl Tensor {
     }
 
     /// Elementwise `f(self, rhs)` with NumPy broadcasting, or an error naming `op` and both shapes.
-    pub fn try_zip_with(&self, rhs: &Tensor, op: &str, f: impl Fn(f32, f32) -> f32) -> Result<Tensor> {
+    ///
+    /// Large outputs are split across the kernel threads (hence `Sync`: `f` is shared).
+    pub fn try_zip_with(&self, rhs: &Tensor, op: &str, f: impl Fn(f32, f32) -> f32 + Sync) -> Result<Tensor> {
         if self.shape() == rhs.shape() {
             if let (Some(a), Some(b)) = (self.0.as_slice(), rhs.0.as_slice()) {
-                let data = a.iter().zip(b).map(|(&x, &y)| f(x, y)).collect();
-                return Ok(Tensor::from_vec(data, self.shape()).expect("same length"));
+                let threads = threads_for(a.len());
+                if threads <= 1 {
+                    let data = a.iter().zip(b).map(|(&x, &y)| f(x, y)).collect();
+                    return Ok(Tensor::from_vec(data, self.shape()).expect("same length"));
+                }
+                let mut out = vec![0.0f32; a.len()];
+                for_each_piece(&mut out, threads, 1, |start, piece| {
+                    piece.iter_mut().zip(&a[start..]).zip(&b[start..]).for_each(|((o, &x), &y)| *o = f(x, y));
+                });
+                return Ok(Tensor::from_vec(out, self.shape()).expect("same length"));
             }
-            return Ok(Tensor::from_array(Zip::from(&self.0).and(&rhs.0).map_collect(|&x, &y| f(x, y))));
+            return Ok(zip_views(self.shape(), self.0.view(), rhs.0.view(), f));
         }
         let shape = broadcast_shape(self.shape(), rhs.shape()).ok_or_else(|| {
             Error::shape(
@@ -162,7 +325,7 @@ impl Tensor {
         })?;
         let a = self.0.broadcast(IxDyn(&shape)).expect("broadcast shape checked");
         let b = rhs.0.broadcast(IxDyn(&shape)).expect("broadcast shape checked");
-        Ok(Tensor::from_array(Zip::from(&a).and(&b).map_collect(|&x, &y| f(x, y))))
+        Ok(zip_views(&shape, a, b, f))
     }
 
     /// Elementwise `f(self, rhs)` with NumPy broadcasting.
@@ -170,7 +333,7 @@ impl Tensor {
     /// # Panics
     /// If the shapes cannot be broadcast together; the message names `op` and both shapes.
     #[track_caller]
-    pub fn zip_with(&self, rhs: &Tensor, op: &str, f: impl Fn(f32, f32) -> f32) -> Tensor {
+    pub fn zip_with(&self, rhs: &Tensor, op: &str, f: impl Fn(f32, f32) -> f32 + Sync) -> Tensor {
         self.try_zip_with(rhs, op, f).unwrap_or_else(|e| panic!("{e}"))
     }
 }
@@ -234,6 +397,14 @@ operator!(Add, add);
 operator!(Sub, sub);
 operator!(Mul, mul);
 operator!(Div, div);
+
+/// `a += &b`: [`Tensor::add_assign`].
+impl std::ops::AddAssign<&Tensor> for Tensor {
+    #[track_caller]
+    fn add_assign(&mut self, rhs: &Tensor) {
+        Tensor::add_assign(self, rhs);
+    }
+}
 
 impl std::ops::Neg for &Tensor {
     type Output = Tensor;

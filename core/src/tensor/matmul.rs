@@ -2,9 +2,70 @@
 //! the internal GEMM with strides, so transposed operands are never copied.
 
 use super::Tensor;
-use crate::gemm::{sgemm, Mat};
+use crate::gemm::{sgemm, Mat, PARALLEL_MIN_MACS};
 use crate::{Error, Result};
 use ndarray::{ArrayD, IxDyn};
+
+/// One batched product, laid out for its entries to run on any thread: operand and output
+/// addresses (as integers, so the plan can be shared between threads) with their strides.
+struct Batched<'a> {
+    /// The broadcast batch dimensions.
+    batch: &'a [usize],
+    /// The strides of A and B along the batch dimensions (0 where broadcast).
+    strides: [&'a [isize]; 2],
+    /// A's address of entry 0 with its row and column strides; the same for B.
+    a: (usize, isize, isize),
+    b: (usize, isize, isize),
+    /// The contiguous output buffer, `m * n` elements per entry.
+    c: usize,
+    mkn: [usize; 3],
+}
+
+impl Batched<'_> {
+    /// Computes entry `flat` (row-major over the batch dimensions) with a GEMM on `threads` threads.
+    ///
+    /// # Safety
+    /// The addresses and strides must describe valid operands and an output buffer of
+    /// `batches * m * n` elements; no other thread may write entry `flat` at the same time.
+    unsafe fn entry(&self, flat: usize, threads: usize) {
+        let [m, k, n] = self.mkn;
+        // Offsets of this entry in A and B, from its multi-index.
+        let (mut rem, mut off_a, mut off_b) = (flat, 0isize, 0isize);
+        for d in (0..self.batch.len()).rev() {
+            let i = (rem % self.batch[d]) as isize;
+            rem /= self.batch[d];
+            off_a += i * self.strides[0][d];
+            off_b += i * self.strides[1][d];
+        }
+        // SAFETY: guaranteed by the caller.
+        unsafe {
+            let am = Mat { ptr: (self.a.0 as *const f32).offset(off_a), rs: self.a.1, cs: self.a.2 };
+            let bm = Mat { ptr: (self.b.0 as *const f32).offset(off_b), rs: self.b.1, cs: self.b.2 };
+            let c = (self.c as *mut f32).add(flat * m * n);
+            sgemm(threads, m, k, n, 1.0, am, bm, 0.0, c, n as isize, 1);
+        }
+    }
+}
+
+/// How many threads share the entries of a batched product (1: the entries run one after another,
+/// each GEMM deciding its own split).
+///
+/// Several entries with enough work in total are dealt out whole, one single-thread GEMM each.
+/// A few large entries that do not divide evenly among the threads (3 on 2 threads) are better
+/// served one at a time, each split across all the threads. Either way every output element is
+/// accumulated in the same order, so the result does not depend on the choice.
+fn batch_threads(batches: usize, m: usize, k: usize, n: usize) -> usize {
+    if batches < 2 || rayon::current_thread_index().is_some() || batches * m * k * n < PARALLEL_MIN_MACS {
+        return 1;
+    }
+    let threads = crate::threads::num_threads().min(batches);
+    let uneven = !batches.is_multiple_of(threads) && batches < 4 * threads;
+    if threads < 2 || (uneven && crate::gemm::gemm_threads(m, k, n) > 1) {
+        1
+    } else {
+        threads
+    }
+}
 
 impl Tensor {
     /// The matrix product over the last two axes, with the leading (batch) axes broadcast.
@@ -36,27 +97,36 @@ impl Tensor {
         if k == 0 || m * n * batches == 0 {
             return Ok(Tensor::zeros(&out_shape));
         }
-        // Written in full by the GEMM below (beta = 0 never reads C), so left uninitialised.
+        // Written in full by the GEMMs below (beta = 0 never reads C), so left uninitialised.
         let mut out: Vec<f32> = Vec::with_capacity(batches * m * n);
         let nb = batch.len();
         let (sta, stb) = (a.strides(), b.strides());
-        let out_ptr = out.as_mut_ptr();
-        for flat in 0..batches {
-            // Offsets of this batch entry in A, B and C, from its multi-index.
-            let (mut rem, mut off_a, mut off_b) = (flat, 0isize, 0isize);
-            for d in (0..nb).rev() {
-                let i = (rem % batch[d]) as isize;
-                rem /= batch[d];
-                off_a += i * sta[d];
-                off_b += i * stb[d];
-            }
-            // SAFETY: the views are valid for their broadcast shapes; C is a fresh contiguous buffer.
-            unsafe {
-                let am = Mat { ptr: a.as_ptr().offset(off_a), rs: sta[nb], cs: sta[nb + 1] };
-                let bm = Mat { ptr: b.as_ptr().offset(off_b), rs: stb[nb], cs: stb[nb + 1] };
-                let c = out_ptr.add(flat * m * n);
-                sgemm(m, k, n, 1.0, am, bm, 0.0, c, n as isize, 1);
-            }
+        let plan = Batched {
+            batch: &batch,
+            strides: [&sta[..nb], &stb[..nb]],
+            a: (a.as_ptr() as usize, sta[nb], sta[nb + 1]),
+            b: (b.as_ptr() as usize, stb[nb], stb[nb + 1]),
+            c: out.as_mut_ptr() as usize,
+            mkn: [m, k, n],
+        };
+        let threads = batch_threads(batches, m, k, n);
+        if threads > 1 {
+            // Whole entries per thread, each a single-thread GEMM; the calling thread takes the
+            // first share while the pool runs the others.
+            let plan = &plan;
+            let share = move |t: usize| t * batches / threads..(t + 1) * batches / threads;
+            crate::threads::pool().in_place_scope(|s| {
+                for t in 1..threads {
+                    // SAFETY: the shares are disjoint ranges of entries, so disjoint blocks of C.
+                    s.spawn(move |_| share(t).for_each(|e| unsafe { plan.entry(e, 1) }));
+                }
+                // SAFETY: as above.
+                share(0).for_each(|e| unsafe { plan.entry(e, 1) });
+            });
+        } else {
+            let per_entry = crate::gemm::gemm_threads(m, k, n);
+            // SAFETY: the entries write disjoint blocks of C, one after another.
+            (0..batches).for_each(|e| unsafe { plan.entry(e, per_entry) });
         }
         // SAFETY: every batch entry's m x n block was written by the GEMM.
         unsafe { out.set_len(batches * m * n) };

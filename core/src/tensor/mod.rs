@@ -18,9 +18,11 @@ pub use elementwise::broadcast_shape;
 
 /// An n-dimensional array of `f32`, row-major, cheap to clone.
 ///
-/// Cloning shares the buffer; writing through [`Tensor::as_array_mut`] copies it first if it is
-/// shared (copy on write). Views such as [`Tensor::transpose`] share the buffer with new strides,
-/// so they cost nothing; kernels accept such non-contiguous tensors.
+/// Cloning shares the buffer; writing (for example through [`Tensor::as_mut_slice`] or
+/// [`Tensor::add_assign`]) copies it first if it is shared (copy on write). Views such as
+/// [`Tensor::transpose`] share the buffer with new strides, so they cost nothing; kernels accept
+/// such non-contiguous tensors. The ndarray representation stays inside kensho-core: read the
+/// values with [`Tensor::iter`], [`Tensor::as_slice`] or [`Tensor::get_flat`].
 #[derive(Clone, PartialEq)]
 pub struct Tensor(ArcArray<f32, IxDyn>);
 
@@ -30,24 +32,9 @@ impl Tensor {
         Tensor(array.into_shared())
     }
 
-    /// Wraps a shared ndarray array without copying.
-    pub fn from_shared(array: ArcArray<f32, IxDyn>) -> Tensor {
-        Tensor(array)
-    }
-
-    /// The underlying ndarray array (read-only).
-    pub fn as_array(&self) -> &ArcArray<f32, IxDyn> {
-        &self.0
-    }
-
-    /// The underlying ndarray array, made unique first if the buffer is shared.
-    pub fn as_array_mut(&mut self) -> &mut ArcArray<f32, IxDyn> {
+    /// The underlying ndarray array; writing through it copies the buffer first if it is shared.
+    pub(crate) fn as_array_mut(&mut self) -> &mut ArcArray<f32, IxDyn> {
         &mut self.0
-    }
-
-    /// Consumes the tensor and returns its ndarray array.
-    pub fn into_array(self) -> ArcArray<f32, IxDyn> {
-        self.0
     }
 
     /// The dimensions, outermost first.
@@ -82,6 +69,67 @@ impl Tensor {
             *self = self.to_contiguous();
         }
         self.0.as_slice_mut().expect("standard layout after to_contiguous")
+    }
+
+    /// The elements by value in logical row-major order (the last axis fastest), whatever the
+    /// memory layout.
+    ///
+    /// ```
+    /// let x = kensho_core::Tensor::arange(4).reshape_to(&[2, 2]).transpose();
+    /// assert_eq!(x.iter().collect::<Vec<f32>>(), vec![0.0, 2.0, 1.0, 3.0]);
+    /// ```
+    pub fn iter(&self) -> impl Iterator<Item = f32> + '_ {
+        self.0.iter().copied()
+    }
+
+    /// The multi-index of the element at position `index` in logical row-major order.
+    #[track_caller]
+    fn unravel(&self, op: &str, index: usize) -> IxDyn {
+        assert!(index < self.len(), "{op}: flat index {index} out of bounds for shape {:?}", self.shape());
+        let mut multi = vec![0; self.ndim()];
+        let mut rest = index;
+        for (d, &n) in self.shape().iter().enumerate().rev() {
+            multi[d] = rest % n;
+            rest /= n;
+        }
+        IxDyn(&multi)
+    }
+
+    /// The element at position `index` in logical row-major order (as in [`Tensor::iter`]).
+    ///
+    /// # Panics
+    /// If `index >= self.len()`.
+    #[track_caller]
+    pub fn get_flat(&self, index: usize) -> f32 {
+        self.0[self.unravel("get_flat", index)]
+    }
+
+    /// Sets the element at position `index` in logical row-major order (copying the buffer first
+    /// if it is shared).
+    ///
+    /// # Panics
+    /// If `index >= self.len()`.
+    #[track_caller]
+    pub fn set_flat(&mut self, index: usize, value: f32) {
+        let at = self.unravel("set_flat", index);
+        self.0[at] = value;
+    }
+
+    /// Adds `delta` to the element at position `index` in logical row-major order (copying the
+    /// buffer first if it is shared); the nudge of a finite-difference check.
+    ///
+    /// ```
+    /// let mut x = kensho_core::Tensor::zeros(&[2, 2]);
+    /// x.add_at(3, 0.5);
+    /// assert_eq!(x.to_vec(), vec![0.0, 0.0, 0.0, 0.5]);
+    /// ```
+    ///
+    /// # Panics
+    /// If `index >= self.len()`.
+    #[track_caller]
+    pub fn add_at(&mut self, index: usize, delta: f32) {
+        let at = self.unravel("add_at", index);
+        self.0[at] += delta;
     }
 
     /// The elements in row-major order, as a new `Vec`.
@@ -138,5 +186,37 @@ impl fmt::Debug for Tensor {
 impl fmt::Display for Tensor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.0, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flat_accessors_follow_logical_row_major_order() {
+        let x = Tensor::arange(6).reshape_to(&[2, 3]);
+        let xt = x.transpose();
+        assert!(!xt.is_contiguous());
+        assert_eq!(xt.iter().collect::<Vec<_>>(), xt.to_vec());
+        assert_eq!((0..6).map(|i| xt.get_flat(i)).collect::<Vec<_>>(), vec![0., 3., 1., 4., 2., 5.]);
+        assert_eq!(Tensor::scalar(7.0).get_flat(0), 7.0);
+    }
+
+    #[test]
+    fn writes_copy_a_shared_buffer_first() {
+        let x = Tensor::arange(6).reshape_to(&[2, 3]);
+        let mut y = x.transpose();
+        y.add_at(1, 0.5);
+        y.set_flat(4, -1.0);
+        assert_eq!(y.to_vec(), vec![0., 3.5, 1., 4., -1., 5.]);
+        assert_eq!(x.to_vec(), vec![0., 1., 2., 3., 4., 5.]);
+    }
+
+    #[test]
+    fn flat_index_out_of_bounds_names_the_op_and_shape() {
+        let p = std::panic::catch_unwind(|| Tensor::zeros(&[2, 2]).get_flat(4)).unwrap_err();
+        let msg = p.downcast_ref::<String>().unwrap();
+        assert!(msg.contains("get_flat") && msg.contains("[2, 2]"), "{msg}");
     }
 }
