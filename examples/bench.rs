@@ -178,7 +178,7 @@ fn w2_model() -> Result<Sequential> {
         .add(Dense::new(256).activation(Activation::Relu))
         .add(Dense::new(128).activation(Activation::Relu))
         .add(Dense::new(10));
-    model.compile(Adam::new(1e-3), SparseCategoricalCrossentropy::from_logits(), vec![])?;
+    model.compile(Adam::new(1e-3), losses::SparseCategoricalCrossentropy::from_logits(), vec![])?;
     Ok(model)
 }
 
@@ -232,7 +232,7 @@ fn w4_model() -> Result<Sequential> {
         .add(Input::new(&[4]))
         .add(Dense::new(16).activation(Activation::Relu))
         .add(Dense::new(3));
-    model.compile(Sgd::new(0.1), SparseCategoricalCrossentropy::from_logits(), vec![])?;
+    model.compile(Sgd::new(0.1), losses::SparseCategoricalCrossentropy::from_logits(), vec![])?;
     Ok(model)
 }
 

@@ -52,7 +52,7 @@ fn with_autograd(x: &Tensor, y: &Tensor, x_test: &Tensor, y_test: &Tensor) -> (f
 
 fn with_sequential(x: &Tensor, y: &Tensor, x_test: &Tensor, y_test: &Tensor) -> Result<(f32, f32)> {
     let mut model = Sequential::new().add(Input::new(&[1])).add(Dense::new(1));
-    model.compile(Sgd::new(0.5), MeanSquaredError, vec![])?;
+    model.compile(Sgd::new(0.5), losses::MeanSquaredError, vec![])?;
     let options = FitOptions { epochs: 1000, batch_size: 1000, verbose: 0, ..Default::default() };
     let history = model.fit(x, y, options)?;
     let losses = history.get("loss").expect("loss is always logged");

@@ -23,7 +23,11 @@ fn main() -> Result<()> {
         .add(Dense::new(128).activation(Activation::Relu))
         .add(Dense::new(10).activation(Activation::Softmax));
     println!("{}", model.summary());
-    model.compile(Adam::new(1e-3), SparseCategoricalCrossentropy::new(), vec![Box::new(Accuracy::new())])?;
+    model.compile(
+        Adam::new(1e-3),
+        losses::SparseCategoricalCrossentropy::new(),
+        vec![Box::new(metrics::Accuracy::new())],
+    )?;
     model.fit(
         &x_train,
         &y_train,

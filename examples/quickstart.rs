@@ -25,12 +25,12 @@ fn main() -> Result<()> {
     println!("{}", model.summary());
     model.compile(
         Adam::new(1e-3),
-        SparseCategoricalCrossentropy::new(),
+        losses::SparseCategoricalCrossentropy::new(),
         vec![
-            Box::new(Accuracy::new()),
-            Box::new(Precision::new(10, Average::Macro)),
-            Box::new(Recall::new(10, Average::Macro)),
-            Box::new(F1Score::new(10, Average::Macro)),
+            Box::new(metrics::Accuracy::new()),
+            Box::new(metrics::Precision::new(10, metrics::Average::Macro)),
+            Box::new(metrics::Recall::new(10, metrics::Average::Macro)),
+            Box::new(metrics::F1Score::new(10, metrics::Average::Macro)),
         ],
     )?;
     let options = FitOptions { epochs: 30, batch_size: 32, validation_split: 0.1, ..Default::default() };
@@ -38,7 +38,7 @@ fn main() -> Result<()> {
 
     let logs = model.evaluate(&x_test, &y_test)?;
     let predictions = model.predict(&x_test)?;
-    println!("\n{}", classification_report(&y_test, &predictions, None, 4)?);
+    println!("\n{}", metrics::classification_report(&y_test, &predictions, None, 4)?);
     println!("test loss: {:.4}", logs.get("loss").unwrap_or(f32::NAN));
     println!("macro precision: {:.4}", logs.get("precision").unwrap_or(f32::NAN));
     println!("macro recall: {:.4}", logs.get("recall").unwrap_or(f32::NAN));

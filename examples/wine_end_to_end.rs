@@ -29,8 +29,8 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
         .add(Dense::new(3).activation(Activation::Softmax));
     model.compile(
         Adam::new(1e-2),
-        SparseCategoricalCrossentropy::new(),
-        vec![Box::new(Accuracy::new()), Box::new(F1Score::new(3, Average::Macro))],
+        losses::SparseCategoricalCrossentropy::new(),
+        vec![Box::new(metrics::Accuracy::new()), Box::new(metrics::F1Score::new(3, metrics::Average::Macro))],
     )?;
     let mut stop = EarlyStopping::new("val_loss").patience(10).restore_best_weights(true);
     let options = FitOptions {

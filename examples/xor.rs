@@ -14,7 +14,11 @@ fn main() -> Result<()> {
         .add(Dense::new(8).activation(Activation::Tanh))
         .add(Dense::new(1).activation(Activation::Sigmoid));
     println!("{}", model.summary());
-    model.compile(Adam::new(0.05), BinaryCrossentropy::new(), vec![Box::new(BinaryAccuracy::new(0.5))])?;
+    model.compile(
+        Adam::new(0.05),
+        losses::BinaryCrossentropy::new(),
+        vec![Box::new(metrics::BinaryAccuracy::new(0.5))],
+    )?;
     let history = model.fit(&x, &y, FitOptions { epochs: 500, batch_size: 4, verbose: 0, ..Default::default() })?;
     println!("final training loss: {:.4}", history.get("loss").and_then(|l| l.last()).unwrap_or(&f32::NAN));
     println!("predictions: {:?}", model.predict(&x)?.to_vec());

@@ -1,10 +1,10 @@
 //! `compile` and what it fixes: the optimizer, the loss and the metrics, with accessors and the
 //! batch loss that training and evaluation share.
 
-use crate::Sequential;
+use crate::Model;
 use kensho_autograd::Var;
 use kensho_core::{Error, Result, Tensor};
-use kensho_layers::{Layer, Loss, Prediction};
+use kensho_layers::{Layer, Loss};
 use kensho_metrics::Metric;
 use kensho_optim::Optimizer;
 
@@ -15,7 +15,7 @@ pub(crate) struct Compiled {
     pub(crate) metrics: Vec<Box<dyn Metric>>,
 }
 
-impl Sequential {
+impl Model {
     /// Fixes the optimizer, loss and metrics for training (Keras' `compile`); builds the model
     /// if its input shape is declared.
     ///
@@ -30,7 +30,7 @@ impl Sequential {
         self.compile_boxed(Box::new(optimizer), Box::new(loss), metrics)
     }
 
-    /// [`Sequential::compile`] with boxed parts (used when loading a saved model).
+    /// [`Model::compile`] with boxed parts (used when loading a saved model).
     ///
     /// # Errors
     /// If the model declares an input shape that a layer rejects.
@@ -40,7 +40,7 @@ impl Sequential {
         loss: Box<dyn Loss>,
         metrics: Vec<Box<dyn Metric>>,
     ) -> Result<()> {
-        if self.output_shape().is_none() && self.layers().first().and_then(|l| l.declared_input_shape()).is_some() {
+        if !self.is_built() && self.declared_input_shapes().is_some() {
             self.build_model()?;
         }
         self.compiled = Some(Compiled { optimizer, loss, metrics });
@@ -98,9 +98,10 @@ impl Sequential {
         self.compiled.as_ref().map(|c| c.loss.as_ref())
     }
 
-    /// The loss of a batch as the model trains on it: the per-sample losses, weighted by
-    /// `sample_weight` if given, averaged over the batch (Keras' `sum_over_batch_size`), plus
-    /// every layer's regularization penalty.
+    /// The loss of a batch as the model trains on it: the loss of each output element,
+    /// weighted by `sample_weight` if given, averaged (Keras' `sum_over_batch_size`), plus
+    /// every layer's regularization penalty. `y_pred` is the model's output on the tape
+    /// ([`Model::forward`]).
     ///
     /// # Errors
     /// If the model is not compiled.
@@ -108,38 +109,64 @@ impl Sequential {
     /// # Panics
     /// If `y` or `sample_weight` does not fit the prediction (the checked entry points `fit`,
     /// `train_step` and `evaluate` validate them first).
-    pub fn batch_loss<'t>(
-        &self,
-        prediction: &Prediction<'t>,
-        y: &Tensor,
-        sample_weight: Option<&Tensor>,
-    ) -> Result<Var<'t>> {
+    pub fn batch_loss<'t>(&self, y_pred: Var<'t>, y: &Tensor, sample_weight: Option<&Tensor>) -> Result<Var<'t>> {
         let loss = self.compiled("loss")?.loss.as_ref();
-        Ok(shard_loss(self.layers(), loss, prediction, y, sample_weight, y.shape()[0], true))
+        let rows = y.shape()[0];
+        let parts = LossParts { layers: self.layers(), loss, batch_rows: rows, with_penalties: true };
+        Ok(parts.share(&[(y_pred, None)], std::slice::from_ref(y), sample_weight))
     }
 }
 
-/// The share of a batch's loss that `rows` of it carry: the sum of their weighted per-sample
-/// losses divided by the batch's size `batch_rows`, plus the layers' penalties if
-/// `with_penalties` (exactly one share of a batch carries them). For a whole batch this is the
-/// batch loss; the shares of a split batch add up to it.
-pub(crate) fn shard_loss<'t>(
-    layers: &[Box<dyn Layer>],
-    loss: &dyn Loss,
-    prediction: &Prediction<'t>,
-    y: &Tensor,
-    sample_weight: Option<&Tensor>,
-    batch_rows: usize,
-    with_penalties: bool,
-) -> Var<'t> {
-    let tape = prediction.output.tape();
-    let mut per_sample = loss.per_sample(prediction, y);
-    if let Some(w) = sample_weight {
-        per_sample = per_sample.mul(tape.constant(w.clone()));
+/// How a batch's loss is formed, for the whole batch or for a shard of it.
+pub(crate) struct LossParts<'a> {
+    pub(crate) layers: &'a [Box<dyn Layer>],
+    pub(crate) loss: &'a dyn Loss,
+    /// The rows of the whole batch (the divisor's share of a shard is its rows over these).
+    pub(crate) batch_rows: usize,
+    /// Whether this share carries the layers' penalties (exactly one share of a batch does).
+    pub(crate) with_penalties: bool,
+}
+
+impl LossParts<'_> {
+    /// The share of a batch's loss that these outputs carry: for each output, the loss of
+    /// each element times its mask and sample weight, summed and divided by the number of
+    /// elements of the whole batch (or, for a masked output, by the mask's sum); plus the
+    /// layers' penalties if `with_penalties`. For a whole batch this is the batch loss; the
+    /// shares of a split (unmasked) batch add up to it.
+    pub(crate) fn share<'t>(
+        &self,
+        outputs: &[(Var<'t>, Option<Tensor>)],
+        targets: &[Tensor],
+        sample_weight: Option<&Tensor>,
+    ) -> Var<'t> {
+        let tape = outputs[0].0.tape();
+        let mut total: Option<Var<'t>> = None;
+        for ((y_pred, mask), y) in outputs.iter().zip(targets) {
+            let mut values = self.loss.per_element(*y_pred, y);
+            let rows = values.shape().first().copied().unwrap_or(1).max(1);
+            let per_row = values.shape().iter().skip(1).product::<usize>();
+            if let Some(w) = sample_weight {
+                let shape: Vec<usize> =
+                    values.shape().iter().enumerate().map(|(i, &d)| if i == 0 { d } else { 1 }).collect();
+                values = values.mul(tape.constant(w.reshape_to(&shape)));
+            }
+            let divisor = match mask {
+                Some(m) => {
+                    values = values.mul(tape.constant(m.reshape_to(&values.shape())));
+                    m.sum_all().max(1.0)
+                }
+                None => (self.batch_rows.max(rows) * per_row.max(1)) as f32,
+            };
+            let share = values.sum_all().mul_scalar(1.0 / divisor);
+            total = Some(match total {
+                Some(t) => t.add(share),
+                None => share,
+            });
+        }
+        let share = total.expect("a model has at least one output");
+        if !self.with_penalties {
+            return share;
+        }
+        self.layers.iter().filter_map(|l| l.regularization(tape)).fold(share, |acc, p| acc.add(p))
     }
-    let share = per_sample.sum_all().mul_scalar(1.0 / batch_rows.max(1) as f32);
-    if !with_penalties {
-        return share;
-    }
-    layers.iter().filter_map(|l| l.regularization(tape)).fold(share, |acc, p| acc.add(p))
 }

@@ -1,9 +1,10 @@
 //! Evaluation: `evaluate` in inference mode, the checks of inputs against targets, and the
 //! running figures (loss tracker and metric results) that `fit` shares.
 
+use crate::compile::LossParts;
 use crate::source::Source;
-use crate::{Logs, Sequential};
-use kensho_autograd::Tape;
+use crate::{Logs, Model};
+use kensho_autograd::{Tape, Var};
 use kensho_core::{seeded_rng, Error, Result, Tensor};
 use kensho_layers::Ctx;
 use kensho_metrics::Metric;
@@ -35,13 +36,32 @@ pub(crate) fn current_logs(loss: &MeanTracker, metrics: &[Box<dyn Metric>]) -> L
     logs
 }
 
-impl Sequential {
-    /// Checks the targets against the model's output with the compiled loss.
-    pub(crate) fn check_targets(&self, context: &str, x: &Tensor, y: &Tensor) -> Result<()> {
+impl Model {
+    /// Checks the targets of each output against its shape with the compiled loss (an
+    /// unknown output dimension, such as a sequence length, is taken from the targets).
+    pub(crate) fn check_targets(&self, context: &str, x: &[Tensor], y: &[Tensor]) -> Result<()> {
         let compiled = self.compiled(context)?;
-        let output: Vec<usize> =
-            std::iter::once(x.shape()[0]).chain(self.output_shape().unwrap_or_default().iter().copied()).collect();
-        compiled.loss.check(&output, y)
+        let shapes = self.output_shapes().unwrap_or_default();
+        if y.len() != shapes.len() {
+            return Err(Error::invalid(
+                format!("{context}: number of targets"),
+                y.len(),
+                format!("{} (one per model output)", shapes.len()),
+            ));
+        }
+        for (shape, targets) in shapes.iter().zip(y) {
+            let output: Vec<usize> = std::iter::once(x[0].shape()[0])
+                .chain(
+                    shape
+                        .dims()
+                        .iter()
+                        .enumerate()
+                        .map(|(i, d)| d.unwrap_or_else(|| targets.shape().get(i + 1).copied().unwrap_or(0))),
+                )
+                .collect();
+            compiled.loss.check(&output, targets)?;
+        }
+        Ok(())
     }
 
     /// The loss and metrics on `x`, `y` in inference mode, 32 samples at a time (Keras'
@@ -53,19 +73,20 @@ impl Sequential {
         self.evaluate_batched(x, y, 32)
     }
 
-    /// [`Sequential::evaluate`] with a chosen batch size.
+    /// [`Model::evaluate`] with a chosen batch size.
     ///
     /// # Errors
-    /// As [`Sequential::evaluate`], or if `batch_size` is 0.
+    /// As [`Model::evaluate`], or if `batch_size` is 0.
     pub fn evaluate_batched(&self, x: &Tensor, y: &Tensor, batch_size: usize) -> Result<Logs> {
         self.compiled("evaluate")?;
         check_pair("evaluate", x, y)?;
-        self.check_input(x, "evaluate")?;
-        self.check_targets("evaluate", x, y)?;
+        let (x, y) = (vec![x.clone()], vec![y.clone()]);
+        self.check_input(&x, "evaluate")?;
+        self.check_targets("evaluate", &x, &y)?;
         if batch_size == 0 {
             return Err(Error::invalid("evaluate: batch_size", 0, "a positive number of samples per batch"));
         }
-        self.evaluate_source(&Source::Tensors { x: x.clone(), y: y.clone(), weights: None }, batch_size)
+        self.evaluate_source(&Source::Tensors { x, y, weights: None }, batch_size)
     }
 
     pub(crate) fn evaluate_source(&self, data: &Source, batch_size: usize) -> Result<Logs> {
@@ -73,14 +94,21 @@ impl Sequential {
         let mut metrics: Vec<Box<dyn Metric>> = compiled.metrics.iter().map(|m| m.clone_box()).collect();
         let mut loss = MeanTracker::default();
         for batch in data.epoch(None, batch_size) {
-            let (x, y, w) = batch?;
+            let batch = batch?;
             let tape = Tape::no_grad();
             let cx = Ctx::new(&tape, false, seeded_rng(0));
-            let prediction = self.forward(tape.constant(x), &cx);
-            let total = self.batch_loss(&prediction, &y, w.as_ref())?;
-            loss.add(total.value().item(), y.shape()[0]);
+            let inputs: Vec<Var<'_>> = batch.x.iter().map(|t| tape.constant(t.clone())).collect();
+            let outputs = self.graph.run(&inputs, &cx);
+            let parts = LossParts {
+                layers: self.layers(),
+                loss: compiled.loss.as_ref(),
+                batch_rows: batch.rows(),
+                with_penalties: true,
+            };
+            let total = parts.share(&outputs, &batch.y, batch.weights.as_ref());
+            loss.add(total.value().item(), batch.rows());
             for m in metrics.iter_mut() {
-                m.update(&y, &prediction.output.value())?;
+                m.update(&batch.y[0], &outputs[0].0.value())?;
             }
         }
         Ok(current_logs(&loss, &metrics))

@@ -1,20 +1,20 @@
 //! Training: the `fit` loop around the train step.
 //!
 //! `fit` is an orchestration loop: it owns epochs, shuffling, batching, validation, callbacks and
-//! progress output, and calls [`Sequential::train_step`] (forward, loss, backward, optimizer
-//! step, in `step.rs`) once per batch.
+//! progress output, and calls the train step (forward, loss, backward, optimizer step, in
+//! `step.rs`) once per batch.
 
 use crate::callbacks::{Callback, Control};
 use crate::evaluate::{check_pair, current_logs, MeanTracker};
 use crate::progress::EpochProgress;
 use crate::source::{sample_weights, Source};
-use crate::{History, Logs, Sequential};
+use crate::{History, Logs, Model};
 use kensho_core::{Error, Result, Tensor};
 use kensho_data::DataLoader;
 use kensho_metrics::Metric;
 use std::collections::HashMap;
 
-/// The options of [`Sequential::fit`], with Keras' defaults.
+/// The options of [`Model::fit`], with Keras' defaults.
 ///
 /// ```
 /// use kensho::FitOptions;
@@ -68,7 +68,7 @@ fn epoch_seed(seed: u64, epoch: usize) -> u64 {
     seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(epoch as u64)
 }
 
-impl Sequential {
+impl Model {
     /// Trains on in-memory data (Keras' `fit`): `x` is `[n, input_shape..]`, `y` holds the
     /// targets the loss expects.
     ///
@@ -79,18 +79,18 @@ impl Sequential {
         self.compiled("fit")?;
         check_pair("fit", x, y)?;
         let weights = sample_weights(y, options.class_weight.as_ref(), options.sample_weight)?;
-        self.fit_source(Source::Tensors { x: x.clone(), y: y.clone(), weights }, options)
+        self.fit_source(Source::Tensors { x: vec![x.clone()], y: vec![y.clone()], weights }, options)
     }
 
     /// Trains on the batches of a [`DataLoader`], whose dataset may read samples on demand and
-    /// whose worker thread can prefetch the next batches (see [`Sequential::fit`]).
+    /// whose worker thread can prefetch the next batches (see [`Model::fit`]).
     ///
     /// The loader decides batching and shuffling (its own batch size and seed, a new order each
     /// epoch): `batch_size`, `shuffle` and `seed` of the options are not used.
     /// `validation_split` is not available here: pass `validation_data`.
     ///
     /// # Errors
-    /// As [`Sequential::fit`], plus any error the dataset returns while reading.
+    /// As [`Model::fit`], plus any error the dataset returns while reading.
     pub fn fit_loader(&mut self, loader: &DataLoader, options: FitOptions) -> Result<History> {
         self.compiled("fit")?;
         if options.validation_split > 0.0 || options.class_weight.is_some() || options.sample_weight.is_some() {
@@ -162,17 +162,18 @@ impl Sequential {
         let (train, validation) = match options.validation_data {
             Some((vx, vy)) => {
                 check_pair("fit: validation_data", vx, vy)?;
-                (data, Some(Source::Tensors { x: vx.clone(), y: vy.clone(), weights: None }))
+                (data, Some(Source::Tensors { x: vec![vx.clone()], y: vec![vy.clone()], weights: None }))
             }
             None if split_at < n => (data.rows(0, split_at), Some(data.rows(split_at, n))),
             None => (data, None),
         };
-        let (probe_x, probe_y, _) = train.first()?;
-        self.ensure_built_for(&probe_x, "fit")?;
+        let probe = train.first()?;
+        self.ensure_built_for(&probe.x, "fit")?;
         if let Source::Tensors { x, y, .. } = &train {
+            self.check_input(x, "fit")?;
             self.check_targets("fit", x, y)?;
         } else {
-            self.check_targets("fit", &probe_x, &probe_y)?;
+            self.check_targets("fit", &probe.x, &probe.y)?;
         }
         if let Some(Source::Tensors { x, y, .. }) = &validation {
             self.check_input(x, "fit: validation data")?;
@@ -219,21 +220,22 @@ impl Sequential {
         let mut loss = MeanTracker::default();
         let mut warned_nan = false;
         for (step, batch) in train.epoch(shuffle_seed, options.batch_size).enumerate() {
-            let (x, y, w) = batch?;
+            let batch = batch?;
             if let Source::Loader(_) = train {
                 // In-memory data was checked whole before training; a loader's batches are
                 // checked as they arrive, so a bad sample is an error, not a panic.
-                self.check_input(&x, "fit: a batch of the data loader")?;
-                self.check_targets("fit: a batch of the data loader", &x, &y)?;
+                self.check_input(&batch.x, "fit: a batch of the data loader")?;
+                self.check_targets("fit: a batch of the data loader", &batch.x, &batch.y)?;
             }
             for cb in callbacks.iter_mut() {
                 cb.on_batch_begin(epoch, step);
             }
-            let out = self.train_step_unchecked(&x, &y, w.as_ref(), seed.wrapping_add(step as u64 + 1))?;
-            loss.add(out.loss, x.shape()[0]);
+            let step_seed = seed.wrapping_add(step as u64 + 1);
+            let out = self.train_step_unchecked(&batch.x, &batch.y, batch.weights.as_ref(), step_seed)?;
+            loss.add(out.loss, batch.rows());
             if out.loss.is_finite() {
                 for m in metrics.iter_mut() {
-                    m.update(&y, &out.y_pred)?;
+                    m.update(&batch.y[0], out.y_pred())?;
                 }
             } else if !std::mem::replace(&mut warned_nan, true) {
                 eprintln!(

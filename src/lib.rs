@@ -1,9 +1,10 @@
 //! kensho: deep learning in Rust with a Keras-style API.
 //!
 //! Build a [`Sequential`] model, `compile` it with an optimizer, a loss and metrics, `fit` it,
-//! `evaluate` and `predict`. This crate is the facade: it owns the model, the training loop,
-//! callbacks and progress output, and re-exports the crates below it:
-//! [`core`] (tensors), [`autograd`], [`layers`], [`optim`], [`data`], [`metrics`].
+//! `evaluate` and `predict`. This crate is the facade: it owns the [`Model`] (a graph of layer
+//! calls that `Sequential` builds), the training loop, callbacks, progress output and
+//! checkpoints, and re-exports the crates below it: [`core`] (tensors), [`autograd`],
+//! [`layers`], [`optim`], [`data`], [`metrics`]; losses are in [`losses`], as in Keras.
 //!
 //! ```
 //! use kensho::prelude::*;
@@ -15,7 +16,7 @@
 //!     .add(Input::new(&[2]))
 //!     .add(Dense::new(8).activation(Activation::Tanh))
 //!     .add(Dense::new(1).activation(Activation::Sigmoid));
-//! model.compile(Adam::new(0.05), BinaryCrossentropy::new(), vec![Box::new(BinaryAccuracy::new(0.5))])?;
+//! model.compile(Adam::new(0.05), losses::BinaryCrossentropy::new(), vec![Box::new(metrics::BinaryAccuracy::new(0.5))])?;
 //! let history = model.fit(&x, &y, FitOptions { epochs: 300, batch_size: 4, verbose: 0, ..Default::default() })?;
 //! assert!(history.get("loss").unwrap().last().unwrap() < &0.1);
 //! # Ok(())
@@ -27,9 +28,12 @@ pub mod checkpoint;
 mod compile;
 mod evaluate;
 mod fit;
+mod graph;
 pub mod guide;
 mod history;
+mod model;
 mod progress;
+mod reducer;
 mod sequential;
 mod source;
 mod step;
@@ -40,6 +44,8 @@ pub use checkpoint::{load_model, LoadOptions, LoadReport, WeightsLayout};
 pub use fit::FitOptions;
 pub use history::{History, Logs};
 pub use kensho_core::{set_num_threads, Error, Result, Tensor};
+pub use model::Model;
+pub use reducer::{GradientReducer, LocalReducer};
 pub use sequential::Sequential;
 pub use step::StepOutput;
 
@@ -50,19 +56,28 @@ pub use kensho_layers as layers;
 pub use kensho_metrics as metrics;
 pub use kensho_optim as optim;
 
-/// Everything a typical training program needs, in one import.
+/// Losses (Keras' `keras.losses`): the built-in ones, the [`Loss`](losses::Loss) trait for your
+/// own, and [`register_loss`](losses::register_loss) so that models compiled with them load.
+pub mod losses {
+    pub use kensho_layers::{
+        register_loss, BinaryCrossentropy, CategoricalCrossentropy, Huber, Loss, LossConfig, MeanAbsoluteError,
+        MeanSquaredError, SparseCategoricalCrossentropy,
+    };
+}
+
+/// Everything a typical training program needs, in one import. Losses and metrics keep their
+/// namespaces, as in Keras (`losses::MeanSquaredError` is the loss, `metrics::MeanSquaredError`
+/// the metric): write `losses::X` and `metrics::Y`.
 pub mod prelude {
     pub use crate::callbacks::{
         Callback, Control, CsvLogger, EarlyStopping, LearningRateScheduler, ModelCheckpoint, ReduceLROnPlateau,
         TerminateOnNaN,
     };
-    pub use crate::{FitOptions, History, Logs, Sequential};
+    pub use crate::{losses, metrics, FitOptions, History, Logs, Model, Sequential};
     pub use kensho_core::{Error, Initializer, Result, Tensor};
     pub use kensho_layers::{
-        Activation, ActivationLayer, BinaryCrossentropy, CategoricalCrossentropy, Dense, Dropout, Flatten, Huber,
-        Input, MeanAbsoluteError, MeanSquaredError, Regularizer, Reshape, SparseCategoricalCrossentropy,
+        Activation, ActivationLayer, Dense, Dropout, Flatten, Input, Layer, Regularizer, Reshape, Shape,
     };
-    pub use kensho_metrics::*;
     pub use kensho_optim::*;
 }
 

@@ -7,14 +7,32 @@ use kensho_data::DataLoader;
 use rand::seq::SliceRandom;
 use std::collections::HashMap;
 
-/// A batch: inputs, targets, and optional per-sample loss weights.
-pub(crate) type Batch = (Tensor, Tensor, Option<Tensor>);
+/// A batch: one tensor per model input, one per output's targets, and optional per-sample
+/// loss weights.
+pub(crate) struct Batch {
+    pub(crate) x: Vec<Tensor>,
+    pub(crate) y: Vec<Tensor>,
+    pub(crate) weights: Option<Tensor>,
+}
+
+impl Batch {
+    /// The number of samples.
+    pub(crate) fn rows(&self) -> usize {
+        self.x[0].shape()[0]
+    }
+}
+
+impl From<kensho_data::Batch> for Batch {
+    fn from(batch: kensho_data::Batch) -> Batch {
+        Batch { x: batch.inputs, y: batch.targets, weights: None }
+    }
+}
 
 /// A source of training or evaluation batches (one per `fit`, so its size does not matter).
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Source<'a> {
-    /// Rows of in-memory tensors.
-    Tensors { x: Tensor, y: Tensor, weights: Option<Tensor> },
+    /// Rows of in-memory tensors (one per model input, one per model output).
+    Tensors { x: Vec<Tensor>, y: Vec<Tensor>, weights: Option<Tensor> },
     /// Batches of a data loader, read on demand (possibly prefetched on a worker thread).
     Loader(&'a DataLoader),
 }
@@ -23,7 +41,7 @@ impl Source<'_> {
     /// The number of samples.
     pub(crate) fn len(&self) -> usize {
         match self {
-            Source::Tensors { x, .. } => x.shape()[0],
+            Source::Tensors { x, .. } => x[0].shape()[0],
             Source::Loader(loader) => loader.dataset().len(),
         }
     }
@@ -40,7 +58,7 @@ impl Source<'_> {
     pub(crate) fn first(&self) -> Result<Batch> {
         match self {
             Source::Tensors { .. } => self.epoch(None, 1).next().expect("a non-empty source"),
-            Source::Loader(loader) => loader.dataset().batch(&[0]).map(|(x, y)| (x, y, None)),
+            Source::Loader(loader) => loader.dataset().batch(&[0]).map(Batch::from),
         }
     }
 
@@ -53,22 +71,22 @@ impl Source<'_> {
     ) -> Box<dyn Iterator<Item = Result<Batch>> + '_> {
         match self {
             Source::Tensors { x, y, weights } => {
-                let mut order: Vec<usize> = (0..x.shape()[0]).collect();
+                let mut order: Vec<usize> = (0..x[0].shape()[0]).collect();
                 if let Some(seed) = shuffle_seed {
                     order.shuffle(&mut seeded_rng(seed));
                 }
                 let chunks: Vec<Vec<usize>> = order.chunks(batch_size).map(<[usize]>::to_vec).collect();
                 Box::new(chunks.into_iter().map(move |indices| {
-                    Ok((
-                        x.index_select(0, &indices),
-                        y.index_select(0, &indices),
-                        weights.as_ref().map(|w| w.index_select(0, &indices)),
-                    ))
+                    Ok(Batch {
+                        x: x.iter().map(|t| t.index_select(0, &indices)).collect(),
+                        y: y.iter().map(|t| t.index_select(0, &indices)).collect(),
+                        weights: weights.as_ref().map(|w| w.index_select(0, &indices)),
+                    })
                 }))
             }
             Source::Loader(loader) => {
                 let epoch = shuffle_seed.unwrap_or(0) as usize;
-                Box::new(loader.epoch(epoch).map(|batch| batch.map(|(x, y)| (x, y, None))))
+                Box::new(loader.epoch(epoch).map(|batch| batch.map(Batch::from)))
             }
         }
     }
@@ -77,8 +95,8 @@ impl Source<'_> {
     pub(crate) fn rows(&self, start: usize, end: usize) -> Source<'static> {
         match self {
             Source::Tensors { x, y, weights } => Source::Tensors {
-                x: x.slice_axis(0, start, end),
-                y: y.slice_axis(0, start, end),
+                x: x.iter().map(|t| t.slice_axis(0, start, end)).collect(),
+                y: y.iter().map(|t| t.slice_axis(0, start, end)).collect(),
                 weights: weights.as_ref().map(|w| w.slice_axis(0, start, end)),
             },
             Source::Loader(_) => unreachable!("validation_split on a loader is rejected earlier"),

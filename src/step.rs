@@ -1,16 +1,25 @@
-//! The train step: forward, loss, backward and optimizer update on one batch.
+//! The train step: forward, loss, backward, gradient reduction, optimizer update and state
+//! updates on one batch.
 //!
 //! With several kernel threads and a batch large enough, the batch is split into one shard per
 //! thread: each shard runs its forward and backward on its own tape at the same time, its loss
 //! scaled by its share of the batch, and the gradients are added in shard order before the one
 //! optimizer update. The sum is the full batch's gradient (up to float rounding; the result is
-//! the same for every run with the same thread count, and on one thread nothing is split).
+//! the same for every run with the same thread count, and on one thread nothing is split). A
+//! batch whose outputs carry a mask is not split (the divisor of its loss, the mask's sum, is
+//! only known for the whole batch).
+//!
+//! Between backward and the optimizer the gradients, laid out in parameter order, pass through
+//! the model's [`GradientReducer`](crate::GradientReducer). State updates recorded by the
+//! forward pass (moving statistics) are applied after the optimizer step; with several shards,
+//! their values are averaged.
 
-use crate::compile::{shard_loss, Compiled};
-use crate::Sequential;
-use kensho_autograd::{Grads, Tape};
+use crate::compile::LossParts;
+use crate::graph::Graph;
+use crate::Model;
+use kensho_autograd::{Grads, ParamId, Tape, Var};
 use kensho_core::{seeded_rng, Error, Result, Tensor};
-use kensho_layers::{Ctx, Layer, Loss};
+use kensho_layers::{apply_state_updates, Ctx, Layer, StateUpdate};
 use rayon::prelude::*;
 
 /// The result of one train step.
@@ -18,8 +27,15 @@ use rayon::prelude::*;
 pub struct StepOutput {
     /// The batch's loss (including regularization penalties).
     pub loss: f32,
-    /// The model's output for the batch (in training mode).
-    pub y_pred: Tensor,
+    /// The model's outputs for the batch (in training mode), one per model output.
+    pub outputs: Vec<Tensor>,
+}
+
+impl StepOutput {
+    /// The first (for most models the only) output.
+    pub fn y_pred(&self) -> &Tensor {
+        &self.outputs[0]
+    }
 }
 
 /// Batches are split only into shards of at least this many rows.
@@ -29,23 +45,29 @@ const MIN_SHARD_ROWS: usize = 32;
 struct Shard {
     grads: Grads,
     loss: f32,
-    y_pred: Tensor,
+    outputs: Vec<Tensor>,
+    updates: Vec<StateUpdate>,
+    masked: bool,
 }
 
-/// One batch (or one shard of it) through the layers and back, on its own tape.
+/// One batch (or one shard of it) through the model and back, on its own tape.
 struct ShardJob<'a> {
-    layers: &'a [Box<dyn Layer>],
-    loss: &'a dyn Loss,
-    batch_rows: usize,
+    graph: &'a Graph,
+    loss: LossParts<'a>,
 }
 
 impl ShardJob<'_> {
-    fn run(&self, x: &Tensor, y: &Tensor, weights: Option<&Tensor>, with_penalties: bool, seed: u64) -> Shard {
+    fn run(&self, x: &[Tensor], y: &[Tensor], weights: Option<&Tensor>, with_penalties: bool, seed: u64) -> Shard {
         let tape = Tape::new();
         let cx = Ctx::new(&tape, true, seeded_rng(seed));
-        let prediction = crate::sequential::forward_layers(self.layers, tape.constant(x.clone()), &cx);
-        let total = shard_loss(self.layers, self.loss, &prediction, y, weights, self.batch_rows, with_penalties);
-        Shard { grads: tape.backward(total), loss: total.value().item(), y_pred: prediction.output.value() }
+        let inputs: Vec<Var<'_>> = x.iter().map(|t| tape.constant(t.clone())).collect();
+        let outputs = self.graph.run(&inputs, &cx);
+        let parts = LossParts { with_penalties, ..self.loss };
+        let total = parts.share(&outputs, y, weights);
+        let loss = total.value().item();
+        let masked = outputs.iter().any(|(_, m)| m.is_some());
+        let outputs: Vec<Tensor> = outputs.iter().map(|(v, _)| v.value()).collect();
+        Shard { grads: tape.backward(total), loss, outputs, updates: cx.take_updates(), masked }
     }
 }
 
@@ -58,21 +80,6 @@ fn shard_count(rows: usize, layers: &[Box<dyn Layer>]) -> usize {
     threads.min(rows / MIN_SHARD_ROWS)
 }
 
-/// Gradients with fewer elements than this are added on the calling thread.
-const PARALLEL_ADD_MIN: usize = 1 << 16;
-
-/// `acc += g`, elementwise, split across the kernel threads for large tensors.
-fn add_into(acc: &mut Tensor, g: &Tensor) {
-    let (acc, g) = (acc.as_mut_slice(), g.to_contiguous());
-    let g = g.as_slice().expect("contiguous");
-    let add = |(a, b): (&mut [f32], &[f32])| a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
-    if acc.len() < PARALLEL_ADD_MIN {
-        return add((acc, g));
-    }
-    let chunk = acc.len().div_ceil(kensho_core::num_threads());
-    kensho_core::threads::pool().install(|| acc.par_chunks_mut(chunk).zip(g.par_chunks(chunk)).for_each(add));
-}
-
 /// Adds the shards' gradients in shard order into the first shard's.
 fn sum_grads(shards: &mut [Shard]) -> Grads {
     let (first, rest) = shards.split_first_mut().expect("at least one shard");
@@ -80,7 +87,7 @@ fn sum_grads(shards: &mut [Shard]) -> Grads {
     for shard in rest {
         for (id, g) in shard.grads.iter() {
             match grads.get_mut(id) {
-                Some(acc) => add_into(acc, g),
+                Some(acc) => acc.add_assign(g),
                 None => grads.insert(id, g.clone()),
             }
         }
@@ -88,10 +95,34 @@ fn sum_grads(shards: &mut [Shard]) -> Grads {
     grads
 }
 
-impl Sequential {
-    /// One gradient step on a batch, for custom training loops: forward in training mode, loss
-    /// (weighted by `sample_weight` and averaged over the batch, plus regularization penalties),
-    /// backward, optimizer update. `seed` drives dropout.
+/// The shards' state updates: each state's values averaged over the shards that updated it.
+fn merge_updates(shards: &mut [Shard]) -> Vec<StateUpdate> {
+    let mut merged: Vec<(StateUpdate, usize)> = Vec::new();
+    for update in shards.iter_mut().flat_map(|s| std::mem::take(&mut s.updates)) {
+        match merged.iter_mut().find(|(m, _)| m.id == update.id) {
+            Some((m, count)) => {
+                m.value.add_assign(&update.value);
+                *count += 1;
+            }
+            None => merged.push((update, 1)),
+        }
+    }
+    merged
+        .into_iter()
+        .map(|(mut m, count)| {
+            if count > 1 {
+                m.value = m.value.mul_scalar(1.0 / count as f32);
+            }
+            m
+        })
+        .collect()
+}
+
+impl Model {
+    /// One gradient step on a batch of a one-input, one-output model, for custom training
+    /// loops: forward in training mode, loss (weighted by `sample_weight` and averaged over the
+    /// batch, plus regularization penalties), backward, optimizer update, state updates.
+    /// `seed` drives dropout.
     ///
     /// # Errors
     /// If the model is not compiled or built, or the batch does not fit the model and the loss
@@ -103,58 +134,109 @@ impl Sequential {
         sample_weight: Option<&Tensor>,
         seed: u64,
     ) -> Result<StepOutput> {
+        let (x, y) = (std::slice::from_ref(x), std::slice::from_ref(y));
         self.check_input(x, "train_step")?;
         self.check_targets("train_step", x, y)?;
-        if let Some(w) = sample_weight.filter(|w| w.shape() != [x.shape()[0]]) {
-            return Err(Error::shape(
-                "train_step: sample_weight",
-                format!("[{}], one per sample", x.shape()[0]),
-                w.shape(),
-            ));
+        let rows = x[0].shape()[0];
+        if let Some(w) = sample_weight.filter(|w| w.shape() != [rows]) {
+            return Err(Error::shape("train_step: sample_weight", format!("[{rows}], one per sample"), w.shape()));
         }
         self.train_step_unchecked(x, y, sample_weight, seed)
     }
 
-    /// [`Sequential::train_step`] on a batch that `fit` has already checked.
+    /// [`Model::train_step`] on a batch that `fit` has already checked.
     pub(crate) fn train_step_unchecked(
         &mut self,
-        x: &Tensor,
-        y: &Tensor,
+        x: &[Tensor],
+        y: &[Tensor],
         sample_weight: Option<&Tensor>,
         seed: u64,
     ) -> Result<StepOutput> {
         let compiled = self.compiled("train_step")?;
-        let rows = x.shape()[0];
-        let job = ShardJob { layers: self.layers(), loss: compiled.loss.as_ref(), batch_rows: rows };
-        let shards = shard_count(rows, self.layers());
-        let mut results: Vec<Shard> = if shards == 1 {
-            vec![job.run(x, y, sample_weight, true, seed)]
-        } else {
-            let bounds: Vec<(usize, usize)> =
-                (0..shards).map(|s| (s * rows / shards, (s + 1) * rows / shards)).collect();
-            kensho_core::threads::pool().install(|| {
-                bounds
-                    .par_iter()
-                    .enumerate()
-                    .map(|(s, &(start, end))| {
-                        let rows_of = |t: &Tensor| t.slice_axis(0, start, end);
-                        let w = sample_weight.map(rows_of);
-                        let shard_seed = seed ^ (s as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-                        job.run(&rows_of(x), &rows_of(y), w.as_ref(), s == 0, shard_seed)
-                    })
-                    .collect()
-            })
+        let rows = x[0].shape()[0];
+        let loss =
+            LossParts { layers: self.layers(), loss: compiled.loss.as_ref(), batch_rows: rows, with_penalties: true };
+        let job = ShardJob { graph: &self.graph, loss };
+        let mut shards = match shard_count(rows, self.layers()) {
+            1 => vec![job.run(x, y, sample_weight, true, seed)],
+            count => {
+                let shards = run_shards(&job, count, x, y, sample_weight, seed);
+                if shards.iter().any(|s| s.masked) {
+                    vec![job.run(x, y, sample_weight, true, seed)]
+                } else {
+                    shards
+                }
+            }
         };
-        let grads = sum_grads(&mut results);
-        let loss = results.iter().map(|s| s.loss).sum();
-        let y_pred = match results.len() {
-            1 => results.pop().expect("one shard").y_pred,
-            _ => Tensor::concat(&results.iter().map(|s| s.y_pred.clone()).collect::<Vec<_>>(), 0),
+        let grads = sum_grads(&mut shards);
+        let updates = merge_updates(&mut shards);
+        let loss = shards.iter().map(|s| s.loss).sum();
+        let outputs = match shards.len() {
+            1 => shards.pop().expect("one shard").outputs,
+            _ => (0..shards[0].outputs.len())
+                .map(|o| Tensor::concat(&shards.iter().map(|s| s.outputs[o].clone()).collect::<Vec<_>>(), 0))
+                .collect(),
         };
-        let compiled = self.compiled.take().expect("checked");
-        let mut optimizer = compiled.optimizer;
-        optimizer.step(&mut self.params_mut(), &grads);
-        self.compiled = Some(Compiled { optimizer, ..compiled });
-        Ok(StepOutput { loss, y_pred })
+        let grads = self.reduce_gradients(grads)?;
+        let mut compiled = self.compiled.take().expect("checked");
+        compiled.optimizer.step(&mut self.params_mut(), &grads);
+        self.compiled = Some(compiled);
+        for layer in &mut self.graph.layers {
+            apply_state_updates(layer.state_mut(), &updates);
+        }
+        Ok(StepOutput { loss, outputs })
     }
+
+    /// Lays the gradients out in parameter order (zeros where a trainable parameter got none),
+    /// passes them through the gradient reducer, and gives back those of the parameters that
+    /// had a gradient here.
+    fn reduce_gradients(&mut self, grads: Grads) -> Result<Grads> {
+        let trainable: Vec<(ParamId, Vec<usize>)> =
+            self.params().iter().filter(|p| p.trainable).map(|p| (p.id(), p.value.shape().to_vec())).collect();
+        let mut present = Vec::with_capacity(trainable.len());
+        let mut ordered: Vec<Tensor> = trainable
+            .iter()
+            .map(|(id, shape)| {
+                let g = grads.get(*id).cloned();
+                present.push(g.is_some());
+                g.unwrap_or_else(|| Tensor::zeros(shape))
+            })
+            .collect();
+        drop(grads); // the ordered list now holds the only reference to each buffer
+        self.reducer.reduce(&mut ordered)?;
+        let mut out = Grads::new();
+        for (((id, _), g), here) in trainable.iter().zip(ordered).zip(present) {
+            if here {
+                out.insert(*id, g);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Runs a batch as `count` shards side by side on the kernel threads.
+fn run_shards(
+    job: &ShardJob<'_>,
+    count: usize,
+    x: &[Tensor],
+    y: &[Tensor],
+    sample_weight: Option<&Tensor>,
+    seed: u64,
+) -> Vec<Shard> {
+    let rows = x[0].shape()[0];
+    let bounds: Vec<(usize, usize)> = (0..count).map(|s| (s * rows / count, (s + 1) * rows / count)).collect();
+    kensho_core::threads::pool().install(|| {
+        bounds
+            .par_iter()
+            .enumerate()
+            .map(|(s, &(start, end))| {
+                let rows_of = |t: &Tensor| t.slice_axis(0, start, end);
+                let (xs, ys): (Vec<Tensor>, Vec<Tensor>) =
+                    (x.iter().map(rows_of).collect(), y.iter().map(rows_of).collect());
+                let w = sample_weight.map(rows_of);
+                let shard_seed = seed ^ (s as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                job.run(&xs, &ys, w.as_ref(), s == 0, shard_seed)
+            })
+            .collect()
+    })
 }

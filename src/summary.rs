@@ -1,12 +1,7 @@
 //! Printed views of a model: Keras' `summary()` table and a Mermaid flowchart.
 
-use crate::Sequential;
-
-/// `(None, 28, 28)`: a per-sample shape with Keras' batch placeholder.
-fn keras_shape(shape: &[usize]) -> String {
-    let dims: Vec<String> = std::iter::once("None".to_string()).chain(shape.iter().map(|d| d.to_string())).collect();
-    format!("({})", dims.join(", "))
-}
+use crate::graph::ValueRef;
+use crate::Model;
 
 /// `235,146`.
 fn thousands(n: usize) -> String {
@@ -29,15 +24,20 @@ fn byte_size(n: usize) -> String {
     format!("{:.2} {}", bytes / 1024f64.powi(power as i32), units[power])
 }
 
-impl Sequential {
-    /// The layers that appear in summaries (the input declaration does not, as in Keras).
-    fn shown_layers(&self) -> Vec<(usize, &dyn kensho_layers::Layer)> {
-        self.layers()
-            .iter()
-            .enumerate()
-            .filter(|(_, l)| l.kind() != "InputLayer")
-            .map(|(i, l)| (i, l.as_ref()))
+impl Model {
+    /// The calls that appear in summaries and diagrams: the first call of each layer, except
+    /// input declarations (which, as in Keras, do not appear).
+    fn shown_calls(&self) -> Vec<usize> {
+        let calls = &self.graph.calls;
+        (0..calls.len())
+            .filter(|&c| calls[..c].iter().all(|p| p.layer != calls[c].layer))
+            .filter(|&c| self.graph.layers[calls[c].layer].kind() != "InputLayer")
             .collect()
+    }
+
+    /// A value's per-sample shape as Keras prints it, `(None, 28, 28)`, or `?` before build.
+    fn shape_text(&self, value: ValueRef) -> String {
+        self.graph.shape_of(value).map_or("?".to_string(), |s| s.with_batch())
     }
 
     /// Keras' summary table: each layer's name and type, output shape and parameter count, then
@@ -71,16 +71,16 @@ impl Sequential {
                 w2 = widths[2] - 2
             )
         };
-        let mut out = "Model: \"sequential\"\n".to_string();
+        let mut out = format!("Model: \"{}\"\n", self.name());
         out += &line('┏', '┳', '┓', '━');
         out += &row('┃', ["Layer (type)".into(), "Output Shape".into(), "Param #".into()]);
         out += &line('┡', '╇', '┩', '━');
-        let shown = self.shown_layers();
-        for (k, (i, layer)) in shown.iter().enumerate() {
-            let shape = self.layer_output_shapes().map_or("?".to_string(), |s| keras_shape(&s[*i]));
-            let count: usize = layer.params().iter().map(|p| p.value.len()).sum();
-            let built = self.layer_output_shapes().is_some();
-            let count = if built { thousands(count) } else { "0 (unbuilt)".to_string() };
+        let shown = self.shown_calls();
+        for (k, &c) in shown.iter().enumerate() {
+            let layer = &self.graph.layers[self.graph.calls[c].layer];
+            let shape = self.shape_text(ValueRef::Call { call: c, output: 0 });
+            let count: usize = layer.params().iter().chain(layer.state().iter()).map(|p| p.value.len()).sum();
+            let count = if self.is_built() { thousands(count) } else { "0 (unbuilt)".to_string() };
             out += &row('│', [format!("{} ({})", layer.name(), layer.kind()), shape, count]);
             out +=
                 &if k + 1 < shown.len() { line('├', '┼', '┤', '─') } else { line('└', '┴', '┘', '─') };
@@ -96,20 +96,37 @@ impl Sequential {
     /// The model as a Mermaid `graph TD` flowchart (input, each layer with its output shape,
     /// output), which renders in GitHub, GitLab and most Markdown viewers.
     pub fn to_mermaid(&self) -> String {
-        let shapes = self.layer_output_shapes();
+        let graph = &self.graph;
         let mut out = String::from("graph TD\n");
-        let input = self.input_shape().map_or("?".to_string(), keras_shape);
-        out += &format!("    input[\"Input<br/>{input}\"]\n");
-        let mut previous = "input".to_string();
-        for (i, layer) in self.shown_layers() {
-            let shape = shapes.map_or("?".to_string(), |s| keras_shape(&s[i]));
-            let id = format!("layer{i}");
-            out += &format!("    {id}[\"{} ({})<br/>{shape}\"]\n", layer.name(), layer.kind());
-            out += &format!("    {previous} --> {id}\n");
-            previous = id;
+        // The diagram node showing each value: an input node, or the node of the call that made
+        // it (an input declaration passes its input's node on).
+        let node_of = |v: ValueRef, nodes: &[String]| match v {
+            ValueRef::Input(i) => format!("input{i}"),
+            ValueRef::Call { call, .. } => nodes[call].clone(),
+        };
+        for i in 0..graph.num_inputs {
+            out += &format!("    input{i}[\"Input<br/>{}\"]\n", self.shape_text(ValueRef::Input(i)));
         }
-        let output = self.output_shape().map_or("?".to_string(), keras_shape);
-        out += &format!("    output[\"Output<br/>{output}\"]\n    {previous} --> output\n");
+        let mut nodes: Vec<String> = Vec::with_capacity(graph.calls.len());
+        for (c, call) in graph.calls.iter().enumerate() {
+            let layer = &graph.layers[call.layer];
+            if layer.kind() == "InputLayer" {
+                let passed = node_of(call.inputs[0], &nodes);
+                nodes.push(passed);
+                continue;
+            }
+            let id = format!("call{c}");
+            let shape = self.shape_text(ValueRef::Call { call: c, output: 0 });
+            out += &format!("    {id}[\"{} ({})<br/>{shape}\"]\n", layer.name(), layer.kind());
+            for &v in &call.inputs {
+                out += &format!("    {} --> {id}\n", node_of(v, &nodes));
+            }
+            nodes.push(id);
+        }
+        for (o, &v) in graph.outputs.iter().enumerate() {
+            out += &format!("    output{o}[\"Output<br/>{}\"]\n", self.shape_text(v));
+            out += &format!("    {} --> output{o}\n", node_of(v, &nodes));
+        }
         out
     }
 }

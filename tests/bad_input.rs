@@ -10,7 +10,12 @@ fn model() -> Sequential {
 
 fn compiled() -> Sequential {
     let mut m = model();
-    m.compile(Adam::new(0.01), SparseCategoricalCrossentropy::from_logits(), vec![Box::new(Accuracy::new())]).unwrap();
+    m.compile(
+        Adam::new(0.01),
+        losses::SparseCategoricalCrossentropy::from_logits(),
+        vec![Box::new(metrics::Accuracy::new())],
+    )
+    .unwrap();
     m
 }
 
@@ -24,7 +29,7 @@ fn quiet<'a>() -> FitOptions<'a> {
     FitOptions { verbose: 0, ..Default::default() }
 }
 
-fn fit_error(model: &mut Sequential, x: &Tensor, y: &Tensor, options: FitOptions) -> String {
+fn fit_error(model: &mut Model, x: &Tensor, y: &Tensor, options: FitOptions) -> String {
     model.fit(x, y, options).expect_err("fit should fail").to_string()
 }
 
@@ -56,7 +61,7 @@ fn predict_with_the_wrong_feature_count_names_the_first_layer() {
 #[test]
 fn images_into_dense_say_to_flatten() {
     let mut m = Sequential::new().add(Input::new(&[28, 28])).add(Dense::new(10));
-    let err = m.compile(Adam::default(), MeanSquaredError, vec![]).unwrap_err().to_string();
+    let err = m.compile(Adam::default(), losses::MeanSquaredError, vec![]).unwrap_err().to_string();
     assert!(err.contains("Dense \"dense\"") && err.contains("[28, 28]") && err.contains("Flatten"), "{err}");
 }
 
@@ -115,7 +120,7 @@ fn validation_data_and_sample_weights_of_the_wrong_shape() {
 #[test]
 fn nan_in_regression_targets_is_rejected() {
     let mut m = Sequential::new().add(Input::new(&[4])).add(Dense::new(1));
-    m.compile(Sgd::new(0.1), MeanSquaredError, vec![]).unwrap();
+    m.compile(Sgd::new(0.1), losses::MeanSquaredError, vec![]).unwrap();
     let (x, _) = data(4);
     let y = Tensor::from_vec(vec![0.0, f32::NAN, 1.0, 2.0], &[4]).unwrap();
     assert!(fit_error(&mut m, &x, &y, quiet()).contains("NaN"));
@@ -126,7 +131,7 @@ fn a_diverging_loss_is_reported_not_silent() {
     let x = Tensor::full(&[16, 4], 1e3);
     let y = Tensor::full(&[16, 1], 1e3);
     let mut m = Sequential::new().add(Input::new(&[4])).add(Dense::new(1));
-    m.compile(Sgd::new(1e6), MeanSquaredError, vec![]).unwrap();
+    m.compile(Sgd::new(1e6), losses::MeanSquaredError, vec![]).unwrap();
     let history = m.fit(&x, &y, FitOptions { epochs: 5, batch_size: 4, ..quiet() }).unwrap();
     assert!(history.get("loss").unwrap().iter().any(|l| !l.is_finite()), "the run did not diverge");
     // The warning goes to stderr; the history keeps the NaN rather than hiding it.

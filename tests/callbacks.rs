@@ -11,7 +11,7 @@ fn iris_model() -> Sequential {
 
 fn compiled(lr: f32) -> Sequential {
     let mut model = iris_model();
-    model.compile(Sgd::new(lr), SparseCategoricalCrossentropy::from_logits(), vec![]).unwrap();
+    model.compile(Sgd::new(lr), losses::SparseCategoricalCrossentropy::from_logits(), vec![]).unwrap();
     model
 }
 
@@ -22,7 +22,7 @@ fn logs(name: &str, value: f32) -> Logs {
 }
 
 /// Sets every weight of the model to `v`, so each epoch's weights are recognisable.
-fn mark(model: &mut Sequential, v: f32) {
+fn mark(model: &mut Model, v: f32) {
     let weights: Vec<Tensor> = model.get_weights().iter().map(|w| Tensor::full(w.shape(), v)).collect();
     model.set_weights(&weights).unwrap();
 }
@@ -98,7 +98,7 @@ fn learning_rate_scheduler_sets_the_rate_before_each_epoch() {
     let mut scheduler = LearningRateScheduler::new(|epoch, lr| if epoch == 0 { lr } else { lr * 0.5 });
     struct Spy<'a>(&'a mut Vec<f32>);
     impl Callback for Spy<'_> {
-        fn on_epoch_end(&mut self, _: usize, _: &Logs, model: &mut Sequential) -> kensho::Result<Control> {
+        fn on_epoch_end(&mut self, _: usize, _: &Logs, model: &mut Model) -> kensho::Result<Control> {
             self.0.push(model.learning_rate()?);
             Ok(Control::Continue)
         }
@@ -134,7 +134,9 @@ fn terminate_on_nan_stops_at_the_first_non_finite_loss() {
     let mut model = Sequential::new().add(Input::new(&[4])).add(Dense::new(1));
     // A metric that rejects NaN predictions: batches with a non-finite loss skip the metrics, so
     // the callback, not a metric error, ends training.
-    model.compile(Sgd::new(1e6), MeanSquaredError, vec![Box::new(RootMeanSquaredError::new())]).unwrap();
+    model
+        .compile(Sgd::new(1e6), losses::MeanSquaredError, vec![Box::new(metrics::RootMeanSquaredError::new())])
+        .unwrap();
     let mut guard = TerminateOnNaN::new();
     let options =
         FitOptions { epochs: 20, batch_size: 8, verbose: 0, callbacks: vec![&mut guard], ..Default::default() };
@@ -149,11 +151,11 @@ fn hooks_are_called_in_keras_order() {
     #[derive(Default)]
     struct Recorder(Vec<String>);
     impl Callback for Recorder {
-        fn on_train_begin(&mut self, _: &mut Sequential) -> kensho::Result<()> {
+        fn on_train_begin(&mut self, _: &mut Model) -> kensho::Result<()> {
             self.0.push("train_begin".into());
             Ok(())
         }
-        fn on_epoch_begin(&mut self, epoch: usize, _: &mut Sequential) -> kensho::Result<()> {
+        fn on_epoch_begin(&mut self, epoch: usize, _: &mut Model) -> kensho::Result<()> {
             self.0.push(format!("epoch_begin {epoch}"));
             Ok(())
         }
@@ -165,11 +167,11 @@ fn hooks_are_called_in_keras_order() {
             self.0.push(format!("batch_end {epoch}.{batch}"));
             Control::Continue
         }
-        fn on_epoch_end(&mut self, epoch: usize, _: &Logs, _: &mut Sequential) -> kensho::Result<Control> {
+        fn on_epoch_end(&mut self, epoch: usize, _: &Logs, _: &mut Model) -> kensho::Result<Control> {
             self.0.push(format!("epoch_end {epoch}"));
             Ok(Control::Continue)
         }
-        fn on_train_end(&mut self, history: &History, _: &mut Sequential) -> kensho::Result<()> {
+        fn on_train_end(&mut self, history: &History, _: &mut Model) -> kensho::Result<()> {
             self.0.push(format!("train_end {}", history.len()));
             Ok(())
         }

@@ -40,7 +40,13 @@ fn numpy_and_safetensors_agree_with_kensho() {
         .add(Dense::new(8).use_bias(false).activation(Activation::Gelu))
         .add(ActivationLayer::new(Activation::Tanh))
         .add(Dense::new(3).activation(Activation::Softmax));
-    model.compile(Adam::new(0.01), SparseCategoricalCrossentropy::new(), vec![Box::new(Accuracy::new())]).unwrap();
+    model
+        .compile(
+            Adam::new(0.01),
+            losses::SparseCategoricalCrossentropy::new(),
+            vec![Box::new(metrics::Accuracy::new())],
+        )
+        .unwrap();
     model.fit(&x, &y, FitOptions { epochs: 5, batch_size: 16, verbose: 0, ..Default::default() }).unwrap();
     model.save(dir.path().join("model.safetensors")).unwrap();
     model.save_weights_with(dir.path().join("model_pt.safetensors"), WeightsLayout::PyTorch).unwrap();

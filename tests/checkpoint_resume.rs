@@ -28,14 +28,14 @@ fn model() -> Sequential {
     model
         .compile(
             Adam::new(0.03).learning_rate_schedule(lr).clipnorm(2.0),
-            SparseCategoricalCrossentropy::new(),
-            vec![Box::new(Accuracy::new())],
+            losses::SparseCategoricalCrossentropy::new(),
+            vec![Box::new(metrics::Accuracy::new())],
         )
         .unwrap();
     model
 }
 
-fn fit(model: &mut Sequential, initial_epoch: usize, epochs: usize) {
+fn fit(model: &mut Model, initial_epoch: usize, epochs: usize) {
     let (x, y) = data();
     let options = FitOptions {
         epochs,
@@ -49,7 +49,7 @@ fn fit(model: &mut Sequential, initial_epoch: usize, epochs: usize) {
     model.fit(&x, &y, options).unwrap();
 }
 
-fn bits(model: &Sequential) -> Vec<u32> {
+fn bits(model: &Model) -> Vec<u32> {
     model.get_weights().iter().flat_map(|w| w.to_vec()).map(f32::to_bits).collect()
 }
 

@@ -19,12 +19,12 @@ fn evaluate_reports_accuracy_and_macro_scores_equal_to_the_one_shot_functions() 
     model
         .compile(
             Adam::new(2e-3),
-            SparseCategoricalCrossentropy::new(),
+            losses::SparseCategoricalCrossentropy::new(),
             vec![
-                Box::new(Accuracy::new()),
-                Box::new(Precision::new(10, Average::Macro)),
-                Box::new(Recall::new(10, Average::Macro)),
-                Box::new(F1Score::new(10, Average::Macro)),
+                Box::new(metrics::Accuracy::new()),
+                Box::new(metrics::Precision::new(10, metrics::Average::Macro)),
+                Box::new(metrics::Recall::new(10, metrics::Average::Macro)),
+                Box::new(metrics::F1Score::new(10, metrics::Average::Macro)),
             ],
         )
         .unwrap();
@@ -36,16 +36,16 @@ fn evaluate_reports_accuracy_and_macro_scores_equal_to_the_one_shot_functions() 
 
     let logs = model.evaluate(&x_test, &y_test).unwrap();
     let predictions = model.predict(&x_test).unwrap();
-    let zero = ZeroDivision::Zero;
+    let zero = metrics::ZeroDivision::Zero;
     let close = |name: &str, want: f32| {
         let got = logs.get(name).unwrap();
         assert!((got - want).abs() < 1e-6, "{name}: evaluate {got} vs one-shot {want}");
     };
-    close("accuracy", accuracy_score(&y_test, &predictions).unwrap());
-    close("precision", precision_score(&y_test, &predictions, Average::Macro, zero).unwrap());
-    close("recall", recall_score(&y_test, &predictions, Average::Macro, zero).unwrap());
-    close("f1_score", f1_score(&y_test, &predictions, Average::Macro, zero).unwrap());
+    close("accuracy", metrics::accuracy_score(&y_test, &predictions).unwrap());
+    close("precision", metrics::precision_score(&y_test, &predictions, metrics::Average::Macro, zero).unwrap());
+    close("recall", metrics::recall_score(&y_test, &predictions, metrics::Average::Macro, zero).unwrap());
+    close("f1_score", metrics::f1_score(&y_test, &predictions, metrics::Average::Macro, zero).unwrap());
     assert!(logs.get("accuracy").unwrap() > 0.9, "{logs}");
-    let report = classification_report(&y_test, &predictions, None, 4).unwrap();
+    let report = metrics::classification_report(&y_test, &predictions, None, 4).unwrap();
     assert!(report.contains("macro avg") && report.contains("weighted avg"), "{report}");
 }

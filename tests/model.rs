@@ -68,7 +68,13 @@ fn iris_reaches_90_percent_and_the_same_seed_repeats_the_loss_curve_exactly() {
     let (x, y) = datasets::iris();
     let train = |seed| {
         let mut model = iris_model(seed);
-        model.compile(Adam::new(0.01), SparseCategoricalCrossentropy::new(), vec![Box::new(Accuracy::new())]).unwrap();
+        model
+            .compile(
+                Adam::new(0.01),
+                losses::SparseCategoricalCrossentropy::new(),
+                vec![Box::new(metrics::Accuracy::new())],
+            )
+            .unwrap();
         let history = model.fit(&x, &y, quiet(60)).unwrap();
         (history, model.evaluate(&x, &y).unwrap())
     };
@@ -87,7 +93,7 @@ fn shuffle_seed_changes_the_order_and_no_shuffle_is_deterministic() {
     let (x, y) = datasets::iris();
     let run = |shuffle: bool, seed: u64| {
         let mut model = iris_model(0);
-        model.compile(Sgd::new(0.05), SparseCategoricalCrossentropy::new(), vec![]).unwrap();
+        model.compile(Sgd::new(0.05), losses::SparseCategoricalCrossentropy::new(), vec![]).unwrap();
         model.fit(&x, &y, FitOptions { shuffle, seed, ..quiet(2) }).unwrap().get("loss").unwrap().to_vec()
     };
     assert_eq!(run(true, 1), run(true, 1));
@@ -99,7 +105,13 @@ fn shuffle_seed_changes_the_order_and_no_shuffle_is_deterministic() {
 fn validation_split_holds_out_the_last_samples_before_shuffling() {
     let (x, y) = datasets::iris();
     let mut model = iris_model(1);
-    model.compile(Adam::new(0.01), SparseCategoricalCrossentropy::new(), vec![Box::new(Accuracy::new())]).unwrap();
+    model
+        .compile(
+            Adam::new(0.01),
+            losses::SparseCategoricalCrossentropy::new(),
+            vec![Box::new(metrics::Accuracy::new())],
+        )
+        .unwrap();
     let history = model.fit(&x, &y, FitOptions { validation_split: 0.2, ..quiet(3) }).unwrap();
     // floor(150 * 0.8) = 120: the validation figures are those of rows 120..150.
     let tail = model.evaluate(&x.slice_axis(0, 120, 150), &y.slice_axis(0, 120, 150)).unwrap();
@@ -116,7 +128,7 @@ fn sample_and_class_weights_scale_each_sample_loss() {
     let x = Tensor::from_vec(vec![0.5, -1.0, 2.0, 0.0], &[4, 1]).unwrap();
     let y = Tensor::from_vec(vec![1.0, 0.0, 1.0, 2.0], &[4]).unwrap();
     let mut model = Sequential::new().add(Input::new(&[1])).add(Dense::new(3));
-    model.compile(Sgd::new(0.0), SparseCategoricalCrossentropy::from_logits(), vec![]).unwrap();
+    model.compile(Sgd::new(0.0), losses::SparseCategoricalCrossentropy::from_logits(), vec![]).unwrap();
     let per_sample: Vec<f32> = (0..4)
         .map(|i| model.evaluate(&x.slice_axis(0, i, i + 1), &y.slice_axis(0, i, i + 1)).unwrap().get("loss").unwrap())
         .collect();
@@ -139,7 +151,7 @@ fn sample_and_class_weights_scale_each_sample_loss() {
 fn initial_epoch_numbers_the_history_from_where_training_resumes() {
     let (x, y) = datasets::iris();
     let mut model = iris_model(0);
-    model.compile(Adam::new(0.01), SparseCategoricalCrossentropy::new(), vec![]).unwrap();
+    model.compile(Adam::new(0.01), losses::SparseCategoricalCrossentropy::new(), vec![]).unwrap();
     let history = model.fit(&x, &y, FitOptions { initial_epoch: 3, ..quiet(5) }).unwrap();
     assert_eq!(history.epochs, vec![3, 4]);
 }
@@ -150,7 +162,7 @@ fn frozen_layers_keep_their_weights_and_show_as_non_trainable() {
     let mut model = iris_model(0);
     model.layer_mut("dense").unwrap().set_trainable(false);
     let before = model.get_weights();
-    model.compile(Adam::new(0.05), SparseCategoricalCrossentropy::new(), vec![]).unwrap();
+    model.compile(Adam::new(0.05), losses::SparseCategoricalCrossentropy::new(), vec![]).unwrap();
     model.fit(&x, &y, quiet(2)).unwrap();
     let after = model.get_weights();
     assert_eq!(before[0], after[0]);
@@ -202,7 +214,7 @@ fn regularization_penalty_is_part_of_the_loss() {
     let mut model = Sequential::new().add(Input::new(&[2])).add(
         Dense::new(1).use_bias(false).kernel_initializer(Initializer::Ones).kernel_regularizer(Regularizer::l2(0.1)),
     );
-    model.compile(Sgd::new(0.0), MeanSquaredError, vec![]).unwrap();
+    model.compile(Sgd::new(0.0), losses::MeanSquaredError, vec![]).unwrap();
     // Prediction 2 for each row: MSE 4, plus 0.1 * (1 + 1) = 0.2.
     let loss = model.evaluate(&x, &y).unwrap().get("loss").unwrap();
     assert!((loss - 4.2).abs() < 1e-6, "{loss}");
@@ -219,7 +231,13 @@ fn fit_loader_trains_from_a_prefetching_loader_like_from_tensors() {
     });
     let train = |loader: &DataLoader| {
         let mut model = iris_model(5);
-        model.compile(Adam::new(0.01), SparseCategoricalCrossentropy::new(), vec![Box::new(Accuracy::new())]).unwrap();
+        model
+            .compile(
+                Adam::new(0.01),
+                losses::SparseCategoricalCrossentropy::new(),
+                vec![Box::new(metrics::Accuracy::new())],
+            )
+            .unwrap();
         let history = model.fit_loader(loader, FitOptions { epochs: 40, verbose: 0, ..Default::default() }).unwrap();
         (history.get("loss").unwrap().to_vec(), model.evaluate(&x, &y).unwrap().get("accuracy").unwrap())
     };
@@ -236,7 +254,13 @@ fn a_bad_label_from_a_loader_is_an_error_not_a_panic() {
     y.as_mut_slice()[149] = 9.0;
     let loader = DataLoader::new(TensorDataset::new(x, y).unwrap(), 16).unwrap();
     let mut model = iris_model(5);
-    model.compile(Adam::new(0.01), SparseCategoricalCrossentropy::new(), vec![Box::new(Accuracy::new())]).unwrap();
+    model
+        .compile(
+            Adam::new(0.01),
+            losses::SparseCategoricalCrossentropy::new(),
+            vec![Box::new(metrics::Accuracy::new())],
+        )
+        .unwrap();
     let err = model.fit_loader(&loader, FitOptions { verbose: 0, ..Default::default() }).unwrap_err().to_string();
     assert!(err.contains('9') && err.contains("[0, 3)"), "{err}");
     assert_eq!(model.metrics().len(), 1, "a failed epoch must give the compiled metrics back");

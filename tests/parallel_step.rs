@@ -20,9 +20,9 @@ fn model() -> Sequential {
 fn step(threads: usize, x: &Tensor, y: &Tensor, w: &Tensor) -> (f32, Tensor, Vec<Tensor>) {
     kensho::set_num_threads(threads);
     let mut m = model();
-    m.compile(kensho::optim::Sgd::new(0.5), SparseCategoricalCrossentropy::new(), vec![]).unwrap();
+    m.compile(kensho::optim::Sgd::new(0.5), losses::SparseCategoricalCrossentropy::new(), vec![]).unwrap();
     let out = m.train_step(x, y, Some(w), 1).unwrap();
-    (out.loss, out.y_pred, m.get_weights())
+    (out.loss, out.y_pred().clone(), m.get_weights())
 }
 
 /// Identity layer that needs the whole batch and records the batch sizes it saw.
@@ -38,8 +38,8 @@ impl Layer for WholeBatch {
     fn kind(&self) -> &'static str {
         "Activation"
     }
-    fn build(&mut self, input_shape: &[usize], _rng: &mut Rng) -> kensho::Result<Vec<usize>> {
-        Ok(input_shape.to_vec())
+    fn build(&mut self, input_shape: &Shape, _rng: &mut Rng) -> kensho::Result<Shape> {
+        Ok(input_shape.clone())
     }
     fn forward<'t>(&self, x: Var<'t>, _cx: &Ctx<'t>) -> Var<'t> {
         self.1.fetch_max(x.shape()[0], Ordering::Relaxed);
@@ -71,7 +71,7 @@ fn a_split_batch_trains_like_the_whole_batch() {
     static SEEN: AtomicUsize = AtomicUsize::new(0);
     let mut m = model();
     m.push(Box::new(WholeBatch(String::new(), &SEEN)));
-    m.compile(kensho::optim::Sgd::new(0.5), SparseCategoricalCrossentropy::new(), vec![]).unwrap();
+    m.compile(kensho::optim::Sgd::new(0.5), losses::SparseCategoricalCrossentropy::new(), vec![]).unwrap();
     m.train_step(&x, &y, None, 1).unwrap();
     assert_eq!(SEEN.load(Ordering::Relaxed), 128, "a batch-dependent layer must see the whole batch");
 }

@@ -21,6 +21,7 @@
 mod error;
 mod gemm;
 pub mod init;
+pub mod registry;
 mod tensor;
 pub mod threads;
 

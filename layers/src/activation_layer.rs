@@ -1,7 +1,7 @@
 //! [`ActivationLayer`]: applies an [`Activation`] as a layer of its own (Keras' `Activation`).
 
 use crate::layer::{Ctx, Layer, LayerConfig};
-use crate::Activation;
+use crate::{Activation, Shape};
 use kensho_autograd::Var;
 use kensho_core::{Result, Rng};
 use serde::{Deserialize, Serialize};
@@ -50,14 +50,11 @@ impl Layer for ActivationLayer {
     fn kind(&self) -> &'static str {
         "Activation"
     }
-    fn build(&mut self, input_shape: &[usize], _rng: &mut Rng) -> Result<Vec<usize>> {
-        Ok(input_shape.to_vec())
+    fn build(&mut self, input_shape: &Shape, _rng: &mut Rng) -> Result<Shape> {
+        Ok(input_shape.clone())
     }
     fn forward<'t>(&self, x: Var<'t>, _cx: &Ctx<'t>) -> Var<'t> {
         self.config.activation.apply(x)
-    }
-    fn forward_parts<'t>(&self, x: Var<'t>, _cx: &Ctx<'t>) -> (Var<'t>, Activation) {
-        (x, self.config.activation)
     }
     fn config(&self) -> LayerConfig {
         LayerConfig::Activation(self.config.clone())

@@ -1,7 +1,7 @@
 //! [`Dense`]: the fully connected layer `activation(x · kernel + bias)`.
 
 use crate::layer::{Ctx, Layer, LayerConfig};
-use crate::{Activation, Regularizer};
+use crate::{Activation, Regularizer, Shape, TorchLayout, TorchTransform, TorchWeight};
 use kensho_autograd::{Param, Tape, Var};
 use kensho_core::{Error, Initializer, Result, Rng};
 use serde::{Deserialize, Serialize};
@@ -24,7 +24,7 @@ pub struct DenseConfig {
     /// Optional penalty on the kernel.
     pub kernel_regularizer: Option<Regularizer>,
     /// Optional declared per-sample input shape (Keras' `input_shape` on a first layer).
-    pub input_shape: Option<Vec<usize>>,
+    pub input_shape: Option<Shape>,
     /// Whether the parameters are updated in training (false freezes the layer).
     #[serde(default = "crate::layer::yes")]
     pub trainable: bool,
@@ -39,7 +39,7 @@ pub struct DenseConfig {
 /// use kensho_layers::{Activation, Dense, Layer};
 /// let mut dense = Dense::new(4).activation(Activation::Relu);
 /// dense.set_name("dense");
-/// let out = dense.build(&[3], &mut kensho_core::seeded_rng(0))?;
+/// let out = dense.build(&[3].into(), &mut kensho_core::seeded_rng(0))?;
 /// assert_eq!(out, vec![4]);
 /// assert_eq!(dense.params()[0].name(), "dense.kernel");
 /// assert_eq!(dense.params()[0].value.shape(), &[3, 4]);
@@ -105,7 +105,7 @@ impl Dense {
 
     /// Declares the per-sample input shape (on the first layer of a model).
     pub fn input_shape(mut self, shape: &[usize]) -> Dense {
-        self.config.input_shape = Some(shape.to_vec());
+        self.config.input_shape = Some(Shape::known(shape));
         self
     }
 
@@ -144,13 +144,13 @@ impl Layer for Dense {
         "Dense"
     }
 
-    fn build(&mut self, input_shape: &[usize], rng: &mut Rng) -> Result<Vec<usize>> {
+    fn build(&mut self, input_shape: &Shape, rng: &mut Rng) -> Result<Shape> {
         let name = &self.config.name;
-        let [features] = *input_shape else {
-            return Err(Error::shape(
-                format!("Dense \"{name}\""),
-                "inputs of rank 1 per sample ([batch, features]); add Flatten first".to_string(),
+        let (1, Some(features)) = (input_shape.rank(), input_shape.last()) else {
+            return Err(Error::invalid(
+                format!("Dense \"{name}\" input shape"),
                 input_shape,
+                "inputs of rank 1 per sample with a known size ([batch, features]); add Flatten first",
             ));
         };
         if self.config.units == 0 || features == 0 {
@@ -159,7 +159,7 @@ impl Layer for Dense {
         let units = self.config.units;
         if let Some(k) = &self.kernel {
             if k.value.shape() == [features, units] {
-                return Ok(vec![units]);
+                return Ok(Shape::from([units]));
             }
         }
         let kernel = self.config.kernel_initializer.init(&[features, units], features, units, rng);
@@ -168,15 +168,11 @@ impl Layer for Dense {
             Param::new(format!("{name}.bias"), self.config.bias_initializer.init(&[units], units, units, rng))
         });
         self.set_trainable(self.config.trainable);
-        Ok(vec![units])
+        Ok(Shape::from([units]))
     }
 
     fn forward<'t>(&self, x: Var<'t>, cx: &Ctx<'t>) -> Var<'t> {
         self.config.activation.apply(self.affine(x, cx.tape))
-    }
-
-    fn forward_parts<'t>(&self, x: Var<'t>, cx: &Ctx<'t>) -> (Var<'t>, Activation) {
-        (self.affine(x, cx.tape), self.config.activation)
     }
 
     fn config(&self) -> LayerConfig {
@@ -196,8 +192,18 @@ impl Layer for Dense {
         kernel.trainable.then(|| reg.penalty(tape.param(kernel)))
     }
 
-    fn declared_input_shape(&self) -> Option<Vec<usize>> {
+    fn declared_input_shape(&self) -> Option<Shape> {
         self.config.input_shape.clone()
+    }
+
+    fn torch_layout(&self) -> Option<TorchLayout> {
+        // `nn.Linear` (weight [out, in], bias), then the activation's module unless linear.
+        let mut weights = vec![TorchWeight::new("weight", TorchTransform::Permute(vec![1, 0]))];
+        if self.config.use_bias {
+            weights.push(TorchWeight::new("bias", TorchTransform::Identity));
+        }
+        let modules = if self.config.activation == Activation::Linear { 1 } else { 2 };
+        Some(TorchLayout { modules, weights })
     }
 
     fn trainable(&self) -> bool {

@@ -1,6 +1,7 @@
 //! [`Dropout`]: zeroes a random fraction of its inputs during training (inverted dropout).
 
 use crate::layer::{Ctx, Layer, LayerConfig};
+use crate::Shape;
 use kensho_autograd::Var;
 use kensho_core::{Error, Result, Rng, Tensor};
 use rand::Rng as _;
@@ -49,12 +50,12 @@ impl Layer for Dropout {
     fn kind(&self) -> &'static str {
         "Dropout"
     }
-    fn build(&mut self, input_shape: &[usize], _rng: &mut Rng) -> Result<Vec<usize>> {
+    fn build(&mut self, input_shape: &Shape, _rng: &mut Rng) -> Result<Shape> {
         let rate = self.config.rate;
         if !(0.0..1.0).contains(&rate) {
             return Err(Error::invalid(format!("Dropout \"{}\" rate", self.config.name), rate, "a value in [0, 1)"));
         }
-        Ok(input_shape.to_vec())
+        Ok(input_shape.clone())
     }
     fn forward<'t>(&self, x: Var<'t>, cx: &Ctx<'t>) -> Var<'t> {
         if !cx.training || self.config.rate == 0.0 {

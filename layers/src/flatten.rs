@@ -1,8 +1,9 @@
 //! [`Flatten`]: collapses every per-sample axis into one.
 
 use crate::layer::{Ctx, Layer, LayerConfig};
+use crate::Shape;
 use kensho_autograd::Var;
-use kensho_core::{Result, Rng};
+use kensho_core::{Result, Rng, Tensor};
 use serde::{Deserialize, Serialize};
 
 /// The configuration of a [`Flatten`] layer.
@@ -16,7 +17,7 @@ pub struct FlattenConfig {
 ///
 /// ```
 /// use kensho_layers::{Flatten, Layer};
-/// let out = Flatten::new().build(&[28, 28], &mut kensho_core::seeded_rng(0))?;
+/// let out = Flatten::new().build(&[28, 28].into(), &mut kensho_core::seeded_rng(0))?;
 /// assert_eq!(out, vec![784]);
 /// # Ok::<(), kensho_core::Error>(())
 /// ```
@@ -47,12 +48,16 @@ impl Layer for Flatten {
     fn kind(&self) -> &'static str {
         "Flatten"
     }
-    fn build(&mut self, input_shape: &[usize], _rng: &mut Rng) -> Result<Vec<usize>> {
-        Ok(vec![input_shape.iter().product()])
+    fn build(&mut self, input_shape: &Shape, _rng: &mut Rng) -> Result<Shape> {
+        let dims = input_shape.require_known(&format!("Flatten \"{}\"", self.config.name))?;
+        Ok(Shape::from([dims.iter().product()]))
     }
     fn forward<'t>(&self, x: Var<'t>, _cx: &Ctx<'t>) -> Var<'t> {
         let shape = x.shape();
         x.reshape(&[shape[0], shape[1..].iter().product()])
+    }
+    fn compute_mask(&self, _inputs: &[Var<'_>], _masks: &[Option<Tensor>]) -> Vec<Option<Tensor>> {
+        vec![None] // the positions a mask marks no longer exist after flattening
     }
     fn config(&self) -> LayerConfig {
         LayerConfig::Flatten(self.config.clone())

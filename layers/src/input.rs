@@ -1,6 +1,7 @@
 //! [`Input`]: declares the per-sample input shape of a model (Keras' `Input` / `InputLayer`).
 
 use crate::layer::{Ctx, Layer, LayerConfig};
+use crate::{Shape, TorchLayout};
 use kensho_autograd::Var;
 use kensho_core::{Error, Result, Rng};
 use serde::{Deserialize, Serialize};
@@ -10,8 +11,8 @@ use serde::{Deserialize, Serialize};
 pub struct InputConfig {
     /// Layer name.
     pub name: String,
-    /// Per-sample shape (without the batch axis).
-    pub shape: Vec<usize>,
+    /// Per-sample shape (without the batch axis); `null` for a dimension known only from data.
+    pub shape: Shape,
 }
 
 /// Declares the per-sample input shape, so the model can be built (and summarised) before it
@@ -20,7 +21,7 @@ pub struct InputConfig {
 /// ```
 /// use kensho_layers::{Input, Layer};
 /// let input = Input::new(&[784]);
-/// assert_eq!(input.declared_input_shape(), Some(vec![784]));
+/// assert_eq!(input.declared_input_shape(), Some([784].into()));
 /// ```
 #[derive(Clone, Debug)]
 pub struct Input {
@@ -30,7 +31,13 @@ pub struct Input {
 impl Input {
     /// An input of the given per-sample shape (for example `&[784]` or `&[28, 28]`).
     pub fn new(shape: &[usize]) -> Input {
-        Input { config: InputConfig { name: String::new(), shape: shape.to_vec() } }
+        Input::with_shape(Shape::known(shape))
+    }
+
+    /// An input whose shape may have unknown dimensions, such as a sequence of any length:
+    /// `Input::with_shape(Shape::new(vec![None, Some(16)]))`.
+    pub fn with_shape(shape: Shape) -> Input {
+        Input { config: InputConfig { name: String::new(), shape } }
     }
 
     /// An input from its configuration.
@@ -49,15 +56,18 @@ impl Layer for Input {
     fn kind(&self) -> &'static str {
         "InputLayer"
     }
-    fn build(&mut self, input_shape: &[usize], _rng: &mut Rng) -> Result<Vec<usize>> {
-        if input_shape != self.config.shape.as_slice() {
-            return Err(Error::shape(
-                format!("Input \"{}\"", self.config.name),
-                format!("per-sample shape {:?} as declared", self.config.shape),
+    fn build(&mut self, input_shape: &Shape, _rng: &mut Rng) -> Result<Shape> {
+        let declared = self.config.shape.dims();
+        let fits = declared.len() == input_shape.rank()
+            && declared.iter().zip(input_shape.dims()).all(|(d, s)| d.is_none() || d == s);
+        if !fits {
+            return Err(Error::invalid(
+                format!("Input \"{}\" shape", self.config.name),
                 input_shape,
+                format!("the per-sample shape {} as declared", self.config.shape),
             ));
         }
-        Ok(input_shape.to_vec())
+        Ok(self.config.shape.clone())
     }
     fn forward<'t>(&self, x: Var<'t>, _cx: &Ctx<'t>) -> Var<'t> {
         x
@@ -65,7 +75,10 @@ impl Layer for Input {
     fn config(&self) -> LayerConfig {
         LayerConfig::InputLayer(self.config.clone())
     }
-    fn declared_input_shape(&self) -> Option<Vec<usize>> {
+    fn torch_layout(&self) -> Option<TorchLayout> {
+        Some(TorchLayout::modules(0))
+    }
+    fn declared_input_shape(&self) -> Option<Shape> {
         Some(self.config.shape.clone())
     }
 }

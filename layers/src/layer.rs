@@ -1,14 +1,111 @@
 //! The [`Layer`] trait, the forward-pass context [`Ctx`], and [`LayerConfig`], the serializable
 //! description of any layer (for `summary()` and for saving a model's architecture).
+//!
+//! A layer takes one or several inputs and gives one or several outputs. Most layers take one:
+//! they implement the one-input form, [`Layer::build`] and [`Layer::forward`], and the general
+//! form ([`Layer::build_inputs`], [`Layer::call`]) follows from it. A layer with several inputs
+//! implements the general form instead:
+//!
+//! ```
+//! use kensho_autograd::{Tape, Var};
+//! use kensho_core::{Error, Result, Rng, Tensor};
+//! use kensho_layers::{Ctx, Layer, LayerConfig, Shape};
+//!
+//! /// `a * b + a`, elementwise, for two inputs of one shape.
+//! struct Gate { name: String }
+//!
+//! impl Layer for Gate {
+//!     fn name(&self) -> &str { &self.name }
+//!     fn set_name(&mut self, name: &str) { self.name = name.to_string() }
+//!     fn kind(&self) -> &'static str { "Gate" }
+//!     fn config(&self) -> LayerConfig { LayerConfig::registered("Gate", &self.name) }
+//!     fn build_inputs(&mut self, inputs: &[Shape], _rng: &mut Rng) -> Result<Vec<Shape>> {
+//!         match inputs {
+//!             [a, b] if a == b => Ok(vec![a.clone()]),
+//!             _ => Err(Error::invalid("Gate inputs", format!("{inputs:?}"), "two inputs of one shape")),
+//!         }
+//!     }
+//!     fn call<'t>(&self, x: &[Var<'t>], _masks: &[Option<Tensor>], _cx: &Ctx<'t>) -> Vec<Var<'t>> {
+//!         vec![x[0].mul(x[1]).add(x[0])]
+//!     }
+//! }
+//!
+//! let mut gate = Gate { name: "gate".into() };
+//! assert_eq!(gate.build_inputs(&[Shape::from([2]), Shape::from([2])], &mut kensho_core::seeded_rng(0))?, [Shape::from([2])]);
+//! let tape = Tape::no_grad();
+//! let cx = Ctx::new(&tape, false, kensho_core::seeded_rng(0));
+//! let a = tape.constant(Tensor::from_vec(vec![1.0, 2.0], &[1, 2])?);
+//! let b = tape.constant(Tensor::from_vec(vec![3.0, 4.0], &[1, 2])?);
+//! assert_eq!(gate.call(&[a, b], &[None, None], &cx)[0].value().to_vec(), [4.0, 10.0]);
+//! # Ok::<(), kensho_core::Error>(())
+//! ```
+//!
+//! A layer with state (BatchNormalization's moving statistics) keeps it in non-trainable
+//! [`Param`]s listed by [`Layer::state`]; its forward pass keeps `&self` and records the new
+//! values through [`Ctx::update_state`], and the train step applies them after the optimizer
+//! step (so models stay shareable across threads):
+//!
+//! ```
+//! use kensho_autograd::{Param, Tape, Var};
+//! use kensho_core::{Result, Rng, Tensor};
+//! use kensho_layers::{Ctx, Layer, LayerConfig, Shape};
+//!
+//! /// The identity, keeping a moving average of its inputs' per-feature means.
+//! struct MovingMean { name: String, mean: Option<Param> }
+//!
+//! impl Layer for MovingMean {
+//!     fn name(&self) -> &str { &self.name }
+//!     fn set_name(&mut self, name: &str) { self.name = name.to_string() }
+//!     fn kind(&self) -> &'static str { "MovingMean" }
+//!     fn config(&self) -> LayerConfig { LayerConfig::registered("MovingMean", &self.name) }
+//!     fn build(&mut self, input: &Shape, _rng: &mut Rng) -> Result<Shape> {
+//!         let mut mean = Param::new(format!("{}.mean", self.name), Tensor::zeros(&input.require_known("MovingMean")?));
+//!         mean.trainable = false;
+//!         self.mean = Some(mean);
+//!         Ok(input.clone())
+//!     }
+//!     fn forward<'t>(&self, x: Var<'t>, cx: &Ctx<'t>) -> Var<'t> {
+//!         let mean = self.mean.as_ref().expect("built");
+//!         if cx.training {
+//!             let batch = x.value().mean_axes(&[0], false);
+//!             cx.update_state(mean, mean.value.mul_scalar(0.9).add(&batch.mul_scalar(0.1)));
+//!         }
+//!         x
+//!     }
+//!     fn state(&self) -> Vec<&Param> { self.mean.iter().collect() }
+//!     fn state_mut(&mut self) -> Vec<&mut Param> { self.mean.iter_mut().collect() }
+//! }
+//!
+//! let mut layer = MovingMean { name: "mm".into(), mean: None };
+//! layer.build(&Shape::from([2]), &mut kensho_core::seeded_rng(0))?;
+//! let tape = Tape::new();
+//! let cx = Ctx::new(&tape, true, kensho_core::seeded_rng(0));
+//! layer.forward(tape.constant(Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2])?), &cx);
+//! let updates = cx.take_updates();
+//! kensho_layers::apply_state_updates(layer.state_mut(), &updates);
+//! assert_eq!(layer.state()[0].value.to_vec(), [0.2, 0.3]);
+//! # Ok::<(), kensho_core::Error>(())
+//! ```
 
-use crate::Activation;
-use kensho_autograd::{Param, Tape, Var};
-use kensho_core::{Result, Rng};
-use serde::{Deserialize, Serialize};
+use crate::{Shape, TorchLayout};
+use kensho_autograd::{Param, ParamId, Tape, Var};
+use kensho_core::registry::{RegisteredConfig, Registry};
+use kensho_core::{Error, Result, Rng, Tensor};
+use serde::Serialize;
 use std::cell::RefCell;
 
-/// What a layer's forward pass needs besides its input: the tape, whether this is training
-/// (Dropout is active only then), and a random generator (seeded by the model).
+/// A new value for a layer's state, recorded by the forward pass.
+#[derive(Clone, Debug)]
+pub struct StateUpdate {
+    /// The state parameter to change.
+    pub id: ParamId,
+    /// Its new value.
+    pub value: Tensor,
+}
+
+/// What a layer's forward pass needs besides its inputs: the tape, whether this is training
+/// (Dropout is active only then), a random generator (seeded by the model), and the state
+/// updates the pass records.
 pub struct Ctx<'t> {
     /// The tape the forward pass records on.
     pub tape: &'t Tape,
@@ -16,20 +113,46 @@ pub struct Ctx<'t> {
     pub training: bool,
     /// Randomness for layers such as Dropout.
     pub rng: RefCell<Rng>,
+    updates: RefCell<Vec<StateUpdate>>,
 }
 
 impl<'t> Ctx<'t> {
     /// A context on `tape`.
     pub fn new(tape: &'t Tape, training: bool, rng: Rng) -> Ctx<'t> {
-        Ctx { tape, training, rng: RefCell::new(rng) }
+        Ctx { tape, training, rng: RefCell::new(rng), updates: RefCell::new(Vec::new()) }
+    }
+
+    /// Records a new value for a state parameter of a layer (such as a moving mean). It is
+    /// applied after the optimizer step of the train step; a later update of the same state in
+    /// the same pass replaces an earlier one.
+    pub fn update_state(&self, state: &Param, value: Tensor) {
+        let mut updates = self.updates.borrow_mut();
+        updates.retain(|u| u.id != state.id());
+        updates.push(StateUpdate { id: state.id(), value });
+    }
+
+    /// The state updates recorded so far, leaving none.
+    pub fn take_updates(&self) -> Vec<StateUpdate> {
+        std::mem::take(&mut self.updates.borrow_mut())
     }
 }
 
-/// A layer: built lazily from its per-sample input shape (parameters are created then, as in
+/// Sets each state parameter that an update names to the update's value.
+pub fn apply_state_updates<'a>(states: impl IntoIterator<Item = &'a mut Param>, updates: &[StateUpdate]) {
+    for state in states {
+        if let Some(update) = updates.iter().rev().find(|u| u.id == state.id()) {
+            state.value = update.value.clone();
+        }
+    }
+}
+
+/// A layer: built lazily from its per-sample input shapes (parameters are created then, as in
 /// Keras), then called on batches.
 ///
-/// Shapes given to and returned by [`Layer::build`] are per sample (without the batch axis);
-/// [`Layer::forward`] sees the batch axis first.
+/// Shapes given to and returned by the build methods are per sample (without the batch axis);
+/// the forward methods see the batch axis first. A layer implements either the one-input form
+/// ([`Layer::build`] and [`Layer::forward`]) or the general form ([`Layer::build_inputs`] and
+/// [`Layer::call`]); see the [module documentation](self) for one of each.
 pub trait Layer: Send + Sync {
     /// The layer's name (unique in its model, such as `dense_1`); empty until the model names it.
     fn name(&self) -> &str;
@@ -37,20 +160,62 @@ pub trait Layer: Send + Sync {
     fn set_name(&mut self, name: &str);
     /// The Keras class name, such as `Dense`.
     fn kind(&self) -> &'static str;
-    /// Creates the parameters for a per-sample input shape and returns the per-sample output
-    /// shape. Errors name the layer, the shape received and what would fit.
-    fn build(&mut self, input_shape: &[usize], rng: &mut Rng) -> Result<Vec<usize>>;
-    /// The forward pass on a batch. Panics only on internal bugs: shapes were checked by `build`.
-    fn forward<'t>(&self, x: Var<'t>, cx: &Ctx<'t>) -> Var<'t>;
-    /// The forward pass split before the final activation, if the layer ends with one:
-    /// `(pre_activation, activation)`. Losses use it to fuse softmax / sigmoid with the
-    /// cross-entropy in a numerically stable way.
-    fn forward_parts<'t>(&self, x: Var<'t>, cx: &Ctx<'t>) -> (Var<'t>, Activation) {
-        (self.forward(x, cx), Activation::Linear)
-    }
     /// The serializable configuration (enough to rebuild the layer without its weights).
     fn config(&self) -> LayerConfig;
-    /// The parameters, in a fixed order (e.g. kernel then bias).
+
+    /// One-input form of [`Layer::build_inputs`]: creates the parameters for a per-sample input
+    /// shape and returns the per-sample output shape. Errors name the layer, the shape
+    /// received and what would fit.
+    ///
+    /// # Errors
+    /// The default says the layer takes several inputs.
+    fn build(&mut self, input_shape: &Shape, _rng: &mut Rng) -> Result<Shape> {
+        Err(Error::invalid(
+            format!("{} \"{}\" inputs", self.kind(), self.name()),
+            format!("one input of shape {input_shape}"),
+            "the number of inputs the layer takes (it has no one-input form)",
+        ))
+    }
+
+    /// One-input form of [`Layer::call`]: the forward pass on a batch. Panics only on internal
+    /// bugs: shapes were checked by `build`.
+    ///
+    /// # Panics
+    /// The default panics: a layer without a one-input form is run through [`Layer::call`].
+    fn forward<'t>(&self, _x: Var<'t>, _cx: &Ctx<'t>) -> Var<'t> {
+        panic!("{} \"{}\" takes several inputs: run it with call()", self.kind(), self.name())
+    }
+
+    /// Creates the parameters for the per-sample shapes of the inputs and returns those of
+    /// the outputs. The default accepts exactly one input and calls [`Layer::build`].
+    ///
+    /// # Errors
+    /// If the inputs do not fit the layer (the message names the layer and the shapes).
+    fn build_inputs(&mut self, inputs: &[Shape], rng: &mut Rng) -> Result<Vec<Shape>> {
+        match inputs {
+            [one] => Ok(vec![self.build(one, rng)?]),
+            _ => Err(Error::invalid(
+                format!("{} \"{}\" inputs", self.kind(), self.name()),
+                inputs.len(),
+                "exactly one input",
+            )),
+        }
+    }
+
+    /// The forward pass on a batch: the outputs for the inputs, given each input's mask
+    /// (`None` where the input has none). The default runs [`Layer::forward`] on the one input.
+    fn call<'t>(&self, inputs: &[Var<'t>], _masks: &[Option<Tensor>], cx: &Ctx<'t>) -> Vec<Var<'t>> {
+        vec![self.forward(inputs[0], cx)]
+    }
+
+    /// The mask of each output (Keras' `compute_mask`): per sample and position, 1 where the
+    /// value is real and 0 where it is padding. The default passes the first input's mask on
+    /// to the one output; layers that change the positions (Flatten, pooling) override it.
+    fn compute_mask(&self, _inputs: &[Var<'_>], masks: &[Option<Tensor>]) -> Vec<Option<Tensor>> {
+        vec![masks.first().cloned().flatten()]
+    }
+
+    /// The trainable parameters, in a fixed order (e.g. kernel then bias).
     fn params(&self) -> Vec<&Param> {
         Vec::new()
     }
@@ -58,12 +223,21 @@ pub trait Layer: Send + Sync {
     fn params_mut(&mut self) -> Vec<&mut Param> {
         Vec::new()
     }
+    /// The non-trainable state (moving statistics), saved with the weights and changed only
+    /// through [`Ctx::update_state`].
+    fn state(&self) -> Vec<&Param> {
+        Vec::new()
+    }
+    /// The state, mutable, in the same order as [`Layer::state`].
+    fn state_mut(&mut self) -> Vec<&mut Param> {
+        Vec::new()
+    }
     /// A penalty to add to the loss (L1 / L2 regularization), if the layer has one.
     fn regularization<'t>(&self, _tape: &'t Tape) -> Option<Var<'t>> {
         None
     }
     /// The per-sample input shape the layer declares (an `Input` or `input_shape`), if any.
-    fn declared_input_shape(&self) -> Option<Vec<usize>> {
+    fn declared_input_shape(&self) -> Option<Shape> {
         None
     }
     /// Whether, in training, each sample's output depends on that sample alone (true for every
@@ -71,6 +245,11 @@ pub trait Layer: Send + Sync {
     /// normalization) returns false, and the model then never splits a batch across threads.
     fn per_sample(&self) -> bool {
         true
+    }
+    /// What the layer is in `torch.nn.Sequential`, for checkpoints in PyTorch's layout; `None`
+    /// if it has no PyTorch equivalent. The default: a layer without weights is one module.
+    fn torch_layout(&self) -> Option<TorchLayout> {
+        (self.params().is_empty() && self.state().is_empty()).then(|| TorchLayout::modules(1))
     }
     /// Whether every parameter of the layer is trainable.
     fn trainable(&self) -> bool {
@@ -86,7 +265,7 @@ pub trait Layer: Send + Sync {
 }
 
 /// The configuration of any layer, tagged by its Keras class name.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "class_name", content = "config")]
 #[non_exhaustive]
 pub enum LayerConfig {
@@ -102,19 +281,50 @@ pub enum LayerConfig {
     Flatten(crate::flatten::FlattenConfig),
     /// [`crate::Reshape`].
     Reshape(crate::reshape::ReshapeConfig),
+    /// A user-defined layer, rebuilt by the factory given to [`register_layer`].
+    #[serde(untagged)]
+    Registered(RegisteredConfig),
+}
+
+kensho_core::deserialize_by_class_name!(LayerConfig { InputLayer, Dense, Activation, Dropout, Flatten, Reshape });
+
+/// User-defined layers, by class name.
+static LAYERS: Registry<dyn Layer> = Registry::new("layer");
+
+/// Registers a user-defined layer class, so that models holding it can be loaded: `factory`
+/// rebuilds an unbuilt layer from the JSON its [`Layer::config`] wrote with
+/// [`LayerConfig::registered`].
+pub fn register_layer(
+    class_name: &str,
+    factory: impl Fn(&serde_json::Value) -> Result<Box<dyn Layer>> + Send + Sync + 'static,
+) {
+    LAYERS.register(class_name, factory);
 }
 
 impl LayerConfig {
+    /// The configuration of a user-defined layer of class `class_name` with settings `config`.
+    ///
+    /// # Panics
+    /// If `config` cannot be represented as JSON (a map with non-string keys).
+    pub fn registered(class_name: &str, config: &impl Serialize) -> LayerConfig {
+        let config = serde_json::to_value(config).expect("a layer config serializes to JSON");
+        LayerConfig::Registered(RegisteredConfig { class_name: class_name.to_string(), config })
+    }
+
     /// A new, unbuilt layer with this configuration.
-    pub fn to_layer(&self) -> Box<dyn Layer> {
-        match self {
+    ///
+    /// # Errors
+    /// For a user-defined class that is not registered, or whose factory rejects the settings.
+    pub fn to_layer(&self) -> Result<Box<dyn Layer>> {
+        Ok(match self {
             LayerConfig::InputLayer(c) => Box::new(crate::Input::from_config(c.clone())),
             LayerConfig::Dense(c) => Box::new(crate::Dense::from_config(c.clone())),
             LayerConfig::Activation(c) => Box::new(crate::ActivationLayer::from_config(c.clone())),
             LayerConfig::Dropout(c) => Box::new(crate::Dropout::from_config(c.clone())),
             LayerConfig::Flatten(c) => Box::new(crate::Flatten::from_config(c.clone())),
             LayerConfig::Reshape(c) => Box::new(crate::Reshape::from_config(c.clone())),
-        }
+            LayerConfig::Registered(r) => return LAYERS.make(&r.class_name, &r.config),
+        })
     }
 }
 

@@ -1,10 +1,13 @@
 //! kensho-layers: the [`Layer`] trait, the layers a Keras user expects, activations, regularizers
 //! and losses.
 //!
-//! Layers are built lazily from the per-sample input shape (parameters are created on first
-//! build, as in Keras) and then run on batches through the tape of `kensho-autograd`. Each layer
-//! lives in its own file and carries a serializable config ([`LayerConfig`]) used by
-//! `summary()` and for saving a model's architecture. [`testing::check_layer`] is the
+//! Layers are built lazily from their per-sample input [`Shape`]s (parameters are created on
+//! first build, as in Keras) and then run on batches through the tape of `kensho-autograd`. A
+//! layer may take several inputs and give several outputs, pass masks on, and keep
+//! non-trainable state (see [`Layer`]). Each layer lives in its own file, carries a serializable
+//! config ([`LayerConfig`]) used by `summary()` and for saving a model's architecture, and
+//! declares its PyTorch layout ([`TorchLayout`]). User-defined layers and losses join the
+//! built-in ones through [`register_layer`] and [`register_loss`]. [`testing::check_layer`] is the
 //! conformance harness every layer passes.
 //!
 //! Neighbours: built on `kensho-core` and `kensho-autograd`; the facade `kensho` stacks layers
@@ -16,7 +19,7 @@
 //! use kensho_layers::{Activation, Ctx, Dense, Layer};
 //! let mut layer = Dense::new(2).activation(Activation::Relu);
 //! layer.set_name("dense");
-//! layer.build(&[3], &mut kensho_core::seeded_rng(0))?;
+//! layer.build(&[3].into(), &mut kensho_core::seeded_rng(0))?;
 //! let tape = Tape::no_grad();
 //! let cx = Ctx::new(&tape, false, kensho_core::seeded_rng(1));
 //! let y = layer.forward(tape.constant(Tensor::ones(&[5, 3])), &cx);
@@ -34,7 +37,9 @@ mod layer;
 mod loss;
 mod regularizer;
 mod reshape;
+mod shape;
 pub mod testing;
+mod torch;
 
 pub use activation::Activation;
 pub use activation_layer::{ActivationConfig, ActivationLayer};
@@ -42,11 +47,14 @@ pub use dense::{Dense, DenseConfig};
 pub use dropout::{Dropout, DropoutConfig};
 pub use flatten::{Flatten, FlattenConfig};
 pub use input::{Input, InputConfig};
+pub use kensho_core::registry::RegisteredConfig;
 pub use kensho_core::{Error, Result};
-pub use layer::{Ctx, Layer, LayerConfig};
+pub use layer::{apply_state_updates, register_layer, Ctx, Layer, LayerConfig, StateUpdate};
 pub use loss::{
-    BinaryCrossentropy, CategoricalCrossentropy, Huber, Loss, LossConfig, MeanAbsoluteError, MeanSquaredError,
-    Prediction, SparseCategoricalCrossentropy,
+    register_loss, BinaryCrossentropy, CategoricalCrossentropy, Huber, Loss, LossConfig, MeanAbsoluteError,
+    MeanSquaredError, SparseCategoricalCrossentropy,
 };
 pub use regularizer::Regularizer;
 pub use reshape::{Reshape, ReshapeConfig};
+pub use shape::Shape;
+pub use torch::{TorchLayout, TorchTransform, TorchWeight};

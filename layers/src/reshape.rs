@@ -1,6 +1,7 @@
 //! [`Reshape`]: gives each sample a new shape with the same number of elements.
 
 use crate::layer::{Ctx, Layer, LayerConfig};
+use crate::Shape;
 use kensho_autograd::Var;
 use kensho_core::{Error, Result, Rng, Tensor};
 use serde::{Deserialize, Serialize};
@@ -18,7 +19,7 @@ pub struct ReshapeConfig {
 ///
 /// ```
 /// use kensho_layers::{Layer, Reshape};
-/// let out = Reshape::new(&[-1, 7]).build(&[28], &mut kensho_core::seeded_rng(0))?;
+/// let out = Reshape::new(&[-1, 7]).build(&[28].into(), &mut kensho_core::seeded_rng(0))?;
 /// assert_eq!(out, vec![4, 7]);
 /// # Ok::<(), kensho_core::Error>(())
 /// ```
@@ -50,22 +51,26 @@ impl Layer for Reshape {
     fn kind(&self) -> &'static str {
         "Reshape"
     }
-    fn build(&mut self, input_shape: &[usize], _rng: &mut Rng) -> Result<Vec<usize>> {
+    fn build(&mut self, input_shape: &Shape, _rng: &mut Rng) -> Result<Shape> {
+        let input_shape = input_shape.require_known(&format!("Reshape \"{}\"", self.config.name))?;
         // Resolve -1 with the same rules as Tensor::reshape, on a stand-in of the sample's size.
         let sample = Tensor::zeros(&[input_shape.iter().product()]);
         let resolved = sample.reshape(&self.config.target_shape).map_err(|_| {
             Error::shape(
                 format!("Reshape \"{}\" to {:?}", self.config.name, self.config.target_shape),
                 "a per-sample shape with the same number of elements".to_string(),
-                input_shape,
+                &input_shape,
             )
         })?;
         self.resolved = resolved.shape().to_vec();
-        Ok(self.resolved.clone())
+        Ok(Shape::known(&self.resolved))
     }
     fn forward<'t>(&self, x: Var<'t>, _cx: &Ctx<'t>) -> Var<'t> {
         let shape: Vec<usize> = std::iter::once(x.shape()[0]).chain(self.resolved.iter().copied()).collect();
         x.reshape(&shape)
+    }
+    fn compute_mask(&self, _inputs: &[Var<'_>], _masks: &[Option<Tensor>]) -> Vec<Option<Tensor>> {
+        vec![None] // the positions a mask marks no longer exist after reshaping
     }
     fn config(&self) -> LayerConfig {
         LayerConfig::Reshape(self.config.clone())

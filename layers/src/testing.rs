@@ -1,18 +1,23 @@
 //! The layer conformance harness (as Keras' `run_layer_test`): one call checks a layer's build
 //! shape against its forward shape, its parameter count, its gradients (input and every
-//! parameter) against finite differences, batch independence, and a config round trip.
+//! parameter) against finite differences in inference and in training mode, batch
+//! independence, its PyTorch layout, and a config round trip.
 
-use crate::{Ctx, Layer};
+use crate::{Ctx, Layer, Shape};
 use kensho_autograd::{gradcheck, Tape};
 use kensho_core::{seeded_rng, Tensor};
 
 /// Central-difference step and tolerances, as in `kensho_autograd::gradcheck`.
 const EPS: f32 = 1e-3;
 
-/// Runs `layer` (already built) in inference mode on `x`.
-fn run(layer: &dyn Layer, x: &Tensor) -> Tensor {
+/// The seed of the forward passes' randomness: the same for every pass of one check, so that a
+/// training-mode layer (Dropout) draws the same mask each time and is a function of its input.
+const PASS_SEED: u64 = 5;
+
+/// Runs `layer` (already built) on `x` without gradients.
+fn run(layer: &dyn Layer, x: &Tensor, training: bool) -> Tensor {
     let tape = Tape::no_grad();
-    let cx = Ctx::new(&tape, false, seeded_rng(0));
+    let cx = Ctx::new(&tape, training, seeded_rng(PASS_SEED));
     layer.forward(tape.constant(x.clone()), &cx).value()
 }
 
@@ -24,17 +29,21 @@ fn project(y: &Tensor, r: &Tensor) -> f64 {
 /// Adds `delta` to element `j` (row-major) of parameter `p` of the layer.
 fn nudge(layer: &mut dyn Layer, p: usize, j: usize, delta: f32) {
     let mut params = layer.params_mut();
-    params[p].value.add_at(j, delta);
+    let value = &mut params[p].value;
+    let mut data = value.to_vec();
+    data[j] += delta;
+    *value = Tensor::from_vec(data, value.shape()).expect("same shape");
 }
 
 /// Checks every parameter's gradient against central finite differences of `Σ layer(x) ⊙ r`.
-fn check_param_grads(layer: &mut dyn Layer, x: &Tensor, r: &Tensor) -> Result<(), String> {
+fn check_param_grads(layer: &mut dyn Layer, x: &Tensor, r: &Tensor, training: bool) -> Result<(), String> {
     let grads = {
         let tape = Tape::new();
-        let cx = Ctx::new(&tape, false, seeded_rng(0));
+        let cx = Ctx::new(&tape, training, seeded_rng(PASS_SEED));
         let y = layer.forward(tape.constant(x.clone()), &cx);
         tape.backward(y.mul(tape.constant(r.clone())).sum_all())
     };
+    let mode = if training { "training" } else { "inference" };
     let count = layer.params().len();
     for p in 0..count {
         let (id, name, n) = {
@@ -45,26 +54,54 @@ fn check_param_grads(layer: &mut dyn Layer, x: &Tensor, r: &Tensor) -> Result<()
         for (j, &a) in analytic.iter().enumerate() {
             let mut shifted = |delta: f32| {
                 nudge(layer, p, j, delta);
-                let value = project(&run(layer, x), r);
+                let value = project(&run(layer, x, training), r);
                 nudge(layer, p, j, -delta);
                 value
             };
             let numeric = (shifted(EPS) - shifted(-EPS)) / (2.0 * f64::from(EPS));
             if (f64::from(a) - numeric).abs() > 1e-3 + 1e-2 * numeric.abs() {
-                return Err(format!("{name}[{j}]: analytic {a} vs numeric {numeric}"));
+                return Err(format!("{name}[{j}] ({mode}): analytic {a} vs numeric {numeric}"));
             }
         }
     }
     Ok(())
 }
 
+/// Checks the input gradient against finite differences, in inference or training mode.
+fn check_input_grad(layer: &dyn Layer, x: &Tensor, training: bool) -> Result<(), String> {
+    gradcheck(std::slice::from_ref(x), |v| {
+        let cx = Ctx::new(v[0].tape(), training, seeded_rng(PASS_SEED));
+        layer.forward(v[0], &cx)
+    })
+    .map_err(|e| format!("input gradient ({}): {e}", if training { "training" } else { "inference" }))
+}
+
+/// Checks that the PyTorch layout, if the layer has one, lists one entry per weight.
+fn check_torch_layout(layer: &dyn Layer) -> Result<(), String> {
+    let Some(layout) = layer.torch_layout() else { return Ok(()) };
+    let weights: Vec<Vec<usize>> =
+        layer.params().iter().chain(layer.state().iter()).map(|p| p.value.shape().to_vec()).collect();
+    if layout.weights.len() != weights.len() {
+        return Err(format!("torch_layout lists {} weights, the layer has {}", layout.weights.len(), weights.len()));
+    }
+    for (w, shape) in layout.weights.iter().zip(&weights) {
+        let probe = Tensor::zeros(shape);
+        if w.transform.from_torch(&w.transform.to_torch(&probe)).shape() != shape.as_slice() {
+            return Err(format!("torch_layout: the transform of {} does not round-trip", w.name));
+        }
+    }
+    Ok(())
+}
+
 /// Checks a layer's conformance on a batch of `batch` random inputs of per-sample shape
-/// `input_shape`, expecting `param_count` scalar parameters in total.
+/// `input_shape`, expecting `param_count` trainable scalar parameters in total.
 ///
-/// Checks: `build`'s output shape equals the forward's; the parameter count; gradients with
-/// respect to the input and every parameter against finite differences; that each row of a
-/// batch equals the layer applied to that row alone; and that the layer rebuilt from its
-/// serialized config, given the same weights, computes the same output.
+/// Checks: `build`'s output shape equals the forward's (in both modes); the parameter count;
+/// gradients with respect to the input and every parameter against finite differences, in
+/// inference and in training mode (training-mode randomness is drawn from one seed, so
+/// Dropout's mask is the same in every pass); that in inference each row of a batch equals the
+/// layer applied to that row alone; that the PyTorch layout covers every weight; and that the
+/// layer rebuilt from its serialized config, given the same weights, computes the same output.
 ///
 /// # Errors
 /// A message naming the first check that failed.
@@ -78,42 +115,43 @@ pub fn check_layer(
     if layer.name().is_empty() {
         layer.set_name("layer");
     }
-    let out_shape = layer.build(input_shape, &mut rng).map_err(|e| format!("build failed: {e}"))?;
+    let out_shape = layer.build(&Shape::known(input_shape), &mut rng).map_err(|e| format!("build failed: {e}"))?;
     let full_in: Vec<usize> = std::iter::once(batch).chain(input_shape.iter().copied()).collect();
     let x = Tensor::rand_uniform(&full_in, -1.0, 1.0, &mut rng);
-    let y = run(layer, &x);
-    let full_out: Vec<usize> = std::iter::once(batch).chain(out_shape.iter().copied()).collect();
-    if y.shape() != full_out.as_slice() {
-        return Err(format!("forward gave shape {:?}, build promised {:?}", y.shape(), full_out));
+    let y = run(layer, &x, false);
+    for training in [false, true] {
+        let shape = run(layer, &x, training).shape().to_vec();
+        if !out_shape.accepts(&shape[1..]) || shape[0] != batch {
+            return Err(format!("forward (training: {training}) gave shape {shape:?}, build promised {out_shape}"));
+        }
     }
     let count: usize = layer.params().iter().map(|p| p.value.len()).sum();
     if count != param_count {
         return Err(format!("{count} parameters, expected {param_count}"));
     }
-    let input_check = {
-        let layer: &dyn Layer = layer;
-        gradcheck(std::slice::from_ref(&x), |v| {
-            let cx = Ctx::new(v[0].tape(), false, seeded_rng(0));
-            layer.forward(v[0], &cx)
-        })
-    };
-    input_check.map_err(|e| format!("input gradient: {e}"))?;
     let r = Tensor::rand_uniform(y.shape(), -1.0, 1.0, &mut rng);
-    check_param_grads(layer, &x, &r)?;
+    for training in [false, true] {
+        check_input_grad(layer, &x, training)?;
+        check_param_grads(layer, &x, &r, training)?;
+    }
     for row in 0..batch {
-        let alone = run(layer, &x.slice_axis(0, row, row + 1));
+        let alone = run(layer, &x.slice_axis(0, row, row + 1), false);
         if !alone.allclose(&y.slice_axis(0, row, row + 1).to_contiguous(), 1e-5, 1e-6) {
             return Err(format!("row {row} of the batch differs from the row computed alone"));
         }
     }
+    check_torch_layout(layer)?;
     let json = serde_json::to_string(&layer.config()).map_err(|e| format!("config does not serialize: {e}"))?;
     let config: crate::LayerConfig = serde_json::from_str(&json).map_err(|e| format!("config does not parse: {e}"))?;
-    let mut rebuilt = config.to_layer();
-    rebuilt.build(input_shape, &mut seeded_rng(99)).map_err(|e| format!("rebuild failed: {e}"))?;
+    let mut rebuilt = config.to_layer().map_err(|e| format!("config does not rebuild the layer: {e}"))?;
+    rebuilt.build(&Shape::known(input_shape), &mut seeded_rng(99)).map_err(|e| format!("rebuild failed: {e}"))?;
     for (dst, src) in rebuilt.params_mut().into_iter().zip(layer.params()) {
         dst.value = src.value.clone();
     }
-    if run(rebuilt.as_ref(), &x) != y {
+    for (dst, src) in rebuilt.state_mut().into_iter().zip(layer.state()) {
+        dst.value = src.value.clone();
+    }
+    if run(rebuilt.as_ref(), &x, false) != y {
         return Err("the layer rebuilt from its config computes a different output".to_string());
     }
     Ok(())

@@ -7,7 +7,7 @@ use kensho_autograd::Tape;
 use kensho_core::{seeded_rng, Initializer, Tensor};
 use kensho_layers::testing::check_layer;
 use kensho_layers::{
-    Activation, ActivationLayer, Ctx, Dense, Dropout, Flatten, Input, Layer, LayerConfig, Regularizer, Reshape,
+    Activation, ActivationLayer, Ctx, Dense, Dropout, Flatten, Input, Layer, LayerConfig, Regularizer, Reshape, Shape,
 };
 
 fn t(data: &[f32], shape: &[usize]) -> Tensor {
@@ -50,7 +50,7 @@ const BIAS: [f32; 2] = [0.1, -3.0];
 fn fixed_dense(activation: Activation) -> Dense {
     let mut dense = Dense::new(2).activation(activation);
     dense.set_name("fixed");
-    dense.build(&[3], &mut seeded_rng(0)).unwrap();
+    dense.build(&[3].into(), &mut seeded_rng(0)).unwrap();
     {
         let mut params = dense.params_mut();
         params[0].value = t(&KERNEL, &[3, 2]);
@@ -116,18 +116,20 @@ fn dense_forward_matches_hand_computation() {
     let relu = fixed_dense(Activation::Relu);
     assert_close(&run(&relu, &x, false, 0).to_vec(), &[9.1, 4.5, 0.35, 0.0], 1e-6);
 
-    // forward_parts splits before the activation.
+    // A softmax output keeps the pre-activation on the tape, so losses can fuse with it.
+    let softmax = fixed_dense(Activation::Softmax);
     let tape = Tape::no_grad();
     let cx = Ctx::new(&tape, false, seeded_rng(0));
-    let (z, act) = relu.forward_parts(tape.constant(x.clone()), &cx);
-    assert_eq!(act, Activation::Relu);
+    let y = softmax.forward(tape.constant(x.clone()), &cx);
+    let z = y.softmax_logits().expect("softmax records its logits");
     assert_close(&z.value().to_vec(), &[9.1, 4.5, 0.35, -0.5], 1e-6);
+    assert!(relu.forward(tape.constant(x.clone()), &cx).softmax_logits().is_none());
 }
 
 #[test]
 fn dense_without_bias_forward_is_x_times_kernel() {
     let mut dense = Dense::new(2).use_bias(false);
-    dense.build(&[3], &mut seeded_rng(0)).unwrap();
+    dense.build(&[3].into(), &mut seeded_rng(0)).unwrap();
     dense.params_mut()[0].value = t(&KERNEL, &[3, 2]);
     let x = t(&[1.0, 2.0, 3.0], &[1, 3]);
     assert_close(&run(&dense, &x, false, 0).to_vec(), &[9.0, 7.5], 1e-6);
@@ -151,7 +153,7 @@ fn activations_match_reference_values() {
     ];
     for (act, want) in cases {
         let mut layer = ActivationLayer::new(act);
-        layer.build(&[4], &mut seeded_rng(0)).unwrap();
+        layer.build(&[4].into(), &mut seeded_rng(0)).unwrap();
         let got = run(&layer, &x, false, 0).to_vec();
         assert_close(&got, &want, 1e-5);
         assert_eq!(layer.kind(), "Activation");
@@ -176,13 +178,13 @@ fn activation_names_and_serde_use_keras_names() {
 fn flatten_and_reshape_keep_row_major_order() {
     let x = Tensor::from_fn(&[2, 2, 3, 4], |i| (i[0] * 24 + i[1] * 12 + i[2] * 4 + i[3]) as f32);
     let mut flatten = Flatten::new();
-    assert_eq!(flatten.build(&[2, 3, 4], &mut seeded_rng(0)).unwrap(), vec![24]);
+    assert_eq!(flatten.build(&[2, 3, 4].into(), &mut seeded_rng(0)).unwrap(), vec![24]);
     let y = run(&flatten, &x, false, 0);
     assert_eq!(y.shape(), &[2, 24]);
     assert_eq!(y.to_vec(), (0..48).map(|v| v as f32).collect::<Vec<_>>());
 
     let mut reshape = Reshape::new(&[4, -1]);
-    assert_eq!(reshape.build(&[24], &mut seeded_rng(0)).unwrap(), vec![4, 6]);
+    assert_eq!(reshape.build(&[24].into(), &mut seeded_rng(0)).unwrap(), vec![4, 6]);
     let z = run(&reshape, &y, false, 0);
     assert_eq!(z.shape(), &[2, 4, 6]);
     assert_eq!(z.to_vec(), y.to_vec());
@@ -194,7 +196,7 @@ fn flatten_and_reshape_keep_row_major_order() {
 fn dense_on_rank_two_input_names_the_layer_and_suggests_flatten() {
     let mut dense = Dense::new(3);
     dense.set_name("dense_7");
-    let msg = dense.build(&[4, 5], &mut seeded_rng(0)).unwrap_err().to_string();
+    let msg = dense.build(&[4, 5].into(), &mut seeded_rng(0)).unwrap_err().to_string();
     assert!(msg.contains("dense_7"), "{msg}");
     assert!(msg.contains("Flatten"), "{msg}");
     assert!(msg.contains("[4, 5]"), "{msg}");
@@ -205,7 +207,7 @@ fn dense_on_rank_two_input_names_the_layer_and_suggests_flatten() {
 fn dense_with_zero_units_is_an_error() {
     let mut dense = Dense::new(0);
     dense.set_name("d0");
-    let msg = dense.build(&[3], &mut seeded_rng(0)).unwrap_err().to_string();
+    let msg = dense.build(&[3].into(), &mut seeded_rng(0)).unwrap_err().to_string();
     assert!(msg.contains("d0"), "{msg}");
 }
 
@@ -214,11 +216,11 @@ fn dropout_rate_outside_zero_one_is_an_error_at_build() {
     for rate in [-0.1, 1.0, 1.5, f32::NAN] {
         let mut layer = Dropout::new(rate);
         layer.set_name("drop");
-        let msg = layer.build(&[3], &mut seeded_rng(0)).unwrap_err().to_string();
+        let msg = layer.build(&[3].into(), &mut seeded_rng(0)).unwrap_err().to_string();
         assert!(msg.contains("drop") && msg.contains("rate"), "{rate}: {msg}");
     }
     for rate in [0.0, 0.5, 0.99] {
-        assert_eq!(Dropout::new(rate).build(&[3], &mut seeded_rng(0)).unwrap(), vec![3]);
+        assert_eq!(Dropout::new(rate).build(&[3].into(), &mut seeded_rng(0)).unwrap(), vec![3]);
     }
 }
 
@@ -228,18 +230,18 @@ fn reshape_to_an_incompatible_target_is_an_error() {
     for target in [&[5, -1][..], &[5], &[-1, -1], &[2, -3]] {
         let mut layer = Reshape::new(target);
         layer.set_name("rs");
-        let msg = layer.build(&[12], &mut rng).unwrap_err().to_string();
+        let msg = layer.build(&[12].into(), &mut rng).unwrap_err().to_string();
         assert!(msg.contains("Reshape") && msg.contains("rs"), "{target:?}: {msg}");
     }
-    assert_eq!(Reshape::new(&[3, 4]).build(&[2, 6], &mut rng).unwrap(), vec![3, 4]);
+    assert_eq!(Reshape::new(&[3, 4]).build(&[2, 6].into(), &mut rng).unwrap(), vec![3, 4]);
 }
 
 #[test]
 fn input_rejects_a_shape_other_than_declared() {
     let mut input = Input::new(&[3, 2]);
-    assert_eq!(input.declared_input_shape(), Some(vec![3, 2]));
-    assert!(input.build(&[2, 3], &mut seeded_rng(0)).is_err());
-    assert_eq!(input.build(&[3, 2], &mut seeded_rng(0)).unwrap(), vec![3, 2]);
+    assert_eq!(input.declared_input_shape(), Some(Shape::from([3, 2])));
+    assert!(input.build(&[2, 3].into(), &mut seeded_rng(0)).is_err());
+    assert_eq!(input.build(&[3, 2].into(), &mut seeded_rng(0)).unwrap(), vec![3, 2]);
     assert_eq!(input.kind(), "InputLayer");
 }
 
@@ -249,7 +251,7 @@ fn input_rejects_a_shape_other_than_declared() {
 fn dropout_in_training_zeroes_about_rate_and_scales_the_rest() {
     let rate = 0.3;
     let mut layer = Dropout::new(rate);
-    layer.build(&[100], &mut seeded_rng(0)).unwrap();
+    layer.build(&[100].into(), &mut seeded_rng(0)).unwrap();
     let x = Tensor::rand_uniform(&[100, 100], 0.5, 1.5, &mut seeded_rng(3));
     let y = run(&layer, &x, true, 42);
     let (xs, ys) = (x.to_vec(), y.to_vec());
@@ -270,7 +272,7 @@ fn dropout_in_training_zeroes_about_rate_and_scales_the_rest() {
 #[test]
 fn dropout_mask_depends_only_on_the_seed() {
     let mut layer = Dropout::new(0.5);
-    layer.build(&[64], &mut seeded_rng(0)).unwrap();
+    layer.build(&[64].into(), &mut seeded_rng(0)).unwrap();
     let x = Tensor::ones(&[4, 64]);
     assert_eq!(run(&layer, &x, true, 7), run(&layer, &x, true, 7));
     assert_ne!(run(&layer, &x, true, 7), run(&layer, &x, true, 8));
@@ -280,17 +282,17 @@ fn dropout_mask_depends_only_on_the_seed() {
 fn dropout_outside_training_or_with_rate_zero_is_the_identity() {
     let x = Tensor::rand_uniform(&[8, 16], -1.0, 1.0, &mut seeded_rng(1));
     let mut layer = Dropout::new(0.5);
-    layer.build(&[16], &mut seeded_rng(0)).unwrap();
+    layer.build(&[16].into(), &mut seeded_rng(0)).unwrap();
     assert_eq!(run(&layer, &x, false, 7), x);
     let mut zero = Dropout::new(0.0);
-    zero.build(&[16], &mut seeded_rng(0)).unwrap();
+    zero.build(&[16].into(), &mut seeded_rng(0)).unwrap();
     assert_eq!(run(&zero, &x, true, 7), x);
 }
 
 #[test]
 fn dropout_gradient_is_the_mask() {
     let mut layer = Dropout::new(0.25);
-    layer.build(&[32], &mut seeded_rng(0)).unwrap();
+    layer.build(&[32].into(), &mut seeded_rng(0)).unwrap();
     let tape = Tape::new();
     let cx = Ctx::new(&tape, true, seeded_rng(5));
     let x = tape.leaf(Tensor::ones(&[2, 32]));
@@ -338,7 +340,7 @@ fn freezing_before_build_freezes_the_params_built_later() {
     let mut dense = Dense::new(2);
     dense.set_trainable(false);
     assert!(!dense.trainable(), "trainable() is true right after set_trainable(false)");
-    dense.build(&[3], &mut seeded_rng(0)).unwrap();
+    dense.build(&[3].into(), &mut seeded_rng(0)).unwrap();
     assert!(dense.params().iter().all(|p| !p.trainable), "params built after freezing are trainable");
 }
 
@@ -355,7 +357,7 @@ fn dense_regularization_is_l1_sum_abs_plus_l2_sum_squares() {
     for (reg, want) in cases {
         let mut dense = Dense::new(2).kernel_regularizer(reg);
         dense.set_name("r");
-        dense.build(&[3], &mut seeded_rng(0)).unwrap();
+        dense.build(&[3].into(), &mut seeded_rng(0)).unwrap();
         dense.params_mut()[0].value = t(&KERNEL, &[3, 2]);
         dense.params_mut()[1].value = t(&BIAS, &[2]);
         let tape = Tape::new();
@@ -410,7 +412,7 @@ fn layer_config_json_round_trip_for_every_layer() {
         assert!(json.contains(&format!("\"class_name\":\"{}\"", layer.kind())), "{json}");
         let back: LayerConfig = serde_json::from_str(&json).unwrap();
         assert_eq!(back, config, "{json}");
-        let rebuilt = back.to_layer();
+        let rebuilt = back.to_layer().unwrap();
         assert_eq!(rebuilt.kind(), layer.kind());
         assert_eq!(rebuilt.name(), layer.name());
         assert_eq!(rebuilt.config(), config);
@@ -422,7 +424,7 @@ fn layer_config_json_round_trip_for_every_layer() {
 fn dense_params_are_named_after_the_layer_and_follow_renames() {
     let mut dense = Dense::new(2);
     dense.set_name("head");
-    dense.build(&[3], &mut seeded_rng(0)).unwrap();
+    dense.build(&[3].into(), &mut seeded_rng(0)).unwrap();
     let names: Vec<String> = dense.params().iter().map(|p| p.name().to_string()).collect();
     assert_eq!(names, ["head.kernel", "head.bias"]);
     let ids: Vec<_> = dense.params().iter().map(|p| p.id()).collect();
@@ -433,7 +435,7 @@ fn dense_params_are_named_after_the_layer_and_follow_renames() {
     let ids_after: Vec<_> = dense.params().iter().map(|p| p.id()).collect();
     assert_eq!(ids, ids_after, "renaming keeps the parameter ids");
     let mut built = Dense::new(1).with_name("out");
-    built.build(&[2], &mut seeded_rng(0)).unwrap();
+    built.build(&[2].into(), &mut seeded_rng(0)).unwrap();
     assert_eq!(built.params()[1].name(), "out.bias");
     match dense.config() {
         LayerConfig::Dense(c) => assert_eq!(c.name, "dense_2"),
@@ -444,9 +446,9 @@ fn dense_params_are_named_after_the_layer_and_follow_renames() {
 #[test]
 fn rebuilding_with_the_same_shape_keeps_the_weights() {
     let mut dense = fixed_dense(Activation::Linear);
-    dense.build(&[3], &mut seeded_rng(123)).unwrap();
+    dense.build(&[3].into(), &mut seeded_rng(123)).unwrap();
     assert_eq!(dense.params()[0].value.to_vec(), KERNEL);
-    dense.build(&[4], &mut seeded_rng(123)).unwrap();
+    dense.build(&[4].into(), &mut seeded_rng(123)).unwrap();
     assert_eq!(dense.params()[0].value.shape(), &[4, 2]);
 }
 
@@ -464,7 +466,7 @@ fn dense_defaults_are_glorot_uniform_kernel_and_zero_bias() {
         other => panic!("{other:?}"),
     }
     let mut dense = dense;
-    dense.build(&[20], &mut seeded_rng(4)).unwrap();
+    dense.build(&[20].into(), &mut seeded_rng(4)).unwrap();
     let kernel = dense.params()[0].value.to_vec();
     assert_eq!(dense.params()[0].value.shape(), &[20, 5]);
     let limit = (6.0f32 / 25.0).sqrt();
@@ -482,7 +484,7 @@ fn dense_defaults_are_glorot_uniform_kernel_and_zero_bias() {
 fn same_build_seed_gives_the_same_kernel() {
     let build = |seed| {
         let mut d = Dense::new(4);
-        d.build(&[3], &mut seeded_rng(seed)).unwrap();
+        d.build(&[3].into(), &mut seeded_rng(seed)).unwrap();
         d.params()[0].value.clone()
     };
     assert_eq!(build(1), build(1));

@@ -14,7 +14,7 @@ use kensho_autograd::{gradcheck, Tape};
 use kensho_core::Tensor;
 use kensho_layers::{
     Activation, BinaryCrossentropy, CategoricalCrossentropy, Huber, Loss, LossConfig, MeanAbsoluteError,
-    MeanSquaredError, Prediction, SparseCategoricalCrossentropy,
+    MeanSquaredError, SparseCategoricalCrossentropy,
 };
 
 fn t(data: &[f32], shape: &[usize]) -> Tensor {
@@ -24,7 +24,7 @@ fn t(data: &[f32], shape: &[usize]) -> Tensor {
 /// The per-sample loss of `output` (taken as the model's final output) against `y`.
 fn per_sample(loss: &dyn Loss, output: &Tensor, y: &Tensor) -> Vec<f32> {
     let tape = Tape::new();
-    let v = loss.per_sample(&Prediction::new(tape.constant(output.clone())), y);
+    let v = loss.per_element(tape.constant(output.clone()), y);
     assert_eq!(v.shape(), vec![output.shape()[0]], "one value per sample");
     v.value().to_vec()
 }
@@ -38,7 +38,7 @@ fn assert_close(got: &[f32], want: &[f32], tol: f32) {
 
 /// Gradient check of `loss.per_sample` with respect to the prediction.
 fn gradcheck_loss(loss: &dyn Loss, output: &Tensor, y: &Tensor) {
-    gradcheck(std::slice::from_ref(output), |v| loss.per_sample(&Prediction::new(v[0]), y))
+    gradcheck(std::slice::from_ref(output), |v| loss.per_element(v[0], y))
         .unwrap_or_else(|e| panic!("{}: {e}", loss.name()));
 }
 
@@ -180,12 +180,12 @@ fn sparse_equals_categorical_on_one_hot_labels() {
 
 // ---------------------------------------------------------------- fused paths
 
-/// Per-sample loss of the prediction `activation(z)` with `z` as its known pre-activation.
+/// Per-sample loss of the prediction `activation(z)`: the activation records `z` on the tape,
+/// where the loss finds it.
 fn fused(loss: &dyn Loss, z: &Tensor, activation: Activation, y: &Tensor) -> Vec<f32> {
     let tape = Tape::new();
     let zv = tape.constant(z.clone());
-    let prediction = Prediction { output: activation.apply(zv), pre_activation: Some((zv, activation)) };
-    loss.per_sample(&prediction, y).value().to_vec()
+    loss.per_element(activation.apply(zv), y).value().to_vec()
 }
 
 #[test]
@@ -231,8 +231,7 @@ fn fused_paths_have_finite_gradients_for_confident_wrong_predictions() {
     // d loss / dz = softmax(z) - onehot = [1, 0, -1].
     let tape = Tape::new();
     let z = tape.leaf(t(&[1000.0, 0.0, -1000.0], &[1, 3]));
-    let prediction = Prediction { output: z.softmax(1), pre_activation: Some((z, Activation::Softmax)) };
-    let loss = CategoricalCrossentropy::new().per_sample(&prediction, &t(&[0.0, 0.0, 1.0], &[1, 3]));
+    let loss = CategoricalCrossentropy::new().per_element(z.softmax(1), &t(&[0.0, 0.0, 1.0], &[1, 3]));
     let grads = tape.backward(loss.sum_all());
     assert_close(&grads.wrt(z).unwrap().to_vec(), &[1.0, 0.0, -1.0], 1e-6);
 }
@@ -241,16 +240,8 @@ fn fused_paths_have_finite_gradients_for_confident_wrong_predictions() {
 fn fused_paths_pass_gradcheck() {
     let z = t(&[1.0, 2.0, 3.0, 0.5, -0.5, 0.0], &[2, 3]);
     let y = t(&[0.0, 0.0, 1.0, 0.2, 0.3, 0.5], &[2, 3]);
-    gradcheck(std::slice::from_ref(&z), |v| {
-        let prediction = Prediction { output: v[0].softmax(1), pre_activation: Some((v[0], Activation::Softmax)) };
-        CategoricalCrossentropy::new().per_sample(&prediction, &y)
-    })
-    .unwrap();
-    gradcheck(std::slice::from_ref(&z), |v| {
-        let prediction = Prediction { output: v[0].sigmoid(), pre_activation: Some((v[0], Activation::Sigmoid)) };
-        BinaryCrossentropy::new().per_sample(&prediction, &y)
-    })
-    .unwrap();
+    gradcheck(std::slice::from_ref(&z), |v| CategoricalCrossentropy::new().per_element(v[0].softmax(1), &y)).unwrap();
+    gradcheck(std::slice::from_ref(&z), |v| BinaryCrossentropy::new().per_element(v[0].sigmoid(), &y)).unwrap();
 }
 
 #[test]
@@ -349,7 +340,7 @@ fn loss_config_json_round_trip_and_keras_names() {
         let json = serde_json::to_string(&config).unwrap();
         let back: LossConfig = serde_json::from_str(&json).unwrap();
         assert_eq!(back, config, "{json}");
-        let rebuilt = back.to_loss();
+        let rebuilt = back.to_loss().unwrap();
         assert_eq!(rebuilt.name(), name);
         assert_eq!(rebuilt.config(), config);
     }

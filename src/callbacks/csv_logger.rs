@@ -1,7 +1,7 @@
 //! [`CsvLogger`]: writes each epoch's figures as a row of a CSV file.
 
 use super::{Callback, Control};
-use crate::{Error, Logs, Result, Sequential};
+use crate::{Error, Logs, Model, Result};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -44,7 +44,7 @@ impl CsvLogger {
 }
 
 impl Callback for CsvLogger {
-    fn on_train_begin(&mut self, _model: &mut Sequential) -> Result<()> {
+    fn on_train_begin(&mut self, _model: &mut Model) -> Result<()> {
         self.header = None;
         if !self.append {
             self.write("", false)?;
@@ -52,7 +52,7 @@ impl Callback for CsvLogger {
         Ok(())
     }
 
-    fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, _model: &mut Sequential) -> Result<Control> {
+    fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, _model: &mut Model) -> Result<Control> {
         let mut text = String::new();
         if self.header.is_none() {
             let names: Vec<String> = logs.names().iter().map(|s| s.to_string()).collect();

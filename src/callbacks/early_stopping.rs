@@ -1,7 +1,7 @@
 //! [`EarlyStopping`]: stops training when a watched figure stops improving.
 
 use super::{Callback, Control, Monitor};
-use crate::{History, Logs, Result, Sequential, Tensor};
+use crate::{History, Logs, Model, Result, Tensor};
 
 /// Stops training after `patience` epochs without improvement of the watched figure, and can
 /// restore the weights of the best epoch (Keras' `EarlyStopping`).
@@ -56,12 +56,12 @@ impl EarlyStopping {
 }
 
 impl Callback for EarlyStopping {
-    fn on_train_begin(&mut self, _model: &mut Sequential) -> Result<()> {
+    fn on_train_begin(&mut self, _model: &mut Model) -> Result<()> {
         (self.wait, self.best, self.best_weights, self.stopped_epoch, self.best_epoch) = (0, None, None, None, None);
         Ok(())
     }
 
-    fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, model: &mut Sequential) -> Result<Control> {
+    fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, model: &mut Model) -> Result<Control> {
         let value = self.monitor.value(logs)?;
         if self.monitor.improves(value, self.best) {
             self.best = Some(value);
@@ -80,7 +80,7 @@ impl Callback for EarlyStopping {
         Ok(Control::Continue)
     }
 
-    fn on_train_end(&mut self, _history: &History, model: &mut Sequential) -> Result<()> {
+    fn on_train_end(&mut self, _history: &History, model: &mut Model) -> Result<()> {
         match self.best_weights.take() {
             Some(weights) => model.set_weights(&weights),
             None => Ok(()),

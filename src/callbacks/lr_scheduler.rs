@@ -1,7 +1,7 @@
 //! [`LearningRateScheduler`]: sets the learning rate at the start of each epoch from a function.
 
 use super::Callback;
-use crate::{Result, Sequential};
+use crate::{Model, Result};
 
 /// Calls `schedule(epoch, current_rate)` before each epoch and uses its result as the rate
 /// (Keras' `LearningRateScheduler`).
@@ -22,7 +22,7 @@ impl LearningRateScheduler {
 }
 
 impl Callback for LearningRateScheduler {
-    fn on_epoch_begin(&mut self, epoch: usize, model: &mut Sequential) -> Result<()> {
+    fn on_epoch_begin(&mut self, epoch: usize, model: &mut Model) -> Result<()> {
         let lr = (self.schedule)(epoch, model.learning_rate()?);
         model.set_learning_rate(lr)
     }

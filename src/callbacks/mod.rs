@@ -3,7 +3,7 @@
 //!
 //! A callback never sets a flag on the model to stop training: its hooks return a [`Control`].
 //! Hooks that need the model (to read or restore weights, or change the learning rate) receive it
-//! as `&mut Sequential`.
+//! as `&mut Model`.
 
 mod csv_logger;
 mod early_stopping;
@@ -21,7 +21,7 @@ pub use monitor::{Mode, Monitor};
 pub use reduce_lr::ReduceLROnPlateau;
 pub use terminate_on_nan::TerminateOnNaN;
 
-use crate::{History, Logs, Result, Sequential};
+use crate::{History, Logs, Model, Result};
 
 /// What `fit` does after a hook.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,11 +38,11 @@ pub enum Control {
 /// figures.
 pub trait Callback {
     /// Before the first epoch.
-    fn on_train_begin(&mut self, _model: &mut Sequential) -> Result<()> {
+    fn on_train_begin(&mut self, _model: &mut Model) -> Result<()> {
         Ok(())
     }
     /// Before each epoch (a learning-rate schedule sets the rate here).
-    fn on_epoch_begin(&mut self, _epoch: usize, _model: &mut Sequential) -> Result<()> {
+    fn on_epoch_begin(&mut self, _epoch: usize, _model: &mut Model) -> Result<()> {
         Ok(())
     }
     /// Before each training batch (0-based within the epoch).
@@ -52,11 +52,11 @@ pub trait Callback {
         Control::Continue
     }
     /// After each epoch (and its validation), with the epoch's figures.
-    fn on_epoch_end(&mut self, _epoch: usize, _logs: &Logs, _model: &mut Sequential) -> Result<Control> {
+    fn on_epoch_end(&mut self, _epoch: usize, _logs: &Logs, _model: &mut Model) -> Result<Control> {
         Ok(Control::Continue)
     }
     /// After the last epoch, or after a callback stopped training.
-    fn on_train_end(&mut self, _history: &History, _model: &mut Sequential) -> Result<()> {
+    fn on_train_end(&mut self, _history: &History, _model: &mut Model) -> Result<()> {
         Ok(())
     }
 }

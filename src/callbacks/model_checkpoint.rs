@@ -1,10 +1,10 @@
 //! [`ModelCheckpoint`]: saves the model or its weights during training.
 
 use super::{Callback, Control, Monitor};
-use crate::{Error, Logs, Result, Sequential};
+use crate::{Error, Logs, Model, Result};
 use std::path::PathBuf;
 
-/// Saves the whole model ([`Sequential::save`]) or its weights ([`Sequential::save_weights`])
+/// Saves the whole model ([`Model::save`]) or its weights ([`Model::save_weights`])
 /// at the end of each epoch, or only when the watched figure improves (Keras'
 /// `ModelCheckpoint`). Files are written atomically.
 ///
@@ -116,12 +116,12 @@ fn format_path(pattern: &str, epoch: usize, logs: &Logs) -> Result<String> {
 }
 
 impl Callback for ModelCheckpoint {
-    fn on_train_begin(&mut self, _model: &mut Sequential) -> Result<()> {
+    fn on_train_begin(&mut self, _model: &mut Model) -> Result<()> {
         self.best = None;
         Ok(())
     }
 
-    fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, model: &mut Sequential) -> Result<Control> {
+    fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, model: &mut Model) -> Result<Control> {
         let path = self.path_for(epoch, logs)?;
         if self.save_best_only {
             let value = self.monitor.value(logs)?;

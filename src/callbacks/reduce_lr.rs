@@ -1,7 +1,7 @@
 //! [`ReduceLROnPlateau`]: lowers the learning rate when a watched figure stops improving.
 
 use super::{Callback, Control, Monitor};
-use crate::{Logs, Result, Sequential};
+use crate::{Logs, Model, Result};
 
 /// Multiplies the learning rate by `factor` after `patience` epochs without improvement, then
 /// waits `cooldown` epochs before watching again; never goes below `min_lr` (Keras' defaults:
@@ -66,7 +66,7 @@ impl ReduceLROnPlateau {
 }
 
 impl Callback for ReduceLROnPlateau {
-    fn on_epoch_end(&mut self, _epoch: usize, logs: &Logs, model: &mut Sequential) -> Result<Control> {
+    fn on_epoch_end(&mut self, _epoch: usize, logs: &Logs, model: &mut Model) -> Result<Control> {
         let value = self.monitor.value(logs)?;
         if self.cooldown_left > 0 {
             self.cooldown_left -= 1;

@@ -1,13 +1,13 @@
 //! Checkpoints: weights files, whole-model files and PyTorch interchange, all as
 //! [safetensors](https://github.com/huggingface/safetensors) files of f32 tensors.
 //!
-//! - [`Sequential::save_weights`](crate::Sequential::save_weights) / [`Sequential::load_weights`](crate::Sequential::load_weights): the parameters, one tensor per
+//! - [`Model::save_weights`](crate::Model::save_weights) / [`Model::load_weights`](crate::Model::load_weights): the parameters, one tensor per
 //!   parameter named as the parameter (`dense.kernel`, `dense.bias`, `dense_1.kernel`, ...).
 //!   Loading is strict by default, as PyTorch's `load_state_dict`: every missing, unexpected and
 //!   mis-shaped tensor is listed in one error and the model is left unchanged.
-//!   [`Sequential::load_weights_with`](crate::Sequential::load_weights_with) with `strict: false` loads the tensors that match and
+//!   [`Model::load_weights_with`](crate::Model::load_weights_with) with `strict: false` loads the tensors that match and
 //!   returns a [`LoadReport`] of the rest (transfer learning).
-//! - [`Sequential::save`](crate::Sequential::save) / [`load_model`]: the whole model in one file. The tensors are the
+//! - [`Model::save`](crate::Model::save) / [`load_model`]: the whole model in one file. The tensors are the
 //!   weights plus the optimizer state under `optimizer/` (`optimizer/dense.kernel/m`, ...,
 //!   `optimizer/iterations`, see [`Optimizer::state`](kensho_optim::Optimizer::state)); the
 //!   `__metadata__` map holds `format = "kensho.model"` and, under `kensho.model`, JSON with
@@ -75,7 +75,7 @@ pub enum WeightsLayout {
     PyTorch,
 }
 
-/// The options of [`Sequential::load_weights_with`](crate::Sequential::load_weights_with).
+/// The options of [`Model::load_weights_with`](crate::Model::load_weights_with).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LoadOptions {
     /// Require every parameter, with its shape, and nothing else (default true). When false,

@@ -1,13 +1,14 @@
-//! Whole-model files: `Sequential::save` and [`load_model`]. One safetensors file holds the
+//! Whole-model files: [`Model::save`] and [`load_model`]. One safetensors file holds the
 //! weights, the optimizer state (under `optimizer/`) and, in its `__metadata__`, the JSON of
 //! the architecture and the compile settings.
 
 use super::tensors_file::{load_tensors, save_tensors, Metadata};
 use super::weights::{assign, FORMAT_KEY};
 use super::WeightsLayout;
-use crate::Sequential;
+use crate::graph::{Call, Graph, ValueRef};
+use crate::{Model, Sequential};
 use kensho_core::{Error, Result, Tensor};
-use kensho_layers::{LayerConfig, LossConfig};
+use kensho_layers::{LayerConfig, LossConfig, Shape};
 use kensho_metrics::{Metric, MetricConfig};
 use kensho_optim::OptimizerConfig;
 use serde::{Deserialize, Serialize};
@@ -19,17 +20,56 @@ pub(crate) const FORMAT: &str = "kensho.model";
 pub(crate) const MODEL_KEY: &str = "kensho.model";
 /// The prefix of the optimizer state's tensors.
 pub(crate) const OPTIMIZER_PREFIX: &str = "optimizer/";
-/// The version of the JSON below; readers refuse newer ones.
-const VERSION: u32 = 1;
+/// The version of the JSON below; readers refuse newer ones. Version 1 (a chain of layers
+/// with one `input_shape`) is still read.
+const VERSION: u32 = 2;
 
 /// The JSON stored under the `kensho.model` metadata key.
 #[derive(Serialize, Deserialize)]
 struct ModelSpec {
     format_version: u32,
     seed: u64,
-    input_shape: Vec<usize>,
+    /// The model's name (version 2).
+    #[serde(default)]
+    name: Option<String>,
+    /// The one input's shape (version 1 only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    input_shape: Option<Shape>,
+    /// The inputs' shapes (version 2).
+    #[serde(default)]
+    input_shapes: Vec<Shape>,
+    /// Each layer's configuration, once per layer.
     layers: Vec<LayerConfig>,
+    /// The layer calls in order (version 2; a version 1 file is a chain).
+    #[serde(default)]
+    calls: Vec<Call>,
+    /// The model's outputs (version 2).
+    #[serde(default)]
+    outputs: Vec<ValueRef>,
     compile: Option<CompileSpec>,
+}
+
+impl ModelSpec {
+    /// The unbuilt model this spec describes, and its input shapes.
+    fn model(&self) -> Result<(Model, Vec<Shape>)> {
+        let layers = self.layers.iter().map(LayerConfig::to_layer).collect::<Result<Vec<_>>>()?;
+        if self.calls.is_empty() {
+            let mut model = Sequential::new().seed(self.seed);
+            layers.into_iter().for_each(|l| model.push(l));
+            let shapes = self.input_shape.iter().chain(&self.input_shapes).take(1).cloned().collect();
+            return Ok((model.into_model(), shapes));
+        }
+        let mut model = Model::empty(self.name.as_deref().unwrap_or("model"), self.input_shapes.len());
+        model.seed = self.seed;
+        model.graph = Graph {
+            layers,
+            calls: self.calls.clone(),
+            outputs: self.outputs.clone(),
+            ..std::mem::take(&mut model.graph)
+        };
+        model.graph.check_calls()?;
+        Ok((model, self.input_shapes.clone()))
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -64,7 +104,7 @@ impl CompileSpec {
     }
 }
 
-impl Sequential {
+impl Model {
     /// Saves the whole model to one safetensors file, atomically: the architecture (each
     /// layer's config, the input shape, the seed), the weights, and, if compiled, the
     /// optimizer and loss configurations, the metrics' names and [configs](Metric::config) and
@@ -76,7 +116,7 @@ impl Sequential {
     /// let dir = tempfile::tempdir()?;
     /// let path = dir.path().join("model.safetensors");
     /// let mut model = Sequential::new().add(Input::new(&[2])).add(Dense::new(1));
-    /// model.compile(Adam::new(0.01), MeanSquaredError, vec![])?;
+    /// model.compile(Adam::new(0.01), losses::MeanSquaredError, vec![])?;
     /// model.save(&path)?;
     /// let loaded = kensho::load_model(&path)?;
     /// let x = Tensor::ones(&[3, 2]);
@@ -88,7 +128,7 @@ impl Sequential {
     /// If the model is not built, or the file cannot be written ([`Error::Io`]).
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        let input_shape = self.input_shape().filter(|_| self.output_shape().is_some()).ok_or_else(|| {
+        let input_shapes = self.input_shapes().filter(|_| self.is_built()).ok_or_else(|| {
             Error::invalid(
                 format!("save ({})", path.display()),
                 "a model that is not built",
@@ -97,7 +137,7 @@ impl Sequential {
         })?;
         let params = self.params();
         let mut tensors: Vec<(String, Tensor)> =
-            params.iter().map(|p| (p.name().to_string(), p.value.to_contiguous())).collect();
+            self.weights().iter().map(|p| (p.name().to_string(), p.value.to_contiguous())).collect();
         let compile = match (self.optimizer(), self.loss()) {
             (Some(optimizer), Some(loss)) => {
                 let state = optimizer.state(&params);
@@ -115,8 +155,12 @@ impl Sequential {
         let spec = ModelSpec {
             format_version: VERSION,
             seed: self.get_seed(),
-            input_shape: input_shape.to_vec(),
+            name: Some(self.name().to_string()),
+            input_shape: None,
+            input_shapes: input_shapes.to_vec(),
             layers: self.layers().iter().map(|l| l.config()).collect(),
+            calls: self.graph.calls.clone(),
+            outputs: self.graph.outputs.clone(),
             compile,
         };
         let json = serde_json::to_string(&spec).map_err(|e| Error::parse(path, format!("cannot serialize: {e}")))?;
@@ -125,7 +169,7 @@ impl Sequential {
     }
 }
 
-/// Loads a model saved by [`Sequential::save`]: built, with its weights, and compiled with its
+/// Loads a model saved by [`Model::save`]: built, with its weights, and compiled with its
 /// optimizer (state included), loss and metrics.
 ///
 /// Every built-in metric is rebuilt with all its settings (threshold, `k`, classes, averaging,
@@ -138,7 +182,7 @@ impl Sequential {
 /// [`Error::Io`] if the file cannot be read; [`Error::Parse`] naming the file if it is not a
 /// kensho model file (for example a weights-only file), is truncated or corrupt, holds a
 /// configuration this version cannot read, or its tensors do not match its architecture.
-pub fn load_model(path: impl AsRef<Path>) -> Result<Sequential> {
+pub fn load_model(path: impl AsRef<Path>) -> Result<Model> {
     load(path.as_ref(), None)
 }
 
@@ -147,11 +191,11 @@ pub fn load_model(path: impl AsRef<Path>) -> Result<Sequential> {
 ///
 /// # Errors
 /// As [`load_model`].
-pub fn load_model_with_metrics(path: impl AsRef<Path>, metrics: Vec<Box<dyn Metric>>) -> Result<Sequential> {
+pub fn load_model_with_metrics(path: impl AsRef<Path>, metrics: Vec<Box<dyn Metric>>) -> Result<Model> {
     load(path.as_ref(), Some(metrics))
 }
 
-fn load(path: &Path, metrics: Option<Vec<Box<dyn Metric>>>) -> Result<Sequential> {
+fn load(path: &Path, metrics: Option<Vec<Box<dyn Metric>>>) -> Result<Model> {
     let (tensors, metadata) = load_tensors(path)?;
     let json =
         match (metadata.get(FORMAT_KEY), metadata.get(MODEL_KEY)) {
@@ -174,11 +218,8 @@ fn load(path: &Path, metrics: Option<Vec<Box<dyn Metric>>>) -> Result<Sequential
         ));
     }
     let bad = |e: Error| Error::parse(path, format!("the saved architecture cannot be rebuilt: {e}"));
-    let mut model = Sequential::new().seed(spec.seed);
-    for config in &spec.layers {
-        model.push(config.to_layer());
-    }
-    model.build(&spec.input_shape).map_err(bad)?;
+    let (mut model, input_shapes) = spec.model().map_err(bad)?;
+    model.build_inputs(&input_shapes).map_err(bad)?;
     let (optimizer_state, weights): (Vec<_>, Vec<_>) =
         tensors.into_iter().partition(|(name, _)| name.starts_with(OPTIMIZER_PREFIX));
     let slots = super::torch_layout::slots(&model, WeightsLayout::Kensho)?;
@@ -189,10 +230,10 @@ fn load(path: &Path, metrics: Option<Vec<Box<dyn Metric>>>) -> Result<Sequential
             Some(metrics) => metrics,
             None => compile.metrics(path)?,
         };
-        model.compile_boxed(compile.optimizer.build(), compile.loss.to_loss(), metrics).map_err(bad)?;
+        model.compile_boxed(compile.optimizer.build(), compile.loss.to_loss().map_err(bad)?, metrics).map_err(bad)?;
         let state: Vec<(String, Tensor)> =
             optimizer_state.into_iter().map(|(n, t)| (n[OPTIMIZER_PREFIX.len()..].to_string(), t)).collect();
-        let params: Vec<kensho_autograd::Param> = model.params().into_iter().cloned().collect();
+        let params: Vec<kensho_autograd::Param> = model.params().into_iter().map(|p| p.share()).collect();
         let refs: Vec<&kensho_autograd::Param> = params.iter().collect();
         let optimizer = model.optimizer_mut().expect("compiled above");
         optimizer
@@ -203,7 +244,7 @@ fn load(path: &Path, metrics: Option<Vec<Box<dyn Metric>>>) -> Result<Sequential
 }
 
 /// The metric a saved name stands for, if it has no parameters: `accuracy`,
-/// `categorical_accuracy`, `mse`, `rmse`, `mae`, `mape`, `r2_score`, `auc`, `average_precision`.
+/// `categorical_accuracy`, `mse`, `rmse`, `mae`, `mape`, `metrics::r2_score`, `auc`, `average_precision`.
 /// [`load_model`] uses it only for files without metric configs; a metric's
 /// [`Metric::config`] with [`MetricConfig::to_metric`] rebuilds any built-in metric.
 pub fn metric_from_name(name: &str) -> Option<Box<dyn Metric>> {

@@ -1,92 +1,75 @@
-//! The PyTorch layout of a [`Sequential`]'s weights: which `state_dict` key and which layout
-//! each kensho parameter has in `torch.nn.Sequential(...)` of the equivalent modules.
-//!
-//! See the [module documentation](super) for the mapping per layer type.
+//! Where each weight of a [`Model`] goes in a file: its key and its layout, in kensho's naming
+//! (the weight's own name, `dense.kernel`) or in PyTorch's (`torch.nn.Sequential(...)`'s
+//! `state_dict` keys, `0.weight`), from the layout each layer declares
+//! ([`Layer::torch_layout`](kensho_layers::Layer::torch_layout)).
 
-use crate::Sequential;
+use crate::Model;
 use kensho_core::{Error, Result, Tensor};
-use kensho_layers::{Activation, Layer, LayerConfig};
+use kensho_layers::TorchTransform;
 
-/// How one parameter is stored in a file: its key there, and whether its axes are reversed
-/// (kensho's `[in, out]` kernel is PyTorch's `[out, in]` weight).
+/// How one weight is stored in a file: its key there and the layout change on the way.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Slot {
     /// The key in the file.
     pub(crate) key: String,
-    /// Whether the 2-D tensor is transposed between the model and the file.
-    pub(crate) transpose: bool,
+    /// How the model's tensor becomes the file's.
+    pub(crate) transform: TorchTransform,
 }
 
 impl Slot {
     /// The model's value as stored in the file.
     pub(crate) fn to_file(&self, value: &Tensor) -> Tensor {
-        if self.transpose {
-            value.transpose().to_contiguous()
-        } else {
-            value.to_contiguous()
-        }
+        self.transform.to_torch(value)
     }
 
     /// The file's tensor as the model's value.
     pub(crate) fn to_model(&self, value: &Tensor) -> Tensor {
-        self.to_file(value)
+        self.transform.from_torch(value)
     }
 
-    /// The shape the file holds for a parameter of shape `shape`.
+    /// The shape the file holds for a weight of shape `shape`.
     pub(crate) fn file_shape(&self, shape: &[usize]) -> Vec<usize> {
-        let mut s = shape.to_vec();
-        if self.transpose {
-            s.reverse();
-        }
-        s
+        self.transform.torch_shape(shape)
     }
 }
 
-/// The number of PyTorch modules a layer becomes, and the slots of its parameters (in the
-/// order of `Layer::params`), given the index of its first module.
-fn layer_modules(layer: &dyn Layer, index: usize) -> Result<(usize, Vec<Slot>)> {
-    let params = layer.params();
-    let no_mapping = |param: &str| {
-        Error::invalid(
-            format!("PyTorch layout of layer \"{}\" ({})", layer.name(), layer.kind()),
-            format!("parameter \"{param}\""),
-            "a layer type with a PyTorch mapping (Dense so far); save this model with WeightsLayout::Kensho",
-        )
-    };
-    Ok(match layer.config() {
-        LayerConfig::InputLayer(_) => (0, Vec::new()),
-        LayerConfig::Dense(c) => {
-            let slots = params
-                .iter()
-                .map(|p| match p.name().rsplit('.').next() {
-                    Some("kernel") => Ok(Slot { key: format!("{index}.weight"), transpose: true }),
-                    Some("bias") => Ok(Slot { key: format!("{index}.bias"), transpose: false }),
-                    _ => Err(no_mapping(p.name())),
-                })
-                .collect::<Result<_>>()?;
-            (if c.activation == Activation::Linear { 1 } else { 2 }, slots)
-        }
-        LayerConfig::Activation(_) | LayerConfig::Dropout(_) | LayerConfig::Flatten(_) | LayerConfig::Reshape(_) => {
-            (1, Vec::new())
-        }
-        _ => match params.first() {
-            None => (1, Vec::new()),
-            Some(p) => return Err(no_mapping(p.name())),
-        },
-    })
-}
-
-/// The file slot of every parameter of `model`, in the order of [`Sequential::params`].
-pub(crate) fn slots(model: &Sequential, layout: super::WeightsLayout) -> Result<Vec<Slot>> {
+/// The file slot of every weight of `model`, in the order of [`Model::weights`]. In PyTorch's
+/// layout the layers' modules are numbered in order from 0, as `nn.Sequential` numbers its
+/// children, and each weight's key is its module's number, a dot and its name.
+///
+/// # Errors
+/// For the PyTorch layout: a model that is not a straight chain, or a layer without a PyTorch
+/// equivalent.
+pub(crate) fn slots(model: &Model, layout: super::WeightsLayout) -> Result<Vec<Slot>> {
     if layout == super::WeightsLayout::Kensho {
-        return Ok(model.params().iter().map(|p| Slot { key: p.name().to_string(), transpose: false }).collect());
+        let slot =
+            |p: &&kensho_autograd::Param| Slot { key: p.name().to_string(), transform: TorchTransform::Identity };
+        return Ok(model.weights().iter().map(slot).collect());
+    }
+    if !model.graph.is_chain() {
+        return Err(Error::invalid(
+            "PyTorch layout",
+            "a model that is not a straight chain of layers",
+            "a Sequential model; save other models with WeightsLayout::Kensho",
+        ));
     }
     let mut index = 0;
     let mut out = Vec::new();
     for layer in model.layers() {
-        let (modules, slots) = layer_modules(layer.as_ref(), index)?;
-        index += modules;
-        out.extend(slots);
+        let layout = layer.torch_layout().ok_or_else(|| {
+            Error::invalid(
+                format!("PyTorch layout of layer \"{}\"", layer.name()),
+                layer.kind(),
+                "a layer type with a PyTorch equivalent; save this model with WeightsLayout::Kensho",
+            )
+        })?;
+        out.extend(
+            layout
+                .weights
+                .into_iter()
+                .map(|w| Slot { key: format!("{}.{}", index + w.module, w.name), transform: w.transform }),
+        );
+        index += layout.modules;
     }
     Ok(out)
 }

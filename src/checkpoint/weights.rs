@@ -4,7 +4,8 @@
 use super::tensors_file::{load_tensors, save_tensors, Metadata};
 use super::torch_layout::{slots, Slot};
 use super::{model_file, LoadOptions, LoadReport, ShapeMismatch, WeightsLayout};
-use crate::Sequential;
+use crate::Model;
+use kensho_autograd::ParamId;
 use kensho_core::{Error, Result, Tensor};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -12,7 +13,7 @@ use std::path::Path;
 /// The `__metadata__` key telling what a kensho file holds.
 pub(crate) const FORMAT_KEY: &str = "format";
 
-impl Sequential {
+impl Model {
     /// Saves every parameter to one safetensors file, named as the parameters are
     /// (`dense.kernel`, `dense.bias`, `dense_1.kernel`, ...). The file is replaced atomically.
     ///
@@ -45,7 +46,7 @@ impl Sequential {
         require_built(self, "save_weights", path)?;
         let slots = slots(self, layout)?;
         let tensors: Vec<(String, Tensor)> =
-            self.params().iter().zip(&slots).map(|(p, s)| (s.key.clone(), s.to_file(&p.value))).collect();
+            self.weights().iter().zip(&slots).map(|(p, s)| (s.key.clone(), s.to_file(&p.value))).collect();
         let format = match layout {
             WeightsLayout::Kensho => "kensho.weights",
             WeightsLayout::PyTorch => "pt",
@@ -54,8 +55,8 @@ impl Sequential {
         save_tensors(path, &tensors, Some(metadata))
     }
 
-    /// Loads every parameter from a file written by [`Sequential::save_weights`] (or the weights
-    /// of a whole-model file written by [`Sequential::save`]), strictly: every parameter must
+    /// Loads every parameter from a file written by [`Model::save_weights`] (or the weights
+    /// of a whole-model file written by [`Model::save`]), strictly: every parameter must
     /// be in the file with its shape and the file must hold nothing else. Builds the model
     /// first if its input shape is declared.
     ///
@@ -88,11 +89,11 @@ impl Sequential {
     /// ```
     ///
     /// # Errors
-    /// As [`Sequential::load_weights`]; with `strict: false` only for unreadable files, a
+    /// As [`Model::load_weights`]; with `strict: false` only for unreadable files, a
     /// model that cannot be built, or a layer without a mapping to the layout.
     pub fn load_weights_with(&mut self, path: impl AsRef<Path>, options: LoadOptions) -> Result<LoadReport> {
         let path = path.as_ref();
-        if self.output_shape().is_none() && self.layers().first().and_then(|l| l.declared_input_shape()).is_some() {
+        if !self.is_built() && self.declared_input_shapes().is_some() {
             self.build_model()?;
         }
         require_built(self, "load_weights", path)?;
@@ -106,8 +107,8 @@ impl Sequential {
 }
 
 /// Checks that the model has its parameters.
-fn require_built(model: &Sequential, context: &str, path: &Path) -> Result<()> {
-    if model.output_shape().is_some() {
+fn require_built(model: &Model, context: &str, path: &Path) -> Result<()> {
+    if model.is_built() {
         return Ok(());
     }
     Err(Error::invalid(
@@ -120,7 +121,7 @@ fn require_built(model: &Sequential, context: &str, path: &Path) -> Result<()> {
 /// Matches the file's tensors to the model's parameters through their slots and, if the
 /// match is complete (or `strict` is off), replaces the matching parameters' values.
 pub(crate) fn assign(
-    model: &mut Sequential,
+    model: &mut Model,
     slots: &[Slot],
     tensors: Vec<(String, Tensor)>,
     strict: bool,
@@ -130,39 +131,24 @@ pub(crate) fn assign(
     let unexpected = tensors.iter().map(|(n, _)| n.clone()).filter(|n| !keys.contains(n.as_str())).collect();
     let mut report = LoadReport { unexpected, ..LoadReport::default() };
     let file: HashMap<String, Tensor> = tensors.into_iter().collect();
-    let mut values: Vec<Option<Tensor>> = Vec::with_capacity(slots.len());
-    for (param, slot) in model.params().iter().zip(slots) {
+    let mut values: Vec<(ParamId, Tensor)> = Vec::with_capacity(slots.len());
+    for (param, slot) in model.weights().iter().zip(slots) {
         let expected = slot.file_shape(param.value.shape());
-        values.push(match file.get(&slot.key) {
-            None => {
-                report.missing.push(slot.key.clone());
-                None
-            }
+        match file.get(&slot.key) {
+            None => report.missing.push(slot.key.clone()),
             Some(t) if t.shape() != expected.as_slice() => {
                 let found = t.shape().to_vec();
                 report.mismatched.push(ShapeMismatch { name: slot.key.clone(), expected, found });
-                None
             }
             Some(t) => {
                 report.loaded.push(slot.key.clone());
-                Some(slot.to_model(t))
+                values.push((param.id(), slot.to_model(t)));
             }
-        });
-    }
-    if strict && !report.is_complete() {
-        return Err(Error::parse(
-            path,
-            format!(
-                "does not match the model (strict load; nothing was loaded): {}. Load with LoadOptions {{ strict: \
-                 false, .. }} to take only the tensors that match",
-                report.problems()
-            ),
-        ));
-    }
-    for (param, value) in model.params_mut().into_iter().zip(values) {
-        if let Some(value) = value {
-            param.value = value;
         }
     }
+    if strict && !report.is_complete() {
+        return Err(Error::weights_mismatch(path, report.problems()));
+    }
+    model.set_weight_values(&values);
     Ok(report)
 }

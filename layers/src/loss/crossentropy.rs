@@ -1,14 +1,14 @@
 //! Cross-entropy losses: binary, categorical (one-hot or probability targets) and sparse
 //! categorical (integer targets).
 //!
-//! With `from_logits` the model output is taken as logits; otherwise, when the model's last
-//! layer ends in the matching activation (sigmoid or softmax), the loss uses the pre-activation
-//! logits (as Keras does), so the fused kernels of `kensho-autograd` keep the result finite for
-//! confident wrong predictions. Only raw probabilities from elsewhere are clipped to
-//! `[1e-7, 1 - 1e-7]` before the logarithm.
+//! With `from_logits` the model output is taken as logits; otherwise, when the output was made
+//! by the matching activation (sigmoid, or softmax over the last axis), whatever layer applied
+//! it, the loss takes the logits the tape recorded (as Keras does), so the fused kernels of
+//! `kensho-autograd` keep the result finite for confident wrong predictions. Only raw
+//! probabilities from elsewhere are clipped to `[1e-7, 1 - 1e-7]` before the logarithm.
+//! Every cross-entropy works on the last axis of outputs of any rank (`[batch, time, vocab]`).
 
-use super::{check_same_size, mean_per_sample, Loss, LossConfig, Prediction, EPSILON};
-use crate::Activation;
+use super::{check_same_size, mean_last_axis, Loss, LossConfig, EPSILON};
 use kensho_autograd::Var;
 use kensho_core::{Error, Result, Tensor};
 use serde::{Deserialize, Serialize};
@@ -38,27 +38,27 @@ impl BinaryCrossentropy {
 }
 
 impl Loss for BinaryCrossentropy {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "binary_crossentropy"
     }
     fn check(&self, output_shape: &[usize], y_true: &Tensor) -> Result<()> {
         check_same_size(self.name(), output_shape, y_true)?;
-        if y_true.iter().any(|t| !(0.0..=1.0).contains(&t)) {
+        if y_true.to_vec().iter().any(|t| !(0.0..=1.0).contains(t)) {
             return Err(Error::invalid("binary_crossentropy targets", "a value outside [0, 1]", "labels 0 or 1"));
         }
         Ok(())
     }
-    fn per_sample<'t>(&self, prediction: &Prediction<'t>, y_true: &Tensor) -> Var<'t> {
-        let logits = if self.from_logits { Some(prediction.output) } else { prediction.logits_of(Activation::Sigmoid) };
-        let t = y_true.reshape_to(&prediction.output.shape());
+    fn per_element<'t>(&self, y_pred: Var<'t>, y_true: &Tensor) -> Var<'t> {
+        let logits = if self.from_logits { Some(y_pred) } else { y_pred.sigmoid_logits() };
+        let t = y_true.reshape_to(&y_pred.shape());
         match logits {
-            Some(z) => mean_per_sample(z.sigmoid_cross_entropy(&t)),
+            Some(z) => mean_last_axis(z.sigmoid_cross_entropy(&t)),
             None => {
-                let p = prediction.output.clip(EPSILON, 1.0 - EPSILON);
+                let p = y_pred.clip(EPSILON, 1.0 - EPSILON);
                 let tape = p.tape();
                 let (t_var, one_minus_t) = (tape.constant(t.clone()), tape.constant(t.map(|v| 1.0 - v)));
                 let one_minus_p = p.neg().add_scalar(1.0);
-                mean_per_sample(t_var.mul(p.log()).add(one_minus_t.mul(one_minus_p.log())).neg())
+                mean_last_axis(t_var.mul(p.log()).add(one_minus_t.mul(one_minus_p.log())).neg())
             }
         }
     }
@@ -67,16 +67,17 @@ impl Loss for BinaryCrossentropy {
     }
 }
 
-/// `-sum(t * log p)` over the classes, for one-hot (or probability) targets `[batch, classes]`.
+/// `-sum(t * log p)` over the classes (the last axis), for one-hot (or probability) targets
+/// shaped like the output (`[batch, classes]`, `[batch, time, classes]`, ...).
 ///
 /// ```
-/// use kensho_layers::{CategoricalCrossentropy, Loss, Prediction};
+/// use kensho_layers::{CategoricalCrossentropy, Loss};
 /// use kensho_autograd::Tape;
 /// use kensho_core::Tensor;
 /// let tape = Tape::new();
 /// let probs = tape.constant(Tensor::from_vec(vec![0.25, 0.75], &[1, 2])?);
 /// let one_hot = Tensor::from_vec(vec![0.0, 1.0], &[1, 2])?;
-/// let loss = CategoricalCrossentropy::new().per_sample(&Prediction::new(probs), &one_hot);
+/// let loss = CategoricalCrossentropy::new().per_element(probs, &one_hot);
 /// assert!((loss.value().item() - 0.75f32.ln().abs()).abs() < 1e-6);
 /// # Ok::<(), kensho_core::Error>(())
 /// ```
@@ -98,11 +99,11 @@ impl CategoricalCrossentropy {
 }
 
 impl Loss for CategoricalCrossentropy {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "categorical_crossentropy"
     }
     fn check(&self, output_shape: &[usize], y_true: &Tensor) -> Result<()> {
-        if output_shape.len() != 2 || y_true.shape() != output_shape {
+        if output_shape.len() < 2 || y_true.shape() != output_shape {
             return Err(Error::shape(
                 self.name(),
                 format!(
@@ -113,15 +114,11 @@ impl Loss for CategoricalCrossentropy {
         }
         check_same_size(self.name(), output_shape, y_true)
     }
-    fn per_sample<'t>(&self, prediction: &Prediction<'t>, y_true: &Tensor) -> Var<'t> {
-        let logits = if self.from_logits { Some(prediction.output) } else { prediction.logits_of(Activation::Softmax) };
+    fn per_element<'t>(&self, y_pred: Var<'t>, y_true: &Tensor) -> Var<'t> {
+        let logits = if self.from_logits { Some(y_pred) } else { y_pred.softmax_logits() };
         match logits {
             Some(z) => z.softmax_cross_entropy(y_true),
-            None => {
-                let p = prediction.output;
-                let p = p.div(p.sum_axes(&[1], true)).clip(EPSILON, 1.0 - EPSILON);
-                p.tape().constant(y_true.clone()).mul(p.log()).sum_axes(&[1], false).neg()
-            }
+            None => probability_cross_entropy(y_pred, y_true),
         }
     }
     fn config(&self) -> LossConfig {
@@ -129,16 +126,17 @@ impl Loss for CategoricalCrossentropy {
     }
 }
 
-/// Categorical cross-entropy for integer class labels `[batch]` (or `[batch, 1]`).
+/// Categorical cross-entropy for integer class labels: `[batch]` (or `[batch, 1]`) for an
+/// output `[batch, classes]`, `[batch, time]` for `[batch, time, classes]`, and so on.
 ///
 /// ```
-/// use kensho_layers::{Loss, Prediction, SparseCategoricalCrossentropy};
+/// use kensho_layers::{Loss, SparseCategoricalCrossentropy};
 /// use kensho_autograd::Tape;
 /// use kensho_core::Tensor;
 /// let tape = Tape::new();
 /// let logits = tape.constant(Tensor::from_vec(vec![0.0, 0.0, 1000.0, 0.0], &[2, 2])?);
 /// let labels = Tensor::from_vec(vec![1.0, 1.0], &[2])?;
-/// let loss = SparseCategoricalCrossentropy::from_logits().per_sample(&Prediction::new(logits), &labels);
+/// let loss = SparseCategoricalCrossentropy::from_logits().per_element(logits, &labels);
 /// let v = loss.value().to_vec();
 /// assert!((v[0] - std::f32::consts::LN_2).abs() < 1e-6 && (v[1] - 1000.0).abs() < 1e-3);
 /// # Ok::<(), kensho_core::Error>(())
@@ -160,34 +158,39 @@ impl SparseCategoricalCrossentropy {
     }
 }
 
-/// Integer labels from a `[batch]` or `[batch, 1]` tensor of whole numbers.
+/// Integer labels from a tensor of whole numbers, in row-major order.
 fn labels_of(y_true: &Tensor) -> Vec<usize> {
-    y_true.iter().map(|v| v as usize).collect()
+    y_true.to_vec().iter().map(|&v| v as usize).collect()
+}
+
+/// `-sum(t * log p)` over the last axis of probabilities `p` (normalised, then clipped).
+fn probability_cross_entropy<'t>(p: Var<'t>, targets: &Tensor) -> Var<'t> {
+    let last = p.shape().len() - 1;
+    let p = p.div(p.sum_axes(&[last], true)).clip(EPSILON, 1.0 - EPSILON);
+    p.tape().constant(targets.clone()).mul(p.log()).sum_axes(&[last], false).neg()
 }
 
 impl Loss for SparseCategoricalCrossentropy {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "sparse_categorical_crossentropy"
     }
     fn check(&self, output_shape: &[usize], y_true: &Tensor) -> Result<()> {
-        let (n, classes) = match output_shape {
-            [n, c] => (*n, *c),
-            _ => {
-                return Err(Error::shape(
-                    self.name(),
-                    "a model output of shape [batch, classes]".to_string(),
-                    output_shape,
-                ))
-            }
-        };
-        if y_true.len() != n || y_true.shape().first() != Some(&n) {
+        let Some((&classes, positions)) = output_shape.split_last().filter(|(_, p)| !p.is_empty()) else {
             return Err(Error::shape(
                 self.name(),
-                format!("integer labels of shape [{n}] or [{n}, 1]"),
+                "a model output of shape [batch, classes] (or [batch, .., classes])".to_string(),
+                output_shape,
+            ));
+        };
+        let n = positions[0];
+        if y_true.len() != positions.iter().product::<usize>() || y_true.shape().first() != Some(&n) {
+            return Err(Error::shape(
+                self.name(),
+                format!("integer labels of shape {positions:?} (or with a trailing 1)"),
                 y_true.shape(),
             ));
         }
-        if let Some(bad) = y_true.iter().find(|&v| !(v >= 0.0 && v < classes as f32 && v.fract() == 0.0)) {
+        if let Some(&bad) = y_true.to_vec().iter().find(|&&v| !(v >= 0.0 && v < classes as f32 && v.fract() == 0.0)) {
             return Err(Error::invalid(
                 "sparse_categorical_crossentropy label",
                 bad,
@@ -199,17 +202,20 @@ impl Loss for SparseCategoricalCrossentropy {
         }
         Ok(())
     }
-    fn per_sample<'t>(&self, prediction: &Prediction<'t>, y_true: &Tensor) -> Var<'t> {
+    fn per_element<'t>(&self, y_pred: Var<'t>, y_true: &Tensor) -> Var<'t> {
         let labels = labels_of(y_true);
-        let logits = if self.from_logits { Some(prediction.output) } else { prediction.logits_of(Activation::Softmax) };
+        let logits = if self.from_logits { Some(y_pred) } else { y_pred.softmax_logits() };
         match logits {
             Some(z) => z.sparse_softmax_cross_entropy(&labels),
             None => {
-                let p = prediction.output;
-                let shape = p.shape();
-                let one_hot = Tensor::from_fn(&shape, |i| if labels[i[0]] == i[1] { 1.0 } else { 0.0 });
-                let p = p.div(p.sum_axes(&[1], true)).clip(EPSILON, 1.0 - EPSILON);
-                p.tape().constant(one_hot).mul(p.log()).sum_axes(&[1], false).neg()
+                let shape = y_pred.shape();
+                let classes = shape[shape.len() - 1];
+                let mut one_hot = vec![0.0; labels.len() * classes];
+                for (row, &label) in labels.iter().enumerate() {
+                    one_hot[row * classes + label] = 1.0;
+                }
+                let one_hot = Tensor::from_vec(one_hot, &shape).expect("one label per position");
+                probability_cross_entropy(y_pred, &one_hot)
             }
         }
     }

@@ -1,8 +1,9 @@
-//! Losses: the [`Loss`] trait, the [`Prediction`] a model hands to it, and [`LossConfig`], the
-//! serializable description of any loss.
+//! Losses: the [`Loss`] trait and [`LossConfig`], the serializable description of any loss
+//! (built-in or registered with [`register_loss`]).
 //!
-//! A loss returns one value per sample; the model weights them (class and sample weights) and
-//! averages over the batch, as Keras' `sum_over_batch_size` reduction does.
+//! A loss returns one value per output element with the last axis reduced; the model weights
+//! them (mask, class and sample weights) and averages, as Keras' `sum_over_batch_size`
+//! reduction does.
 
 mod crossentropy;
 mod regression;
@@ -10,51 +11,41 @@ mod regression;
 pub use crossentropy::{BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy};
 pub use regression::{Huber, MeanAbsoluteError, MeanSquaredError};
 
-use crate::Activation;
 use kensho_autograd::Var;
+use kensho_core::registry::{RegisteredConfig, Registry};
 use kensho_core::{Error, Result, Tensor};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// Clipping bound for probabilities before a logarithm (Keras' `epsilon()`).
 pub(crate) const EPSILON: f32 = 1e-7;
 
-/// A model's output for a batch, with the pre-activation value of its last layer when that layer
-/// ends in an activation, so cross-entropies can fuse softmax / sigmoid stably.
-#[derive(Clone, Copy)]
-pub struct Prediction<'t> {
-    /// The model's output.
-    pub output: Var<'t>,
-    /// The last layer's value before its activation, and that activation.
-    pub pre_activation: Option<(Var<'t>, Activation)>,
-}
-
-impl<'t> Prediction<'t> {
-    /// A prediction with no known pre-activation.
-    pub fn new(output: Var<'t>) -> Prediction<'t> {
-        Prediction { output, pre_activation: None }
-    }
-
-    /// The logits if the output is `activation(logits)`.
-    pub(crate) fn logits_of(&self, activation: Activation) -> Option<Var<'t>> {
-        self.pre_activation.filter(|(_, a)| *a == activation).map(|(z, _)| z)
-    }
-}
-
-/// A loss function: one value per sample.
+/// A loss function: one value per element of the output with its last axis reduced (`[batch]`
+/// for an output `[batch, classes]`, `[batch, time]` for `[batch, time, classes]`), as Keras'
+/// loss functions give before their reduction.
+///
+/// The model then multiplies the values by the output's mask and the sample weights and
+/// divides their sum by the number of (unmasked) values, Keras' `sum_over_batch_size`.
+///
+/// Cross-entropies fuse with a softmax or sigmoid output by asking the tape for its logits
+/// ([`Var::softmax_logits`], [`Var::sigmoid_logits`]), so they stay finite for confident wrong
+/// predictions whatever layer made the output.
 pub trait Loss: Send + Sync {
     /// The Keras name, such as `sparse_categorical_crossentropy`.
-    fn name(&self) -> &'static str;
+    fn name(&self) -> &str;
     /// Checks the targets against the model's output shape (`[batch, ..]`): called once at the
-    /// boundary (fit, evaluate) so that [`Loss::per_sample`] never meets bad data.
+    /// boundary (fit, evaluate) so that [`Loss::per_element`] never meets bad data.
+    ///
+    /// # Errors
+    /// If the targets do not fit the output (the message names the loss and both shapes).
     fn check(&self, output_shape: &[usize], y_true: &Tensor) -> Result<()>;
-    /// The loss of each sample, shape `[batch]`.
-    fn per_sample<'t>(&self, prediction: &Prediction<'t>, y_true: &Tensor) -> Var<'t>;
+    /// The loss of each element, shape = the output's shape without its last axis.
+    fn per_element<'t>(&self, y_pred: Var<'t>, y_true: &Tensor) -> Var<'t>;
     /// The serializable configuration.
     fn config(&self) -> LossConfig;
 }
 
 /// The configuration of any loss, tagged by its Keras class name.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "class_name", content = "config")]
 #[non_exhaustive]
 pub enum LossConfig {
@@ -70,23 +61,62 @@ pub enum LossConfig {
     CategoricalCrossentropy(CategoricalCrossentropy),
     /// [`SparseCategoricalCrossentropy`].
     SparseCategoricalCrossentropy(SparseCategoricalCrossentropy),
+    /// A user-defined loss, rebuilt by the factory given to [`register_loss`].
+    #[serde(untagged)]
+    Registered(RegisteredConfig),
+}
+
+kensho_core::deserialize_by_class_name!(LossConfig {
+    MeanSquaredError,
+    MeanAbsoluteError,
+    Huber,
+    BinaryCrossentropy,
+    CategoricalCrossentropy,
+    SparseCategoricalCrossentropy,
+});
+
+/// User-defined losses, by class name.
+static LOSSES: Registry<dyn Loss> = Registry::new("loss");
+
+/// Registers a user-defined loss class, so that models compiled with it can be loaded:
+/// `factory` rebuilds the loss from the JSON its [`Loss::config`] wrote with
+/// [`LossConfig::registered`].
+pub fn register_loss(
+    class_name: &str,
+    factory: impl Fn(&serde_json::Value) -> Result<Box<dyn Loss>> + Send + Sync + 'static,
+) {
+    LOSSES.register(class_name, factory);
 }
 
 impl LossConfig {
+    /// The configuration of a user-defined loss of class `class_name` with settings `config`.
+    ///
+    /// # Panics
+    /// If `config` cannot be represented as JSON (a map with non-string keys).
+    pub fn registered(class_name: &str, config: &impl Serialize) -> LossConfig {
+        let config = serde_json::to_value(config).expect("a loss config serializes to JSON");
+        LossConfig::Registered(RegisteredConfig { class_name: class_name.to_string(), config })
+    }
+
     /// The loss this configuration describes.
-    pub fn to_loss(&self) -> Box<dyn Loss> {
-        match self.clone() {
+    ///
+    /// # Errors
+    /// For a user-defined class that is not registered, or whose factory rejects the settings.
+    pub fn to_loss(&self) -> Result<Box<dyn Loss>> {
+        Ok(match self.clone() {
             LossConfig::MeanSquaredError(l) => Box::new(l),
             LossConfig::MeanAbsoluteError(l) => Box::new(l),
             LossConfig::Huber(l) => Box::new(l),
             LossConfig::BinaryCrossentropy(l) => Box::new(l),
             LossConfig::CategoricalCrossentropy(l) => Box::new(l),
             LossConfig::SparseCategoricalCrossentropy(l) => Box::new(l),
-        }
+            LossConfig::Registered(r) => return LOSSES.make(&r.class_name, &r.config),
+        })
     }
 }
 
-/// Checks that `y_true` holds one target of the output's per-sample size for each sample.
+/// Checks that `y_true` holds one target per output value (the output's shape, or `[n]` for
+/// one output per sample) and that every target is finite.
 pub(crate) fn check_same_size(loss: &str, output_shape: &[usize], y_true: &Tensor) -> Result<()> {
     let n = output_shape.first().copied().unwrap_or(0);
     let per_sample: usize = output_shape.iter().skip(1).product();
@@ -103,9 +133,11 @@ pub(crate) fn check_same_size(loss: &str, output_shape: &[usize], y_true: &Tenso
     Ok(())
 }
 
-/// The mean over every axis but the first, giving one value per sample.
-pub(crate) fn mean_per_sample(x: Var<'_>) -> Var<'_> {
-    let shape = x.shape();
-    let rest: usize = shape.iter().skip(1).product();
-    x.reshape(&[shape[0], rest]).mean_axes(&[1], false)
+/// The mean over the last axis (Keras' `mean(.., axis=-1)`), or the values themselves for a
+/// rank-1 output.
+pub(crate) fn mean_last_axis(x: Var<'_>) -> Var<'_> {
+    match x.shape().len() {
+        0 | 1 => x,
+        rank => x.mean_axes(&[rank - 1], false),
+    }
 }

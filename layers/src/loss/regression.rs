@@ -1,25 +1,24 @@
 //! Regression losses: mean squared error, mean absolute error and Huber.
 
-use super::{check_same_size, mean_per_sample, Loss, LossConfig, Prediction};
+use super::{check_same_size, mean_last_axis, Loss, LossConfig};
 use kensho_autograd::Var;
 use kensho_core::{Result, Tensor};
 use serde::{Deserialize, Serialize};
 
-/// `y_true` as a constant shaped like the output.
-fn targets<'t>(prediction: &Prediction<'t>, y_true: &Tensor) -> Var<'t> {
-    let out = prediction.output;
-    out.tape().constant(y_true.reshape_to(&out.shape()))
+/// `y_pred - y_true`, the targets shaped like the output.
+fn error<'t>(y_pred: Var<'t>, y_true: &Tensor) -> Var<'t> {
+    y_pred.sub(y_pred.tape().constant(y_true.reshape_to(&y_pred.shape())))
 }
 
-/// Mean of `(y_pred - y_true)^2` over each sample's outputs.
+/// Mean of `(y_pred - y_true)^2` over the last axis.
 ///
 /// ```
-/// use kensho_layers::{Loss, MeanSquaredError, Prediction};
+/// use kensho_layers::{Loss, MeanSquaredError};
 /// use kensho_autograd::Tape;
 /// use kensho_core::Tensor;
 /// let tape = Tape::new();
 /// let pred = tape.constant(Tensor::from_vec(vec![1.0, 2.0], &[2, 1])?);
-/// let loss = MeanSquaredError.per_sample(&Prediction::new(pred), &Tensor::from_vec(vec![0.0, 4.0], &[2])?);
+/// let loss = MeanSquaredError.per_element(pred, &Tensor::from_vec(vec![0.0, 4.0], &[2])?);
 /// assert_eq!(loss.value().to_vec(), vec![1.0, 4.0]);
 /// # Ok::<(), kensho_core::Error>(())
 /// ```
@@ -27,30 +26,30 @@ fn targets<'t>(prediction: &Prediction<'t>, y_true: &Tensor) -> Var<'t> {
 pub struct MeanSquaredError;
 
 impl Loss for MeanSquaredError {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "mean_squared_error"
     }
     fn check(&self, output_shape: &[usize], y_true: &Tensor) -> Result<()> {
         check_same_size(self.name(), output_shape, y_true)
     }
-    fn per_sample<'t>(&self, prediction: &Prediction<'t>, y_true: &Tensor) -> Var<'t> {
-        let diff = prediction.output.sub(targets(prediction, y_true));
-        mean_per_sample(diff.mul(diff))
+    fn per_element<'t>(&self, y_pred: Var<'t>, y_true: &Tensor) -> Var<'t> {
+        let diff = error(y_pred, y_true);
+        mean_last_axis(diff.mul(diff))
     }
     fn config(&self) -> LossConfig {
         LossConfig::MeanSquaredError(*self)
     }
 }
 
-/// Mean of `|y_pred - y_true|` over each sample's outputs.
+/// Mean of `|y_pred - y_true|` over the last axis.
 ///
 /// ```
-/// use kensho_layers::{Loss, MeanAbsoluteError, Prediction};
+/// use kensho_layers::{Loss, MeanAbsoluteError};
 /// use kensho_autograd::Tape;
 /// use kensho_core::Tensor;
 /// let tape = Tape::new();
 /// let pred = tape.constant(Tensor::from_vec(vec![1.0, 2.0, 3.0, 5.0], &[2, 2])?);
-/// let loss = MeanAbsoluteError.per_sample(&Prediction::new(pred), &Tensor::from_vec(vec![0.0, 2.0, 3.0, 1.0], &[2, 2])?);
+/// let loss = MeanAbsoluteError.per_element(pred, &Tensor::from_vec(vec![0.0, 2.0, 3.0, 1.0], &[2, 2])?);
 /// assert_eq!(loss.value().to_vec(), vec![0.5, 2.0]);
 /// # Ok::<(), kensho_core::Error>(())
 /// ```
@@ -58,14 +57,14 @@ impl Loss for MeanSquaredError {
 pub struct MeanAbsoluteError;
 
 impl Loss for MeanAbsoluteError {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "mean_absolute_error"
     }
     fn check(&self, output_shape: &[usize], y_true: &Tensor) -> Result<()> {
         check_same_size(self.name(), output_shape, y_true)
     }
-    fn per_sample<'t>(&self, prediction: &Prediction<'t>, y_true: &Tensor) -> Var<'t> {
-        mean_per_sample(prediction.output.sub(targets(prediction, y_true)).abs())
+    fn per_element<'t>(&self, y_pred: Var<'t>, y_true: &Tensor) -> Var<'t> {
+        mean_last_axis(error(y_pred, y_true).abs())
     }
     fn config(&self) -> LossConfig {
         LossConfig::MeanAbsoluteError(*self)
@@ -76,12 +75,12 @@ impl Loss for MeanAbsoluteError {
 /// `delta` is 1).
 ///
 /// ```
-/// use kensho_layers::{Huber, Loss, Prediction};
+/// use kensho_layers::{Huber, Loss};
 /// use kensho_autograd::Tape;
 /// use kensho_core::Tensor;
 /// let tape = Tape::new();
 /// let pred = tape.constant(Tensor::from_vec(vec![0.5, 3.0], &[2, 1])?);
-/// let loss = Huber::default().per_sample(&Prediction::new(pred), &Tensor::zeros(&[2]));
+/// let loss = Huber::default().per_element(pred, &Tensor::zeros(&[2]));
 /// assert_eq!(loss.value().to_vec(), vec![0.125, 2.5]); // 0.5 * 0.5², then 1 * (3 - 0.5)
 /// # Ok::<(), kensho_core::Error>(())
 /// ```
@@ -105,18 +104,18 @@ impl Huber {
 }
 
 impl Loss for Huber {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "huber"
     }
     fn check(&self, output_shape: &[usize], y_true: &Tensor) -> Result<()> {
         check_same_size(self.name(), output_shape, y_true)
     }
-    fn per_sample<'t>(&self, prediction: &Prediction<'t>, y_true: &Tensor) -> Var<'t> {
+    fn per_element<'t>(&self, y_pred: Var<'t>, y_true: &Tensor) -> Var<'t> {
         // With a = |e| and q = min(a, delta): 0.5 q^2 + delta (a - q) equals both branches.
-        let abs = prediction.output.sub(targets(prediction, y_true)).abs();
+        let abs = error(y_pred, y_true).abs();
         let quadratic = abs.clip(0.0, self.delta);
         let linear = abs.sub(quadratic);
-        mean_per_sample(quadratic.mul(quadratic).mul_scalar(0.5).add(linear.mul_scalar(self.delta)))
+        mean_last_axis(quadratic.mul(quadratic).mul_scalar(0.5).add(linear.mul_scalar(self.delta)))
     }
     fn config(&self) -> LossConfig {
         LossConfig::Huber(*self)

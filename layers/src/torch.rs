@@ -1,0 +1,160 @@
+//! How a layer's weights appear in PyTorch: the modules a layer becomes in `torch.nn.Sequential`
+//! and, for each weight, its `state_dict` key and the transform between the two layouts.
+//!
+//! Each layer declares this for itself ([`Layer::torch_layout`](crate::Layer::torch_layout));
+//! the model numbers the modules and prefixes the keys, as `state_dict` does.
+
+use kensho_core::Tensor;
+
+/// A change of layout between a kensho weight and its PyTorch tensor, applied on save and
+/// undone on load.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TorchTransform {
+    /// The same layout.
+    Identity,
+    /// The PyTorch tensor is the kensho tensor with its axes permuted: axis `i` of the file is
+    /// axis `perm[i]` of the model (a Dense kernel `[in, out]` is `Linear.weight` `[out, in]`
+    /// with `perm = [1, 0]`; a Conv2D kernel `[kh, kw, in, out]` is `[out, in, kh, kw]` with
+    /// `perm = [3, 2, 0, 1]`).
+    Permute(Vec<usize>),
+    /// The axis `axis` is made of `order.len()` equal blocks (the gates of a recurrent layer),
+    /// and block `i` of the file is block `order[i]` of the model (Keras' LSTM gates i, f, c, o
+    /// are PyTorch's i, f, g, o; GRU's z, r, h are r, z, n: `order = [1, 0, 2]`).
+    ReorderBlocks {
+        /// The axis holding the blocks.
+        axis: usize,
+        /// The model block that each file block holds.
+        order: Vec<usize>,
+    },
+    /// Several transforms, applied in order on save (and undone in reverse order on load).
+    Chain(Vec<TorchTransform>),
+}
+
+impl TorchTransform {
+    /// The model's tensor in the file's layout (contiguous).
+    pub fn to_torch(&self, value: &Tensor) -> Tensor {
+        match self {
+            TorchTransform::Identity => value.to_contiguous(),
+            TorchTransform::Permute(perm) => value.permute(perm).to_contiguous(),
+            TorchTransform::ReorderBlocks { axis, order } => reorder_blocks(value, *axis, order),
+            TorchTransform::Chain(steps) => steps.iter().fold(value.to_contiguous(), |t, s| s.to_torch(&t)),
+        }
+    }
+
+    /// The file's tensor in the model's layout (contiguous).
+    pub fn from_torch(&self, value: &Tensor) -> Tensor {
+        match self {
+            TorchTransform::Identity => value.to_contiguous(),
+            TorchTransform::Permute(perm) => value.permute(&inverse(perm)).to_contiguous(),
+            TorchTransform::ReorderBlocks { axis, order } => reorder_blocks(value, *axis, &inverse(order)),
+            TorchTransform::Chain(steps) => steps.iter().rev().fold(value.to_contiguous(), |t, s| s.from_torch(&t)),
+        }
+    }
+
+    /// The shape the file holds for a model weight of shape `shape`.
+    pub fn torch_shape(&self, shape: &[usize]) -> Vec<usize> {
+        match self {
+            TorchTransform::Identity | TorchTransform::ReorderBlocks { .. } => shape.to_vec(),
+            TorchTransform::Permute(perm) => perm.iter().map(|&a| shape[a]).collect(),
+            TorchTransform::Chain(steps) => steps.iter().fold(shape.to_vec(), |s, step| step.torch_shape(&s)),
+        }
+    }
+}
+
+/// The inverse of a permutation.
+fn inverse(perm: &[usize]) -> Vec<usize> {
+    let mut inv = vec![0; perm.len()];
+    for (i, &p) in perm.iter().enumerate() {
+        inv[p] = i;
+    }
+    inv
+}
+
+/// Block `i` of the result is block `order[i]` of `value` along `axis`.
+fn reorder_blocks(value: &Tensor, axis: usize, order: &[usize]) -> Tensor {
+    let block = value.shape()[axis] / order.len().max(1);
+    let blocks: Vec<Tensor> = order.iter().map(|&b| value.slice_axis(axis, b * block, (b + 1) * block)).collect();
+    Tensor::concat(&blocks, axis)
+}
+
+/// One weight of a layer in PyTorch: the module that holds it (counted from the layer's first
+/// module), its name in that module, and its layout.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TorchWeight {
+    /// The module holding the weight, counted from the layer's first module.
+    pub module: usize,
+    /// The weight's name in its module (`weight`, `bias`, `running_mean`, ...).
+    pub name: String,
+    /// How the kensho tensor becomes the PyTorch one.
+    pub transform: TorchTransform,
+}
+
+impl TorchWeight {
+    /// A weight of the layer's first module.
+    pub fn new(name: &str, transform: TorchTransform) -> TorchWeight {
+        TorchWeight { module: 0, name: name.to_string(), transform }
+    }
+}
+
+/// What a layer becomes in `torch.nn.Sequential`: how many modules it counts for, and its
+/// weights (parameters, then state, in the order the layer lists them).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TorchLayout {
+    /// The number of modules (a Dense with an activation is `Linear` then the activation: 2).
+    pub modules: usize,
+    /// The layer's weights in PyTorch, in the order of its parameters then its state.
+    pub weights: Vec<TorchWeight>,
+}
+
+impl TorchLayout {
+    /// A layer without weights that counts for `modules` modules (Dropout, Flatten: 1; Input: 0).
+    pub fn modules(modules: usize) -> TorchLayout {
+        TorchLayout { modules, weights: Vec::new() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn arange(shape: &[usize]) -> Tensor {
+        let n = shape.iter().product();
+        Tensor::from_vec((0..n).map(|v| v as f32).collect(), shape).unwrap()
+    }
+
+    /// The element at a multi-index (row-major).
+    fn at(t: &Tensor, index: &[usize]) -> f32 {
+        let flat = index.iter().zip(t.shape()).fold(0, |acc, (&i, &d)| acc * d + i);
+        t.to_vec()[flat]
+    }
+
+    #[test]
+    fn permute_round_trips_and_moves_axes() {
+        let t = arange(&[2, 3, 4, 5]);
+        let conv = TorchTransform::Permute(vec![3, 2, 0, 1]);
+        let file = conv.to_torch(&t);
+        assert_eq!(file.shape(), &[5, 4, 2, 3]);
+        assert_eq!(conv.torch_shape(t.shape()), file.shape());
+        // file[o, i, y, x] == model[y, x, i, o]
+        assert_eq!(at(&file, &[4, 1, 1, 2]), at(&t, &[1, 2, 1, 4]));
+        assert_eq!(conv.from_torch(&file), t);
+    }
+
+    #[test]
+    fn reorder_blocks_swaps_gates_and_round_trips() {
+        // Three gates of two columns each: [a a b b c c] -> [b b a a c c].
+        let t = arange(&[1, 6]);
+        let gru = TorchTransform::ReorderBlocks { axis: 1, order: vec![1, 0, 2] };
+        assert_eq!(gru.to_torch(&t).to_vec(), vec![2., 3., 0., 1., 4., 5.]);
+        // A rotation is not its own inverse: check the inverse really undoes it.
+        let rot = TorchTransform::Chain(vec![
+            TorchTransform::Permute(vec![1, 0]),
+            TorchTransform::ReorderBlocks { axis: 0, order: vec![2, 0, 1] },
+        ]);
+        let file = rot.to_torch(&t);
+        assert_eq!(file.shape(), &[6, 1]);
+        assert_eq!(file.to_vec(), vec![4., 5., 0., 1., 2., 3.]);
+        assert_eq!(rot.from_torch(&file), t);
+    }
+}
