@@ -13,8 +13,9 @@
 //! | `layers.Activation("softmax")` | `ActivationLayer::new(Activation::Softmax)` |
 //! | `kernel_regularizer=regularizers.l2(0.01)` | `.kernel_regularizer(Regularizer::l2(0.01))` |
 //! | `kernel_initializer="he_normal"` | `.kernel_initializer(Initializer::HeNormal)` |
-//! | `model.compile(optimizer=Adam(1e-3), loss=..., metrics=["accuracy"])` | `model.compile(Adam::new(1e-3), SparseCategoricalCrossentropy::new(), vec![Box::new(Accuracy::new())])?` |
-//! | `loss=SparseCategoricalCrossentropy(from_logits=True)` | `SparseCategoricalCrossentropy::from_logits()` |
+//! | `model.compile(optimizer=Adam(1e-3), loss=..., metrics=["accuracy"])` | `model.compile(Adam::new(1e-3), losses::SparseCategoricalCrossentropy::new(), vec![Box::new(metrics::Accuracy::new())])?` |
+//! | `keras.losses.X`, `keras.metrics.Y` | `losses::X`, `metrics::Y` (both modules are in the prelude) |
+//! | `loss=SparseCategoricalCrossentropy(from_logits=True)` | `losses::SparseCategoricalCrossentropy::from_logits()` |
 //! | `model.fit(x, y, epochs=10, batch_size=32, validation_split=0.2)` | `model.fit(&x, &y, FitOptions { epochs: 10, validation_split: 0.2, ..Default::default() })?` |
 //! | `callbacks=[EarlyStopping(patience=3)]` | `FitOptions { callbacks: vec![&mut stop], .. }` with `let mut stop = EarlyStopping::new("val_loss").patience(3);` |
 //! | `history.history["val_loss"]` | `history.get("val_loss")` |
@@ -26,6 +27,10 @@
 //! | `model.save("m.keras")` / `keras.models.load_model` | `model.save("m.safetensors")?` / `kensho::load_model(..)?` |
 //! | `model.save_weights(..)` / `load_weights(..)` | the same names; files are safetensors, readable by PyTorch |
 //! | `keras.utils.set_random_seed(42)` | `Sequential::new().seed(42)` and `FitOptions { seed: 42, .. }` |
+//! | `keras.Model` | [`Model`](crate::Model): what `Sequential` builds (it dereferences to it) and `load_model` returns |
+//! | a subclassed `keras.layers.Layer` | `impl Layer for MyLayer` (see [`Layer`](crate::layers::Layer)); `register_layer("MyLayer", ..)` so saved models load |
+//! | `@keras.saving.register_keras_serializable()` | `layers::register_layer`, `losses::register_loss`, `metrics::register_metric` |
+//! | `Input(shape=(None, 16))` | `Input::with_shape(Shape::new(vec![None, Some(16)]))` |
 //!
 //! Differences worth knowing:
 //!
@@ -41,7 +46,7 @@
 //! - **Dense takes flat inputs.** Keras applies `Dense` to the last axis of any input; kensho
 //!   asks for `Flatten` first, and says so in the error.
 //! - **Softmax + cross-entropy are fused.** As in Keras, a cross-entropy after a softmax (or
-//!   sigmoid) output works on the logits internally, so confident wrong predictions give a
-//!   large finite loss, never `inf` or `NaN`.
+//!   sigmoid) output works on the logits internally, whichever layer applied the activation,
+//!   so confident wrong predictions give a large finite loss, never `inf` or `NaN`.
 //! - **Reproducible by default.** The model seed defaults to 0, so two runs give the same
 //!   weights; on one thread the loss curve is bit-identical.

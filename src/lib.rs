@@ -23,6 +23,8 @@
 //! # }
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod callbacks;
 pub mod checkpoint;
 mod compile;

@@ -210,7 +210,7 @@ impl Model {
         let mut value = crate::graph::ValueRef::Input(i);
         while let Some((c, call)) = self.graph.calls.iter().enumerate().find(|(_, c)| c.inputs.contains(&value)) {
             let layer = &self.graph.layers[call.layer];
-            if layer.kind() != "InputLayer" {
+            if !layer.is_input() {
                 return layer.name();
             }
             value = crate::graph::ValueRef::Call { call: c, output: 0 };

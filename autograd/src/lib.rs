@@ -17,6 +17,8 @@
 //! Neighbours: built on `kensho-core`; used by `kensho-layers` (layers and losses) and
 //! `kensho-optim` (which knows [`Param`] and [`Grads`] only).
 
+#![forbid(unsafe_code)]
+
 mod backward;
 mod check;
 mod ops;

@@ -85,7 +85,8 @@ impl<T: ?Sized> Registry<T> {
 pub struct RegisteredConfig {
     /// The class name under which the class was registered.
     pub class_name: String,
-    /// The class's settings.
+    /// The class's settings (`null` when the class has none).
+    #[serde(default)]
     pub config: serde_json::Value,
 }
 

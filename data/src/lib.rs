@@ -42,6 +42,8 @@
 //! # Ok::<(), kensho_core::Error>(())
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod cifar;
 mod csv;
 mod dataset;

@@ -75,6 +75,9 @@ impl Layer for Input {
     fn config(&self) -> LayerConfig {
         LayerConfig::InputLayer(self.config.clone())
     }
+    fn is_input(&self) -> bool {
+        true
+    }
     fn torch_layout(&self) -> Option<TorchLayout> {
         Some(TorchLayout::modules(0))
     }

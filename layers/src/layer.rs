@@ -1,91 +1,5 @@
 //! The [`Layer`] trait, the forward-pass context [`Ctx`], and [`LayerConfig`], the serializable
 //! description of any layer (for `summary()` and for saving a model's architecture).
-//!
-//! A layer takes one or several inputs and gives one or several outputs. Most layers take one:
-//! they implement the one-input form, [`Layer::build`] and [`Layer::forward`], and the general
-//! form ([`Layer::build_inputs`], [`Layer::call`]) follows from it. A layer with several inputs
-//! implements the general form instead:
-//!
-//! ```
-//! use kensho_autograd::{Tape, Var};
-//! use kensho_core::{Error, Result, Rng, Tensor};
-//! use kensho_layers::{Ctx, Layer, LayerConfig, Shape};
-//!
-//! /// `a * b + a`, elementwise, for two inputs of one shape.
-//! struct Gate { name: String }
-//!
-//! impl Layer for Gate {
-//!     fn name(&self) -> &str { &self.name }
-//!     fn set_name(&mut self, name: &str) { self.name = name.to_string() }
-//!     fn kind(&self) -> &'static str { "Gate" }
-//!     fn config(&self) -> LayerConfig { LayerConfig::registered("Gate", &self.name) }
-//!     fn build_inputs(&mut self, inputs: &[Shape], _rng: &mut Rng) -> Result<Vec<Shape>> {
-//!         match inputs {
-//!             [a, b] if a == b => Ok(vec![a.clone()]),
-//!             _ => Err(Error::invalid("Gate inputs", format!("{inputs:?}"), "two inputs of one shape")),
-//!         }
-//!     }
-//!     fn call<'t>(&self, x: &[Var<'t>], _masks: &[Option<Tensor>], _cx: &Ctx<'t>) -> Vec<Var<'t>> {
-//!         vec![x[0].mul(x[1]).add(x[0])]
-//!     }
-//! }
-//!
-//! let mut gate = Gate { name: "gate".into() };
-//! assert_eq!(gate.build_inputs(&[Shape::from([2]), Shape::from([2])], &mut kensho_core::seeded_rng(0))?, [Shape::from([2])]);
-//! let tape = Tape::no_grad();
-//! let cx = Ctx::new(&tape, false, kensho_core::seeded_rng(0));
-//! let a = tape.constant(Tensor::from_vec(vec![1.0, 2.0], &[1, 2])?);
-//! let b = tape.constant(Tensor::from_vec(vec![3.0, 4.0], &[1, 2])?);
-//! assert_eq!(gate.call(&[a, b], &[None, None], &cx)[0].value().to_vec(), [4.0, 10.0]);
-//! # Ok::<(), kensho_core::Error>(())
-//! ```
-//!
-//! A layer with state (BatchNormalization's moving statistics) keeps it in non-trainable
-//! [`Param`]s listed by [`Layer::state`]; its forward pass keeps `&self` and records the new
-//! values through [`Ctx::update_state`], and the train step applies them after the optimizer
-//! step (so models stay shareable across threads):
-//!
-//! ```
-//! use kensho_autograd::{Param, Tape, Var};
-//! use kensho_core::{Result, Rng, Tensor};
-//! use kensho_layers::{Ctx, Layer, LayerConfig, Shape};
-//!
-//! /// The identity, keeping a moving average of its inputs' per-feature means.
-//! struct MovingMean { name: String, mean: Option<Param> }
-//!
-//! impl Layer for MovingMean {
-//!     fn name(&self) -> &str { &self.name }
-//!     fn set_name(&mut self, name: &str) { self.name = name.to_string() }
-//!     fn kind(&self) -> &'static str { "MovingMean" }
-//!     fn config(&self) -> LayerConfig { LayerConfig::registered("MovingMean", &self.name) }
-//!     fn build(&mut self, input: &Shape, _rng: &mut Rng) -> Result<Shape> {
-//!         let mut mean = Param::new(format!("{}.mean", self.name), Tensor::zeros(&input.require_known("MovingMean")?));
-//!         mean.trainable = false;
-//!         self.mean = Some(mean);
-//!         Ok(input.clone())
-//!     }
-//!     fn forward<'t>(&self, x: Var<'t>, cx: &Ctx<'t>) -> Var<'t> {
-//!         let mean = self.mean.as_ref().expect("built");
-//!         if cx.training {
-//!             let batch = x.value().mean_axes(&[0], false);
-//!             cx.update_state(mean, mean.value.mul_scalar(0.9).add(&batch.mul_scalar(0.1)));
-//!         }
-//!         x
-//!     }
-//!     fn state(&self) -> Vec<&Param> { self.mean.iter().collect() }
-//!     fn state_mut(&mut self) -> Vec<&mut Param> { self.mean.iter_mut().collect() }
-//! }
-//!
-//! let mut layer = MovingMean { name: "mm".into(), mean: None };
-//! layer.build(&Shape::from([2]), &mut kensho_core::seeded_rng(0))?;
-//! let tape = Tape::new();
-//! let cx = Ctx::new(&tape, true, kensho_core::seeded_rng(0));
-//! layer.forward(tape.constant(Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2])?), &cx);
-//! let updates = cx.take_updates();
-//! kensho_layers::apply_state_updates(layer.state_mut(), &updates);
-//! assert_eq!(layer.state()[0].value.to_vec(), [0.2, 0.3]);
-//! # Ok::<(), kensho_core::Error>(())
-//! ```
 
 use crate::{Shape, TorchLayout};
 use kensho_autograd::{Param, ParamId, Tape, Var};
@@ -147,12 +61,94 @@ pub fn apply_state_updates<'a>(states: impl IntoIterator<Item = &'a mut Param>, 
 }
 
 /// A layer: built lazily from its per-sample input shapes (parameters are created then, as in
-/// Keras), then called on batches.
+/// Keras), then called on batches. Shapes given to and returned by the build methods are per
+/// sample (without the batch axis); the forward methods see the batch axis first.
 ///
-/// Shapes given to and returned by the build methods are per sample (without the batch axis);
-/// the forward methods see the batch axis first. A layer implements either the one-input form
-/// ([`Layer::build`] and [`Layer::forward`]) or the general form ([`Layer::build_inputs`] and
-/// [`Layer::call`]); see the [module documentation](self) for one of each.
+/// A layer takes one or several inputs and gives one or several outputs. Most layers take one:
+/// they implement the one-input form, [`build`](Layer::build) and [`Layer::forward`], and the general
+/// form ([`Layer::build_inputs`], [`Layer::call`]) follows from it. A layer with several inputs
+/// implements the general form instead:
+///
+/// ```
+/// use kensho_autograd::{Tape, Var};
+/// use kensho_core::{Error, Result, Rng, Tensor};
+/// use kensho_layers::{Ctx, Layer, LayerConfig, Shape};
+///
+/// /// `a * b + a`, elementwise, for two inputs of one shape.
+/// struct Gate { name: String }
+///
+/// impl Layer for Gate {
+///     fn name(&self) -> &str { &self.name }
+///     fn set_name(&mut self, name: &str) { self.name = name.to_string() }
+///     fn kind(&self) -> &'static str { "Gate" }
+///     fn config(&self) -> LayerConfig { LayerConfig::registered("Gate", &self.name) }
+///     fn build_inputs(&mut self, inputs: &[Shape], _rng: &mut Rng) -> Result<Vec<Shape>> {
+///         match inputs {
+///             [a, b] if a == b => Ok(vec![a.clone()]),
+///             _ => Err(Error::invalid("Gate inputs", format!("{inputs:?}"), "two inputs of one shape")),
+///         }
+///     }
+///     fn call<'t>(&self, x: &[Var<'t>], _masks: &[Option<Tensor>], _cx: &Ctx<'t>) -> Vec<Var<'t>> {
+///         vec![x[0].mul(x[1]).add(x[0])]
+///     }
+/// }
+///
+/// let mut gate = Gate { name: "gate".into() };
+/// assert_eq!(gate.build_inputs(&[Shape::from([2]), Shape::from([2])], &mut kensho_core::seeded_rng(0))?, [Shape::from([2])]);
+/// let tape = Tape::no_grad();
+/// let cx = Ctx::new(&tape, false, kensho_core::seeded_rng(0));
+/// let a = tape.constant(Tensor::from_vec(vec![1.0, 2.0], &[1, 2])?);
+/// let b = tape.constant(Tensor::from_vec(vec![3.0, 4.0], &[1, 2])?);
+/// assert_eq!(gate.call(&[a, b], &[None, None], &cx)[0].value().to_vec(), [4.0, 10.0]);
+/// # Ok::<(), kensho_core::Error>(())
+/// ```
+///
+/// A layer with state (BatchNormalization's moving statistics) keeps it in non-trainable
+/// [`Param`]s listed by [`Layer::state`]; its forward pass keeps `&self` and records the new
+/// values through [`Ctx::update_state`], and the train step applies them after the optimizer
+/// step (so models stay shareable across threads):
+///
+/// ```
+/// use kensho_autograd::{Param, Tape, Var};
+/// use kensho_core::{Result, Rng, Tensor};
+/// use kensho_layers::{Ctx, Layer, LayerConfig, Shape};
+///
+/// /// The identity, keeping a moving average of its inputs' per-feature means.
+/// struct MovingMean { name: String, mean: Option<Param> }
+///
+/// impl Layer for MovingMean {
+///     fn name(&self) -> &str { &self.name }
+///     fn set_name(&mut self, name: &str) { self.name = name.to_string() }
+///     fn kind(&self) -> &'static str { "MovingMean" }
+///     fn config(&self) -> LayerConfig { LayerConfig::registered("MovingMean", &self.name) }
+///     fn build(&mut self, input: &Shape, _rng: &mut Rng) -> Result<Shape> {
+///         let mut mean = Param::new(format!("{}.mean", self.name), Tensor::zeros(&input.require_known("MovingMean")?));
+///         mean.trainable = false;
+///         self.mean = Some(mean);
+///         Ok(input.clone())
+///     }
+///     fn forward<'t>(&self, x: Var<'t>, cx: &Ctx<'t>) -> Var<'t> {
+///         let mean = self.mean.as_ref().expect("built");
+///         if cx.training {
+///             let batch = x.value().mean_axes(&[0], false);
+///             cx.update_state(mean, mean.value.mul_scalar(0.9).add(&batch.mul_scalar(0.1)));
+///         }
+///         x
+///     }
+///     fn state(&self) -> Vec<&Param> { self.mean.iter().collect() }
+///     fn state_mut(&mut self) -> Vec<&mut Param> { self.mean.iter_mut().collect() }
+/// }
+///
+/// let mut layer = MovingMean { name: "mm".into(), mean: None };
+/// layer.build(&Shape::from([2]), &mut kensho_core::seeded_rng(0))?;
+/// let tape = Tape::new();
+/// let cx = Ctx::new(&tape, true, kensho_core::seeded_rng(0));
+/// layer.forward(tape.constant(Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2])?), &cx);
+/// let updates = cx.take_updates();
+/// kensho_layers::apply_state_updates(layer.state_mut(), &updates);
+/// assert_eq!(layer.state()[0].value.to_vec(), [0.2, 0.3]);
+/// # Ok::<(), kensho_core::Error>(())
+/// ```
 pub trait Layer: Send + Sync {
     /// The layer's name (unique in its model, such as `dense_1`); empty until the model names it.
     fn name(&self) -> &str;
@@ -239,6 +235,11 @@ pub trait Layer: Send + Sync {
     /// The per-sample input shape the layer declares (an `Input` or `input_shape`), if any.
     fn declared_input_shape(&self) -> Option<Shape> {
         None
+    }
+    /// Whether the layer is only an input declaration ([`Input`](crate::Input)): it passes
+    /// its input on unchanged, and summaries and diagrams leave it out, as Keras does.
+    fn is_input(&self) -> bool {
+        false
     }
     /// Whether, in training, each sample's output depends on that sample alone (true for every
     /// layer here). A layer whose training output depends on the whole batch (such as batch

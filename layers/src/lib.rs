@@ -27,6 +27,8 @@
 //! # Ok::<(), kensho_core::Error>(())
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod activation;
 mod activation_layer;
 mod dense;

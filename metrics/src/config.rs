@@ -8,6 +8,8 @@ use crate::{
     MeanAbsolutePercentageError, MeanSquaredError, Metric, Precision, R2Score, Recall, RocAuc, RootMeanSquaredError,
     SparseTopKCategoricalAccuracy, TopKCategoricalAccuracy, ZeroDivision,
 };
+use kensho_core::registry::{RegisteredConfig, Registry};
+use kensho_core::Result;
 
 /// The settings shared by [`Precision`], [`Recall`], [`F1Score`] and [`FBetaScore`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -22,7 +24,8 @@ pub struct PrfConfig {
     pub zero_division: ZeroDivision,
 }
 
-/// The type and settings of a built-in metric, as returned by [`Metric::config`]. In JSON, Keras
+/// The type and settings of a metric (built-in, or user-defined and registered with
+/// [`register_metric`]), as returned by [`Metric::config`]. In JSON, Keras
 /// style: `{"class_name": "Precision", "config": {"num_classes": 3, "average": "macro", ...}}`;
 /// parameterless metrics have no `config`.
 ///
@@ -32,12 +35,12 @@ pub struct PrfConfig {
 /// let precision = Precision::new(3, Average::Macro).with_threshold(0.0);
 /// let config = precision.config().expect("a built-in metric");
 /// let json = serde_json::to_string(&config)?;
-/// let rebuilt = serde_json::from_str::<MetricConfig>(&json)?.to_metric();
+/// let rebuilt = serde_json::from_str::<MetricConfig>(&json)?.to_metric()?;
 /// assert_eq!(rebuilt.name(), "precision");
 /// assert_eq!(rebuilt.config(), Some(config));
-/// # Ok::<(), serde_json::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "class_name", content = "config")]
 pub enum MetricConfig {
     /// [`Accuracy`] (sparse categorical).
@@ -87,13 +90,41 @@ pub enum MetricConfig {
     MeanAbsolutePercentageError,
     /// [`R2Score`].
     R2Score,
+    /// A user-defined metric, rebuilt by the factory given to [`register_metric`].
+    #[serde(untagged)]
+    Registered(RegisteredConfig),
+}
+
+/// User-defined metrics, by class name.
+static METRICS: Registry<dyn Metric> = Registry::new("metric");
+
+/// Registers a user-defined metric class, so that a loaded model restores it: `factory`
+/// rebuilds a fresh metric from the JSON its [`Metric::config`] wrote with
+/// [`MetricConfig::registered`].
+pub fn register_metric(
+    class_name: &str,
+    factory: impl Fn(&serde_json::Value) -> Result<Box<dyn Metric>> + Send + Sync + 'static,
+) {
+    METRICS.register(class_name, factory);
 }
 
 impl MetricConfig {
+    /// The configuration of a user-defined metric of class `class_name` with settings `config`.
+    ///
+    /// # Panics
+    /// If `config` cannot be represented as JSON (a map with non-string keys).
+    pub fn registered(class_name: &str, config: &impl Serialize) -> MetricConfig {
+        let config = serde_json::to_value(config).expect("a metric config serializes to JSON");
+        MetricConfig::Registered(RegisteredConfig { class_name: class_name.to_string(), config })
+    }
+
     /// A fresh (reset) metric with exactly these settings.
-    pub fn to_metric(&self) -> Box<dyn Metric> {
+    ///
+    /// # Errors
+    /// For a user-defined class that is not registered, or whose factory rejects the settings.
+    pub fn to_metric(&self) -> Result<Box<dyn Metric>> {
         use MetricConfig as C;
-        match *self {
+        Ok(match *self {
             C::Accuracy => Box::new(Accuracy::new()),
             C::CategoricalAccuracy => Box::new(CategoricalAccuracy::new()),
             C::BinaryAccuracy { threshold } => Box::new(BinaryAccuracy::new(threshold)),
@@ -122,7 +153,8 @@ impl MetricConfig {
             C::MeanAbsoluteError => Box::new(MeanAbsoluteError::new()),
             C::MeanAbsolutePercentageError => Box::new(MeanAbsolutePercentageError::new()),
             C::R2Score => Box::new(R2Score::new()),
-        }
+            C::Registered(ref r) => return METRICS.make(&r.class_name, &r.config),
+        })
     }
 }
 
@@ -185,7 +217,7 @@ mod tests {
         for (mut original, y, p) in cases {
             let config = original.config().expect("a built-in metric has a config");
             let json = serde_json::to_string(&config).unwrap();
-            let mut rebuilt = serde_json::from_str::<MetricConfig>(&json).unwrap().to_metric();
+            let mut rebuilt = serde_json::from_str::<MetricConfig>(&json).unwrap().to_metric().unwrap();
             assert_eq!(rebuilt.name(), original.name(), "{json}");
             assert_eq!(rebuilt.config(), Some(config), "{json}");
             assert_eq!(rebuilt.result(), 0.0, "fresh: {json}");

@@ -56,6 +56,8 @@
 //! # Ok::<(), kensho_metrics::Error>(())
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod accuracy;
 mod auc;
 mod config;
@@ -71,7 +73,7 @@ pub use accuracy::{
     SparseTopKCategoricalAccuracy, TopKCategoricalAccuracy,
 };
 pub use auc::{average_precision_score, roc_auc_score, AveragePrecision, RocAuc};
-pub use config::{MetricConfig, PrfConfig};
+pub use config::{register_metric, MetricConfig, PrfConfig};
 pub use confusion::{confusion_matrix, ConfusionMatrix};
 pub use kensho_core::{Error, Result};
 pub use prf::{
@@ -104,11 +106,14 @@ pub trait Metric: Send {
     /// The default rebuilds the metric from its [`Metric::config`].
     ///
     /// # Panics
-    /// By default, if the metric has no config: a user-defined metric implements either
-    /// `config` or this method.
+    /// By default, if the metric has no config, or a registered config whose class is not
+    /// registered: a user-defined metric implements either `config` (and registers its class
+    /// with [`register_metric`]) or this method.
     fn clone_box(&self) -> Box<dyn Metric> {
-        match self.config() {
-            Some(config) => config.to_metric(),
+        let rebuilt = self.config().map(|config| config.to_metric());
+        match rebuilt {
+            Some(Ok(metric)) => metric,
+            Some(Err(e)) => panic!("metric \"{}\" cannot be rebuilt from its config: {e}", self.name()),
             None => panic!("metric \"{}\" has no config: implement Metric::clone_box for it", self.name()),
         }
     }

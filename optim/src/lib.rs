@@ -31,6 +31,8 @@
 //! # Ok::<(), kensho_core::Error>(())
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod adagrad;
 mod adam;
 mod optimizer;

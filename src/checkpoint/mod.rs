@@ -1,32 +1,40 @@
 //! Checkpoints: weights files, whole-model files and PyTorch interchange, all as
 //! [safetensors](https://github.com/huggingface/safetensors) files of f32 tensors.
 //!
-//! - [`Model::save_weights`](crate::Model::save_weights) / [`Model::load_weights`](crate::Model::load_weights): the parameters, one tensor per
-//!   parameter named as the parameter (`dense.kernel`, `dense.bias`, `dense_1.kernel`, ...).
+//! - [`Model::save_weights`](crate::Model::save_weights) / [`Model::load_weights`](crate::Model::load_weights): the weights (parameters and
+//!   state), one tensor per weight named as the weight (`dense.kernel`, `dense.bias`,
+//!   `dense_1.kernel`, ...).
 //!   Loading is strict by default, as PyTorch's `load_state_dict`: every missing, unexpected and
-//!   mis-shaped tensor is listed in one error and the model is left unchanged.
+//!   mis-shaped tensor is listed in one [`Error::WeightsMismatch`](crate::Error::WeightsMismatch)
+//!   and the model is left unchanged.
 //!   [`Model::load_weights_with`](crate::Model::load_weights_with) with `strict: false` loads the tensors that match and
 //!   returns a [`LoadReport`] of the rest (transfer learning).
 //! - [`Model::save`](crate::Model::save) / [`load_model`]: the whole model in one file. The tensors are the
 //!   weights plus the optimizer state under `optimizer/` (`optimizer/dense.kernel/m`, ...,
 //!   `optimizer/iterations`, see [`Optimizer::state`](kensho_optim::Optimizer::state)); the
 //!   `__metadata__` map holds `format = "kensho.model"` and, under `kensho.model`, JSON with
-//!   `format_version`, `seed`, `input_shape`, `layers` (each layer's
-//!   [`LayerConfig`](kensho_layers::LayerConfig), in order) and `compile` (the
+//!   `format_version` (2), `seed`, `name`, `input_shapes`, `layers` (each layer's
+//!   [`LayerConfig`](kensho_layers::LayerConfig), once), `calls` (the graph: each call's layer
+//!   index and inputs, in order), `outputs` and `compile` (the
 //!   [`OptimizerConfig`](kensho_optim::OptimizerConfig), the
 //!   [`LossConfig`](kensho_layers::LossConfig), the metric names and, under `metric_configs`,
 //!   each metric's [`MetricConfig`](kensho_metrics::MetricConfig) or `null`). A loaded model predicts
 //!   identically, evaluates the same metrics with the same settings and, since the seed and the
 //!   optimizer state (with its step count) are restored, `fit(.., FitOptions { initial_epoch, .. })`
-//!   continues training exactly where it stopped. User-defined metrics (no config) are not
-//!   restored: pass them to [`load_model_with_metrics`]. Files without `metric_configs` (older
+//!   continues training exactly where it stopped. User-defined layers, losses and metrics are
+//!   restored when their classes are registered (`register_layer`, `register_loss`,
+//!   `register_metric`); a user metric without a config is not: pass it to
+//!   [`load_model_with_metrics`]. Version 1 files (one `input_shape`, a chain of `layers`) load
+//!   as before. Files without `metric_configs` (older
 //!   kensho) rebuild only the parameterless metrics named (see [`metric_from_name`]).
 //! - [`ModelCheckpoint`](crate::callbacks::ModelCheckpoint) saves either kind during `fit`.
 //!
 //! Every file is written atomically (a temporary file in the same folder, flushed to disk, then
 //! renamed over the target), so a crash or a full disk never leaves a half-written file where
-//! the previous good one was. Reading a truncated or corrupt file, or one holding tensors
-//! that are not F32, gives an [`Error::Parse`](crate::Error::Parse) naming the file, never a panic.
+//! the previous good one was. Tensors are written as F32; F16, BF16, F64 and I64 tensors (as
+//! PyTorch may save them) are read by converting to f32. Reading a truncated or corrupt file,
+//! or one holding tensors of another type, gives an [`Error::Parse`](crate::Error::Parse)
+//! naming the file, never a panic.
 //!
 //! # PyTorch layout
 //!
@@ -47,13 +55,19 @@
 //!
 //! For example `Input(4) → Dense(8, relu) → Dropout → Dense(3, softmax)` is
 //! `Sequential(Linear(4, 8), ReLU(), Dropout(), Linear(8, 3), Softmax(-1))`, whose keys are
-//! `0.weight`, `0.bias`, `3.weight`, `3.bias`. Layers added later extend this table with
-//! PyTorch's names and layouts: `Conv2D` (`weight` `[out, in, kh, kw]` from kensho's kernel
-//! layout, `bias`), `BatchNormalization` (`weight`, `bias`, `running_mean`, `running_var`,
-//! `num_batches_tracked`), `Embedding` (`weight`), `LSTM` (`weight_ih_l0`, `weight_hh_l0`,
-//! `bias_ih_l0`, `bias_hh_l0`, with PyTorch's gate order i, f, g, o) and `LayerNormalization`
-//! (`weight`, `bias`). Until then, saving a model with such a layer in the PyTorch layout is
-//! an error.
+//! `0.weight`, `0.bias`, `3.weight`, `3.bias`.
+//!
+//! Each layer declares its own row of this table
+//! ([`Layer::torch_layout`](kensho_layers::Layer::torch_layout)): how many modules it counts
+//! for, and for each weight (its parameters, then its state, such as a moving mean) the name in
+//! its module and the [`TorchTransform`](kensho_layers::TorchTransform) between the layouts: a
+//! permutation of axes (a Conv2D kernel `[kh, kw, in, out]` is `weight` `[out, in, kh, kw]`),
+//! reordered gate blocks (LSTM and GRU), or a chain of both. A layer without a PyTorch
+//! equivalent returns `None`, and saving a model holding it in the PyTorch layout is an error
+//! naming the layer. Only a straight chain of layers has an `nn.Sequential` equivalent.
+//!
+//! Weight names are checked unique within a model when it is built, so every key of both
+//! layouts names one tensor.
 
 mod atomic;
 mod model_file;

@@ -98,7 +98,7 @@ impl CompileSpec {
                     configs.len()
                 ),
             )),
-            Some(configs) => Ok(configs.iter().flatten().map(MetricConfig::to_metric).collect()),
+            Some(configs) => configs.iter().flatten().map(MetricConfig::to_metric).collect(),
             None => Ok(self.metrics.iter().filter_map(|n| metric_from_name(n)).collect()),
         }
     }
