@@ -21,11 +21,13 @@ fn t(data: &[f32], shape: &[usize]) -> Tensor {
     Tensor::from_vec(data.to_vec(), shape).unwrap()
 }
 
-/// The per-sample loss of `output` (taken as the model's final output) against `y`.
+/// The loss of each element of `output` (taken as the model's final output) against `y`:
+/// one value per position of the output without its last axis.
 fn per_sample(loss: &dyn Loss, output: &Tensor, y: &Tensor) -> Vec<f32> {
     let tape = Tape::new();
     let v = loss.per_element(tape.constant(output.clone()), y);
-    assert_eq!(v.shape(), vec![output.shape()[0]], "one value per sample");
+    let shape = output.shape();
+    assert_eq!(v.shape(), shape[..shape.len() - 1].to_vec(), "one value per position");
     v.value().to_vec()
 }
 
@@ -346,4 +348,36 @@ fn loss_config_json_round_trip_and_keras_names() {
     }
     let json = serde_json::to_string(&Huber::new(2.0).config()).unwrap();
     assert!(json.contains("\"class_name\":\"Huber\"") && json.contains("2.0"), "{json}");
+}
+
+// ---------------------------------------------------------------- outputs of rank 3
+
+#[test]
+fn cross_entropies_reduce_the_last_axis_of_sequence_outputs() {
+    // Logits [batch 2, time 3, classes 4]; one label per (sample, step).
+    let z = Tensor::from_fn(&[2, 3, 4], |i| ((i[0] * 12 + i[1] * 4 + i[2]) as f32 * 0.37).sin() * 3.0);
+    let labels = t(&[0.0, 3.0, 1.0, 2.0, 2.0, 0.0], &[2, 3]);
+    let scce = SparseCategoricalCrossentropy::from_logits();
+    assert!(scce.check(&[2, 3, 4], &labels).is_ok());
+    assert!(scce.check(&[2, 3, 4], &t(&[0.0, 1.0], &[2])).is_err(), "one label per sample is too few");
+    let got = per_sample(&scce, &z, &labels);
+    // Reference: log-sum-exp minus the labelled logit, computed row by row in f64.
+    let zv = z.to_vec();
+    let want: Vec<f32> = (0..6)
+        .map(|row| {
+            let logits: Vec<f64> = zv[row * 4..row * 4 + 4].iter().map(|&v| f64::from(v)).collect();
+            let lse = logits.iter().map(|v| v.exp()).sum::<f64>().ln();
+            (lse - logits[labels.to_vec()[row] as usize]) as f32
+        })
+        .collect();
+    assert_eq!(got.len(), 6);
+    assert_close(&got, &want, 1e-5);
+    // The softmax output fuses the same way, and one-hot targets give the same values.
+    assert_close(&fused(&SparseCategoricalCrossentropy::new(), &z, Activation::Softmax, &labels), &want, 1e-5);
+    let one_hot =
+        Tensor::from_fn(&[2, 3, 4], |i| if labels.to_vec()[i[0] * 3 + i[1]] as usize == i[2] { 1.0 } else { 0.0 });
+    assert_close(&per_sample(&CategoricalCrossentropy::from_logits(), &z, &one_hot), &want, 1e-5);
+    // Raw probabilities of rank 3 are normalised over the last axis too.
+    assert_close(&per_sample(&SparseCategoricalCrossentropy::new(), &z.softmax(2), &labels), &want, 1e-4);
+    gradcheck_loss(&scce, &z, &labels);
 }
