@@ -21,6 +21,14 @@ fn iris_model(seed: u64) -> Sequential {
         .add(Dense::new(3).activation(Activation::Softmax))
 }
 
+/// The iris model compiled with Adam, sparse cross-entropy and accuracy.
+fn compiled_iris_model(seed: u64) -> Sequential {
+    let mut model = iris_model(seed);
+    let accuracy: Box<dyn metrics::Metric> = Box::new(metrics::Accuracy::new());
+    model.compile(Adam::new(0.01), losses::SparseCategoricalCrossentropy::new(), vec![accuracy]).unwrap();
+    model
+}
+
 fn quiet<'a>(epochs: usize) -> FitOptions<'a> {
     FitOptions { epochs, batch_size: 16, verbose: 0, ..Default::default() }
 }
@@ -67,14 +75,7 @@ fn iris_reaches_90_percent_and_the_same_seed_repeats_the_loss_curve_exactly() {
     kensho::set_num_threads(1);
     let (x, y) = datasets::iris();
     let train = |seed| {
-        let mut model = iris_model(seed);
-        model
-            .compile(
-                Adam::new(0.01),
-                losses::SparseCategoricalCrossentropy::new(),
-                vec![Box::new(metrics::Accuracy::new())],
-            )
-            .unwrap();
+        let mut model = compiled_iris_model(seed);
         let history = model.fit(&x, &y, quiet(60)).unwrap();
         (history, model.evaluate(&x, &y).unwrap())
     };
@@ -102,14 +103,7 @@ fn shuffle_seed_changes_the_order_and_no_shuffle_is_deterministic() {
 #[test]
 fn validation_split_holds_out_the_last_samples_before_shuffling() {
     let (x, y) = datasets::iris();
-    let mut model = iris_model(1);
-    model
-        .compile(
-            Adam::new(0.01),
-            losses::SparseCategoricalCrossentropy::new(),
-            vec![Box::new(metrics::Accuracy::new())],
-        )
-        .unwrap();
+    let mut model = compiled_iris_model(1);
     let history = model.fit(&x, &y, FitOptions { validation_split: 0.2, ..quiet(3) }).unwrap();
     // floor(150 * 0.8) = 120: the validation figures are those of rows 120..150.
     let tail = model.evaluate(&x.slice_axis(0, 120, 150), &y.slice_axis(0, 120, 150)).unwrap();
@@ -228,14 +222,7 @@ fn fit_loader_trains_from_a_prefetching_loader_like_from_tensors() {
         Ok((rows.0.slice_axis(0, i, i + 1).to_vec(), rows.1.slice_axis(0, i, i + 1).to_vec()))
     });
     let train = |loader: &DataLoader| {
-        let mut model = iris_model(5);
-        model
-            .compile(
-                Adam::new(0.01),
-                losses::SparseCategoricalCrossentropy::new(),
-                vec![Box::new(metrics::Accuracy::new())],
-            )
-            .unwrap();
+        let mut model = compiled_iris_model(5);
         let history = model.fit_loader(loader, FitOptions { epochs: 40, verbose: 0, ..Default::default() }).unwrap();
         (history.get("loss").unwrap().to_vec(), model.evaluate(&x, &y).unwrap().get("accuracy").unwrap())
     };
@@ -251,14 +238,7 @@ fn a_bad_label_from_a_loader_is_an_error_not_a_panic() {
     let (x, mut y) = datasets::iris();
     y.as_mut_slice()[149] = 9.0;
     let loader = DataLoader::new(TensorDataset::new(x, y).unwrap(), 16).unwrap();
-    let mut model = iris_model(5);
-    model
-        .compile(
-            Adam::new(0.01),
-            losses::SparseCategoricalCrossentropy::new(),
-            vec![Box::new(metrics::Accuracy::new())],
-        )
-        .unwrap();
+    let mut model = compiled_iris_model(5);
     let err = model.fit_loader(&loader, FitOptions { verbose: 0, ..Default::default() }).unwrap_err().to_string();
     assert!(err.contains('9') && err.contains("[0, 3)"), "{err}");
     assert_eq!(model.metrics().len(), 1, "a failed epoch must give the compiled metrics back");
