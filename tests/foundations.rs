@@ -372,3 +372,33 @@ fn the_gradient_reducer_sees_every_trainable_gradient_in_order_and_its_result_is
         assert!(h.allclose(&expected, 1e-6, 1e-7), "{h:?} vs {expected:?}");
     }
 }
+
+#[test]
+fn a_dense_after_a_flatten_of_images_is_saved_with_channels_first_columns_for_pytorch() {
+    let (h, w, c) = (2, 3, 4);
+    let model =
+        Sequential::new().add(Input::new(&[h, w, c])).add(Flatten::new()).add(Dropout::new(0.2)).add(Dense::new(5));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pt.safetensors");
+    model.save_weights_with(&path, WeightsLayout::PyTorch).unwrap();
+    let (tensors, _) = load_tensors(&path).unwrap();
+    let weight = &tensors.iter().find(|(n, _)| n == "2.weight").expect("Flatten 0, Dropout 1, Linear 2").1;
+    assert_eq!(weight.shape(), &[5, h * w * c]);
+    let (weight, kernel) = (weight.to_vec(), model.params()[0].value.to_vec());
+    for o in 0..5 {
+        for (hi, wi, ci) in [(0, 0, 0), (1, 2, 3), (0, 2, 1), (1, 0, 2)] {
+            // PyTorch column (c, h, w); kensho row (h, w, c).
+            let column = (ci * h + hi) * w + wi;
+            let row = (hi * w + wi) * c + ci;
+            assert_eq!(weight[o * h * w * c + column], kernel[row * 5 + o]);
+        }
+    }
+    let mut other = Sequential::new()
+        .seed(9)
+        .add(Input::new(&[h, w, c]))
+        .add(Flatten::new())
+        .add(Dropout::new(0.2))
+        .add(Dense::new(5));
+    other.load_weights_with(&path, kensho::LoadOptions { strict: true, layout: WeightsLayout::PyTorch }).unwrap();
+    assert_eq!(other.get_weights(), model.get_weights());
+}

@@ -86,7 +86,7 @@ fn check_torch_layout(layer: &dyn Layer) -> Result<(), String> {
     }
     for (w, shape) in layout.weights.iter().zip(&weights) {
         let probe = Tensor::zeros(shape);
-        if w.transform.from_torch(&w.transform.to_torch(&probe)).shape() != shape.as_slice() {
+        if w.transform.from_torch(&w.transform.to_torch(&probe), shape).shape() != shape.as_slice() {
             return Err(format!("torch_layout: the transform of {} does not round-trip", w.name));
         }
     }

@@ -27,6 +27,10 @@ pub enum TorchTransform {
         /// The model block that each file block holds.
         order: Vec<usize>,
     },
+    /// The same elements in row-major order with the shape `to` (so that a permutation can
+    /// act on axes that the model's tensor holds merged, such as the rows of a Dense kernel
+    /// after a Flatten of `[h, w, c]`); undone on load by going back to the model's shape.
+    Reshape(Vec<usize>),
     /// Several transforms, applied in order on save (and undone in reverse order on load).
     Chain(Vec<TorchTransform>),
 }
@@ -38,17 +42,27 @@ impl TorchTransform {
             TorchTransform::Identity => value.to_contiguous(),
             TorchTransform::Permute(perm) => value.permute(perm).to_contiguous(),
             TorchTransform::ReorderBlocks { axis, order } => reorder_blocks(value, *axis, order),
+            TorchTransform::Reshape(to) => value.reshape_to(to),
             TorchTransform::Chain(steps) => steps.iter().fold(value.to_contiguous(), |t, s| s.to_torch(&t)),
         }
     }
 
-    /// The file's tensor in the model's layout (contiguous).
-    pub fn from_torch(&self, value: &Tensor) -> Tensor {
+    /// The file's tensor in the model's layout (contiguous), for a model weight of shape
+    /// `model_shape`.
+    pub fn from_torch(&self, value: &Tensor, model_shape: &[usize]) -> Tensor {
         match self {
             TorchTransform::Identity => value.to_contiguous(),
             TorchTransform::Permute(perm) => value.permute(&inverse(perm)).to_contiguous(),
             TorchTransform::ReorderBlocks { axis, order } => reorder_blocks(value, *axis, &inverse(order)),
-            TorchTransform::Chain(steps) => steps.iter().rev().fold(value.to_contiguous(), |t, s| s.from_torch(&t)),
+            TorchTransform::Reshape(_) => value.reshape_to(model_shape),
+            TorchTransform::Chain(steps) => {
+                // The shape before each step, to undo the steps in reverse order.
+                let mut shapes = vec![model_shape.to_vec()];
+                for step in &steps[..steps.len().saturating_sub(1)] {
+                    shapes.push(step.torch_shape(shapes.last().expect("one shape")));
+                }
+                steps.iter().zip(shapes).rev().fold(value.to_contiguous(), |t, (s, shape)| s.from_torch(&t, &shape))
+            }
         }
     }
 
@@ -57,6 +71,7 @@ impl TorchTransform {
         match self {
             TorchTransform::Identity | TorchTransform::ReorderBlocks { .. } => shape.to_vec(),
             TorchTransform::Permute(perm) => perm.iter().map(|&a| shape[a]).collect(),
+            TorchTransform::Reshape(to) => to.clone(),
             TorchTransform::Chain(steps) => steps.iter().fold(shape.to_vec(), |s, step| step.torch_shape(&s)),
         }
     }
@@ -138,7 +153,7 @@ mod tests {
         assert_eq!(conv.torch_shape(t.shape()), file.shape());
         // file[o, i, y, x] == model[y, x, i, o]
         assert_eq!(at(&file, &[4, 1, 1, 2]), at(&t, &[1, 2, 1, 4]));
-        assert_eq!(conv.from_torch(&file), t);
+        assert_eq!(conv.from_torch(&file, t.shape()), t);
     }
 
     #[test]
@@ -155,6 +170,26 @@ mod tests {
         let file = rot.to_torch(&t);
         assert_eq!(file.shape(), &[6, 1]);
         assert_eq!(file.to_vec(), vec![4., 5., 0., 1., 2., 3.]);
-        assert_eq!(rot.from_torch(&file), t);
+        assert_eq!(rot.from_torch(&file, t.shape()), t);
+    }
+
+    #[test]
+    fn a_dense_kernel_after_a_channels_last_flatten_takes_channels_first_columns() {
+        // Kernel rows in (h, w, c) order for h = 2, w = 3, c = 4, and 5 outputs.
+        let (h, w, c, out) = (2, 3, 4, 5);
+        let kernel = arange(&[h * w * c, out]);
+        let torch = TorchTransform::Chain(vec![
+            TorchTransform::Reshape(vec![h, w, c, out]),
+            TorchTransform::Permute(vec![3, 2, 0, 1]),
+            TorchTransform::Reshape(vec![out, c * h * w]),
+        ]);
+        let file = torch.to_torch(&kernel);
+        assert_eq!(file.shape(), &[out, c * h * w]);
+        assert_eq!(torch.torch_shape(kernel.shape()), file.shape());
+        // weight[o, (ci * h + hi) * w + wi] == kernel[(hi * w + wi) * c + ci, o]
+        for (o, ci, hi, wi) in [(0, 0, 0, 0), (4, 3, 1, 2), (2, 1, 0, 2), (3, 2, 1, 0)] {
+            assert_eq!(at(&file, &[o, (ci * h + hi) * w + wi]), at(&kernel, &[(hi * w + wi) * c + ci, o]));
+        }
+        assert_eq!(torch.from_torch(&file, kernel.shape()), kernel);
     }
 }

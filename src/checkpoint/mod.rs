@@ -66,6 +66,11 @@
 //! equivalent returns `None`, and saving a model holding it in the PyTorch layout is an error
 //! naming the layer. Only a straight chain of layers has an `nn.Sequential` equivalent.
 //!
+//! Images are channels_last in kensho and channels_first in PyTorch, so a `Flatten` of an
+//! image orders its values `(h, w, c)` here and `(c, h, w)` there. The Dense layer that follows
+//! it (possibly after Dropout or Activation) is written with its weight's columns in PyTorch's
+//! order, and read back the same way, so the file computes the same function on both sides.
+//!
 //! Weight names are checked unique within a model when it is built, so every key of both
 //! layouts names one tensor.
 

@@ -3,9 +3,10 @@
 //! `state_dict` keys, `0.weight`), from the layout each layer declares
 //! ([`Layer::torch_layout`](kensho_layers::Layer::torch_layout)).
 
+use crate::graph::ValueRef;
 use crate::Model;
 use kensho_core::{Error, Result, Tensor};
-use kensho_layers::TorchTransform;
+use kensho_layers::{LayerConfig, Shape, TorchLayout, TorchTransform};
 
 /// How one weight is stored in a file: its key there and the layout change on the way.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,9 +23,9 @@ impl Slot {
         self.transform.to_torch(value)
     }
 
-    /// The file's tensor as the model's value.
-    pub(crate) fn to_model(&self, value: &Tensor) -> Tensor {
-        self.transform.from_torch(value)
+    /// The file's tensor as the model's value (of shape `shape`).
+    pub(crate) fn to_model(&self, value: &Tensor, shape: &[usize]) -> Tensor {
+        self.transform.from_torch(value, shape)
     }
 
     /// The shape the file holds for a weight of shape `shape`.
@@ -55,14 +56,25 @@ pub(crate) fn slots(model: &Model, layout: super::WeightsLayout) -> Result<Vec<S
     }
     let mut index = 0;
     let mut out = Vec::new();
-    for layer in model.layers() {
-        let layout = layer.torch_layout().ok_or_else(|| {
+    // The per-sample shape a Flatten flattened, while the values still hold it in that order.
+    let mut flattened: Option<Vec<usize>> = None;
+    for (c, layer) in model.layers().iter().enumerate() {
+        let shape_in = model.graph.shape_of(model.graph.calls[c].inputs[0]).and_then(Shape::to_known);
+        let shape_out = model.graph.shape_of(ValueRef::Call { call: c, output: 0 }).and_then(Shape::to_known);
+        let mut layout = layer.torch_layout().ok_or_else(|| {
             Error::invalid(
                 format!("PyTorch layout of layer \"{}\"", layer.name()),
                 layer.kind(),
                 "a layer type with a PyTorch equivalent; save this model with WeightsLayout::Kensho",
             )
         })?;
+        if matches!(layer.config(), LayerConfig::Flatten(_)) {
+            flattened = shape_in.filter(|s| s.len() >= 2);
+        } else if layout.weights.is_empty() && shape_in == shape_out {
+            // Shape-preserving layers without weights (Dropout, Activation) keep the order.
+        } else if let (Some(spatial), Some(kernel)) = (flattened.take(), layer.params().first()) {
+            reorder_flattened_rows(&mut layout, kernel.value.shape(), &spatial);
+        }
         out.extend(
             layout
                 .weights
@@ -72,4 +84,23 @@ pub(crate) fn slots(model: &Model, layout: super::WeightsLayout) -> Result<Vec<S
         index += layout.modules;
     }
     Ok(out)
+}
+
+/// A Dense layer after a Flatten of a channels_last `[d1, .., dk, c]` sample reads its rows in
+/// `(d1, .., dk, c)` order, while PyTorch's `nn.Flatten` of the channels_first tensor gives
+/// `(c, d1, .., dk)`: its `[out, in]` weight is the `[in, out]` kernel seen as
+/// `[d1, .., dk, c, out]`, permuted to `[out, c, d1, .., dk]` and flattened, so the same file
+/// computes the same function on both sides.
+fn reorder_flattened_rows(layout: &mut TorchLayout, kernel_shape: &[usize], spatial: &[usize]) {
+    let Some(weight) = layout.weights.first_mut() else { return };
+    let &[rows, units] = kernel_shape else { return };
+    if weight.transform != TorchTransform::Permute(vec![1, 0]) || rows != spatial.iter().product::<usize>() {
+        return;
+    }
+    let k = spatial.len() - 1;
+    weight.transform = TorchTransform::Chain(vec![
+        TorchTransform::Reshape(spatial.iter().copied().chain([units]).collect()),
+        TorchTransform::Permute([k + 1, k].into_iter().chain(0..k).collect()),
+        TorchTransform::Reshape(vec![units, rows]),
+    ]);
 }

@@ -142,7 +142,7 @@ pub(crate) fn assign(
             }
             Some(t) => {
                 report.loaded.push(slot.key.clone());
-                values.push((param.id(), slot.to_model(t)));
+                values.push((param.id(), slot.to_model(t, param.value.shape())));
             }
         }
     }
