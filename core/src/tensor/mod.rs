@@ -4,6 +4,7 @@
 //! (unary maps, broadcasting binary ops, comparisons), `reduce` (sums, means, softmax),
 //! `shape` (reshape, permute, broadcast, concat), `index` (slices and row gathers) and `matmul`.
 
+mod conv;
 mod create;
 mod elementwise;
 mod index;
@@ -14,6 +15,7 @@ mod shape;
 use ndarray::{ArcArray, ArrayD, IxDyn};
 use std::fmt;
 
+pub use conv::{conv_output_len, conv_transpose_output_len, Conv1dOptions, Conv2dOptions, Padding};
 pub use elementwise::broadcast_shape;
 
 /// An n-dimensional array of `f32`, row-major, cheap to clone.
