@@ -443,3 +443,62 @@ fn gradcheck_compositions() {
         case("logsumexp by hand", vec![g.n(&[3, 4])], |v| v[0].exp().sum_axes(&[1], false).log()),
     ]);
 }
+
+#[test]
+fn gradcheck_conv() {
+    use kensho_core::{Conv1dOptions as C1, Conv2dOptions as C2, Padding::Same};
+    let mut g = Gen::new(19);
+    let frozen = g.n(&[3, 3, 2, 2]);
+    let s2_same = C2::default().strides([2, 2]).padding(Same);
+    let s2 = C2::default().strides([2, 2]);
+    run(vec![
+        case("conv2d 3x3 valid [2,5,5,2]x[3,3,2,3]", vec![g.n(&[2, 5, 5, 2]), g.n(&[3, 3, 2, 3])], |v| {
+            v[0].conv2d(v[1], &C2::default())
+        }),
+        case("conv2d stride 2 same [1,6,5,2]x[3,3,2,2]", vec![g.n(&[1, 6, 5, 2]), g.n(&[3, 3, 2, 2])], move |v| {
+            v[0].conv2d(v[1], &s2_same)
+        }),
+        case("conv2d dilation 2 [1,6,6,2]x[2,2,2,3]", vec![g.n(&[1, 6, 6, 2]), g.n(&[2, 2, 2, 3])], |v| {
+            v[0].conv2d(v[1], &C2::default().dilation([2, 2]))
+        }),
+        case("conv2d groups 2 same [1,4,5,4]x[3,2,2,4]", vec![g.n(&[1, 4, 5, 4]), g.n(&[3, 2, 2, 4])], |v| {
+            v[0].conv2d(v[1], &C2::default().groups(2).padding(Same))
+        }),
+        case("conv2d depthwise x2 [1,5,4,3]x[3,3,1,6]", vec![g.n(&[1, 5, 4, 3]), g.n(&[3, 3, 1, 6])], |v| {
+            v[0].conv2d(v[1], &C2::default().groups(3))
+        }),
+        case("conv2d 1x1 [2,3,3,4]x[1,1,4,2]", vec![g.n(&[2, 3, 3, 4]), g.n(&[1, 1, 4, 2])], |v| {
+            v[0].conv2d(v[1], &C2::default())
+        }),
+        case("conv2d T[1,4,5,3]xT[2,2,3,2]", vec![strided(g.n(&[1, 4, 5, 3])), strided(g.n(&[2, 2, 3, 2]))], |v| {
+            v[0].conv2d(v[1], &C2::default().padding(Same))
+        }),
+        case("conv2d input only, frozen kernel", vec![g.n(&[1, 4, 4, 2])], move |v| {
+            v[0].conv2d(constant(v[0], &frozen), &C2::default())
+        }),
+        case("conv1d stride 2 same [2,7,3]x[3,3,2]", vec![g.n(&[2, 7, 3]), g.n(&[3, 3, 2])], |v| {
+            v[0].conv1d(v[1], &C1 { strides: 2, padding: Same, ..C1::default() })
+        }),
+        case("conv1d dilation 2 groups 2 T[2,6,4]", vec![strided(g.n(&[2, 6, 4])), g.n(&[2, 2, 4])], |v| {
+            v[0].conv1d(v[1], &C1 { dilation: 2, groups: 2, ..C1::default() })
+        }),
+        case(
+            "conv2d_transpose stride 2 same [1,3,3,2]x[3,3,3,2]",
+            vec![g.n(&[1, 3, 3, 2]), g.n(&[3, 3, 3, 2])],
+            move |v| v[0].conv2d_transpose(v[1], &s2_same, None),
+        ),
+        case(
+            "conv2d_transpose stride 2 output_padding [2,2,3,2]x[2,3,2,2]",
+            vec![g.n(&[2, 2, 3, 2]), g.n(&[2, 3, 2, 2])],
+            move |v| v[0].conv2d_transpose(v[1], &s2, Some([1, 0])),
+        ),
+        case(
+            "conv2d_transpose groups 2 T[1,3,4,4]x[2,2,1,4]",
+            vec![strided(g.n(&[1, 3, 4, 4])), g.n(&[2, 2, 1, 4])],
+            |v| v[0].conv2d_transpose(v[1], &C2::default().groups(2).dilation([1, 2]), None),
+        ),
+        case("conv1d_transpose stride 2 same [2,4,3]x[3,2,3]", vec![g.n(&[2, 4, 3]), g.n(&[3, 2, 3])], |v| {
+            v[0].conv1d_transpose(v[1], &C1 { strides: 2, padding: Same, ..C1::default() }, None)
+        }),
+    ]);
+}

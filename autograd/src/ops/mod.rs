@@ -3,6 +3,7 @@
 
 mod activation;
 mod arith;
+mod conv;
 mod loss;
 mod matmul;
 mod reduce;
