@@ -282,12 +282,32 @@ pub enum LayerConfig {
     Flatten(crate::flatten::FlattenConfig),
     /// [`crate::Reshape`].
     Reshape(crate::reshape::ReshapeConfig),
+    /// [`crate::BatchNormalization`].
+    BatchNormalization(crate::normalization::BatchNormalizationConfig),
+    /// [`crate::Rescaling`].
+    Rescaling(crate::preprocessing::RescalingConfig),
+    /// [`crate::RandomFlip`].
+    RandomFlip(crate::preprocessing::RandomFlipConfig),
+    /// [`crate::RandomTranslation`].
+    RandomTranslation(crate::preprocessing::RandomTranslationConfig),
+    /// [`crate::RandomRotation`].
+    RandomRotation(crate::preprocessing::RandomRotationConfig),
+    /// [`crate::RandomZoom`].
+    RandomZoom(crate::preprocessing::RandomZoomConfig),
+    /// [`crate::RandomContrast`].
+    RandomContrast(crate::preprocessing::RandomContrastConfig),
+    /// [`crate::SpatialDropout2d`].
+    SpatialDropout2D(crate::spatial_dropout::SpatialDropout2dConfig),
     /// A user-defined layer, rebuilt by the factory given to [`register_layer`].
     #[serde(untagged)]
     Registered(RegisteredConfig),
 }
 
-kensho_core::deserialize_by_class_name!(LayerConfig { InputLayer, Dense, Activation, Dropout, Flatten, Reshape });
+kensho_core::deserialize_by_class_name!(LayerConfig {
+    InputLayer, Dense, Activation, Dropout, Flatten, Reshape,
+    BatchNormalization, Rescaling, RandomFlip, RandomTranslation, RandomRotation, RandomZoom, RandomContrast,
+    SpatialDropout2D,
+});
 
 /// User-defined layers, by class name.
 static LAYERS: Registry<dyn Layer> = Registry::new("layer");
@@ -324,6 +344,14 @@ impl LayerConfig {
             LayerConfig::Dropout(c) => Box::new(crate::Dropout::from_config(c.clone())),
             LayerConfig::Flatten(c) => Box::new(crate::Flatten::from_config(c.clone())),
             LayerConfig::Reshape(c) => Box::new(crate::Reshape::from_config(c.clone())),
+            LayerConfig::BatchNormalization(c) => Box::new(crate::BatchNormalization::from_config(c.clone())),
+            LayerConfig::Rescaling(c) => Box::new(crate::Rescaling::from_config(c.clone())),
+            LayerConfig::RandomFlip(c) => Box::new(crate::RandomFlip::from_config(c.clone())),
+            LayerConfig::RandomTranslation(c) => Box::new(crate::RandomTranslation::from_config(c.clone())),
+            LayerConfig::RandomRotation(c) => Box::new(crate::RandomRotation::from_config(c.clone())),
+            LayerConfig::RandomZoom(c) => Box::new(crate::RandomZoom::from_config(c.clone())),
+            LayerConfig::RandomContrast(c) => Box::new(crate::RandomContrast::from_config(c.clone())),
+            LayerConfig::SpatialDropout2D(c) => Box::new(crate::SpatialDropout2d::from_config(c.clone())),
             LayerConfig::Registered(r) => return LAYERS.make(&r.class_name, &r.config),
         })
     }

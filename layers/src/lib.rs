@@ -37,9 +37,12 @@ mod flatten;
 mod input;
 mod layer;
 mod loss;
+mod normalization;
+mod preprocessing;
 mod regularizer;
 mod reshape;
 mod shape;
+mod spatial_dropout;
 pub mod testing;
 mod torch;
 
@@ -56,7 +59,14 @@ pub use loss::{
     register_loss, BinaryCrossentropy, CategoricalCrossentropy, Huber, Loss, LossConfig, MeanAbsoluteError,
     MeanSquaredError, SparseCategoricalCrossentropy,
 };
+pub use normalization::{BatchNormalization, BatchNormalizationConfig};
+pub use preprocessing::{
+    Factor, FillMode, FlipMode, Interpolation, RandomContrast, RandomContrastConfig, RandomFlip, RandomFlipConfig,
+    RandomRotation, RandomRotationConfig, RandomTranslation, RandomTranslationConfig, RandomZoom, RandomZoomConfig,
+    Rescaling, RescalingConfig,
+};
 pub use regularizer::Regularizer;
 pub use reshape::{Reshape, ReshapeConfig};
 pub use shape::Shape;
+pub use spatial_dropout::{SpatialDropout2d, SpatialDropout2dConfig};
 pub use torch::{TorchLayout, TorchTransform, TorchWeight};
