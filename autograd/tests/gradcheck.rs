@@ -445,6 +445,42 @@ fn gradcheck_compositions() {
 }
 
 #[test]
+fn gradcheck_pool() {
+    use kensho_core::{Pool1dOptions as P1, Pool2dOptions as P2, PoolPadding::Same};
+    let mut g = Gen::new(18);
+    let s2 = P2::new([3, 3]).strides([2, 2]).padding(Same);
+    let overlap = P2::new([2, 3]).strides([1, 2]);
+    let s1 = P2::new([2, 2]).strides([1, 1]).padding(Same);
+    let wide = P2::new([2, 3]).strides([1, 2]).padding(Same);
+    let p1 = P1::new(3).strides(2).padding(Same);
+    run(vec![
+        case("max_pool2d 2x2 [2,4,4,3]", vec![g.distinct(&[2, 4, 4, 3])], |v| v[0].max_pool2d(P2::new([2, 2]))),
+        case("max_pool2d 3x3 s2 same [1,5,7,2]", vec![g.distinct(&[1, 5, 7, 2])], move |v| v[0].max_pool2d(s2)),
+        case("max_pool2d 2x3 s1x2 overlap [2,5,6,2]", vec![g.distinct(&[2, 5, 6, 2])], move |v| {
+            v[0].max_pool2d(overlap)
+        }),
+        case("max_pool2d 2x2 s1 same T[2,4,5,3]", vec![strided(g.distinct(&[2, 4, 5, 3]))], move |v| {
+            v[0].max_pool2d(s1)
+        }),
+        case("avg_pool2d 2x2 [2,4,4,3]", vec![g.n(&[2, 4, 4, 3])], |v| v[0].avg_pool2d(P2::new([2, 2]))),
+        case("avg_pool2d 3x3 s2 same [1,5,7,2]", vec![g.n(&[1, 5, 7, 2])], move |v| v[0].avg_pool2d(s2)),
+        case("avg_pool2d 2x3 s1x2 same T[2,5,4,3]", vec![strided(g.n(&[2, 5, 4, 3]))], move |v| v[0].avg_pool2d(wide)),
+        case("max_pool1d 3 s2 same [2,7,3]", vec![g.distinct(&[2, 7, 3])], move |v| v[0].max_pool1d(p1)),
+        case("max_pool1d 2 T[2,6,4]", vec![strided(g.distinct(&[2, 6, 4]))], |v| v[0].max_pool1d(P1::new(2))),
+        case("avg_pool1d 2 [2,6,3]", vec![g.n(&[2, 6, 3])], |v| v[0].avg_pool1d(P1::new(2))),
+        case("avg_pool1d 3 s2 same T[2,7,4]", vec![strided(g.n(&[2, 7, 4]))], move |v| v[0].avg_pool1d(p1)),
+        case("pad2d [2,3,4,2]", vec![g.n(&[2, 3, 4, 2])], |v| v[0].pad2d([[1, 2], [0, 1]])),
+        case("pad2d T[1,3,4,2]", vec![strided(g.n(&[1, 3, 4, 2]))], |v| v[0].pad2d([[0, 1], [2, 2]])),
+        case("crop2d [2,4,5,2]", vec![g.n(&[2, 4, 5, 2])], |v| v[0].crop2d([[1, 0], [1, 2]])),
+        case("crop2d T[1,4,5,3]", vec![strided(g.n(&[1, 4, 5, 3]))], |v| v[0].crop2d([[1, 1], [0, 1]])),
+        case("upsample2d 2x2 [2,2,3,2]", vec![g.n(&[2, 2, 3, 2])], |v| v[0].upsample2d([2, 2])),
+        case("upsample2d 1x3 T[1,3,4,2]", vec![strided(g.n(&[1, 3, 4, 2]))], |v| v[0].upsample2d([1, 3])),
+        case("global max pool [2,3,4,2]", vec![g.distinct(&[2, 3, 4, 2])], |v| v[0].max_axes(&[1, 2], false)),
+        case("global avg pool T[2,3,4,2]", vec![strided(g.n(&[2, 3, 4, 2]))], |v| v[0].mean_axes(&[1, 2], false)),
+    ]);
+}
+
+#[test]
 fn gradcheck_conv() {
     use kensho_core::{Conv1dOptions as C1, Conv2dOptions as C2, Padding::Same};
     let mut g = Gen::new(19);

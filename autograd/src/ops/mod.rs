@@ -6,5 +6,6 @@ mod arith;
 mod conv;
 mod loss;
 mod matmul;
+mod pool;
 mod reduce;
 mod shape;

@@ -2,21 +2,25 @@
 //!
 //! The kernels are grouped by family in the sibling files: `create` (constructors), `elementwise`
 //! (unary maps, broadcasting binary ops, comparisons), `reduce` (sums, means, softmax),
-//! `shape` (reshape, permute, broadcast, concat), `index` (slices and row gathers) and `matmul`.
+//! `shape` (reshape, permute, broadcast, concat), `index` (slices and row gathers), `matmul`,
+//! `pool` (max and average pooling) and `spatial` (padding, cropping, upsampling).
 
 mod conv;
 mod create;
 mod elementwise;
 mod index;
 mod matmul;
+mod pool;
 mod reduce;
 mod shape;
+mod spatial;
 
 use ndarray::{ArcArray, ArrayD, IxDyn};
 use std::fmt;
 
 pub use conv::{conv_output_len, conv_transpose_output_len, Conv1dOptions, Conv2dOptions, Padding};
 pub use elementwise::broadcast_shape;
+pub use pool::{Pool1dOptions, Pool2dOptions, PoolPadding};
 
 /// An n-dimensional array of `f32`, row-major, cheap to clone.
 ///
