@@ -17,7 +17,10 @@
 //! - W4: `train_steps_per_s` = 1,000 / seconds of `fit` for 100 epochs of 10 steps (150 rows,
 //!   batch 16, unshuffled as the peers); `train_steps_per_s_train_step` is the same 1,000 steps as
 //!   a plain loop over `train_step` on pre-cut batches (the difference is `fit`'s overhead).
-//! - W3, W5: `"value": null` with a note until the layers they need exist.
+//! - W3: `train_samples_per_s` = 6,400 / seconds of one shuffled epoch of `fit` on the convnet
+//!   (batch 64, 100 steps), after 5 warm-up steps; `gflops` is the median rate times the
+//!   step's multiply-adds per sample (see `w3_train_flops_per_sample`), to compare with W1.
+//! - W5: `"value": null` with a note until the layers it needs exist.
 //!
 //! Bad arguments print a usage message on stderr and exit with code 2.
 
@@ -224,6 +227,52 @@ fn w2(threads: usize, reps: usize) -> Result<()> {
     Ok(())
 }
 
+// ------------------------------------------------------------------------------------------ W3
+
+fn w3_model() -> Result<Sequential> {
+    let mut model = Sequential::new()
+        .seed(0)
+        .add(Input::new(&[28, 28, 1]))
+        .add(Conv2d::new(32, [3, 3]).activation(Activation::Relu))
+        .add(MaxPooling2d::new([2, 2]))
+        .add(Conv2d::new(64, [3, 3]).activation(Activation::Relu))
+        .add(MaxPooling2d::new([2, 2]))
+        .add(Flatten::new())
+        .add(Dense::new(128).activation(Activation::Relu))
+        .add(Dense::new(10));
+    model.compile(Adam::new(1e-3), losses::SparseCategoricalCrossentropy::from_logits(), vec![])?;
+    Ok(model)
+}
+
+/// Multiply-adds per sample of one W3 training step: each layer's forward product, its kernel
+/// gradient and (except the first convolution, whose input needs none) its input gradient.
+fn w3_train_flops_per_sample() -> f64 {
+    let conv1 = 26.0 * 26.0 * 32.0 * 9.0;
+    let conv2 = 11.0 * 11.0 * 64.0 * 9.0 * 32.0;
+    let dense = 1600.0 * 128.0 + 128.0 * 10.0;
+    2.0 * (2.0 * conv1 + 3.0 * (conv2 + dense))
+}
+
+fn w3(threads: usize, reps: usize) -> Result<()> {
+    let (x, y) = synthetic(6_400, 28 * 28, 10, 42);
+    let x = x.reshape_to(&[6_400, 28, 28, 1]);
+    let options = || FitOptions { epochs: 1, batch_size: 64, verbose: 0, ..Default::default() };
+    let mut rates = Vec::new();
+    for _ in 0..reps {
+        let mut model = w3_model()?;
+        model.fit(&x.slice_axis(0, 0, 320), &y.slice_axis(0, 0, 320), options())?; // warm-up: 5 steps
+        let mut result = Ok(());
+        let secs = seconds(|| result = model.fit(&x, &y, options()).map(|h| drop(black_box(h))));
+        result?;
+        rates.push(6_400.0 / secs);
+    }
+    let mut sorted = rates.clone();
+    sorted.sort_by(f64::total_cmp);
+    let gflops = sorted[sorted.len() / 2] * w3_train_flops_per_sample() / 1e9;
+    emit("W3", threads, "train_samples_per_s", &rates, &[("batch", json!(64)), ("gflops", json!(round(gflops)))]);
+    Ok(())
+}
+
 // ------------------------------------------------------------------------------------------ W4
 
 fn w4_model() -> Result<Sequential> {
@@ -283,10 +332,7 @@ fn main() {
                 Ok(())
             }
             "W2" => w2(threads, args.reps),
-            "W3" => {
-                emit_missing("W3", threads, "train_samples_per_s", "not yet: needs Conv2D/MaxPool2D");
-                Ok(())
-            }
+            "W3" => w3(threads, args.reps),
             "W4" => w4(threads, args.reps),
             "W5" => {
                 emit_missing("W5", threads, "train_samples_per_s", "not yet: needs LSTM/Embedding");

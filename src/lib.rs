@@ -76,9 +76,12 @@ pub mod prelude {
         TerminateOnNaN,
     };
     pub use crate::{losses, metrics, FitOptions, History, Logs, Model, Sequential};
-    pub use kensho_core::{Error, Initializer, Result, Tensor};
+    pub use kensho_core::{Error, Initializer, Padding, PoolPadding, Result, Tensor};
     pub use kensho_layers::{
-        Activation, ActivationLayer, Dense, Dropout, Flatten, Input, Layer, Regularizer, Reshape, Shape,
+        Activation, ActivationLayer, AveragePooling1d, AveragePooling2d, BatchNormalization, Conv1d, Conv2d, Dense,
+        Dropout, Flatten, GlobalAveragePooling1d, GlobalAveragePooling2d, GlobalMaxPooling1d, GlobalMaxPooling2d,
+        Input, Layer, MaxPooling1d, MaxPooling2d, RandomContrast, RandomFlip, RandomRotation, RandomTranslation,
+        RandomZoom, Regularizer, Rescaling, Reshape, Shape, SpatialDropout2d,
     };
     pub use kensho_optim::*;
 }

@@ -1,9 +1,10 @@
 //! [`Dense`]: the fully connected layer `activation(x · kernel + bias)`.
 
+use crate::kernel::{self, kernel_setters, KernelBias, KernelOptions};
 use crate::layer::{Ctx, Layer, LayerConfig};
-use crate::{Activation, Regularizer, Shape, TorchLayout, TorchTransform, TorchWeight};
+use crate::{Shape, TorchLayout, TorchTransform};
 use kensho_autograd::{Param, Tape, Var};
-use kensho_core::{Error, Initializer, Result, Rng};
+use kensho_core::{Error, Result, Rng};
 use serde::{Deserialize, Serialize};
 
 /// The configuration of a [`Dense`] layer (Keras' names and defaults).
@@ -13,21 +14,9 @@ pub struct DenseConfig {
     pub name: String,
     /// Output features.
     pub units: usize,
-    /// Activation applied to the output.
-    pub activation: Activation,
-    /// Whether a bias is added.
-    pub use_bias: bool,
-    /// Kernel initializer (default Glorot uniform).
-    pub kernel_initializer: Initializer,
-    /// Bias initializer (default zeros).
-    pub bias_initializer: Initializer,
-    /// Optional penalty on the kernel.
-    pub kernel_regularizer: Option<Regularizer>,
-    /// Optional declared per-sample input shape (Keras' `input_shape` on a first layer).
-    pub input_shape: Option<Shape>,
-    /// Whether the parameters are updated in training (false freezes the layer).
-    #[serde(default = "crate::layer::yes")]
-    pub trainable: bool,
+    /// The kernel, bias and activation options (flattened into the config's JSON).
+    #[serde(flatten)]
+    pub kernel: KernelOptions,
 }
 
 /// A fully connected layer: `activation(x · kernel + bias)` with `kernel: [in, units]`.
@@ -48,81 +37,21 @@ pub struct DenseConfig {
 #[derive(Clone, Debug)]
 pub struct Dense {
     config: DenseConfig,
-    kernel: Option<Param>,
-    bias: Option<Param>,
+    weights: KernelBias,
 }
 
 impl Dense {
     /// A dense layer with `units` outputs, linear activation, a bias, Glorot-uniform kernel.
     pub fn new(units: usize) -> Dense {
-        Dense::from_config(DenseConfig {
-            name: String::new(),
-            units,
-            activation: Activation::Linear,
-            use_bias: true,
-            kernel_initializer: Initializer::GlorotUniform,
-            bias_initializer: Initializer::Zeros,
-            kernel_regularizer: None,
-            input_shape: None,
-            trainable: true,
-        })
+        Dense::from_config(DenseConfig { name: String::new(), units, kernel: KernelOptions::default() })
     }
 
     /// A dense layer from its configuration (unbuilt).
     pub fn from_config(config: DenseConfig) -> Dense {
-        Dense { config, kernel: None, bias: None }
+        Dense { config, weights: KernelBias::default() }
     }
 
-    /// Sets the activation.
-    pub fn activation(mut self, activation: Activation) -> Dense {
-        self.config.activation = activation;
-        self
-    }
-
-    /// Whether to add a bias (default true).
-    pub fn use_bias(mut self, use_bias: bool) -> Dense {
-        self.config.use_bias = use_bias;
-        self
-    }
-
-    /// Sets the kernel initializer.
-    pub fn kernel_initializer(mut self, init: Initializer) -> Dense {
-        self.config.kernel_initializer = init;
-        self
-    }
-
-    /// Sets the bias initializer.
-    pub fn bias_initializer(mut self, init: Initializer) -> Dense {
-        self.config.bias_initializer = init;
-        self
-    }
-
-    /// Adds an L1 / L2 penalty on the kernel.
-    pub fn kernel_regularizer(mut self, regularizer: Regularizer) -> Dense {
-        self.config.kernel_regularizer = Some(regularizer);
-        self
-    }
-
-    /// Declares the per-sample input shape (on the first layer of a model).
-    pub fn input_shape(mut self, shape: &[usize]) -> Dense {
-        self.config.input_shape = Some(Shape::known(shape));
-        self
-    }
-
-    /// Gives the layer a name instead of the automatic one (Keras' `name=`).
-    pub fn with_name(mut self, name: &str) -> Dense {
-        self.set_name(name);
-        self
-    }
-
-    /// `x · kernel + bias`, before the activation.
-    fn affine<'t>(&self, x: Var<'t>, tape: &'t Tape) -> Var<'t> {
-        let kernel = self.kernel.as_ref().expect("Dense used before build");
-        match &self.bias {
-            Some(b) => x.linear(tape.param(kernel), tape.param(b)),
-            None => x.matmul(tape.param(kernel)),
-        }
-    }
+    kernel_setters!();
 }
 
 impl Layer for Dense {
@@ -132,12 +61,7 @@ impl Layer for Dense {
 
     fn set_name(&mut self, name: &str) {
         self.config.name = name.to_string();
-        if let Some(k) = &mut self.kernel {
-            k.set_name(format!("{name}.kernel"));
-        }
-        if let Some(b) = &mut self.bias {
-            b.set_name(format!("{name}.bias"));
-        }
+        self.weights.rename(name);
     }
 
     fn kind(&self) -> &'static str {
@@ -157,22 +81,19 @@ impl Layer for Dense {
             return Err(Error::invalid(format!("Dense \"{name}\" units/features"), 0, "a positive number"));
         }
         let units = self.config.units;
-        if let Some(k) = &self.kernel {
-            if k.value.shape() == [features, units] {
-                return Ok(Shape::from([units]));
-            }
+        if !self.weights.has_kernel(&[features, units]) {
+            self.weights.create(name, &self.config.kernel, &[features, units], (features, units), units, rng);
         }
-        let kernel = self.config.kernel_initializer.init(&[features, units], features, units, rng);
-        self.kernel = Some(Param::new(format!("{name}.kernel"), kernel));
-        self.bias = self.config.use_bias.then(|| {
-            Param::new(format!("{name}.bias"), self.config.bias_initializer.init(&[units], units, units, rng))
-        });
-        self.set_trainable(self.config.trainable);
         Ok(Shape::from([units]))
     }
 
     fn forward<'t>(&self, x: Var<'t>, cx: &Ctx<'t>) -> Var<'t> {
-        self.config.activation.apply(self.affine(x, cx.tape))
+        let kernel = self.weights.kernel_on(cx.tape);
+        let affine = match &self.weights.bias {
+            Some(b) => x.linear(kernel, cx.tape.param(b)),
+            None => x.matmul(kernel),
+        };
+        self.config.kernel.activation.apply(affine)
     }
 
     fn config(&self) -> LayerConfig {
@@ -180,40 +101,32 @@ impl Layer for Dense {
     }
 
     fn params(&self) -> Vec<&Param> {
-        self.kernel.iter().chain(self.bias.iter()).collect()
+        self.weights.params()
     }
 
     fn params_mut(&mut self) -> Vec<&mut Param> {
-        self.kernel.iter_mut().chain(self.bias.iter_mut()).collect()
+        self.weights.params_mut()
     }
 
     fn regularization<'t>(&self, tape: &'t Tape) -> Option<Var<'t>> {
-        let (reg, kernel) = (self.config.kernel_regularizer?, self.kernel.as_ref()?);
-        kernel.trainable.then(|| reg.penalty(tape.param(kernel)))
+        self.weights.penalty(&self.config.kernel, tape)
     }
 
     fn declared_input_shape(&self) -> Option<Shape> {
-        self.config.input_shape.clone()
+        self.config.kernel.input_shape.clone()
     }
 
     fn torch_layout(&self) -> Option<TorchLayout> {
-        // `nn.Linear` (weight [out, in], bias), then the activation's module unless linear.
-        let mut weights = vec![TorchWeight::new("weight", TorchTransform::Permute(vec![1, 0]))];
-        if self.config.use_bias {
-            weights.push(TorchWeight::new("bias", TorchTransform::Identity));
-        }
-        let modules = if self.config.activation == Activation::Linear { 1 } else { 2 };
-        Some(TorchLayout { modules, weights })
+        // `nn.Linear`: weight [out, in], the kernel transposed.
+        Some(kernel::torch_layout(&self.config.kernel, TorchTransform::Permute(vec![1, 0])))
     }
 
     fn trainable(&self) -> bool {
-        self.config.trainable
+        self.config.kernel.trainable
     }
 
     fn set_trainable(&mut self, trainable: bool) {
-        self.config.trainable = trainable;
-        for p in self.params_mut() {
-            p.trainable = trainable;
-        }
+        self.config.kernel.trainable = trainable;
+        self.weights.set_trainable(trainable);
     }
 }

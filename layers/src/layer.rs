@@ -282,6 +282,26 @@ pub enum LayerConfig {
     Flatten(crate::flatten::FlattenConfig),
     /// [`crate::Reshape`].
     Reshape(crate::reshape::ReshapeConfig),
+    /// [`crate::Conv1d`].
+    Conv1D(crate::conv::ConvConfig),
+    /// [`crate::Conv2d`].
+    Conv2D(crate::conv::ConvConfig),
+    /// [`crate::MaxPooling1d`].
+    MaxPooling1D(crate::pooling::PoolConfig),
+    /// [`crate::MaxPooling2d`].
+    MaxPooling2D(crate::pooling::PoolConfig),
+    /// [`crate::AveragePooling1d`].
+    AveragePooling1D(crate::pooling::PoolConfig),
+    /// [`crate::AveragePooling2d`].
+    AveragePooling2D(crate::pooling::PoolConfig),
+    /// [`crate::GlobalMaxPooling1d`].
+    GlobalMaxPooling1D(crate::pooling::GlobalPoolConfig),
+    /// [`crate::GlobalMaxPooling2d`].
+    GlobalMaxPooling2D(crate::pooling::GlobalPoolConfig),
+    /// [`crate::GlobalAveragePooling1d`].
+    GlobalAveragePooling1D(crate::pooling::GlobalPoolConfig),
+    /// [`crate::GlobalAveragePooling2d`].
+    GlobalAveragePooling2D(crate::pooling::GlobalPoolConfig),
     /// [`crate::BatchNormalization`].
     BatchNormalization(crate::normalization::BatchNormalizationConfig),
     /// [`crate::Rescaling`].
@@ -304,8 +324,29 @@ pub enum LayerConfig {
 }
 
 kensho_core::deserialize_by_class_name!(LayerConfig {
-    InputLayer, Dense, Activation, Dropout, Flatten, Reshape,
-    BatchNormalization, Rescaling, RandomFlip, RandomTranslation, RandomRotation, RandomZoom, RandomContrast,
+    InputLayer,
+    Dense,
+    Activation,
+    Dropout,
+    Flatten,
+    Reshape,
+    Conv1D,
+    Conv2D,
+    MaxPooling1D,
+    MaxPooling2D,
+    AveragePooling1D,
+    AveragePooling2D,
+    GlobalMaxPooling1D,
+    GlobalMaxPooling2D,
+    GlobalAveragePooling1D,
+    GlobalAveragePooling2D,
+    BatchNormalization,
+    Rescaling,
+    RandomFlip,
+    RandomTranslation,
+    RandomRotation,
+    RandomZoom,
+    RandomContrast,
     SpatialDropout2D,
 });
 
@@ -344,6 +385,16 @@ impl LayerConfig {
             LayerConfig::Dropout(c) => Box::new(crate::Dropout::from_config(c.clone())),
             LayerConfig::Flatten(c) => Box::new(crate::Flatten::from_config(c.clone())),
             LayerConfig::Reshape(c) => Box::new(crate::Reshape::from_config(c.clone())),
+            LayerConfig::Conv1D(c) => Box::new(crate::Conv1d::from_config(c.clone())),
+            LayerConfig::Conv2D(c) => Box::new(crate::Conv2d::from_config(c.clone())),
+            LayerConfig::MaxPooling1D(c) => Box::new(crate::MaxPooling1d::from_config(c.clone())),
+            LayerConfig::MaxPooling2D(c) => Box::new(crate::MaxPooling2d::from_config(c.clone())),
+            LayerConfig::AveragePooling1D(c) => Box::new(crate::AveragePooling1d::from_config(c.clone())),
+            LayerConfig::AveragePooling2D(c) => Box::new(crate::AveragePooling2d::from_config(c.clone())),
+            LayerConfig::GlobalMaxPooling1D(c) => Box::new(crate::GlobalMaxPooling1d::from_config(c.clone())),
+            LayerConfig::GlobalMaxPooling2D(c) => Box::new(crate::GlobalMaxPooling2d::from_config(c.clone())),
+            LayerConfig::GlobalAveragePooling1D(c) => Box::new(crate::GlobalAveragePooling1d::from_config(c.clone())),
+            LayerConfig::GlobalAveragePooling2D(c) => Box::new(crate::GlobalAveragePooling2d::from_config(c.clone())),
             LayerConfig::BatchNormalization(c) => Box::new(crate::BatchNormalization::from_config(c.clone())),
             LayerConfig::Rescaling(c) => Box::new(crate::Rescaling::from_config(c.clone())),
             LayerConfig::RandomFlip(c) => Box::new(crate::RandomFlip::from_config(c.clone())),

@@ -31,13 +31,16 @@
 
 mod activation;
 mod activation_layer;
+mod conv;
 mod dense;
 mod dropout;
 mod flatten;
 mod input;
+mod kernel;
 mod layer;
 mod loss;
 mod normalization;
+mod pooling;
 mod preprocessing;
 mod regularizer;
 mod reshape;
@@ -48,18 +51,24 @@ mod torch;
 
 pub use activation::Activation;
 pub use activation_layer::{ActivationConfig, ActivationLayer};
+pub use conv::{Conv, Conv1d, Conv2d, ConvConfig};
 pub use dense::{Dense, DenseConfig};
 pub use dropout::{Dropout, DropoutConfig};
 pub use flatten::{Flatten, FlattenConfig};
 pub use input::{Input, InputConfig};
 pub use kensho_core::registry::RegisteredConfig;
 pub use kensho_core::{Error, Result};
+pub use kernel::KernelOptions;
 pub use layer::{apply_state_updates, register_layer, Ctx, Layer, LayerConfig, StateUpdate};
 pub use loss::{
     register_loss, BinaryCrossentropy, CategoricalCrossentropy, Huber, Loss, LossConfig, MeanAbsoluteError,
     MeanSquaredError, SparseCategoricalCrossentropy,
 };
 pub use normalization::{BatchNormalization, BatchNormalizationConfig};
+pub use pooling::{
+    AveragePooling1d, AveragePooling2d, GlobalAveragePooling1d, GlobalAveragePooling2d, GlobalMaxPooling1d,
+    GlobalMaxPooling2d, GlobalPool, GlobalPoolConfig, MaxPooling1d, MaxPooling2d, Pool, PoolConfig,
+};
 pub use preprocessing::{
     Factor, FillMode, FlipMode, Interpolation, RandomContrast, RandomContrastConfig, RandomFlip, RandomFlipConfig,
     RandomRotation, RandomRotationConfig, RandomTranslation, RandomTranslationConfig, RandomZoom, RandomZoomConfig,

@@ -26,13 +26,9 @@ fn project(y: &Tensor, r: &Tensor) -> f64 {
     y.to_vec().iter().zip(r.to_vec()).map(|(&a, b)| f64::from(a) * f64::from(b)).sum()
 }
 
-/// Adds `delta` to element `j` (row-major) of parameter `p` of the layer.
-fn nudge(layer: &mut dyn Layer, p: usize, j: usize, delta: f32) {
-    let mut params = layer.params_mut();
-    let value = &mut params[p].value;
-    let mut data = value.to_vec();
-    data[j] += delta;
-    *value = Tensor::from_vec(data, value.shape()).expect("same shape");
+/// Replaces parameter `p` of the layer, returning its previous value.
+fn swap_param(layer: &mut dyn Layer, p: usize, value: Tensor) -> Tensor {
+    std::mem::replace(&mut layer.params_mut()[p].value, value)
 }
 
 /// Checks every parameter's gradient against central finite differences of `Σ layer(x) ⊙ r`.
@@ -53,9 +49,12 @@ fn check_param_grads(layer: &mut dyn Layer, x: &Tensor, r: &Tensor, training: bo
         let analytic = grads.get(id).map_or_else(|| vec![0.0; n], Tensor::to_vec);
         for (j, &a) in analytic.iter().enumerate() {
             let mut shifted = |delta: f32| {
-                nudge(layer, p, j, delta);
+                let original = layer.params()[p].value.clone();
+                let mut data = original.to_vec();
+                data[j] += delta;
+                swap_param(layer, p, Tensor::from_vec(data, original.shape()).expect("same shape"));
                 let value = project(&run(layer, x, training), r);
-                nudge(layer, p, j, -delta);
+                swap_param(layer, p, original); // exactly the value before, not a rounded one
                 value
             };
             let numeric = (shifted(EPS) - shifted(-EPS)) / (2.0 * f64::from(EPS));

@@ -457,11 +457,11 @@ fn dense_defaults_are_glorot_uniform_kernel_and_zero_bias() {
     let dense = Dense::new(5);
     match dense.config() {
         LayerConfig::Dense(c) => {
-            assert_eq!(c.kernel_initializer, Initializer::GlorotUniform);
-            assert_eq!(c.bias_initializer, Initializer::Zeros);
-            assert_eq!(c.activation, Activation::Linear);
-            assert!(c.use_bias);
-            assert_eq!(c.kernel_regularizer, None);
+            assert_eq!(c.kernel.kernel_initializer, Initializer::GlorotUniform);
+            assert_eq!(c.kernel.bias_initializer, Initializer::Zeros);
+            assert_eq!(c.kernel.activation, Activation::Linear);
+            assert!(c.kernel.use_bias);
+            assert_eq!(c.kernel.kernel_regularizer, None);
         }
         other => panic!("{other:?}"),
     }
