@@ -78,18 +78,22 @@ fn batched_matmul_equals_its_entries() {
 #[test]
 fn large_unary_maps_are_bit_identical_across_thread_counts() {
     let _guard = lock();
-    // An odd length, so the pieces are uneven.
+    // Odd lengths, so the pieces are uneven; costly maps split from 64 Ki elements, cheap ones
+    // from 256 Ki.
     let x = tensor(&[(1 << 17) + 3], 11);
+    let big = tensor(&[(1 << 18) + 3], 31);
     same_on_any_thread_count("gelu", || x.gelu());
     same_on_any_thread_count("exp", || x.exp());
     same_on_any_thread_count("sigmoid", || x.sigmoid());
-    let xt = tensor(&[300, 701], 12).transpose();
+    let xt = tensor(&[600, 701], 12).transpose();
     same_on_any_thread_count("tanh of a transposed view", || xt.tanh());
     // Leading axes of length 1: the pieces split the first longer axis.
     let x1 = tensor(&[1, 1, 700, 190], 13).permute(&[0, 1, 3, 2]);
     same_on_any_thread_count("softplus, leading unit axes", || x1.softplus());
+    same_on_any_thread_count("relu", || big.relu());
+    same_on_any_thread_count("map of a transposed view", || xt.map(|v| 2.0 * v + 1.0));
     same_on_any_thread_count("map_inplace", || {
-        let mut y = x.clone();
+        let mut y = big.clone();
         y.map_inplace(|v| v * v - 1.0);
         y
     });
@@ -103,42 +107,56 @@ fn large_unary_maps_are_bit_identical_across_thread_counts() {
 #[test]
 fn large_binary_ops_are_bit_identical_across_thread_counts() {
     let _guard = lock();
-    let a = tensor(&[513, 300], 14);
-    let b = tensor(&[513, 300], 15);
+    let a = tensor(&[1030, 300], 14);
+    let b = tensor(&[1030, 300], 15);
     same_on_any_thread_count("add", || a.add(&b));
     same_on_any_thread_count("div", || a.div(&b));
     same_on_any_thread_count("gt", || a.gt(&b));
     let bias = tensor(&[300], 16);
     same_on_any_thread_count("broadcast row", || a.mul(&bias));
-    let col = tensor(&[513, 1], 17);
+    let col = tensor(&[1030, 1], 17);
     same_on_any_thread_count("broadcast column", || col.sub(&a));
     same_on_any_thread_count("outer broadcast", || col.add(&bias));
-    let at = tensor(&[300, 513], 18).transpose();
+    let at = tensor(&[300, 1030], 18).transpose();
     same_on_any_thread_count("transposed operand", || at.maximum(&b));
-    let lead = tensor(&[1, 300, 257], 19);
-    same_on_any_thread_count("leading unit axis", || lead.mul(&tensor(&[300, 1], 20)));
+    let lead = tensor(&[1, 1100, 257], 19);
+    same_on_any_thread_count("leading unit axis", || lead.mul(&tensor(&[1100, 1], 20)));
 }
 
 #[test]
 fn large_add_assign_is_bit_identical_and_copies_shared_buffers() {
     let _guard = lock();
-    let a = tensor(&[513, 300], 21);
-    let b = tensor(&[513, 300], 22);
+    let a = tensor(&[1030, 300], 21);
+    let b = tensor(&[1030, 300], 22);
     let bias = tensor(&[300], 23);
-    let add_into = |x: &Tensor, y: &Tensor| {
+    let bt = tensor(&[300, 1030], 24).transpose();
+    // Into a unique buffer (updated in place) and into one shared with `x` (copied on write).
+    let into_unique = |x: &Tensor, y: &Tensor| {
+        let mut out = Tensor::from_vec(x.to_vec(), x.shape()).unwrap();
+        out.add_assign(y);
+        out
+    };
+    let into_shared = |x: &Tensor, y: &Tensor| {
         let mut out = x.clone();
         out.add_assign(y);
         out
     };
-    same_on_any_thread_count("add_assign", || add_into(&a, &b));
-    same_on_any_thread_count("add_assign bias", || add_into(&a, &bias));
-    same_on_any_thread_count("add_assign transposed", || add_into(&a, &tensor(&[300, 513], 24).transpose()));
-    same_on_any_thread_count("add_assign into a transposed view", || add_into(&a.transpose(), &tensor(&[513], 25)));
+    for (how, add_into) in [("unique", &into_unique as &dyn Fn(&Tensor, &Tensor) -> Tensor), ("shared", &into_shared)] {
+        same_on_any_thread_count(&format!("add_assign {how}"), || add_into(&a, &b));
+        same_on_any_thread_count(&format!("add_assign bias {how}"), || add_into(&a, &bias));
+        same_on_any_thread_count(&format!("add_assign transposed {how}"), || add_into(&a, &bt));
+    }
+    // A unique transposed buffer.
+    same_on_any_thread_count("add_assign into a transposed view", || {
+        let mut out = Tensor::from_vec(a.to_vec(), &[1030, 300]).unwrap().transpose();
+        out.add_assign(&tensor(&[1030], 25));
+        out
+    });
     set_num_threads(2);
-    // `a` shares its buffer with the clone inside add_into: it must not change.
     let before = bits(&a);
-    assert_eq!(bits(&add_into(&a, &bias)), bits(&a.add(&bias)));
-    assert_eq!(bits(&a), before);
+    assert_eq!(bits(&into_shared(&a, &bias)), bits(&a.add(&bias)));
+    assert_eq!(bits(&into_unique(&a, &bias)), bits(&a.add(&bias)));
+    assert_eq!(bits(&a), before, "the shared buffer must not change");
     let mut c = a.clone();
     c += &b;
     assert_eq!(bits(&c), bits(&a.add(&b)));

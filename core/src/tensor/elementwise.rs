@@ -1,23 +1,32 @@
 //! Elementwise kernels: unary maps (math and activations), binary ops with NumPy broadcasting,
 //! comparisons producing 0/1 masks, and the in-place [`Tensor::add_assign`].
 //!
-//! Large tensors (from [`PARALLEL_MIN_ELEMS`] elements) are split across the kernel threads in
-//! consecutive pieces of the output; every element is computed by the same scalar function
-//! either way, so the results do not depend on the thread count.
+//! Large tensors are split across the kernel threads in consecutive pieces of the output (from
+//! [`PARALLEL_MIN_ELEMS`] elements, or [`PARALLEL_MIN_ELEMS_COSTLY`] for maps computing
+//! exponentials and the like); every element is computed by the same scalar function either
+//! way, so the results do not depend on the thread count.
 
 use super::Tensor;
 use crate::{Error, Result};
 use ndarray::{ArrayViewD, ArrayViewMutD, Axis, IxDyn, Slice, Zip};
+use std::mem::MaybeUninit;
 use std::ops::Range;
 
-/// Elementwise work on fewer elements than this stays on the calling thread (below it, waking
-/// a worker costs about as much as the work).
-const PARALLEL_MIN_ELEMS: usize = 1 << 16;
+/// Cheap elementwise work (a few cycles per element: arithmetic, comparisons, relu, and any
+/// closure given to [`Tensor::map`] or [`Tensor::zip_with`]) on fewer elements than this stays on
+/// the calling thread: below it (about 25 µs of memory-bound work), handing a piece to a worker
+/// costs about what it saves (waking a sleeping worker took ~25 µs on a 2-vCPU machine).
+const PARALLEL_MIN_ELEMS: usize = 1 << 18;
 
-/// The number of threads worth using for `len` elements of elementwise work: 1 for small work
-/// and inside a parallel region (a kernel thread already running one shard of a larger job).
-fn threads_for(len: usize) -> usize {
-    if len < PARALLEL_MIN_ELEMS || rayon::current_thread_index().is_some() {
+/// The same for maps costing 10 ns or more per element (exp, log, tanh, sigmoid, gelu, ...):
+/// 64 Ki elements are already several hundred microseconds of work.
+const PARALLEL_MIN_ELEMS_COSTLY: usize = 1 << 16;
+
+/// The number of threads worth using for `len` elements of elementwise work that pays from
+/// `min` elements: 1 for smaller work and inside a parallel region (a kernel thread already
+/// running one shard of a larger job).
+fn threads_for(len: usize, min: usize) -> usize {
+    if len < min || rayon::current_thread_index().is_some() {
         1
     } else {
         crate::threads::num_threads()
@@ -27,7 +36,7 @@ fn threads_for(len: usize) -> usize {
 /// Calls `f(start, piece)` on up to `parts` consecutive pieces of `out`, each a whole number of
 /// `unit`s long (`start` is the index of the piece's first element). The calling thread takes
 /// the first piece while the kernel threads take the others.
-fn for_each_piece(out: &mut [f32], parts: usize, unit: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
+fn for_each_piece<T: Send>(out: &mut [T], parts: usize, unit: usize, f: impl Fn(usize, &mut [T]) + Sync) {
     let unit = unit.max(1);
     let per = (out.len() / unit).div_ceil(parts.max(1)).max(1) * unit;
     if parts <= 1 || per >= out.len() {
@@ -52,8 +61,8 @@ type Rows = Option<(usize, Range<usize>)>;
 /// to `parts` threads: `piece` is the writable view of the elements in `rows`. The pieces split
 /// the first axis longer than 1 (all axes before it have length 1, so each piece is one
 /// consecutive run of `out`); `rows` is `None` when the whole buffer is one piece.
-fn for_each_rows(out: &mut [f32], shape: &[usize], parts: usize, f: impl Fn(Rows, ArrayViewMutD<f32>) + Sync) {
-    fn view<'a>(shape: &[usize], piece: &'a mut [f32]) -> ArrayViewMutD<'a, f32> {
+fn for_each_rows<T: Send>(out: &mut [T], shape: &[usize], parts: usize, f: impl Fn(Rows, ArrayViewMutD<T>) + Sync) {
+    fn view<'a, T>(shape: &[usize], piece: &'a mut [T]) -> ArrayViewMutD<'a, T> {
         ArrayViewMutD::from_shape(IxDyn(shape), piece).expect("piece fits its shape")
     }
     match shape.iter().position(|&d| d > 1) {
@@ -79,15 +88,42 @@ fn restrict<'a>(v: &ArrayViewD<'a, f32>, rows: &Rows) -> ArrayViewD<'a, f32> {
     part
 }
 
+/// A new contiguous buffer of `len` elements, written in pieces on `threads` threads by
+/// `fill(start, piece)`, which must write every element of its piece. The buffer is not zeroed
+/// first: that pass would cost as much as a cheap op itself.
+fn filled(len: usize, threads: usize, fill: impl Fn(usize, &mut [MaybeUninit<f32>]) + Sync) -> Vec<f32> {
+    let mut out = Vec::with_capacity(len);
+    for_each_piece(&mut out.spare_capacity_mut()[..len], threads, 1, fill);
+    // SAFETY: every piece was written in full by `fill`.
+    unsafe { out.set_len(len) };
+    out
+}
+
+/// The row-major buffer of `shape`, written by [`for_each_rows`] pieces on `threads` threads;
+/// `fill` must write every element of its view (a `Zip` over it does).
+fn filled_rows(
+    shape: &[usize],
+    threads: usize,
+    fill: impl Fn(Rows, ArrayViewMutD<MaybeUninit<f32>>) + Sync,
+) -> Vec<f32> {
+    let len = shape.iter().product();
+    let mut out = Vec::with_capacity(len);
+    for_each_rows(&mut out.spare_capacity_mut()[..len], shape, threads, fill);
+    // SAFETY: every piece was written in full by `fill`.
+    unsafe { out.set_len(len) };
+    out
+}
+
 /// `f(a, b)` elementwise for two views of the same `shape`, split across the threads when large.
 fn zip_views(shape: &[usize], a: ArrayViewD<f32>, b: ArrayViewD<f32>, f: impl Fn(f32, f32) -> f32 + Sync) -> Tensor {
-    let threads = threads_for(a.len());
+    let threads = threads_for(a.len(), PARALLEL_MIN_ELEMS);
     if threads <= 1 {
         return Tensor::from_array(Zip::from(&a).and(&b).map_collect(|&x, &y| f(x, y)));
     }
-    let mut out = vec![0.0f32; a.len()];
-    for_each_rows(&mut out, shape, threads, |rows, mut piece| {
-        Zip::from(&mut piece).and(&restrict(&a, &rows)).and(&restrict(&b, &rows)).for_each(|o, &x, &y| *o = f(x, y));
+    let out = filled_rows(shape, threads, |rows, mut piece| {
+        Zip::from(&mut piece).and(&restrict(&a, &rows)).and(&restrict(&b, &rows)).for_each(|o, &x, &y| {
+            o.write(f(x, y));
+        });
     });
     Tensor::from_vec(out, shape).expect("same length")
 }
@@ -147,23 +183,37 @@ impl Tensor {
     /// Applies `f` to every element, giving a new tensor. Large tensors are split across the
     /// kernel threads (hence `Sync`: `f` is shared between them).
     pub fn map(&self, f: impl Fn(f32) -> f32 + Sync) -> Tensor {
-        let threads = threads_for(self.len());
+        self.map_split(f, PARALLEL_MIN_ELEMS)
+    }
+
+    /// [`Tensor::map`] for a costly `f` (an exponential or worse per element), which pays to
+    /// split from fewer elements.
+    fn map_costly(&self, f: impl Fn(f32) -> f32 + Sync) -> Tensor {
+        self.map_split(f, PARALLEL_MIN_ELEMS_COSTLY)
+    }
+
+    /// [`Tensor::map`], split across the threads from `min` elements.
+    fn map_split(&self, f: impl Fn(f32) -> f32 + Sync, min: usize) -> Tensor {
+        let threads = threads_for(self.len(), min);
         match self.0.as_slice() {
             Some(s) if threads <= 1 => {
                 Tensor::from_vec(s.iter().map(|&v| f(v)).collect(), self.shape()).expect("same length")
             }
             None if threads <= 1 => Tensor::from_array(self.0.map(|&v| f(v))),
             Some(s) => {
-                let mut out = vec![0.0f32; s.len()];
-                for_each_piece(&mut out, threads, 1, |start, piece| {
-                    piece.iter_mut().zip(&s[start..]).for_each(|(o, &v)| *o = f(v));
+                let out = filled(s.len(), threads, |start, piece| {
+                    piece.iter_mut().zip(&s[start..]).for_each(|(o, &v)| {
+                        o.write(f(v));
+                    });
                 });
                 Tensor::from_vec(out, self.shape()).expect("same length")
             }
             None => {
-                let (src, mut out) = (self.0.view(), vec![0.0f32; self.len()]);
-                for_each_rows(&mut out, self.shape(), threads, |rows, mut piece| {
-                    Zip::from(&mut piece).and(&restrict(&src, &rows)).for_each(|o, &v| *o = f(v));
+                let src = self.0.view();
+                let out = filled_rows(self.shape(), threads, |rows, mut piece| {
+                    Zip::from(&mut piece).and(&restrict(&src, &rows)).for_each(|o, &v| {
+                        o.write(f(v));
+                    });
                 });
                 Tensor::from_vec(out, self.shape()).expect("same length")
             }
@@ -173,7 +223,7 @@ impl Tensor {
     /// Applies `f` to every element in place (copying the buffer first if it is shared). Large
     /// tensors are split across the kernel threads.
     pub fn map_inplace(&mut self, f: impl Fn(f32) -> f32 + Sync) {
-        let threads = threads_for(self.len());
+        let threads = threads_for(self.len(), PARALLEL_MIN_ELEMS);
         if threads > 1 {
             if let Some(s) = self.0.as_slice_memory_order_mut() {
                 for_each_piece(s, threads, 1, |_, piece| piece.iter_mut().for_each(|v| *v = f(*v)));
@@ -204,7 +254,12 @@ impl Tensor {
              broadcast to the left one's shape)",
             other.shape()
         );
-        let threads = threads_for(self.len());
+        let threads = threads_for(self.len(), PARALLEL_MIN_ELEMS);
+        if !self.0.is_unique() || (threads > 1 && !self.is_contiguous()) {
+            // A copy is due anyway: write the sums into a new buffer in one pass.
+            *self = self.add(other);
+            return;
+        }
         if threads <= 1 {
             self.0 += &other.0;
             return;
@@ -233,11 +288,11 @@ impl Tensor {
     }
     /// `e^x`.
     pub fn exp(&self) -> Tensor {
-        self.map(f32::exp)
+        self.map_costly(f32::exp)
     }
     /// Natural logarithm (NaN for negative inputs, `-inf` at 0, as IEEE says).
     pub fn log(&self) -> Tensor {
-        self.map(f32::ln)
+        self.map_costly(f32::ln)
     }
     /// Square root.
     pub fn sqrt(&self) -> Tensor {
@@ -245,7 +300,7 @@ impl Tensor {
     }
     /// `x^p`.
     pub fn powf(&self, p: f32) -> Tensor {
-        self.map(|v| v.powf(p))
+        self.map_costly(|v| v.powf(p))
     }
     /// `x * s`.
     pub fn mul_scalar(&self, s: f32) -> Tensor {
@@ -269,32 +324,32 @@ impl Tensor {
     }
     /// `x` for positive inputs, `alpha * (e^x - 1)` otherwise.
     pub fn elu(&self, alpha: f32) -> Tensor {
-        self.map(|v| if v > 0.0 { v } else { alpha * v.exp_m1() })
+        self.map_costly(|v| if v > 0.0 { v } else { alpha * v.exp_m1() })
     }
     /// `1 / (1 + e^-x)`, stable for large |x|.
     pub fn sigmoid(&self) -> Tensor {
-        self.map(sigmoid_scalar)
+        self.map_costly(sigmoid_scalar)
     }
     /// Hyperbolic tangent.
     pub fn tanh(&self) -> Tensor {
-        self.map(f32::tanh)
+        self.map_costly(f32::tanh)
     }
     /// Gaussian error linear unit, exact form `x * Φ(x)` (Keras `approximate=False`, PyTorch default).
     pub fn gelu(&self) -> Tensor {
-        self.map(|v| v * normal_cdf(v))
+        self.map_costly(|v| v * normal_cdf(v))
     }
     /// Derivative of [`Tensor::gelu`]: `Φ(x) + x φ(x)`.
     pub fn gelu_derivative(&self) -> Tensor {
         let inv_sqrt_2pi = 0.398_942_3_f32;
-        self.map(|v| normal_cdf(v) + v * inv_sqrt_2pi * (-0.5 * v * v).exp())
+        self.map_costly(|v| normal_cdf(v) + v * inv_sqrt_2pi * (-0.5 * v * v).exp())
     }
     /// Sigmoid-weighted linear unit (swish): `x * sigmoid(x)`.
     pub fn silu(&self) -> Tensor {
-        self.map(|v| v * sigmoid_scalar(v))
+        self.map_costly(|v| v * sigmoid_scalar(v))
     }
     /// `log(1 + e^x)`, stable for large |x|.
     pub fn softplus(&self) -> Tensor {
-        self.map(softplus_scalar)
+        self.map_costly(softplus_scalar)
     }
 
     /// Elementwise `f(self, rhs)` with NumPy broadcasting, or an error naming `op` and both shapes.
@@ -303,14 +358,15 @@ impl Tensor {
     pub fn try_zip_with(&self, rhs: &Tensor, op: &str, f: impl Fn(f32, f32) -> f32 + Sync) -> Result<Tensor> {
         if self.shape() == rhs.shape() {
             if let (Some(a), Some(b)) = (self.0.as_slice(), rhs.0.as_slice()) {
-                let threads = threads_for(a.len());
+                let threads = threads_for(a.len(), PARALLEL_MIN_ELEMS);
                 if threads <= 1 {
                     let data = a.iter().zip(b).map(|(&x, &y)| f(x, y)).collect();
                     return Ok(Tensor::from_vec(data, self.shape()).expect("same length"));
                 }
-                let mut out = vec![0.0f32; a.len()];
-                for_each_piece(&mut out, threads, 1, |start, piece| {
-                    piece.iter_mut().zip(&a[start..]).zip(&b[start..]).for_each(|((o, &x), &y)| *o = f(x, y));
+                let out = filled(a.len(), threads, |start, piece| {
+                    piece.iter_mut().zip(&a[start..]).zip(&b[start..]).for_each(|((o, &x), &y)| {
+                        o.write(f(x, y));
+                    });
                 });
                 return Ok(Tensor::from_vec(out, self.shape()).expect("same length"));
             }
