@@ -28,8 +28,8 @@ pub mod threads;
 pub use error::{Error, Result};
 pub use init::Initializer;
 pub use tensor::broadcast_shape;
-pub use tensor::{conv_output_len, conv_transpose_output_len, Conv1dOptions, Conv2dOptions, Padding};
 pub use tensor::Tensor;
+pub use tensor::{conv_output_len, conv_transpose_output_len, Conv1dOptions, Conv2dOptions, Padding};
 pub use tensor::{Pool1dOptions, Pool2dOptions, PoolPadding};
 pub use threads::{num_threads, set_num_threads};
 
