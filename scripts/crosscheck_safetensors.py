@@ -21,7 +21,15 @@ safetensors installed:
    DIR/torch_io.safetensors holding inputs `x` and numpy's outputs `y`. The Rust test then loads
    the file with `WeightsLayout::PyTorch` and compares kensho's predictions with `y`.
 
-Exits with status 1 if step 1 does not match.
+3. Reads DIR/cnn_pt.safetensors, a small convnet saved by kensho with `WeightsLayout::PyTorch`
+   (`Input(6, 6, 2) -> Conv2D(3, 3x3, relu) -> MaxPooling2D(2) -> Flatten -> Dense(4)`), and
+   recomputes it as PyTorch would run the equivalent channels_first
+   `nn.Sequential(nn.Conv2d(2, 3, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(12, 4))`
+   (keys `0.weight` [3, 2, 3, 3], `0.bias`, `4.weight` [4, 12], `4.bias`), with a direct numpy
+   convolution, on the channels_last inputs of DIR/cnn_io.safetensors transposed to NCHW; its
+   outputs must equal kensho's `predict` stored there.
+
+Exits with status 1 if step 1 or step 3 does not match.
 """
 
 import json
@@ -165,14 +173,51 @@ def write_torch_mlp(folder):
     print("step 2: wrote torch_mlp.safetensors (0.weight, 0.bias, 3.weight, 3.bias) and torch_io.safetensors")
 
 
+def conv2d_nchw(x, weight, bias):
+    """A direct valid convolution with stride 1, as nn.Conv2d: x [N, C, H, W], weight
+    [O, C, KH, KW] -> [N, O, H - KH + 1, W - KW + 1]."""
+    n, _, h, w = x.shape
+    o, _, kh, kw = weight.shape
+    out = np.zeros((n, o, h - kh + 1, w - kw + 1))
+    for i in range(h - kh + 1):
+        for j in range(w - kw + 1):
+            patch = x[:, :, i : i + kh, j : j + kw]
+            out[:, :, i, j] = np.einsum("nckl,ockl->no", patch, weight)
+    return out + bias[None, :, None, None]
+
+
+def max_pool2_nchw(x):
+    n, c, h, w = x.shape
+    return x[:, :, : h // 2 * 2, : w // 2 * 2].reshape(n, c, h // 2, 2, w // 2, 2).max(axis=(3, 5))
+
+
+def check_torch_cnn(folder):
+    state = {k: v.astype(np.float64) for k, v in load_file(str(folder / "cnn_pt.safetensors")).items()}
+    print(f"step 3: PyTorch-layout convnet keys {sorted((k, v.shape) for k, v in state.items())}")
+    expected = {"0.weight": (3, 2, 3, 3), "0.bias": (3,), "4.weight": (4, 12), "4.bias": (4,)}
+    if {k: v.shape for k, v in state.items()} != expected:
+        print(f"step 3: expected the keys and shapes {expected}", file=sys.stderr)
+        return False
+    io = load_file(str(folder / "cnn_io.safetensors"))
+    x = io["x"].astype(np.float64).transpose(0, 3, 1, 2)  # NHWC -> NCHW
+    h = np.maximum(conv2d_nchw(x, state["0.weight"], state["0.bias"]), 0.0)
+    h = max_pool2_nchw(h).reshape(x.shape[0], -1)  # nn.Flatten of NCHW: (c, h, w) order
+    y = h @ state["4.weight"].T + state["4.bias"]
+    return compare("step 3: PyTorch-equivalent numpy convnet vs kensho predict", y, io["y"])
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     folder = Path(sys.argv[1])
     ok = check_kensho_model(folder)
     write_torch_mlp(folder)
+    cnn_ok = check_torch_cnn(folder)
     if not ok:
         print("step 1 FAILED: kensho's predictions differ from numpy's", file=sys.stderr)
+    if not cnn_ok:
+        print("step 3 FAILED: kensho's convnet differs from its PyTorch-layout recomputation", file=sys.stderr)
+    if not (ok and cnn_ok):
         sys.exit(1)
 
 

@@ -53,6 +53,19 @@ fn numpy_and_safetensors_agree_with_kensho() {
     let predicted = model.predict(&x).unwrap();
     save_tensors(dir.path().join("predict.safetensors"), &[("x".into(), x), ("y".into(), predicted)], None).unwrap();
 
+    // Step 3: a convnet in PyTorch's layout, for numpy to recompute channels_first.
+    let cnn = Sequential::new()
+        .seed(5)
+        .add(Input::new(&[6, 6, 2]))
+        .add(Conv2d::new(3, [3, 3]).activation(Activation::Relu).bias_initializer(Initializer::Constant(0.1)))
+        .add(MaxPooling2d::new([2, 2]))
+        .add(Flatten::new())
+        .add(Dense::new(4).bias_initializer(Initializer::Constant(-0.2)));
+    cnn.save_weights_with(dir.path().join("cnn_pt.safetensors"), WeightsLayout::PyTorch).unwrap();
+    let cnn_x = Tensor::rand_uniform(&[5, 6, 6, 2], -1.0, 1.0, &mut rng);
+    let cnn_y = cnn.predict(&cnn_x).unwrap();
+    save_tensors(dir.path().join("cnn_io.safetensors"), &[("x".into(), cnn_x), ("y".into(), cnn_y)], None).unwrap();
+
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/crosscheck_safetensors.py");
     let output = Command::new(&python).arg(&script).arg(dir.path()).output().unwrap();
     println!("{}", String::from_utf8_lossy(&output.stdout));
