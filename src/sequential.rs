@@ -37,13 +37,18 @@ impl Default for Sequential {
     }
 }
 
-/// Keras' automatic layer name for a class name: `Dense` → `dense`, `MaxPooling2D` → `max_pooling2d`.
+/// Keras' automatic layer name for a class name: `Dense` → `dense`, `MaxPooling2D` →
+/// `max_pooling2d`, `Conv2DTranspose` → `conv2d_transpose` (a word starts at a capital after a
+/// lower-case letter, or at a capital followed by a lower-case one).
 pub(crate) fn snake_case(kind: &str) -> String {
     let mut out = String::new();
     let chars: Vec<char> = kind.chars().collect();
     for (i, &c) in chars.iter().enumerate() {
-        if c.is_uppercase() && i > 0 && chars[i - 1].is_lowercase() {
-            out.push('_');
+        if c.is_uppercase() && i > 0 {
+            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+            if chars[i - 1].is_lowercase() || next_lower {
+                out.push('_');
+            }
         }
         out.extend(c.to_lowercase());
     }

@@ -5,7 +5,7 @@
 use crate::{Activation, Regularizer, Shape, TorchLayout, TorchTransform, TorchWeight};
 use kensho_autograd::{Param, Tape, Var};
 use kensho_core::{Initializer, Rng};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The options of a layer with a kernel and an optional bias (Keras' names and defaults).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -42,14 +42,100 @@ impl Default for KernelOptions {
     }
 }
 
-/// The kernel and optional bias of a layer, named `{layer}.kernel` and `{layer}.bias`.
-#[derive(Clone, Debug, Default)]
+/// [`KernelOptions`] flattened into a config under Keras' names for a kernel that is not called
+/// `kernel`: `{prefix}_initializer` and `{prefix}_regularizer` (DepthwiseConv2D's
+/// `depthwise_initializer`, SeparableConv2D's `pointwise_initializer`). Use it as
+/// `#[serde(flatten, serialize_with = "..::serialize", deserialize_with = "..::deserialize")]`
+/// through a module made by `renamed_kernel_options!`.
+pub(crate) mod renamed {
+    use super::*;
+    use serde::de::Error as _;
+    use serde::ser::Error as _;
+
+    /// The keys that change, with their names in [`KernelOptions`].
+    const RENAMED: [&str; 2] = ["initializer", "regularizer"];
+
+    /// Writes `options` with `kernel_*` keys renamed to `{prefix}_*`.
+    pub(crate) fn serialize<S: Serializer>(
+        options: &KernelOptions,
+        serializer: S,
+        prefix: &str,
+    ) -> Result<S::Ok, S::Error> {
+        let mut value = serde_json::to_value(options).map_err(S::Error::custom)?;
+        if let Some(map) = value.as_object_mut() {
+            for key in RENAMED {
+                if let Some(v) = map.remove(&format!("kernel_{key}")) {
+                    map.insert(format!("{prefix}_{key}"), v);
+                }
+            }
+        }
+        value.serialize(serializer)
+    }
+
+    /// Reads options written by [`serialize`] with the same `prefix`.
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+        prefix: &str,
+    ) -> Result<KernelOptions, D::Error> {
+        let mut value = serde_json::Value::deserialize(deserializer)?;
+        if let Some(map) = value.as_object_mut() {
+            for key in RENAMED {
+                if let Some(v) = map.remove(&format!("{prefix}_{key}")) {
+                    map.insert(format!("kernel_{key}"), v);
+                }
+            }
+        }
+        serde_json::from_value(value).map_err(D::Error::custom)
+    }
+}
+
+/// A module `$module` with the `serialize` / `deserialize` pair of [`renamed`] for `$prefix`.
+macro_rules! renamed_kernel_options {
+    ($module:ident, $prefix:literal) => {
+        /// Serde for [`KernelOptions`](crate::KernelOptions) whose kernel fields are named
+        #[doc = concat!("`", $prefix, "_initializer` and `", $prefix, "_regularizer`, as in Keras.")]
+        mod $module {
+            pub(crate) fn serialize<S: serde::Serializer>(
+                options: &$crate::KernelOptions,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                $crate::kernel::renamed::serialize(options, serializer, $prefix)
+            }
+
+            pub(crate) fn deserialize<'de, D: serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<$crate::KernelOptions, D::Error> {
+                $crate::kernel::renamed::deserialize(deserializer, $prefix)
+            }
+        }
+    };
+}
+
+pub(crate) use renamed_kernel_options;
+
+/// The kernel and optional bias of a layer, named `{layer}.kernel` (or another name given to
+/// [`KernelBias::named`]) and `{layer}.bias`.
+#[derive(Clone, Debug)]
 pub(crate) struct KernelBias {
     pub(crate) kernel: Option<Param>,
     pub(crate) bias: Option<Param>,
+    /// The kernel's name after the layer's (`kernel`, `depthwise_kernel`, ...).
+    kernel_name: &'static str,
+}
+
+impl Default for KernelBias {
+    /// No weights yet; the kernel will be `{layer}.kernel`.
+    fn default() -> Self {
+        KernelBias::named("kernel")
+    }
 }
 
 impl KernelBias {
+    /// No weights yet; the kernel will be `{layer}.{kernel_name}` (Keras' weight name).
+    pub(crate) fn named(kernel_name: &'static str) -> KernelBias {
+        KernelBias { kernel: None, bias: None, kernel_name }
+    }
+
     /// Whether the kernel exists with this shape (a built layer keeps its weights).
     pub(crate) fn has_kernel(&self, shape: &[usize]) -> bool {
         self.kernel.as_ref().is_some_and(|k| k.value.shape() == shape)
@@ -67,7 +153,7 @@ impl KernelBias {
         rng: &mut Rng,
     ) {
         let kernel = options.kernel_initializer.init(kernel_shape, fans.0, fans.1, rng);
-        self.kernel = Some(Param::new(format!("{name}.kernel"), kernel));
+        self.kernel = Some(Param::new(format!("{name}.{}", self.kernel_name), kernel));
         self.bias = options
             .use_bias
             .then(|| Param::new(format!("{name}.bias"), options.bias_initializer.init(&[units], units, units, rng)));
@@ -77,7 +163,7 @@ impl KernelBias {
     /// Renames the weights after the layer.
     pub(crate) fn rename(&mut self, name: &str) {
         if let Some(k) = &mut self.kernel {
-            k.set_name(format!("{name}.kernel"));
+            k.set_name(format!("{name}.{}", self.kernel_name));
         }
         if let Some(b) = &mut self.bias {
             b.set_name(format!("{name}.bias"));
@@ -125,9 +211,14 @@ impl KernelBias {
 }
 
 /// The builder setters of a layer whose config holds its [`KernelOptions`] in the field
-/// `kernel` (`self.config.kernel`).
+/// `kernel` (`self.config.kernel`). The kernel's initializer and regularizer setters are
+/// `kernel_initializer` and `kernel_regularizer` unless named otherwise (Keras'
+/// `depthwise_initializer`, ...): `kernel_setters!(depthwise_initializer, depthwise_regularizer)`.
 macro_rules! kernel_setters {
     () => {
+        $crate::kernel::kernel_setters!(kernel_initializer, kernel_regularizer);
+    };
+    ($initializer:ident, $regularizer:ident) => {
         /// Sets the activation.
         pub fn activation(mut self, activation: $crate::Activation) -> Self {
             self.config.kernel.activation = activation;
@@ -140,8 +231,8 @@ macro_rules! kernel_setters {
             self
         }
 
-        /// Sets the kernel initializer.
-        pub fn kernel_initializer(mut self, init: kensho_core::Initializer) -> Self {
+        #[doc = concat!("Sets the kernel's initializer (Keras' `", stringify!($initializer), "`).")]
+        pub fn $initializer(mut self, init: kensho_core::Initializer) -> Self {
             self.config.kernel.kernel_initializer = init;
             self
         }
@@ -152,8 +243,8 @@ macro_rules! kernel_setters {
             self
         }
 
-        /// Adds an L1 / L2 penalty on the kernel.
-        pub fn kernel_regularizer(mut self, regularizer: $crate::Regularizer) -> Self {
+        #[doc = concat!("Adds an L1 / L2 penalty on the kernel (Keras' `", stringify!($regularizer), "`).")]
+        pub fn $regularizer(mut self, regularizer: $crate::Regularizer) -> Self {
             self.config.kernel.kernel_regularizer = Some(regularizer);
             self
         }
@@ -173,6 +264,45 @@ macro_rules! kernel_setters {
 }
 
 pub(crate) use kernel_setters;
+
+/// The [`Layer`](crate::Layer) methods that every layer with a kernel implements alike: its
+/// config holds `name` and its [`KernelOptions`] in `kernel`, and its `weights` (a
+/// [`KernelBias`] or a struct with the same methods) rename, list and freeze its parameters.
+macro_rules! kernel_layer_methods {
+    () => {
+        fn name(&self) -> &str {
+            &self.config.name
+        }
+
+        fn set_name(&mut self, name: &str) {
+            self.config.name = name.to_string();
+            self.weights.rename(name);
+        }
+
+        fn params(&self) -> Vec<&kensho_autograd::Param> {
+            self.weights.params()
+        }
+
+        fn params_mut(&mut self) -> Vec<&mut kensho_autograd::Param> {
+            self.weights.params_mut()
+        }
+
+        fn declared_input_shape(&self) -> Option<$crate::Shape> {
+            self.config.kernel.input_shape.clone()
+        }
+
+        fn trainable(&self) -> bool {
+            self.config.kernel.trainable
+        }
+
+        fn set_trainable(&mut self, trainable: bool) {
+            self.config.kernel.trainable = trainable;
+            self.weights.set_trainable(trainable);
+        }
+    };
+}
+
+pub(crate) use kernel_layer_methods;
 
 /// The PyTorch layout of a kernel-and-bias layer: its module (`weight` laid out by
 /// `weight_transform`, then `bias`), followed by the activation's module unless linear.

@@ -286,6 +286,18 @@ pub enum LayerConfig {
     Conv1D(crate::conv::ConvConfig),
     /// [`crate::Conv2d`].
     Conv2D(crate::conv::ConvConfig),
+    /// [`crate::Conv2dTranspose`].
+    Conv2DTranspose(crate::conv::Conv2dTransposeConfig),
+    /// [`crate::DepthwiseConv2d`].
+    DepthwiseConv2D(crate::conv::DepthwiseConv2dConfig),
+    /// [`crate::SeparableConv2d`].
+    SeparableConv2D(crate::conv::SeparableConv2dConfig),
+    /// [`crate::ZeroPadding2d`].
+    ZeroPadding2D(crate::conv::ZeroPadding2dConfig),
+    /// [`crate::UpSampling2d`].
+    UpSampling2D(crate::conv::UpSampling2dConfig),
+    /// [`crate::Cropping2d`].
+    Cropping2D(crate::conv::Cropping2dConfig),
     /// [`crate::MaxPooling1d`].
     MaxPooling1D(crate::pooling::PoolConfig),
     /// [`crate::MaxPooling2d`].
@@ -332,6 +344,12 @@ kensho_core::deserialize_by_class_name!(LayerConfig {
     Reshape,
     Conv1D,
     Conv2D,
+    Conv2DTranspose,
+    DepthwiseConv2D,
+    SeparableConv2D,
+    ZeroPadding2D,
+    UpSampling2D,
+    Cropping2D,
     MaxPooling1D,
     MaxPooling2D,
     AveragePooling1D,
@@ -387,6 +405,12 @@ impl LayerConfig {
             LayerConfig::Reshape(c) => Box::new(crate::Reshape::from_config(c.clone())),
             LayerConfig::Conv1D(c) => Box::new(crate::Conv1d::from_config(c.clone())),
             LayerConfig::Conv2D(c) => Box::new(crate::Conv2d::from_config(c.clone())),
+            LayerConfig::Conv2DTranspose(c) => Box::new(crate::Conv2dTranspose::from_config(c.clone())),
+            LayerConfig::DepthwiseConv2D(c) => Box::new(crate::DepthwiseConv2d::from_config(c.clone())),
+            LayerConfig::SeparableConv2D(c) => Box::new(crate::SeparableConv2d::from_config(c.clone())),
+            LayerConfig::ZeroPadding2D(c) => Box::new(crate::ZeroPadding2d::from_config(c.clone())),
+            LayerConfig::UpSampling2D(c) => Box::new(crate::UpSampling2d::from_config(c.clone())),
+            LayerConfig::Cropping2D(c) => Box::new(crate::Cropping2d::from_config(c.clone())),
             LayerConfig::MaxPooling1D(c) => Box::new(crate::MaxPooling1d::from_config(c.clone())),
             LayerConfig::MaxPooling2D(c) => Box::new(crate::MaxPooling2d::from_config(c.clone())),
             LayerConfig::AveragePooling1D(c) => Box::new(crate::AveragePooling1d::from_config(c.clone())),

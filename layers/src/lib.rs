@@ -51,7 +51,11 @@ mod torch;
 
 pub use activation::Activation;
 pub use activation_layer::{ActivationConfig, ActivationLayer};
-pub use conv::{Conv, Conv1d, Conv2d, ConvConfig};
+pub use conv::{
+    Conv, Conv1d, Conv2d, Conv2dTranspose, Conv2dTransposeConfig, ConvConfig, Cropping2d, Cropping2dConfig,
+    DepthwiseConv2d, DepthwiseConv2dConfig, SeparableConv2d, SeparableConv2dConfig, UpSampling2d, UpSampling2dConfig,
+    ZeroPadding2d, ZeroPadding2dConfig,
+};
 pub use dense::{Dense, DenseConfig};
 pub use dropout::{Dropout, DropoutConfig};
 pub use flatten::{Flatten, FlattenConfig};

@@ -1,11 +1,12 @@
 //! [`Conv`]: the 1-D and 2-D convolution layers (Keras' `Conv1D` and `Conv2D`),
 //! `activation(conv(x, kernel) + bias)`.
 
-use crate::kernel::{self, kernel_setters, KernelBias, KernelOptions};
+use super::window::{known_spatial_input, owner, window_setters};
+use crate::kernel::{self, kernel_layer_methods, kernel_setters, KernelBias, KernelOptions};
 use crate::layer::{Ctx, Layer, LayerConfig};
 use crate::{Shape, TorchLayout, TorchTransform};
-use kensho_autograd::{Param, Tape, Var};
-use kensho_core::{conv_output_len, Conv2dOptions, Error, Padding, Result, Rng};
+use kensho_autograd::{Tape, Var};
+use kensho_core::{Error, Padding, Result, Rng};
 use serde::{Deserialize, Serialize};
 
 /// The configuration of a convolution layer (Keras' names and defaults). The spatial
@@ -83,23 +84,7 @@ impl<const N: usize> Conv<N> {
         Conv { config, weights: KernelBias::default() }
     }
 
-    /// Sets the strides.
-    pub fn strides(mut self, strides: [usize; N]) -> Self {
-        self.config.strides = strides.to_vec();
-        self
-    }
-
-    /// Sets the padding (`Valid` or `Same`).
-    pub fn padding(mut self, padding: Padding) -> Self {
-        self.config.padding = padding;
-        self
-    }
-
-    /// Sets the dilation rate.
-    pub fn dilation_rate(mut self, dilation: [usize; N]) -> Self {
-        self.config.dilation_rate = dilation.to_vec();
-        self
-    }
+    window_setters!(N);
 
     /// Sets the number of channel groups.
     pub fn groups(mut self, groups: usize) -> Self {
@@ -109,41 +94,12 @@ impl<const N: usize> Conv<N> {
 
     kernel_setters!();
 
-    /// The options of the 2-D convolution that computes this layer (a 1-D one runs on a
-    /// height of 1).
-    fn options(&self) -> Conv2dOptions {
-        let two = |v: &[usize]| if N == 1 { [1, v[0]] } else { [v[0], v[1]] };
-        Conv2dOptions {
-            strides: two(&self.config.strides),
-            padding: self.config.padding,
-            dilation: two(&self.config.dilation_rate),
-            groups: self.config.groups,
-        }
-    }
-
-    /// Checks the configuration and the input, returning the input channels.
+    /// Checks the configuration and the input, returning the input's dimensions and channels.
     fn check(&self, input: &Shape) -> Result<(Vec<usize>, usize)> {
         let c = &self.config;
-        let owner = format!("{} \"{}\"", self.kind(), c.name);
-        let dims = input.require_known(&owner)?;
-        if dims.len() != N + 1 {
-            let expected = if N == 1 { "[batch, steps, channels]" } else { "[batch, height, width, channels]" };
-            return Err(Error::invalid(
-                format!("{owner} input shape"),
-                input,
-                format!("inputs of rank {} per sample, {expected} (channels last)", N + 1),
-            ));
-        }
-        let lists = [("kernel_size", &c.kernel_size), ("strides", &c.strides), ("dilation_rate", &c.dilation_rate)];
-        for (what, v) in lists {
-            if v.len() != N || v.contains(&0) {
-                return Err(Error::invalid(
-                    format!("{owner} {what}"),
-                    format!("{v:?}"),
-                    format!("{N} positive numbers"),
-                ));
-            }
-        }
+        let owner = owner(self.kind(), &c.name);
+        let dims = known_spatial_input(&owner, input, N)?;
+        self.window().check(&owner, N)?;
         let channels = dims[N];
         if c.filters == 0 || c.groups == 0 || !channels.is_multiple_of(c.groups) || !c.filters.is_multiple_of(c.groups)
         {
@@ -158,14 +114,7 @@ impl<const N: usize> Conv<N> {
 }
 
 impl<const N: usize> Layer for Conv<N> {
-    fn name(&self) -> &str {
-        &self.config.name
-    }
-
-    fn set_name(&mut self, name: &str) {
-        self.config.name = name.to_string();
-        self.weights.rename(name);
-    }
+    kernel_layer_methods!();
 
     fn kind(&self) -> &'static str {
         if N == 1 {
@@ -177,19 +126,8 @@ impl<const N: usize> Layer for Conv<N> {
 
     fn build(&mut self, input_shape: &Shape, rng: &mut Rng) -> Result<Shape> {
         let (dims, channels) = self.check(input_shape)?;
+        let mut out = self.window().conv_output(&owner(self.kind(), self.name()), input_shape, &dims[..N])?;
         let c = &self.config;
-        let mut out = Vec::with_capacity(N + 1);
-        for (axis, &size) in dims[..N].iter().enumerate() {
-            let len = conv_output_len(size, c.kernel_size[axis], c.strides[axis], c.dilation_rate[axis], c.padding);
-            if len == 0 {
-                return Err(Error::invalid(
-                    format!("{} \"{}\" input shape", self.kind(), c.name),
-                    input_shape,
-                    format!("spatial sizes of at least the dilated kernel {:?} with valid padding", c.kernel_size),
-                ));
-            }
-            out.push(len);
-        }
         out.push(c.filters);
         let kernel_shape: Vec<usize> = c.kernel_size.iter().copied().chain([channels / c.groups, c.filters]).collect();
         if !self.weights.has_kernel(&kernel_shape) {
@@ -202,7 +140,7 @@ impl<const N: usize> Layer for Conv<N> {
 
     fn forward<'t>(&self, x: Var<'t>, cx: &Ctx<'t>) -> Var<'t> {
         let kernel = self.weights.kernel_on(cx.tape);
-        let opts = self.options();
+        let opts = self.window().options(self.config.groups);
         let y = if N == 1 {
             let (shape, k) = (x.shape(), kernel.shape());
             let y = x.reshape(&[shape[0], 1, shape[1], shape[2]]).conv2d(kernel.reshape(&[1, k[0], k[1], k[2]]), &opts);
@@ -222,20 +160,8 @@ impl<const N: usize> Layer for Conv<N> {
         }
     }
 
-    fn params(&self) -> Vec<&Param> {
-        self.weights.params()
-    }
-
-    fn params_mut(&mut self) -> Vec<&mut Param> {
-        self.weights.params_mut()
-    }
-
     fn regularization<'t>(&self, tape: &'t Tape) -> Option<Var<'t>> {
         self.weights.penalty(&self.config.kernel, tape)
-    }
-
-    fn declared_input_shape(&self) -> Option<Shape> {
-        self.config.kernel.input_shape.clone()
     }
 
     fn torch_layout(&self) -> Option<TorchLayout> {
@@ -243,14 +169,5 @@ impl<const N: usize> Layer for Conv<N> {
         // [(kh,) kw, in / groups, out] with the last axis first and the spatial axes last.
         let perm: Vec<usize> = [N + 1, N].into_iter().chain(0..N).collect();
         Some(kernel::torch_layout(&self.config.kernel, TorchTransform::Permute(perm)))
-    }
-
-    fn trainable(&self) -> bool {
-        self.config.kernel.trainable
-    }
-
-    fn set_trainable(&mut self, trainable: bool) {
-        self.config.kernel.trainable = trainable;
-        self.weights.set_trainable(trainable);
     }
 }
