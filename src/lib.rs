@@ -76,7 +76,7 @@ pub mod prelude {
         TerminateOnNaN,
     };
     pub use crate::{losses, metrics, FitOptions, History, Logs, Model, Sequential};
-    pub use kensho_core::{Error, Initializer, Padding, PoolPadding, Result, Tensor};
+    pub use kensho_core::{Error, Initializer, Padding, Result, Tensor};
     pub use kensho_layers::{
         Activation, ActivationLayer, AveragePooling1d, AveragePooling2d, BatchNormalization, Conv1d, Conv2d,
         Conv2dTranspose, Cropping2d, Dense, DepthwiseConv2d, Dropout, Flatten, GlobalAveragePooling1d,

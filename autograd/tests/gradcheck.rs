@@ -446,7 +446,7 @@ fn gradcheck_compositions() {
 
 #[test]
 fn gradcheck_pool() {
-    use kensho_core::{Pool1dOptions as P1, Pool2dOptions as P2, PoolPadding::Same};
+    use kensho_core::{Padding::Same, Pool1dOptions as P1, Pool2dOptions as P2};
     let mut g = Gen::new(18);
     let s2 = P2::new([3, 3]).strides([2, 2]).padding(Same);
     let overlap = P2::new([2, 3]).strides([1, 2]);

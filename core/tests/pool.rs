@@ -3,7 +3,7 @@
 //! of average pooling, adjointness of every linear kernel with its adjoint, the gradients of
 //! pooling against the directly computed routing, and bit-identical results on 1 and 2 threads.
 
-use kensho_core::{seeded_rng, set_num_threads, Pool1dOptions, Pool2dOptions, PoolPadding, Tensor};
+use kensho_core::{seeded_rng, set_num_threads, Padding, Pool1dOptions, Pool2dOptions, Tensor};
 
 fn t(values: &[f32], shape: &[usize]) -> Tensor {
     Tensor::from_vec(values.to_vec(), shape).unwrap()
@@ -34,7 +34,7 @@ fn tf_axis(input: usize, k: usize, s: usize, same: bool) -> (usize, usize) {
 /// in row-major window order.
 fn windows(shape: &[usize], opts: Pool2dOptions) -> (Vec<usize>, Vec<Vec<usize>>) {
     let [n, h, w, c] = [shape[0], shape[1], shape[2], shape[3]];
-    let same = opts.padding == PoolPadding::Same;
+    let same = opts.padding == Padding::Same;
     let (oh, top) = tf_axis(h, opts.pool[0], opts.strides[0], same);
     let (ow, left) = tf_axis(w, opts.pool[1], opts.strides[1], same);
     let mut all = Vec::new();
@@ -82,7 +82,7 @@ fn direct_max_grad(x: &Tensor, dy: &Tensor, opts: Pool2dOptions) -> Tensor {
 
 /// A mix of window, stride and padding cases over `[N, H, W, C]` shapes.
 fn cases() -> Vec<(Vec<usize>, Pool2dOptions)> {
-    use PoolPadding::{Same, Valid};
+    use Padding::{Same, Valid};
     vec![
         (vec![2, 4, 4, 3], Pool2dOptions::new([2, 2])),
         (vec![2, 7, 5, 3], Pool2dOptions::new([3, 3]).strides([2, 2]).padding(Same)),
@@ -115,7 +115,7 @@ fn pooling_matches_the_direct_definition() {
 #[test]
 fn one_d_pooling_is_two_d_pooling_over_one_row() {
     let x = rand(&[2, 9, 3], 7);
-    for opts in [Pool1dOptions::new(2), Pool1dOptions::new(3).strides(2).padding(PoolPadding::Same)] {
+    for opts in [Pool1dOptions::new(2), Pool1dOptions::new(3).strides(2).padding(Padding::Same)] {
         let (max, avg) = direct(&x.unsqueeze(1), opts.to_2d());
         let out = opts.output_shape(x.shape()).unwrap();
         assert_eq!(x.max_pool1d(opts), max.reshape_to(&out));
@@ -124,7 +124,7 @@ fn one_d_pooling_is_two_d_pooling_over_one_row() {
     // Keras: MaxPooling1D(pool_size=2) on [[1], [3], [2], [5], [4]] keeps [[3], [5]].
     let x = t(&[1., 3., 2., 5., 4.], &[1, 5, 1]);
     assert_eq!(x.max_pool1d(Pool1dOptions::new(2)).to_vec(), vec![3., 5.]);
-    assert_eq!(x.max_pool1d(Pool1dOptions::new(2).padding(PoolPadding::Same)).to_vec(), vec![3., 5., 4.]);
+    assert_eq!(x.max_pool1d(Pool1dOptions::new(2).padding(Padding::Same)).to_vec(), vec![3., 5., 4.]);
 }
 
 #[test]
@@ -148,7 +148,7 @@ fn max_pool_ties_route_to_first() {
     assert_eq!(dx.to_vec(), vec![1., 2., 0., 3., 4., 0., 0., 0., 0.]);
     // With stride 1 and a window of 3 over [5, 5, 5]: all three windows pick element 0 (same).
     let x = Tensor::full(&[1, 1, 3, 1], 5.0);
-    let same = Pool2dOptions::new([1, 3]).strides([1, 1]).padding(PoolPadding::Same);
+    let same = Pool2dOptions::new([1, 3]).strides([1, 1]).padding(Padding::Same);
     let dx = x.max_pool2d_grad(&Tensor::ones(&[1, 1, 3, 1]), same);
     assert_eq!(dx.to_vec(), vec![2., 1., 0.]);
 }
@@ -158,12 +158,12 @@ fn same_padding_never_wins_a_max_and_is_not_counted_in_an_average() {
     // x = 1..=9 on a 3x3 grid (one sample, one channel).
     let x = Tensor::arange(9).add_scalar(1.0).reshape_to(&[1, 3, 3, 1]);
     // 2x2 windows, stride 2, same: out 2x2, padding 1 in total, all of it at the bottom / right.
-    let opts = Pool2dOptions::new([2, 2]).padding(PoolPadding::Same);
+    let opts = Pool2dOptions::new([2, 2]).padding(Padding::Same);
     // (1+2+4+5)/4, (3+6)/2, (7+8)/2, 9/1.
     assert_eq!(x.avg_pool2d(opts).to_vec(), vec![3.0, 4.5, 7.5, 9.0]);
     assert_eq!(x.neg().max_pool2d(opts).to_vec(), vec![-1.0, -3.0, -7.0, -9.0]);
     // 3x3 windows, stride 1, same: padding 1 on each side; corners average 4 values, edges 6.
-    let opts = Pool2dOptions::new([3, 3]).strides([1, 1]).padding(PoolPadding::Same);
+    let opts = Pool2dOptions::new([3, 3]).strides([1, 1]).padding(Padding::Same);
     let want = [12. / 4., 21. / 6., 16. / 4., 27. / 6., 45. / 9., 33. / 6., 24. / 4., 39. / 6., 28. / 4.];
     assert_eq!(want, [3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0, 6.5, 7.0]);
     assert!(x.avg_pool2d(opts).allclose(&t(&want, &[1, 3, 3, 1]), 1e-6, 0.0));
@@ -226,7 +226,7 @@ fn bits(t: &Tensor) -> Vec<u32> {
 fn results_do_not_depend_on_the_thread_count() {
     // Large enough for every kernel to split its batch across the threads.
     let x = rand(&[8, 48, 40, 24], 900);
-    let opts = Pool2dOptions::new([3, 3]).strides([2, 2]).padding(PoolPadding::Same);
+    let opts = Pool2dOptions::new([3, 3]).strides([2, 2]).padding(Padding::Same);
     let dy = rand(&opts.output_shape(x.shape()).unwrap(), 901);
     let up = x.upsample2d_nearest([2, 2]);
     let run = || {

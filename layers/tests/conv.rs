@@ -2,7 +2,7 @@
 //! batch independence, config round trip, PyTorch layout) on each, literal values, and errors.
 
 use kensho_autograd::Tape;
-use kensho_core::{seeded_rng, Initializer, Padding, PoolPadding, Tensor};
+use kensho_core::{seeded_rng, Initializer, Padding, Tensor};
 use kensho_layers::testing::check_layer;
 use kensho_layers::{
     Activation, AveragePooling1d, AveragePooling2d, Conv1d, Conv2d, Ctx, GlobalAveragePooling1d,
@@ -62,8 +62,8 @@ fn conv2d_forward_on_literal_values() {
 #[test]
 fn pooling_layers_pass_check_layer() {
     check_layer(&mut MaxPooling2d::new([2, 2]), &[4, 6, 2], 2, 0).unwrap();
-    check_layer(&mut MaxPooling2d::new([3, 3]).strides([2, 2]).padding(PoolPadding::Same), &[5, 5, 2], 2, 0).unwrap();
-    check_layer(&mut AveragePooling2d::new([2, 3]).padding(PoolPadding::Same), &[5, 4, 3], 2, 0).unwrap();
+    check_layer(&mut MaxPooling2d::new([3, 3]).strides([2, 2]).padding(Padding::Same), &[5, 5, 2], 2, 0).unwrap();
+    check_layer(&mut AveragePooling2d::new([2, 3]).padding(Padding::Same), &[5, 4, 3], 2, 0).unwrap();
     check_layer(&mut MaxPooling1d::new([2]), &[7, 3], 2, 0).unwrap();
     check_layer(&mut AveragePooling1d::new([3]).strides([1]), &[7, 3], 2, 0).unwrap();
     check_layer(&mut GlobalAveragePooling2d::new(), &[3, 4, 2], 2, 0).unwrap();

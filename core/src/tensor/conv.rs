@@ -21,15 +21,24 @@ use super::Tensor;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 
-/// How a convolution treats the borders of its input (Keras `padding`).
+/// How a convolution or a pooling treats the borders of its input (Keras `padding`): one type
+/// for both, as in Keras.
+///
+/// ```
+/// use kensho_core::{Conv2dOptions, Padding, Pool2dOptions};
+/// let conv = Conv2dOptions::default().padding(Padding::Same);
+/// let pool = Pool2dOptions::new([2, 2]).padding(Padding::Same);
+/// assert_eq!(conv.padding, pool.padding);
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Padding {
     /// No padding: only windows inside the input, `floor((in - k_eff) / stride) + 1` outputs
     /// with `k_eff = (k - 1) * dilation + 1` (Keras `"valid"`).
     #[default]
     Valid,
-    /// Zero padding so that there are `ceil(in / stride)` outputs, the smaller half of the
-    /// padding at the top / left (Keras and TensorFlow `"same"`).
+    /// Padding so that there are `ceil(in / stride)` outputs, the smaller half of it at the
+    /// top / left (Keras and TensorFlow `"same"`): zeros for a convolution; for a pooling,
+    /// positions that never win a max and are not counted in an average.
     Same,
 }
 

@@ -14,7 +14,7 @@
 //! sample is computed the same way on any thread, so the results do not depend on the thread
 //! count.
 
-use super::Tensor;
+use super::{Padding, Tensor};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
@@ -23,28 +23,17 @@ use std::ops::Range;
 /// cheap elementwise op needs before a thread hand-off pays (see `elementwise.rs`).
 const PARALLEL_MIN_WORK: usize = 1 << 18;
 
-/// How pooling windows treat the borders of the input (Keras `padding`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum PoolPadding {
-    /// Only windows that lie inside the input: `floor((in - k) / stride) + 1` outputs.
-    #[default]
-    Valid,
-    /// `ceil(in / stride)` outputs; the borders are padded (smaller half at the top / left) with
-    /// positions that never win a max and are not counted in an average.
-    Same,
-}
-
-impl PoolPadding {
-    /// The output length and the padding before the input along one axis (`None` if a valid
-    /// window does not fit).
-    fn axis(self, input: usize, k: usize, stride: usize) -> Option<(usize, usize)> {
-        match self {
-            PoolPadding::Valid => (input >= k).then(|| ((input - k) / stride + 1, 0)),
-            PoolPadding::Same => {
-                let out = input.div_ceil(stride);
-                let total = (out.saturating_sub(1) * stride + k).saturating_sub(input);
-                Some((out, if out == 0 { 0 } else { total / 2 }))
-            }
+/// The output length and the padding before the input of a pooling along one axis (`None` if
+/// a valid window does not fit): with [`Padding::Same`], `ceil(in / stride)` outputs, the
+/// borders padded (smaller half at the top / left) with positions that never win a max and are
+/// not counted in an average.
+fn pool_axis(padding: Padding, input: usize, k: usize, stride: usize) -> Option<(usize, usize)> {
+    match padding {
+        Padding::Valid => (input >= k).then(|| ((input - k) / stride + 1, 0)),
+        Padding::Same => {
+            let out = input.div_ceil(stride);
+            let total = (out.saturating_sub(1) * stride + k).saturating_sub(input);
+            Some((out, if out == 0 { 0 } else { total / 2 }))
         }
     }
 }
@@ -52,8 +41,8 @@ impl PoolPadding {
 /// The window, strides and padding of a 2-D pooling over `[N, H, W, C]`.
 ///
 /// ```
-/// use kensho_core::{Pool2dOptions, PoolPadding, Tensor};
-/// let opts = Pool2dOptions::new([3, 3]).strides([2, 2]).padding(PoolPadding::Same);
+/// use kensho_core::{Pool2dOptions, Padding, Tensor};
+/// let opts = Pool2dOptions::new([3, 3]).strides([2, 2]).padding(Padding::Same);
 /// assert_eq!(opts.output_shape(&[8, 7, 5, 16])?, vec![8, 4, 3, 16]);
 /// assert_eq!(Tensor::zeros(&[8, 7, 5, 16]).max_pool2d(opts).shape(), &[8, 4, 3, 16]);
 /// # Ok::<(), kensho_core::Error>(())
@@ -67,7 +56,7 @@ pub struct Pool2dOptions {
     /// Steps between windows `[vertical, horizontal]` (Keras default: the window size).
     pub strides: [usize; 2],
     /// Border handling.
-    pub padding: PoolPadding,
+    pub padding: Padding,
 }
 
 impl Default for Pool2dOptions {
@@ -80,7 +69,7 @@ impl Default for Pool2dOptions {
 impl Pool2dOptions {
     /// A `pool` window with strides equal to the window (as Keras) and valid padding.
     pub fn new(pool: [usize; 2]) -> Self {
-        Pool2dOptions { pool, strides: pool, padding: PoolPadding::Valid }
+        Pool2dOptions { pool, strides: pool, padding: Padding::Valid }
     }
 
     /// Sets the strides.
@@ -90,7 +79,7 @@ impl Pool2dOptions {
     }
 
     /// Sets the padding.
-    pub fn padding(mut self, padding: PoolPadding) -> Self {
+    pub fn padding(mut self, padding: Padding) -> Self {
         self.padding = padding;
         self
     }
@@ -115,7 +104,7 @@ pub struct Pool1dOptions {
     /// Step between windows (Keras default: the window length).
     pub strides: usize,
     /// Border handling.
-    pub padding: PoolPadding,
+    pub padding: Padding,
 }
 
 impl Default for Pool1dOptions {
@@ -128,7 +117,7 @@ impl Default for Pool1dOptions {
 impl Pool1dOptions {
     /// A window of `pool` with the stride equal to the window (as Keras) and valid padding.
     pub fn new(pool: usize) -> Self {
-        Pool1dOptions { pool, strides: pool, padding: PoolPadding::Valid }
+        Pool1dOptions { pool, strides: pool, padding: Padding::Valid }
     }
 
     /// Sets the stride.
@@ -138,7 +127,7 @@ impl Pool1dOptions {
     }
 
     /// Sets the padding.
-    pub fn padding(mut self, padding: PoolPadding) -> Self {
+    pub fn padding(mut self, padding: Padding) -> Self {
         self.padding = padding;
         self
     }
@@ -185,10 +174,10 @@ impl Geometry {
         let &[n, h, w, c] = shape else {
             return Err(Error::shape(op, "an input of rank 4 [batch, height, width, channels]", shape));
         };
-        let rows = opts.padding.axis(h, opts.pool[0], opts.strides[0]);
-        let cols = opts.padding.axis(w, opts.pool[1], opts.strides[1]);
+        let rows = pool_axis(opts.padding, h, opts.pool[0], opts.strides[0]);
+        let cols = pool_axis(opts.padding, w, opts.pool[1], opts.strides[1]);
         let (Some((oh, top)), Some((ow, left))) = (rows, cols) else {
-            let why = format!("height and width at least the pool size {:?} (or PoolPadding::Same)", opts.pool);
+            let why = format!("height and width at least the pool size {:?} (or Padding::Same)", opts.pool);
             return Err(Error::shape(format!("{op} with valid padding"), why, shape));
         };
         Ok(Geometry { n, h, w, c, oh, ow, top, left, k: opts.pool, s: opts.strides })
@@ -478,13 +467,13 @@ mod tests {
     #[test]
     fn same_padding_follows_tensorflow() {
         // (in, k, s) -> (out, pad before): total = max((out - 1) * s + k - in, 0).
-        assert_eq!(PoolPadding::Same.axis(5, 3, 2), Some((3, 1)));
-        assert_eq!(PoolPadding::Same.axis(6, 3, 2), Some((3, 0)));
-        assert_eq!(PoolPadding::Same.axis(7, 4, 1), Some((7, 1)));
-        assert_eq!(PoolPadding::Same.axis(5, 1, 3), Some((2, 0)));
-        assert_eq!(PoolPadding::Same.axis(0, 2, 2), Some((0, 0)));
-        assert_eq!(PoolPadding::Valid.axis(5, 3, 2), Some((2, 0)));
-        assert_eq!(PoolPadding::Valid.axis(2, 3, 1), None);
+        assert_eq!(pool_axis(Padding::Same, 5, 3, 2), Some((3, 1)));
+        assert_eq!(pool_axis(Padding::Same, 6, 3, 2), Some((3, 0)));
+        assert_eq!(pool_axis(Padding::Same, 7, 4, 1), Some((7, 1)));
+        assert_eq!(pool_axis(Padding::Same, 5, 1, 3), Some((2, 0)));
+        assert_eq!(pool_axis(Padding::Same, 0, 2, 2), Some((0, 0)));
+        assert_eq!(pool_axis(Padding::Valid, 5, 3, 2), Some((2, 0)));
+        assert_eq!(pool_axis(Padding::Valid, 2, 3, 1), None);
     }
 
     #[test]
@@ -494,7 +483,7 @@ mod tests {
         let err = Tensor::zeros(&[1, 1, 4, 2]).try_avg_pool2d(Pool2dOptions::default()).unwrap_err().to_string();
         assert!(err.contains("avg_pool2d") && err.contains("[1, 1, 4, 2]"), "{err}");
         assert!(Tensor::zeros(&[1, 2, 2, 1]).try_max_pool2d(Pool2dOptions::new([0, 1])).is_err());
-        let same = Pool2dOptions::default().padding(PoolPadding::Same);
+        let same = Pool2dOptions::default().padding(Padding::Same);
         assert_eq!(Tensor::zeros(&[1, 1, 3, 2]).max_pool2d(same).shape(), &[1, 1, 2, 2]);
         assert_eq!(Pool1dOptions::new(3).output_shape(&[2, 7, 4]).unwrap(), vec![2, 2, 4]);
         let p = std::panic::catch_unwind(|| Tensor::zeros(&[2, 4]).max_pool1d(Pool1dOptions::new(2))).unwrap_err();

@@ -4,7 +4,7 @@
 use crate::layer::{Ctx, Layer, LayerConfig};
 use crate::Shape;
 use kensho_autograd::Var;
-use kensho_core::{Error, Pool1dOptions, Pool2dOptions, PoolPadding, Result, Rng, Tensor};
+use kensho_core::{Error, Padding, Pool1dOptions, Pool2dOptions, Result, Rng, Tensor};
 use serde::{Deserialize, Serialize};
 
 /// The configuration of a pooling layer (Keras' names and defaults), one entry per spatial
@@ -18,7 +18,7 @@ pub struct PoolConfig {
     /// Steps between windows (default: the window size).
     pub strides: Option<Vec<usize>>,
     /// `Valid` (default) or `Same`.
-    pub padding: PoolPadding,
+    pub padding: Padding,
 }
 
 /// Pooling of channels_last inputs over windows of `N` spatial axes: the maximum when `MAX`,
@@ -60,7 +60,7 @@ impl<const N: usize, const MAX: bool> Pool<N, MAX> {
             name: String::new(),
             pool_size: pool_size.to_vec(),
             strides: None,
-            padding: PoolPadding::Valid,
+            padding: Padding::Valid,
         })
     }
 
@@ -76,7 +76,7 @@ impl<const N: usize, const MAX: bool> Pool<N, MAX> {
     }
 
     /// Sets the padding.
-    pub fn padding(mut self, padding: PoolPadding) -> Self {
+    pub fn padding(mut self, padding: Padding) -> Self {
         self.config.padding = padding;
         self
     }
