@@ -13,11 +13,14 @@
 //! `reflect`, `wrap`, `constant` with `fill_value`, `nearest`; the default is `reflect`). Each
 //! call is a fixed linear map of its input, recorded on the tape as a gather with weights (whose
 //! backward is the transposed scatter), so the layers pass gradients to the layers before them
-//! and may sit anywhere in a model, not only right after the `Input`.
+//! and may sit anywhere in a model, not only right after the `Input`. The three geometric layers
+//! are one layer core (`geometric.rs`), each drawing its own kind of map (a shift, a rotation,
+//! a zoom).
 //!
 //! In PyTorch's checkpoint layout these layers count as no module: PyTorch does this work in the
 //! data pipeline (torchvision's `transforms`), outside `torch.nn.Sequential`.
 
+mod geometric;
 mod random_contrast;
 mod random_flip;
 mod random_rotation;

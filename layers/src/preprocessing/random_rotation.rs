@@ -1,34 +1,20 @@
 //! [`RandomRotation`]: rotates each image by a random angle about its centre, in training only.
 
-use super::resample::{affine_transform, Affine};
-use super::{require_image, uniform, Factor, FillMode, Interpolation};
-use crate::layer::{Ctx, Layer, LayerConfig};
-use crate::{Shape, TorchLayout};
-use kensho_autograd::Var;
+use super::geometric::{geometric_config, geometric_layer, DrawTransform};
+use super::resample::Affine;
+use super::{uniform, Factor, FillMode, Interpolation};
 use kensho_core::{Result, Rng};
-use serde::{Deserialize, Serialize};
 use std::f32::consts::TAU;
 
-/// The configuration of a [`RandomRotation`] layer (Keras' names and defaults).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RandomRotationConfig {
-    /// The angle as a fraction of a full turn: `f` for `[-f, f]`, or `(lower, upper)`, in
-    /// `[-1, 1]`; positive angles turn counter-clockwise.
-    pub factor: Factor,
-    /// Layer name.
-    pub name: String,
-    /// How the uncovered points are filled (default `reflect`).
-    #[serde(default)]
-    pub fill_mode: FillMode,
-    /// How the image is read between pixels (default `bilinear`).
-    #[serde(default)]
-    pub interpolation: Interpolation,
-    /// The value of the uncovered points with `fill_mode` `constant`.
-    #[serde(default)]
-    pub fill_value: f32,
-    /// Optional declared per-sample input shape (Keras' `input_shape` on a first layer).
-    #[serde(default)]
-    pub input_shape: Option<Shape>,
+geometric_config! {
+    /// The configuration of a [`RandomRotation`] layer (Keras' names and defaults).
+    pub struct RandomRotationConfig {
+        /// The angle as a fraction of a full turn: `f` for `[-f, f]`, or `(lower, upper)`, in
+        /// `[-1, 1]`; positive angles turn counter-clockwise.
+        pub factor: Factor,
+        /// Layer name.
+        pub name: String,
+    }
 }
 
 /// In training, rotates each image by its own random angle, `factor` of a full turn (so
@@ -65,41 +51,6 @@ impl RandomRotation {
             input_shape: None,
         })
     }
-
-    /// A layer from its configuration.
-    pub fn from_config(config: RandomRotationConfig) -> RandomRotation {
-        RandomRotation { config }
-    }
-
-    /// Sets how the uncovered points are filled.
-    pub fn fill_mode(mut self, fill_mode: FillMode) -> RandomRotation {
-        self.config.fill_mode = fill_mode;
-        self
-    }
-
-    /// Sets the interpolation.
-    pub fn interpolation(mut self, interpolation: Interpolation) -> RandomRotation {
-        self.config.interpolation = interpolation;
-        self
-    }
-
-    /// Sets the value of the uncovered points for [`FillMode::Constant`].
-    pub fn fill_value(mut self, fill_value: f32) -> RandomRotation {
-        self.config.fill_value = fill_value;
-        self
-    }
-
-    /// Declares the per-sample input shape (on the first layer of a model).
-    pub fn input_shape(mut self, shape: &[usize]) -> RandomRotation {
-        self.config.input_shape = Some(Shape::known(shape));
-        self
-    }
-
-    /// Gives the layer a name instead of the automatic one (Keras' `name=`).
-    pub fn with_name(mut self, name: &str) -> RandomRotation {
-        self.set_name(name);
-        self
-    }
 }
 
 /// The map of a rotation by `angle` (radians, counter-clockwise) about the centre of an
@@ -111,51 +62,19 @@ fn rotation(angle: f32, h: usize, w: usize) -> Affine {
     Affine { a0: cos, a1: -sin, a2: cx - cx * cos + cy * sin, b0: sin, b1: cos, b2: cy - cx * sin - cy * cos }
 }
 
-impl Layer for RandomRotation {
-    fn name(&self) -> &str {
-        &self.config.name
+impl DrawTransform for RandomRotationConfig {
+    fn check(&self, owner: &str) -> Result<()> {
+        self.factor.check(&format!("{owner} factor"), -1.0, 1.0, false)
     }
 
-    fn set_name(&mut self, name: &str) {
-        self.config.name = name.to_string();
-    }
-
-    fn kind(&self) -> &'static str {
-        "RandomRotation"
-    }
-
-    fn build(&mut self, input_shape: &Shape, _rng: &mut Rng) -> Result<Shape> {
-        let name = &self.config.name;
-        self.config.factor.check(&format!("RandomRotation \"{name}\" factor"), -1.0, 1.0, false)?;
-        require_image("RandomRotation", name, input_shape)?;
-        Ok(input_shape.clone())
-    }
-
-    fn forward<'t>(&self, x: Var<'t>, cx: &Ctx<'t>) -> Var<'t> {
-        if !cx.training {
-            return x;
-        }
-        let shape = x.shape();
-        let (low, high) = self.config.factor.symmetric_bounds();
-        let mut rng = cx.rng.borrow_mut();
-        let maps: Vec<Affine> =
-            (0..shape[0]).map(|_| rotation(uniform(&mut rng, low, high) * TAU, shape[1], shape[2])).collect();
-        let RandomRotationConfig { interpolation, fill_mode, fill_value, .. } = self.config;
-        affine_transform(x, &maps, interpolation, fill_mode, fill_value)
-    }
-
-    fn config(&self) -> LayerConfig {
-        LayerConfig::RandomRotation(self.config.clone())
-    }
-
-    fn declared_input_shape(&self) -> Option<Shape> {
-        self.config.input_shape.clone()
-    }
-
-    fn torch_layout(&self) -> Option<TorchLayout> {
-        Some(super::torch_layout())
+    /// A rotation by a drawn fraction of a full turn about the image centre.
+    fn draw(&self, rng: &mut Rng, height: usize, width: usize) -> Affine {
+        let (low, high) = self.factor.symmetric_bounds();
+        rotation(uniform(rng, low, high) * TAU, height, width)
     }
 }
+
+geometric_layer!(RandomRotation, RandomRotationConfig);
 
 #[cfg(test)]
 mod tests {

@@ -1,36 +1,22 @@
 //! [`RandomTranslation`]: shifts each image by a random fraction of its size, in training only.
 
-use super::resample::{affine_transform, Affine};
-use super::{require_image, uniform, Factor, FillMode, Interpolation};
-use crate::layer::{Ctx, Layer, LayerConfig};
-use crate::{Shape, TorchLayout};
-use kensho_autograd::Var;
+use super::geometric::{geometric_config, geometric_layer, DrawTransform};
+use super::resample::Affine;
+use super::{uniform, Factor, FillMode, Interpolation};
 use kensho_core::{Result, Rng};
-use serde::{Deserialize, Serialize};
 
-/// The configuration of a [`RandomTranslation`] layer (Keras' names and defaults).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RandomTranslationConfig {
-    /// Layer name.
-    pub name: String,
-    /// Vertical shift as a fraction of the height: `f` for `[-f, f]`, or `(lower, upper)`, in
-    /// `[-1, 1]`; positive shifts move the image down.
-    pub height_factor: Factor,
-    /// Horizontal shift as a fraction of the width, as `height_factor`; positive shifts move the
-    /// image right.
-    pub width_factor: Factor,
-    /// How the uncovered points are filled (default `reflect`).
-    #[serde(default)]
-    pub fill_mode: FillMode,
-    /// How the image is read between pixels (default `bilinear`).
-    #[serde(default)]
-    pub interpolation: Interpolation,
-    /// The value of the uncovered points with `fill_mode` `constant`.
-    #[serde(default)]
-    pub fill_value: f32,
-    /// Optional declared per-sample input shape (Keras' `input_shape` on a first layer).
-    #[serde(default)]
-    pub input_shape: Option<Shape>,
+geometric_config! {
+    /// The configuration of a [`RandomTranslation`] layer (Keras' names and defaults).
+    pub struct RandomTranslationConfig {
+        /// Layer name.
+        pub name: String,
+        /// Vertical shift as a fraction of the height: `f` for `[-f, f]`, or `(lower, upper)`, in
+        /// `[-1, 1]`; positive shifts move the image down.
+        pub height_factor: Factor,
+        /// Horizontal shift as a fraction of the width, as `height_factor`; positive shifts move the
+        /// image right.
+        pub width_factor: Factor,
+    }
 }
 
 /// In training, shifts each image by its own random offset, `height_factor * height` rows and
@@ -66,93 +52,23 @@ impl RandomTranslation {
             input_shape: None,
         })
     }
+}
 
-    /// A layer from its configuration.
-    pub fn from_config(config: RandomTranslationConfig) -> RandomTranslation {
-        RandomTranslation { config }
+impl DrawTransform for RandomTranslationConfig {
+    fn check(&self, owner: &str) -> Result<()> {
+        self.height_factor.check(&format!("{owner} height_factor"), -1.0, 1.0, false)?;
+        self.width_factor.check(&format!("{owner} width_factor"), -1.0, 1.0, false)
     }
 
-    /// Sets how the uncovered points are filled.
-    pub fn fill_mode(mut self, fill_mode: FillMode) -> RandomTranslation {
-        self.config.fill_mode = fill_mode;
-        self
-    }
-
-    /// Sets the interpolation.
-    pub fn interpolation(mut self, interpolation: Interpolation) -> RandomTranslation {
-        self.config.interpolation = interpolation;
-        self
-    }
-
-    /// Sets the value of the uncovered points for [`FillMode::Constant`].
-    pub fn fill_value(mut self, fill_value: f32) -> RandomTranslation {
-        self.config.fill_value = fill_value;
-        self
-    }
-
-    /// Declares the per-sample input shape (on the first layer of a model).
-    pub fn input_shape(mut self, shape: &[usize]) -> RandomTranslation {
-        self.config.input_shape = Some(Shape::known(shape));
-        self
-    }
-
-    /// Gives the layer a name instead of the automatic one (Keras' `name=`).
-    pub fn with_name(mut self, name: &str) -> RandomTranslation {
-        self.set_name(name);
-        self
+    /// A shift by a drawn fraction of the height, then of the width: output `(x, y)` reads
+    /// the input at `(x - dx, y - dy)`.
+    fn draw(&self, rng: &mut Rng, height: usize, width: usize) -> Affine {
+        let (h_low, h_high) = self.height_factor.symmetric_bounds();
+        let (w_low, w_high) = self.width_factor.symmetric_bounds();
+        let dy = uniform(rng, h_low, h_high) * height as f32;
+        let dx = uniform(rng, w_low, w_high) * width as f32;
+        Affine { a2: -dx, b2: -dy, ..Affine::IDENTITY }
     }
 }
 
-impl Layer for RandomTranslation {
-    fn name(&self) -> &str {
-        &self.config.name
-    }
-
-    fn set_name(&mut self, name: &str) {
-        self.config.name = name.to_string();
-    }
-
-    fn kind(&self) -> &'static str {
-        "RandomTranslation"
-    }
-
-    fn build(&mut self, input_shape: &Shape, _rng: &mut Rng) -> Result<Shape> {
-        let name = &self.config.name;
-        self.config.height_factor.check(&format!("RandomTranslation \"{name}\" height_factor"), -1.0, 1.0, false)?;
-        self.config.width_factor.check(&format!("RandomTranslation \"{name}\" width_factor"), -1.0, 1.0, false)?;
-        require_image("RandomTranslation", name, input_shape)?;
-        Ok(input_shape.clone())
-    }
-
-    fn forward<'t>(&self, x: Var<'t>, cx: &Ctx<'t>) -> Var<'t> {
-        if !cx.training {
-            return x;
-        }
-        let shape = x.shape();
-        let (n, h, w) = (shape[0], shape[1] as f32, shape[2] as f32);
-        let (h_low, h_high) = self.config.height_factor.symmetric_bounds();
-        let (w_low, w_high) = self.config.width_factor.symmetric_bounds();
-        let mut rng = cx.rng.borrow_mut();
-        let maps: Vec<Affine> = (0..n)
-            .map(|_| {
-                let dy = uniform(&mut rng, h_low, h_high) * h;
-                let dx = uniform(&mut rng, w_low, w_high) * w;
-                Affine { a2: -dx, b2: -dy, ..Affine::IDENTITY }
-            })
-            .collect();
-        let RandomTranslationConfig { interpolation, fill_mode, fill_value, .. } = self.config;
-        affine_transform(x, &maps, interpolation, fill_mode, fill_value)
-    }
-
-    fn config(&self) -> LayerConfig {
-        LayerConfig::RandomTranslation(self.config.clone())
-    }
-
-    fn declared_input_shape(&self) -> Option<Shape> {
-        self.config.input_shape.clone()
-    }
-
-    fn torch_layout(&self) -> Option<TorchLayout> {
-        Some(super::torch_layout())
-    }
-}
+geometric_layer!(RandomTranslation, RandomTranslationConfig);

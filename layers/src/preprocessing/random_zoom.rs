@@ -1,37 +1,23 @@
 //! [`RandomZoom`]: zooms each image in or out by a random factor, in training only.
 
-use super::resample::{affine_transform, Affine};
-use super::{require_image, uniform, Factor, FillMode, Interpolation};
-use crate::layer::{Ctx, Layer, LayerConfig};
-use crate::{Shape, TorchLayout};
-use kensho_autograd::Var;
+use super::geometric::{geometric_config, geometric_layer, DrawTransform};
+use super::resample::Affine;
+use super::{uniform, Factor, FillMode, Interpolation};
 use kensho_core::{Result, Rng};
-use serde::{Deserialize, Serialize};
 
-/// The configuration of a [`RandomZoom`] layer (Keras' names and defaults).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RandomZoomConfig {
-    /// Layer name.
-    pub name: String,
-    /// Vertical zoom as a fraction: `f` for `[-f, f]`, or `(lower, upper)`, in `(-1, 1]`;
-    /// positive values zoom out (the image shrinks), negative values zoom in.
-    pub height_factor: Factor,
-    /// Horizontal zoom, as `height_factor`; `None` (the default) zooms both axes by the same
-    /// factor, keeping the aspect ratio.
-    #[serde(default)]
-    pub width_factor: Option<Factor>,
-    /// How the uncovered points are filled (default `reflect`).
-    #[serde(default)]
-    pub fill_mode: FillMode,
-    /// How the image is read between pixels (default `bilinear`).
-    #[serde(default)]
-    pub interpolation: Interpolation,
-    /// The value of the uncovered points with `fill_mode` `constant`.
-    #[serde(default)]
-    pub fill_value: f32,
-    /// Optional declared per-sample input shape (Keras' `input_shape` on a first layer).
-    #[serde(default)]
-    pub input_shape: Option<Shape>,
+geometric_config! {
+    /// The configuration of a [`RandomZoom`] layer (Keras' names and defaults).
+    pub struct RandomZoomConfig {
+        /// Layer name.
+        pub name: String,
+        /// Vertical zoom as a fraction: `f` for `[-f, f]`, or `(lower, upper)`, in `(-1, 1]`;
+        /// positive values zoom out (the image shrinks), negative values zoom in.
+        pub height_factor: Factor,
+        /// Horizontal zoom, as `height_factor`; `None` (the default) zooms both axes by the same
+        /// factor, keeping the aspect ratio.
+        #[serde(default)]
+        pub width_factor: Option<Factor>,
+    }
 }
 
 /// In training, zooms each image about its centre by its own random factor: a drawn `z` in
@@ -70,100 +56,32 @@ impl RandomZoom {
         })
     }
 
-    /// A layer from its configuration.
-    pub fn from_config(config: RandomZoomConfig) -> RandomZoom {
-        RandomZoom { config }
-    }
-
     /// Zooms the width by its own factor.
     pub fn width_factor(mut self, width_factor: impl Into<Factor>) -> RandomZoom {
         self.config.width_factor = Some(width_factor.into());
         self
     }
+}
 
-    /// Sets how the uncovered points are filled.
-    pub fn fill_mode(mut self, fill_mode: FillMode) -> RandomZoom {
-        self.config.fill_mode = fill_mode;
-        self
+impl DrawTransform for RandomZoomConfig {
+    fn check(&self, owner: &str) -> Result<()> {
+        self.height_factor.check(&format!("{owner} height_factor"), -1.0, 1.0, true)?;
+        match self.width_factor {
+            Some(width) => width.check(&format!("{owner} width_factor"), -1.0, 1.0, true),
+            None => Ok(()),
+        }
     }
 
-    /// Sets the interpolation.
-    pub fn interpolation(mut self, interpolation: Interpolation) -> RandomZoom {
-        self.config.interpolation = interpolation;
-        self
-    }
-
-    /// Sets the value of the uncovered points for [`FillMode::Constant`].
-    pub fn fill_value(mut self, fill_value: f32) -> RandomZoom {
-        self.config.fill_value = fill_value;
-        self
-    }
-
-    /// Declares the per-sample input shape (on the first layer of a model).
-    pub fn input_shape(mut self, shape: &[usize]) -> RandomZoom {
-        self.config.input_shape = Some(Shape::known(shape));
-        self
-    }
-
-    /// Gives the layer a name instead of the automatic one (Keras' `name=`).
-    pub fn with_name(mut self, name: &str) -> RandomZoom {
-        self.set_name(name);
-        self
+    /// A zoom about the image centre by a drawn `1 + factor` per axis (the height's for both
+    /// without a `width_factor`).
+    fn draw(&self, rng: &mut Rng, height: usize, width: usize) -> Affine {
+        let (cy, cx) = ((height as f32 - 1.0) / 2.0, (width as f32 - 1.0) / 2.0);
+        let (h_low, h_high) = self.height_factor.symmetric_bounds();
+        let zy = 1.0 + uniform(rng, h_low, h_high);
+        let zx =
+            self.width_factor.map(Factor::symmetric_bounds).map_or(zy, |(low, high)| 1.0 + uniform(rng, low, high));
+        Affine { a0: zx, a2: cx * (1.0 - zx), b1: zy, b2: cy * (1.0 - zy), ..Affine::IDENTITY }
     }
 }
 
-impl Layer for RandomZoom {
-    fn name(&self) -> &str {
-        &self.config.name
-    }
-
-    fn set_name(&mut self, name: &str) {
-        self.config.name = name.to_string();
-    }
-
-    fn kind(&self) -> &'static str {
-        "RandomZoom"
-    }
-
-    fn build(&mut self, input_shape: &Shape, _rng: &mut Rng) -> Result<Shape> {
-        let name = &self.config.name;
-        self.config.height_factor.check(&format!("RandomZoom \"{name}\" height_factor"), -1.0, 1.0, true)?;
-        if let Some(width) = self.config.width_factor {
-            width.check(&format!("RandomZoom \"{name}\" width_factor"), -1.0, 1.0, true)?;
-        }
-        require_image("RandomZoom", name, input_shape)?;
-        Ok(input_shape.clone())
-    }
-
-    fn forward<'t>(&self, x: Var<'t>, cx: &Ctx<'t>) -> Var<'t> {
-        if !cx.training {
-            return x;
-        }
-        let shape = x.shape();
-        let (cy, cx_) = ((shape[1] as f32 - 1.0) / 2.0, (shape[2] as f32 - 1.0) / 2.0);
-        let (h_low, h_high) = self.config.height_factor.symmetric_bounds();
-        let width = self.config.width_factor.map(Factor::symmetric_bounds);
-        let mut rng = cx.rng.borrow_mut();
-        let maps: Vec<Affine> = (0..shape[0])
-            .map(|_| {
-                let zy = 1.0 + uniform(&mut rng, h_low, h_high);
-                let zx = width.map_or(zy, |(low, high)| 1.0 + uniform(&mut rng, low, high));
-                Affine { a0: zx, a2: cx_ * (1.0 - zx), b1: zy, b2: cy * (1.0 - zy), ..Affine::IDENTITY }
-            })
-            .collect();
-        let RandomZoomConfig { interpolation, fill_mode, fill_value, .. } = self.config;
-        affine_transform(x, &maps, interpolation, fill_mode, fill_value)
-    }
-
-    fn config(&self) -> LayerConfig {
-        LayerConfig::RandomZoom(self.config.clone())
-    }
-
-    fn declared_input_shape(&self) -> Option<Shape> {
-        self.config.input_shape.clone()
-    }
-
-    fn torch_layout(&self) -> Option<TorchLayout> {
-        Some(super::torch_layout())
-    }
-}
+geometric_layer!(RandomZoom, RandomZoomConfig);
