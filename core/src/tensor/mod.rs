@@ -8,6 +8,7 @@
 mod conv;
 mod create;
 mod elementwise;
+mod heap;
 mod index;
 mod matmul;
 mod pool;
@@ -33,8 +34,10 @@ pub use pool::{Pool1dOptions, Pool2dOptions};
 pub struct Tensor(ArcArray<f32, IxDyn>);
 
 impl Tensor {
-    /// Wraps an ndarray array.
+    /// Wraps an ndarray array. The first call tunes the C allocator to keep freed buffers for
+    /// reuse (glibc; see `heap.rs`).
     pub fn from_array(array: ArrayD<f32>) -> Tensor {
+        heap::keep_freed_buffers();
         Tensor(array.into_shared())
     }
 
