@@ -509,6 +509,16 @@ fn gradcheck_conv() {
         case("conv2d T[1,4,5,3]xT[2,2,3,2]", vec![strided(g.n(&[1, 4, 5, 3])), strided(g.n(&[2, 2, 3, 2]))], |v| {
             v[0].conv2d(v[1], &C2::default().padding(Same))
         }),
+        case(
+            "conv2d_bias 3x3 valid [2,5,5,2]x[3,3,2,3]+[3]",
+            vec![g.n(&[2, 5, 5, 2]), g.n(&[3, 3, 2, 3]), g.n(&[3])],
+            |v| v[0].conv2d_bias(v[1], v[2], &C2::default()),
+        ),
+        case(
+            "conv2d_bias 1x1 T[2,3,3,4]x[1,1,4,2]+[2]",
+            vec![strided(g.n(&[2, 3, 3, 4])), g.n(&[1, 1, 4, 2]), g.n(&[2])],
+            |v| v[0].conv2d_bias(v[1], v[2], &C2::default()),
+        ),
         case("conv2d input only, frozen kernel", vec![g.n(&[1, 4, 4, 2])], move |v| {
             v[0].conv2d(constant(v[0], &frozen), &C2::default())
         }),

@@ -301,3 +301,32 @@ fn fused_linear_equals_matmul_plus_bias_in_value_and_gradient() {
     assert!(fused.2.allclose(&composed.2, 1e-6, 1e-6));
     assert!(fused.3.allclose(&composed.3, 1e-6, 1e-6));
 }
+
+#[test]
+fn fused_conv2d_bias_equals_conv2d_plus_bias_bit_for_bit() {
+    use kensho_core::{Conv2dOptions, Padding};
+    let mut rng = kensho_core::seeded_rng(22);
+    for (xs, ks, opts) in [
+        ([3, 9, 8, 2], [3, 3, 2, 5], Conv2dOptions::default()),
+        ([2, 6, 7, 4], [3, 2, 2, 6], Conv2dOptions::default().groups(2).strides([2, 1]).padding(Padding::Same)),
+        ([2, 4, 4, 3], [1, 1, 3, 4], Conv2dOptions::default()),
+        // Enough rows for several pieces of the lowering and a split over threads.
+        ([16, 30, 30, 1], [3, 3, 1, 32], Conv2dOptions::default()),
+    ] {
+        let x = Tensor::rand_uniform(&xs, -1.0, 1.0, &mut rng);
+        let k = Tensor::rand_uniform(&ks, -1.0, 1.0, &mut rng);
+        let b = Tensor::rand_uniform(&[ks[3]], -1.0, 1.0, &mut rng);
+        let y_shape = x.conv2d(&k, &opts).shape().to_vec();
+        let r = Tensor::rand_uniform(&y_shape, -1.0, 1.0, &mut rng);
+        let run = |fused: bool| {
+            let tape = Tape::new();
+            let (xv, kv, bv) = (tape.leaf(x.clone()), tape.leaf(k.clone()), tape.leaf(b.clone()));
+            let y = if fused { xv.conv2d_bias(kv, bv, &opts) } else { xv.conv2d(kv, &opts).add(bv) };
+            let value = y.value();
+            let grads = tape.backward(y.mul(tape.constant(r.clone())).sum_all());
+            let g = |v| grads.wrt(v).unwrap().to_vec();
+            (value.to_vec(), g(xv), g(kv), g(bv))
+        };
+        assert_eq!(run(true), run(false), "conv2d_bias on {xs:?} x {ks:?}");
+    }
+}

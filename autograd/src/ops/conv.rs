@@ -38,6 +38,26 @@ impl<'t> Var<'t> {
         })
     }
 
+    /// [`Var::conv2d`] plus `bias` `[filters]` on every output pixel, fused (a convolution
+    /// layer's `conv + bias`): the bias is added in the pass that writes the convolution's
+    /// output, and the backward gives the bias gradient `Σ dy` over every axis but the last.
+    /// Equal, bit for bit, to `self.conv2d(kernel, opts).add(bias)`.
+    ///
+    /// # Panics
+    /// If the shapes or options do not fit (see [`kensho_core::Tensor::try_conv2d_bias`]).
+    #[track_caller]
+    pub fn conv2d_bias(self, kernel: Var<'t>, bias: Var<'t>, opts: &Conv2dOptions) -> Var<'t> {
+        let (x, k, opts) = (self.value(), kernel.value(), *opts);
+        let y = x.conv2d_bias(&k, &bias.value(), &opts);
+        self.tape().record(y, &[self, kernel, bias], move |dy, needs| {
+            smallvec![
+                needs[0].then(|| dy.conv2d_input_grad(&k, x.shape(), &opts)),
+                needs[1].then(|| x.conv2d_kernel_grad(dy, k.shape(), &opts)),
+                needs[2].then(|| dy.sum_axes(&[0, 1, 2], false)),
+            ]
+        })
+    }
+
     /// The 2-D transposed convolution (Keras `Conv2DTranspose`) of `self` `[N, H, W, C]` with
     /// `kernel` `[kh, kw, filters / groups, C]` (see [`kensho_core::Tensor::conv2d_transpose`]).
     ///

@@ -145,11 +145,14 @@ impl<const N: usize> Layer for Conv<N> {
             let (shape, k) = (x.shape(), kernel.shape());
             let y = x.reshape(&[shape[0], 1, shape[1], shape[2]]).conv2d(kernel.reshape(&[1, k[0], k[1], k[2]]), &opts);
             let s = y.shape();
-            y.reshape(&[s[0], s[2], s[3]])
+            self.weights.add_bias(y.reshape(&[s[0], s[2], s[3]]), cx.tape)
+        } else if let Some(bias) = &self.weights.bias {
+            // Fused: the bias is added in the pass that writes the convolution's output.
+            x.conv2d_bias(kernel, cx.tape.param(bias), &opts)
         } else {
             x.conv2d(kernel, &opts)
         };
-        self.config.kernel.activation.apply(self.weights.add_bias(y, cx.tape))
+        self.config.kernel.activation.apply(y)
     }
 
     fn config(&self) -> LayerConfig {

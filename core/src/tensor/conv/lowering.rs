@@ -30,6 +30,7 @@
 use super::Geometry;
 use crate::gemm::{sgemm, Mat, PARALLEL_MIN_MACS};
 use std::cell::RefCell;
+use std::mem::MaybeUninit;
 
 /// Target size, in floats, of the piece of the column matrix lowered at a time.
 const PIECE_FLOATS: usize = 1 << 17;
@@ -72,7 +73,7 @@ fn threads_for(g: &Geometry, units: usize) -> usize {
 /// Splits `buf` (`units` consecutive units of `unit_len` floats) into `threads` shares of
 /// consecutive units and runs `work(first_unit, share)` on each, the calling thread taking the
 /// first share.
-fn split_units(buf: &mut [f32], unit_len: usize, threads: usize, work: impl Fn(usize, &mut [f32]) + Sync) {
+fn split_units<T: Send>(buf: &mut [T], unit_len: usize, threads: usize, work: impl Fn(usize, &mut [T]) + Sync) {
     let units = buf.len() / unit_len.max(1);
     if threads <= 1 || units <= 1 {
         work(0, buf);
@@ -114,22 +115,38 @@ impl View<'_> {
 }
 
 /// `c = a · b` (or `c += a · b` if `accumulate`) for `a: [m, k]`, `b: [k, n]` and `c: [m, n]`
-/// with row stride `rsc`, on the calling thread.
+/// with row stride `rsc`, on the calling thread. Without `accumulate`, `c` is only written
+/// (never read), so it may start uninitialized.
 ///
 /// # Panics
 /// If a matrix does not fit in its slice.
 #[allow(clippy::too_many_arguments)]
-fn gemm(m: usize, k: usize, n: usize, a: View, b: View, c: &mut [f32], rsc: usize, accumulate: bool) {
+fn gemm(m: usize, k: usize, n: usize, a: View, b: View, c: &mut [MaybeUninit<f32>], rsc: usize, accumulate: bool) {
     let c_fits = m == 0 || n == 0 || (m - 1) * rsc + n <= c.len();
     assert!(a.holds(m, k) && b.holds(k, n) && c_fits, "conv: GEMM operand out of bounds");
-    if m == 0 || n == 0 || k == 0 {
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            c.chunks_mut(rsc.max(1)).for_each(|row| row.iter_mut().take(n).for_each(|v| *v = MaybeUninit::new(0.0)));
+        }
         return;
     }
     let mat = |v: View| Mat { ptr: v.data.as_ptr(), rs: v.rs as isize, cs: v.cs as isize };
     let beta = if accumulate { 1.0 } else { 0.0 };
     // SAFETY: the assert above keeps every addressed element inside its slice, and `c` is a
-    // unique borrow, so it cannot overlap `a` or `b`.
-    unsafe { sgemm(1, m, k, n, 1.0, mat(a), mat(b), beta, c.as_mut_ptr(), rsc as isize, 1) }
+    // unique borrow, so it cannot overlap `a` or `b`; with beta 0 the GEMM writes `c` without
+    // reading it (matrixmultiply's contract), so `c` may be uninitialized then.
+    unsafe { sgemm(1, m, k, n, 1.0, mat(a), mat(b), beta, c.as_mut_ptr().cast(), rsc as isize, 1) }
+}
+
+/// `s` as a slice of possibly uninitialized values, for [`gemm`] (which writes only
+/// initialized values into it).
+fn as_uninit(s: &mut [f32]) -> &mut [MaybeUninit<f32>] {
+    // SAFETY: `MaybeUninit<f32>` has the layout of `f32`, and nothing writes an uninitialized
+    // value through the result.
+    unsafe { &mut *(s as *mut [f32] as *mut [MaybeUninit<f32>]) }
 }
 
 /// An output pixel: image, row and column; [`Pixel::advance`] walks them in row-major order.
@@ -296,8 +313,9 @@ fn col2im(g: &Geometry, col: &[f32], start: usize, dx: &mut [f32], first: usize)
     }
 }
 
-/// `out = col · K` per group for `m` rows of the column matrix `col` (row stride `col_width`).
-fn forward_gemms(g: &Geometry, m: usize, col: &[f32], kernel: &[f32], out: &mut [f32]) {
+/// `out = col · K` per group for `m` rows of the column matrix `col` (row stride `col_width`),
+/// writing every element of `out[..m * filters]` (which may start uninitialized).
+fn forward_gemms(g: &Geometry, m: usize, col: &[f32], kernel: &[f32], out: &mut [MaybeUninit<f32>]) {
     let (kg, og, f) = (g.group_k(), g.filters / g.groups, g.filters);
     for grp in 0..g.groups {
         let a = View { data: &col[grp * kg..], rs: g.col_width(), cs: 1 };
@@ -312,7 +330,7 @@ fn input_grad_gemms(g: &Geometry, m: usize, dy: &[f32], kernel: &[f32], dcol: &m
     for grp in 0..g.groups {
         let a = View { data: &dy[grp * og..], rs: f, cs: 1 };
         let b = View { data: &kernel[grp * og..], rs: 1, cs: f };
-        gemm(m, og, kg, a, b, &mut dcol[grp * kg..], g.col_width(), false);
+        gemm(m, og, kg, a, b, as_uninit(&mut dcol[grp * kg..]), g.col_width(), false);
     }
 }
 
@@ -322,28 +340,47 @@ fn kernel_grad_gemms(g: &Geometry, m: usize, col: &[f32], dy: &[f32], dk: &mut [
     for grp in 0..g.groups {
         let a = View { data: &col[grp * kg..], rs: 1, cs: g.col_width() };
         let b = View { data: &dy[grp * og..], rs: f, cs: 1 };
-        gemm(kg, m, og, a, b, &mut dk[grp * og..], f, true);
+        gemm(kg, m, og, a, b, as_uninit(&mut dk[grp * og..]), f, true);
     }
 }
 
-/// The convolution of `x` (`g.input_shape()`, contiguous) with `kernel` (`g.kernel_shape()`):
-/// the output, `g.output_shape()`.
-pub(super) fn forward(g: &Geometry, x: &[f32], kernel: &[f32]) -> Vec<f32> {
+/// The convolution of `x` (`g.input_shape()`, contiguous) with `kernel` (`g.kernel_shape()`),
+/// plus `bias` (`filters` values) on every output pixel if given: the output,
+/// `g.output_shape()`.
+///
+/// The output buffer is not zeroed first (the GEMMs overwrite it), and the bias is added to
+/// each piece of rows right after its GEMM, while the piece is still in cache; each element is
+/// `(Σ taps) + bias`, the same sum and rounding as a separate bias add.
+pub(super) fn forward(g: &Geometry, x: &[f32], kernel: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
     let (f, width) = (g.filters, g.col_width());
-    let mut out = vec![0.0; g.rows() * f];
+    let len = g.rows() * f;
+    let mut out: Vec<f32> = Vec::with_capacity(len);
     let rows_each = piece_rows(g);
-    split_units(&mut out, f, threads_for(g, g.rows()), |start, share| {
+    let finish = |piece: &mut [MaybeUninit<f32>]| {
+        // SAFETY: `forward_gemms` has written every element of the piece.
+        let piece = unsafe { &mut *(piece as *mut [MaybeUninit<f32>] as *mut [f32]) };
+        if let Some(b) = bias {
+            for row in piece.chunks_exact_mut(f) {
+                row.iter_mut().zip(b).for_each(|(v, &b)| *v += b);
+            }
+        }
+    };
+    split_units(&mut out.spare_capacity_mut()[..len], f, threads_for(g, g.rows()), |start, share| {
         if g.is_pointwise() {
-            return forward_gemms(g, share.len() / f, &x[start * width..], kernel, share);
+            forward_gemms(g, share.len() / f, &x[start * width..], kernel, share);
+            return finish(share);
         }
         with_scratch(rows_each * width, |col| {
             for (p, out_piece) in share.chunks_mut(rows_each * f).enumerate() {
                 let m = out_piece.len() / f;
                 im2col(g, x, start + p * rows_each, &mut col[..m * width]);
                 forward_gemms(g, m, col, kernel, out_piece);
+                finish(out_piece);
             }
         });
     });
+    // SAFETY: the shares cover the buffer and each was written in full above.
+    unsafe { out.set_len(len) };
     out
 }
 

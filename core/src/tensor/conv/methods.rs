@@ -65,6 +65,43 @@ impl Tensor {
         self.try_conv2d(kernel, opts).unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// The 2-D convolution plus a bias `[filters]` on every output pixel, fused: the bias is
+    /// added in the pass that writes the convolution's output (no second pass, no extra
+    /// buffer). Equal, bit for bit, to `self.conv2d(kernel, opts).add(bias)`.
+    ///
+    /// ```
+    /// use kensho_core::{Conv2dOptions, Tensor};
+    /// let x = Tensor::arange(9).reshape_to(&[1, 3, 3, 1]);
+    /// let (k, b) = (Tensor::ones(&[2, 2, 1, 2]), Tensor::from_vec(vec![0.5, -1.0], &[2])?);
+    /// let y = x.try_conv2d_bias(&k, &b, &Conv2dOptions::default())?;
+    /// assert_eq!(y.to_vec(), vec![8.5, 7.0, 12.5, 11.0, 20.5, 19.0, 24.5, 23.0]);
+    /// # Ok::<(), kensho_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Tensor::try_conv2d`], and [`Error::Shape`] if `bias` is not `[filters]`.
+    pub fn try_conv2d_bias(&self, kernel: &Tensor, bias: &Tensor, opts: &Conv2dOptions) -> Result<Tensor> {
+        let (xs, ks) = (self.shape(), kernel.shape());
+        let g = conv_geometry("conv2d_bias", xs, ks, opts, [xs, ks])?;
+        if bias.shape() != [g.filters] {
+            return Err(Error::shape(
+                "conv2d_bias",
+                format!("a bias of shape [{}] (the filters)", g.filters),
+                bias.shape(),
+            ));
+        }
+        Ok(g.forward_bias(self, kernel, Some(bias)))
+    }
+
+    /// The 2-D convolution plus a bias, fused; see [`Tensor::try_conv2d_bias`].
+    ///
+    /// # Panics
+    /// If the shapes or options do not fit (see [`Tensor::try_conv2d_bias`]).
+    #[track_caller]
+    pub fn conv2d_bias(&self, kernel: &Tensor, bias: &Tensor, opts: &Conv2dOptions) -> Tensor {
+        self.try_conv2d_bias(kernel, bias, opts).unwrap_or_else(|e| panic!("{e}"))
+    }
+
     /// The gradient of [`Tensor::conv2d`] with respect to its input, for the output gradient
     /// `self` (`dy`): `dy · kernelᵀ` folded back onto an input of `input_shape` (col2im).
     ///
