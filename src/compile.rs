@@ -143,16 +143,19 @@ impl LossParts<'_> {
         let mut total: Option<Var<'t>> = None;
         for ((y_pred, mask), y) in outputs.iter().zip(targets) {
             let mut values = self.loss.per_element(*y_pred, y);
-            let rows = values.shape().first().copied().unwrap_or(1).max(1);
-            let per_row = values.shape().iter().skip(1).product::<usize>();
+            let shape = values.shape();
+            let rows = shape.first().copied().unwrap_or(1).max(1);
+            let per_row = shape.iter().skip(1).product::<usize>();
             if let Some(w) = sample_weight {
-                let shape: Vec<usize> =
-                    values.shape().iter().enumerate().map(|(i, &d)| if i == 0 { d } else { 1 }).collect();
-                values = values.mul(tape.constant(w.reshape_to(&shape)));
+                let w = match shape.len() {
+                    1 => w.clone(),
+                    _ => w.reshape_to(&[[rows].as_slice(), &vec![1; shape.len() - 1]].concat()),
+                };
+                values = values.mul(tape.constant(w));
             }
             let divisor = match mask {
                 Some(m) => {
-                    values = values.mul(tape.constant(m.reshape_to(&values.shape())));
+                    values = values.mul(tape.constant(m.reshape_to(&shape)));
                     m.sum_all().max(1.0)
                 }
                 None => (self.batch_rows.max(rows) * per_row.max(1)) as f32,

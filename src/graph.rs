@@ -10,6 +10,7 @@ use kensho_autograd::Var;
 use kensho_core::{seeded_rng, Error, Result, Tensor};
 use kensho_layers::{Ctx, Layer, Shape};
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 
 /// Where a value of the graph comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,6 +52,8 @@ pub(crate) struct Graph {
     pub(crate) call_shapes: Option<Vec<Vec<Shape>>>,
     /// For each call, the values whose last use it is (freed after it in inference).
     pub(crate) last_uses: Vec<Vec<ValueRef>>,
+    /// Whether the calls form a straight chain (set by build; run then takes a shorter path).
+    pub(crate) chain: bool,
 }
 
 impl Graph {
@@ -104,6 +107,7 @@ impl Graph {
     pub(crate) fn unbuild(&mut self) {
         self.input_shapes = None;
         self.call_shapes = None;
+        self.chain = false;
     }
 
     /// Builds every layer for the per-sample input shapes, in call order, creating the
@@ -141,6 +145,7 @@ impl Graph {
         self.input_shapes = Some(input_shapes.to_vec());
         self.call_shapes = Some(call_shapes);
         self.last_uses = self.find_last_uses();
+        self.chain = self.is_chain();
         Ok(())
     }
 
@@ -182,6 +187,9 @@ impl Graph {
     /// # Panics
     /// If the graph is not built or the inputs do not fit it (checked at the boundary).
     pub(crate) fn run<'t>(&self, inputs: &[Var<'t>], cx: &Ctx<'t>) -> Vec<Slot<'t>> {
+        if self.chain {
+            return vec![self.run_chain(inputs[0], cx)];
+        }
         let mut values: Vec<Vec<Option<Slot<'t>>>> = Vec::with_capacity(self.calls.len());
         let fetch = |values: &[Vec<Option<Slot<'t>>>], v: ValueRef| -> Slot<'t> {
             match v {
@@ -191,8 +199,8 @@ impl Graph {
         };
         let release = !cx.tape.grad_enabled();
         for (c, call) in self.calls.iter().enumerate() {
-            let args: Vec<Slot<'t>> = call.inputs.iter().map(|&v| fetch(&values, v)).collect();
-            let (vars, masks): (Vec<Var<'t>>, Vec<Option<Tensor>>) = args.into_iter().unzip();
+            let (vars, masks): (SmallVec<[Var<'t>; 2]>, SmallVec<[Option<Tensor>; 2]>) =
+                call.inputs.iter().map(|&v| fetch(&values, v)).unzip();
             let layer = &self.layers[call.layer];
             let outputs = layer.call(&vars, &masks, cx);
             let out_masks = layer.compute_mask(&vars, &masks);
@@ -209,5 +217,22 @@ impl Graph {
             }
         }
         self.outputs.iter().map(|&v| fetch(&values, v)).collect()
+    }
+
+    /// [`Graph::run`] for a straight chain (a `Sequential`): each layer on the previous output,
+    /// without the bookkeeping of a general graph.
+    fn run_chain<'t>(&self, input: Var<'t>, cx: &Ctx<'t>) -> Slot<'t> {
+        let release = !cx.tape.grad_enabled();
+        let (mut x, mut mask) = (input, None);
+        for layer in &self.layers {
+            let masks = [mask];
+            let y = layer.call(&[x], &masks, cx)[0];
+            mask = layer.compute_mask(&[x], &masks).pop().flatten();
+            x = y;
+            if release {
+                cx.tape.retain_only(&[input, x]);
+            }
+        }
+        (x, mask)
     }
 }

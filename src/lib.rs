@@ -47,7 +47,7 @@ pub use fit::FitOptions;
 pub use history::{History, Logs};
 pub use kensho_core::{set_num_threads, Error, Result, Tensor};
 pub use model::Model;
-pub use reducer::{GradientReducer, LocalReducer};
+pub use reducer::GradientReducer;
 pub use sequential::Sequential;
 pub use step::StepOutput;
 

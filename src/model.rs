@@ -7,7 +7,7 @@
 
 use crate::compile::Compiled;
 use crate::graph::Graph;
-use crate::reducer::{GradientReducer, LocalReducer};
+use crate::reducer::GradientReducer;
 use kensho_autograd::{Param, ParamId, Tape, Var};
 use kensho_core::{seeded_rng, Error, Result, Tensor};
 use kensho_layers::{Ctx, Layer, Shape};
@@ -22,7 +22,8 @@ pub struct Model {
     pub(crate) name: String,
     pub(crate) seed: u64,
     pub(crate) compiled: Option<Compiled>,
-    pub(crate) reducer: Box<dyn GradientReducer>,
+    /// Combines each step's gradients across processes; `None` in single-process training.
+    pub(crate) reducer: Option<Box<dyn GradientReducer>>,
 }
 
 impl std::fmt::Debug for Model {
@@ -48,7 +49,7 @@ impl Model {
             name: name.to_string(),
             seed: 0,
             compiled: None,
-            reducer: Box::new(LocalReducer),
+            reducer: None,
         }
     }
 
@@ -277,25 +278,53 @@ impl Model {
         }
         let n = x[0].shape()[0];
         let batch_size = batch_size.min(PREDICT_PIECE_ROWS);
-        let starts: Vec<usize> = (0..n).step_by(batch_size).collect();
         let (graph, seed) = (&self.graph, self.seed);
-        let run = |&start: &usize| {
-            let rows: Vec<Tensor> = x.iter().map(|t| t.slice_axis(0, start, (start + batch_size).min(n))).collect();
-            predict_on_batch(graph, seed, &rows)
+        let rows_of = |start: usize| -> Vec<Tensor> {
+            x.iter().map(|t| t.slice_axis(0, start, (start + batch_size).min(n))).collect()
+        };
+        let parallel = n > batch_size && kensho_core::num_threads() > 1;
+        let Some(sample_shapes) =
+            self.output_shapes().and_then(|s| s.iter().map(Shape::to_known).collect::<Option<Vec<_>>>())
+        else {
+            // Output sizes known only from the data: run the pieces, then join them.
+            let starts: Vec<usize> = (0..n).step_by(batch_size).collect();
+            let run = |&start: &usize| predict_on_batch(graph, seed, &rows_of(start));
+            let pieces: Vec<Vec<Tensor>> = if parallel {
+                kensho_core::threads::pool().install(|| starts.par_iter().map(run).collect())
+            } else {
+                starts.iter().map(run).collect()
+            };
+            return (0..graph.outputs.len())
+                .map(|o| Tensor::try_concat(&pieces.iter().map(|p| p[o].clone()).collect::<Vec<_>>(), 0))
+                .collect();
+        };
+        // Each piece writes its rows straight into the outputs, so no piece's result outlives it
+        // (and no join copies them again).
+        let row_lens: Vec<usize> = sample_shapes.iter().map(|s| s.iter().product()).collect();
+        let mut buffers: Vec<Vec<f32>> = row_lens.iter().map(|&len| vec![0.0; n * len]).collect();
+        let mut jobs: Vec<(usize, Vec<&mut [f32]>)> = (0..n).step_by(batch_size).map(|s| (s, Vec::new())).collect();
+        for (buffer, &len) in buffers.iter_mut().zip(&row_lens) {
+            for (job, chunk) in jobs.iter_mut().zip(buffer.chunks_mut(batch_size * len.max(1))) {
+                job.1.push(chunk);
+            }
+        }
+        let run = |(start, outs): &mut (usize, Vec<&mut [f32]>)| {
+            for (out, y) in outs.iter_mut().zip(predict_on_batch(graph, seed, &rows_of(*start))) {
+                out.copy_from_slice(y.to_contiguous().as_slice().expect("a contiguous output"));
+            }
         };
         // Batches are independent: with several threads they run side by side (each batch's
         // result is the same either way).
-        let pieces: Vec<Vec<Tensor>> = if starts.len() > 1 && kensho_core::num_threads() > 1 {
-            kensho_core::threads::pool().install(|| starts.par_iter().map(run).collect())
+        if parallel {
+            kensho_core::threads::pool().install(|| jobs.par_iter_mut().for_each(run));
         } else {
-            starts.iter().map(run).collect()
-        };
-        let outputs = self.graph.outputs.len();
-        (0..outputs)
-            .map(|o| match pieces.len() {
-                1 => Ok(pieces[0][o].clone()),
-                _ => Tensor::try_concat(&pieces.iter().map(|p| p[o].clone()).collect::<Vec<_>>(), 0),
-            })
+            jobs.iter_mut().for_each(run);
+        }
+        drop(jobs);
+        buffers
+            .into_iter()
+            .zip(sample_shapes)
+            .map(|(data, shape)| Tensor::from_vec(data, &[[n].as_slice(), &shape].concat()))
             .collect()
     }
 
@@ -366,10 +395,10 @@ impl Model {
         Ok(())
     }
 
-    /// Replaces the gradient reducer, which sees every step's gradients between backward and
-    /// the optimizer update (the identity by default; data-parallel training all-reduces there).
+    /// Sets the gradient reducer, which sees every step's gradients between backward and the
+    /// optimizer update (none by default; data-parallel training all-reduces there).
     pub fn set_gradient_reducer(&mut self, reducer: impl GradientReducer + 'static) {
-        self.reducer = Box::new(reducer);
+        self.reducer = Some(Box::new(reducer));
     }
 }
 

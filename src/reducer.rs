@@ -1,6 +1,6 @@
 //! [`GradientReducer`]: the seam between backward and the optimizer step where data-parallel
-//! training combines the gradients of several processes (an all-reduce), and the identity
-//! [`LocalReducer`] that single-process training uses.
+//! training combines the gradients of several processes (an all-reduce). A model without one
+//! (single-process training) skips the seam entirely.
 
 use kensho_core::{Result, Tensor};
 
@@ -38,14 +38,4 @@ pub trait GradientReducer: Send {
     /// # Errors
     /// If the combination fails (a lost peer); the step then fails and the model is unchanged.
     fn reduce(&mut self, grads: &mut [Tensor]) -> Result<()>;
-}
-
-/// The identity: training in one process.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct LocalReducer;
-
-impl GradientReducer for LocalReducer {
-    fn reduce(&mut self, _grads: &mut [Tensor]) -> Result<()> {
-        Ok(())
-    }
 }

@@ -191,6 +191,9 @@ impl Model {
     /// passes them through the gradient reducer, and gives back those of the parameters that
     /// had a gradient here.
     fn reduce_gradients(&mut self, grads: Grads) -> Result<Grads> {
+        if self.reducer.is_none() {
+            return Ok(grads);
+        }
         let trainable: Vec<(ParamId, Vec<usize>)> =
             self.params().iter().filter(|p| p.trainable).map(|p| (p.id(), p.value.shape().to_vec())).collect();
         let mut present = Vec::with_capacity(trainable.len());
@@ -203,7 +206,7 @@ impl Model {
             })
             .collect();
         drop(grads); // the ordered list now holds the only reference to each buffer
-        self.reducer.reduce(&mut ordered)?;
+        self.reducer.as_mut().expect("checked above").reduce(&mut ordered)?;
         let mut out = Grads::new();
         for (((id, _), g), here) in trainable.iter().zip(ordered).zip(present) {
             if here {
