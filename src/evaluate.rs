@@ -7,7 +7,9 @@ use crate::{Logs, Model};
 use kensho_autograd::{Tape, Var};
 use kensho_core::{seeded_rng, Error, Result, Tensor};
 use kensho_layers::Ctx;
+use kensho_layers::Shape;
 use kensho_metrics::Metric;
+use smallvec::SmallVec;
 
 /// Running mean of the batch losses, weighted by batch size (Keras' loss tracker).
 #[derive(Default)]
@@ -41,7 +43,7 @@ impl Model {
     /// unknown output dimension, such as a sequence length, is taken from the targets).
     pub(crate) fn check_targets(&self, context: &str, x: &[Tensor], y: &[Tensor]) -> Result<()> {
         let compiled = self.compiled(context)?;
-        let shapes = self.output_shapes().unwrap_or_default();
+        let shapes: SmallVec<[&Shape; 2]> = self.graph.outputs.iter().filter_map(|&v| self.graph.shape_of(v)).collect();
         if y.len() != shapes.len() {
             return Err(Error::invalid(
                 format!("{context}: number of targets"),

@@ -151,6 +151,12 @@ pub fn broadcast_shape(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
         .collect()
 }
 
+/// Whether a tensor of shape `from` broadcasts to exactly `to` (NumPy's rules), without
+/// allocating.
+fn broadcasts_to(from: &[usize], to: &[usize]) -> bool {
+    from.len() <= to.len() && from.iter().rev().zip(to.iter().rev()).all(|(&f, &t)| f == t || f == 1)
+}
+
 /// Error function, with absolute error below 1.5e-7 (Abramowitz and Stegun 7.1.26).
 fn erf(x: f32) -> f32 {
     let t = 1.0 / (1.0 + 0.327_591_1 * x.abs());
@@ -247,12 +253,12 @@ impl Tensor {
     /// If `other` cannot be broadcast to the shape of `self`; the message names both shapes.
     #[track_caller]
     pub fn add_assign(&mut self, other: &Tensor) {
-        let shape = self.shape().to_vec();
         assert!(
-            broadcast_shape(&shape, other.shape()).is_some_and(|s| s == shape),
-            "add_assign: cannot add a tensor of shape {:?} into one of shape {shape:?} (the right operand must \
+            broadcasts_to(other.shape(), self.shape()),
+            "add_assign: cannot add a tensor of shape {:?} into one of shape {:?} (the right operand must \
              broadcast to the left one's shape)",
-            other.shape()
+            other.shape(),
+            self.shape()
         );
         let threads = threads_for(self.len(), PARALLEL_MIN_ELEMS);
         if !self.0.is_unique() || (threads > 1 && !self.is_contiguous()) {
@@ -264,6 +270,7 @@ impl Tensor {
             self.0 += &other.0;
             return;
         }
+        let shape = self.shape().to_vec();
         let out = self.as_mut_slice();
         match other.as_slice().filter(|_| other.shape() == shape.as_slice()) {
             Some(src) => for_each_piece(out, threads, 1, |start, piece| {

@@ -43,7 +43,7 @@ impl Loss for BinaryCrossentropy {
     }
     fn check(&self, output_shape: &[usize], y_true: &Tensor) -> Result<()> {
         check_same_size(self.name(), output_shape, y_true)?;
-        if y_true.to_vec().iter().any(|t| !(0.0..=1.0).contains(t)) {
+        if y_true.iter().any(|t| !(0.0..=1.0).contains(&t)) {
             return Err(Error::invalid("binary_crossentropy targets", "a value outside [0, 1]", "labels 0 or 1"));
         }
         Ok(())
@@ -160,7 +160,7 @@ impl SparseCategoricalCrossentropy {
 
 /// Integer labels from a tensor of whole numbers, in row-major order.
 fn labels_of(y_true: &Tensor) -> Vec<usize> {
-    y_true.to_vec().iter().map(|&v| v as usize).collect()
+    y_true.iter().map(|v| v as usize).collect()
 }
 
 /// `-sum(t * log p)` over the last axis of probabilities `p` (normalised, then clipped).
@@ -190,7 +190,7 @@ impl Loss for SparseCategoricalCrossentropy {
                 y_true.shape(),
             ));
         }
-        if let Some(&bad) = y_true.to_vec().iter().find(|&&v| !(v >= 0.0 && v < classes as f32 && v.fract() == 0.0)) {
+        if let Some(bad) = y_true.iter().find(|&v| !(v >= 0.0 && v < classes as f32 && v.fract() == 0.0)) {
             return Err(Error::invalid(
                 "sparse_categorical_crossentropy label",
                 bad,
