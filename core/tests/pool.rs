@@ -85,6 +85,7 @@ fn cases() -> Vec<(Vec<usize>, Pool2dOptions)> {
     use Padding::{Same, Valid};
     vec![
         (vec![2, 4, 4, 3], Pool2dOptions::new([2, 2])),
+        (vec![2, 5, 7, 3], Pool2dOptions::new([2, 2])),
         (vec![2, 7, 5, 3], Pool2dOptions::new([3, 3]).strides([2, 2]).padding(Same)),
         (vec![1, 7, 9, 2], Pool2dOptions::new([3, 2]).strides([1, 3]).padding(Valid)),
         (vec![3, 5, 5, 1], Pool2dOptions::new([2, 2]).strides([1, 1]).padding(Same)),

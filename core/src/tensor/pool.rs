@@ -17,6 +17,7 @@
 use super::{Padding, Tensor};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
+use std::mem::MaybeUninit;
 use std::ops::Range;
 
 /// Work (element visits) below which a kernel stays on the calling thread: about what a
@@ -216,7 +217,7 @@ impl Geometry {
 /// elements of `out`. With `work` of at least [`PARALLEL_MIN_WORK`], and unless already on a
 /// kernel thread, consecutive groups of samples go to the kernel threads (the calling thread
 /// takes the first group).
-pub(super) fn for_each_sample(out: &mut [f32], per: usize, work: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
+pub(super) fn for_each_sample<T: Send>(out: &mut [T], per: usize, work: usize, f: impl Fn(usize, &mut [T]) + Sync) {
     if per == 0 || out.is_empty() {
         return;
     }
@@ -226,7 +227,7 @@ pub(super) fn for_each_sample(out: &mut [f32], per: usize, work: usize, f: impl 
     } else {
         crate::threads::num_threads().min(n)
     };
-    let run = |first: usize, group: &mut [f32]| {
+    let run = |first: usize, group: &mut [T]| {
         group.chunks_exact_mut(per).enumerate().for_each(|(i, chunk)| f(first + i, chunk));
     };
     if threads <= 1 {
@@ -263,12 +264,18 @@ fn max_sample(g: &Geometry, x: &[f32], out: &mut [f32]) {
     }
 }
 
-/// Adds each window's gradient of sample `dy` to the first maximal element of sample `x`
-/// (same scan as [`max_sample`]); `best` and `arg` are scratch rows of `c` values. `arg` holds
-/// the winner's position among the window's real elements (`u32`, as wide as an `f32` lane, so
-/// the selects vectorize).
-fn max_grad_sample(g: &Geometry, x: &[f32], dy: &[f32], dx: &mut [f32], best: &mut [f32], arg: &mut [u32]) {
-    for (o, gy) in dy.chunks_exact(g.c).enumerate() {
+/// Calls `route(o, rows, cols, arg)` for each window `o` of sample `x`, where `arg[ch]` is the
+/// position of channel `ch`'s first maximal element among the window's real elements in
+/// row-major window order (same scan as [`max_sample`]); `best` and `arg` are scratch rows of
+/// `c` values (`u32`, as wide as an `f32` lane, so the selects vectorize).
+fn max_windows(
+    g: &Geometry,
+    x: &[f32],
+    best: &mut [f32],
+    arg: &mut [u32],
+    mut route: impl FnMut(usize, Range<usize>, Range<usize>, &[u32]),
+) {
+    for o in 0..g.oh * g.ow {
         let (rows, cols) = g.window(o);
         let mut p = 0u32;
         for r in rows.clone() {
@@ -287,6 +294,15 @@ fn max_grad_sample(g: &Geometry, x: &[f32], dy: &[f32], dx: &mut [f32], best: &m
                 p += 1;
             }
         }
+        route(o, rows, cols, arg);
+    }
+}
+
+/// Adds each window's gradient of sample `dy` to the first maximal element of sample `x` in
+/// `dx` (windows may overlap).
+fn max_grad_sample(g: &Geometry, x: &[f32], dy: &[f32], dx: &mut [f32], best: &mut [f32], arg: &mut [u32]) {
+    max_windows(g, x, best, arg, |o, rows, cols, arg| {
+        let gy = &dy[o * g.c..(o + 1) * g.c];
         let mut p = 0u32;
         for r in rows {
             let span = (r * g.w + cols.start) * g.c..(r * g.w + cols.end) * g.c;
@@ -295,7 +311,40 @@ fn max_grad_sample(g: &Geometry, x: &[f32], dy: &[f32], dx: &mut [f32], best: &m
                 p += 1;
             }
         }
+    });
+}
+
+/// [`max_grad_sample`] for windows that do not overlap, writing every element of `dx` once
+/// (no zeroed buffer to add into): each window's elements get its gradient or 0, and the
+/// elements outside every window 0.
+fn max_grad_sample_disjoint(
+    g: &Geometry,
+    x: &[f32],
+    dy: &[f32],
+    dx: &mut [MaybeUninit<f32>],
+    best: &mut [f32],
+    arg: &mut [u32],
+) {
+    let tiled = g.top == 0 && g.left == 0 && g.s == g.k && g.oh * g.k[0] == g.h && g.ow * g.k[1] == g.w;
+    if !tiled {
+        dx.fill(MaybeUninit::new(0.0));
     }
+    max_windows(g, x, best, arg, |o, rows, cols, arg| {
+        let gy = &dy[o * g.c..(o + 1) * g.c];
+        let mut p = 0u32;
+        for r in rows {
+            let span = (r * g.w + cols.start) * g.c..(r * g.w + cols.end) * g.c;
+            for dst in dx[span].chunks_exact_mut(g.c) {
+                // `0.0 + v` or `0.0 + 0.0`, as the accumulating kernel computes it (so a -0.0
+                // gradient gives the same +0.0), selected through a bit mask so it vectorizes.
+                dst.iter_mut().zip(arg.iter()).zip(gy).for_each(|((d, &a), &v)| {
+                    let keep = u32::from(a == p).wrapping_neg();
+                    d.write(0.0 + f32::from_bits(v.to_bits() & keep));
+                });
+                p += 1;
+            }
+        }
+    });
 }
 
 /// The mean of the real elements of each window of sample `x` into `out`.
@@ -389,10 +438,23 @@ impl Tensor {
         let (x, dy) = (self.to_contiguous(), dy.to_contiguous());
         let (xs, dys) = (x.as_slice().expect("contiguous"), dy.as_slice().expect("contiguous"));
         let (per_in, per_out) = (g.h * g.w * g.c, g.oh * g.ow * g.c);
-        let mut dx = vec![0.0f32; g.n * per_in];
+        let sample = |i: usize| (&xs[i * per_in..(i + 1) * per_in], &dys[i * per_out..(i + 1) * per_out]);
+        let scratch = || (vec![0.0f32; g.c], vec![0u32; g.c]);
+        let len = g.n * per_in;
+        if g.s[0] >= g.k[0] && g.s[1] >= g.k[1] {
+            // Disjoint windows (Keras' default strides): one write per element.
+            let mut dx = Vec::with_capacity(len);
+            for_each_sample(&mut dx.spare_capacity_mut()[..len], per_in, 2 * g.work(), |i, dst| {
+                let ((xi, dyi), (mut best, mut arg)) = (sample(i), scratch());
+                max_grad_sample_disjoint(&g, xi, dyi, dst, &mut best, &mut arg);
+            });
+            // SAFETY: every sample's elements were written above (per_in > 0 when len > 0).
+            unsafe { dx.set_len(len) };
+            return Tensor::from_vec(dx, self.shape()).expect("sizes match");
+        }
+        let mut dx = vec![0.0f32; len];
         for_each_sample(&mut dx, per_in, 2 * g.work(), |i, dst| {
-            let (mut best, mut arg) = (vec![0.0f32; g.c], vec![0u32; g.c]);
-            let (xi, dyi) = (&xs[i * per_in..(i + 1) * per_in], &dys[i * per_out..(i + 1) * per_out]);
+            let ((xi, dyi), (mut best, mut arg)) = (sample(i), scratch());
             max_grad_sample(&g, xi, dyi, dst, &mut best, &mut arg);
         });
         Tensor::from_vec(dx, self.shape()).expect("sizes match")
