@@ -519,6 +519,11 @@ fn gradcheck_conv() {
             vec![strided(g.n(&[2, 3, 3, 4])), g.n(&[1, 1, 4, 2]), g.n(&[2])],
             |v| v[0].conv2d_bias(v[1], v[2], &C2::default()),
         ),
+        case(
+            "conv2d_bias_relu same [2,5,4,2]x[3,3,2,3]+[3]",
+            vec![g.n(&[2, 5, 4, 2]), g.n(&[3, 3, 2, 3]), g.n(&[3])],
+            |v| v[0].conv2d_bias_relu(v[1], v[2], &C2::default().padding(Same)),
+        ),
         case("conv2d input only, frozen kernel", vec![g.n(&[1, 4, 4, 2])], move |v| {
             v[0].conv2d(constant(v[0], &frozen), &C2::default())
         }),

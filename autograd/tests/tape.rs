@@ -303,7 +303,7 @@ fn fused_linear_equals_matmul_plus_bias_in_value_and_gradient() {
 }
 
 #[test]
-fn fused_conv2d_bias_equals_conv2d_plus_bias_bit_for_bit() {
+fn fused_conv2d_bias_and_relu_equal_their_composition_bit_for_bit() {
     use kensho_core::{Conv2dOptions, Padding};
     let mut rng = kensho_core::seeded_rng(22);
     for (xs, ks, opts) in [
@@ -318,15 +318,22 @@ fn fused_conv2d_bias_equals_conv2d_plus_bias_bit_for_bit() {
         let b = Tensor::rand_uniform(&[ks[3]], -1.0, 1.0, &mut rng);
         let y_shape = x.conv2d(&k, &opts).shape().to_vec();
         let r = Tensor::rand_uniform(&y_shape, -1.0, 1.0, &mut rng);
-        let run = |fused: bool| {
+        let run = |fused: bool, relu: bool| {
             let tape = Tape::new();
             let (xv, kv, bv) = (tape.leaf(x.clone()), tape.leaf(k.clone()), tape.leaf(b.clone()));
-            let y = if fused { xv.conv2d_bias(kv, bv, &opts) } else { xv.conv2d(kv, &opts).add(bv) };
+            let y = match (fused, relu) {
+                (true, false) => xv.conv2d_bias(kv, bv, &opts),
+                (true, true) => xv.conv2d_bias_relu(kv, bv, &opts),
+                (false, false) => xv.conv2d(kv, &opts).add(bv),
+                (false, true) => xv.conv2d(kv, &opts).add(bv).relu(),
+            };
             let value = y.value();
             let grads = tape.backward(y.mul(tape.constant(r.clone())).sum_all());
             let g = |v| grads.wrt(v).unwrap().to_vec();
             (value.to_vec(), g(xv), g(kv), g(bv))
         };
-        assert_eq!(run(true), run(false), "conv2d_bias on {xs:?} x {ks:?}");
+        for relu in [false, true] {
+            assert_eq!(run(true, relu), run(false, relu), "conv2d_bias (relu: {relu}) on {xs:?} x {ks:?}");
+        }
     }
 }

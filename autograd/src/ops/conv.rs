@@ -58,6 +58,29 @@ impl<'t> Var<'t> {
         })
     }
 
+    /// [`Var::conv2d_bias`] then [`Var::relu`], fused (a `Conv2D` layer with a relu
+    /// activation): the relu is applied in the pass that writes the output, so the
+    /// pre-activation is never stored, and the backward masks `dy` by the output (`y > 0`
+    /// exactly where the pre-activation is). Equal, bit for bit, to
+    /// `self.conv2d(kernel, opts).add(bias).relu()`.
+    ///
+    /// # Panics
+    /// If the shapes or options do not fit (see [`kensho_core::Tensor::try_conv2d_bias`]).
+    #[track_caller]
+    pub fn conv2d_bias_relu(self, kernel: Var<'t>, bias: Var<'t>, opts: &Conv2dOptions) -> Var<'t> {
+        let (x, k, opts) = (self.value(), kernel.value(), *opts);
+        let y = x.conv2d_bias_relu(&k, &bias.value(), &opts);
+        let y_kept = y.clone();
+        self.tape().record(y, &[self, kernel, bias], move |dy, needs| {
+            let dy = dy.zip_with(&y_kept, "conv2d_bias_relu backward", |g, y| if y > 0.0 { g } else { 0.0 });
+            smallvec![
+                needs[0].then(|| dy.conv2d_input_grad(&k, x.shape(), &opts)),
+                needs[1].then(|| x.conv2d_kernel_grad(&dy, k.shape(), &opts)),
+                needs[2].then(|| dy.sum_axes(&[0, 1, 2], false)),
+            ]
+        })
+    }
+
     /// The 2-D transposed convolution (Keras `Conv2DTranspose`) of `self` `[N, H, W, C]` with
     /// `kernel` `[kh, kw, filters / groups, C]` (see [`kensho_core::Tensor::conv2d_transpose`]).
     ///

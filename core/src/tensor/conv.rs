@@ -357,14 +357,14 @@ fn transpose_geometry(
 impl Geometry {
     /// The convolution of `x` (of shape `input_shape()`) with `kernel`: `output_shape()`.
     fn forward(&self, x: &Tensor, kernel: &Tensor) -> Tensor {
-        self.forward_bias(x, kernel, None)
+        self.forward_bias(x, kernel, None, false)
     }
 
-    /// [`Geometry::forward`] plus `bias` (`[filters]`) on every output pixel, added in the
-    /// pass that writes the output.
-    fn forward_bias(&self, x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>) -> Tensor {
+    /// [`Geometry::forward`] plus `bias` (`[filters]`) on every output pixel, then `max(v, 0)`
+    /// if `relu`, applied in the pass that writes the output.
+    fn forward_bias(&self, x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, relu: bool) -> Tensor {
         let (x, k, b) = (x.to_contiguous(), kernel.to_contiguous(), bias.map(Tensor::to_contiguous));
-        let y = lowering::forward(self, values(&x), values(&k), b.as_ref().map(values));
+        let y = lowering::forward(self, values(&x), values(&k), b.as_ref().map(values), relu);
         Tensor::from_vec(y, &self.output_shape()).expect("the lowering fills the output")
     }
 

@@ -147,7 +147,11 @@ impl<const N: usize> Layer for Conv<N> {
             let s = y.shape();
             self.weights.add_bias(y.reshape(&[s[0], s[2], s[3]]), cx.tape)
         } else if let Some(bias) = &self.weights.bias {
-            // Fused: the bias is added in the pass that writes the convolution's output.
+            // Fused: the bias (and a relu activation) are applied in the pass that writes the
+            // convolution's output.
+            if matches!(self.config.kernel.activation, crate::Activation::Relu) {
+                return x.conv2d_bias_relu(kernel, cx.tape.param(bias), &opts);
+            }
             x.conv2d_bias(kernel, cx.tape.param(bias), &opts)
         } else {
             x.conv2d(kernel, &opts)

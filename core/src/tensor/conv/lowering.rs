@@ -345,13 +345,13 @@ fn kernel_grad_gemms(g: &Geometry, m: usize, col: &[f32], dy: &[f32], dk: &mut [
 }
 
 /// The convolution of `x` (`g.input_shape()`, contiguous) with `kernel` (`g.kernel_shape()`),
-/// plus `bias` (`filters` values) on every output pixel if given: the output,
-/// `g.output_shape()`.
+/// plus `bias` (`filters` values) on every output pixel if given, then `max(v, 0)` if `relu`:
+/// the output, `g.output_shape()`.
 ///
-/// The output buffer is not zeroed first (the GEMMs overwrite it), and the bias is added to
-/// each piece of rows right after its GEMM, while the piece is still in cache; each element is
-/// `(Σ taps) + bias`, the same sum and rounding as a separate bias add.
-pub(super) fn forward(g: &Geometry, x: &[f32], kernel: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+/// The output buffer is not zeroed first (the GEMMs overwrite it), and the bias and relu are
+/// applied to each piece of rows right after its GEMM, while the piece is still in cache; each
+/// element is `max((Σ taps) + bias, 0)`, the same sums and rounding as separate ops.
+pub(super) fn forward(g: &Geometry, x: &[f32], kernel: &[f32], bias: Option<&[f32]>, relu: bool) -> Vec<f32> {
     let (f, width) = (g.filters, g.col_width());
     let len = g.rows() * f;
     let mut out: Vec<f32> = Vec::with_capacity(len);
@@ -359,10 +359,15 @@ pub(super) fn forward(g: &Geometry, x: &[f32], kernel: &[f32], bias: Option<&[f3
     let finish = |piece: &mut [MaybeUninit<f32>]| {
         // SAFETY: `forward_gemms` has written every element of the piece.
         let piece = unsafe { &mut *(piece as *mut [MaybeUninit<f32>] as *mut [f32]) };
-        if let Some(b) = bias {
-            for row in piece.chunks_exact_mut(f) {
-                row.iter_mut().zip(b).for_each(|(v, &b)| *v += b);
+        match (bias, relu) {
+            (Some(b), false) => {
+                piece.chunks_exact_mut(f).for_each(|row| row.iter_mut().zip(b).for_each(|(v, &b)| *v += b))
             }
+            (Some(b), true) => piece
+                .chunks_exact_mut(f)
+                .for_each(|row| row.iter_mut().zip(b).for_each(|(v, &b)| *v = (*v + b).max(0.0))),
+            (None, true) => piece.iter_mut().for_each(|v| *v = v.max(0.0)),
+            (None, false) => {}
         }
     };
     split_units(&mut out.spare_capacity_mut()[..len], f, threads_for(g, g.rows()), |start, share| {

@@ -81,16 +81,34 @@ impl Tensor {
     /// # Errors
     /// As [`Tensor::try_conv2d`], and [`Error::Shape`] if `bias` is not `[filters]`.
     pub fn try_conv2d_bias(&self, kernel: &Tensor, bias: &Tensor, opts: &Conv2dOptions) -> Result<Tensor> {
+        self.conv2d_epilogue("conv2d_bias", kernel, bias, opts, false)
+    }
+
+    /// The 2-D convolution plus a bias, then `max(v, 0)`, fused (a `Conv2D` layer with a relu
+    /// activation): both are applied in the pass that writes the output. Equal, bit for bit,
+    /// to `self.conv2d(kernel, opts).add(bias).relu()`.
+    ///
+    /// # Errors
+    /// As [`Tensor::try_conv2d_bias`].
+    pub fn try_conv2d_bias_relu(&self, kernel: &Tensor, bias: &Tensor, opts: &Conv2dOptions) -> Result<Tensor> {
+        self.conv2d_epilogue("conv2d_bias_relu", kernel, bias, opts, true)
+    }
+
+    /// The convolution plus a bias, then a relu if asked, checked and named `op`.
+    fn conv2d_epilogue(
+        &self,
+        op: &str,
+        kernel: &Tensor,
+        bias: &Tensor,
+        opts: &Conv2dOptions,
+        relu: bool,
+    ) -> Result<Tensor> {
         let (xs, ks) = (self.shape(), kernel.shape());
-        let g = conv_geometry("conv2d_bias", xs, ks, opts, [xs, ks])?;
+        let g = conv_geometry(op, xs, ks, opts, [xs, ks])?;
         if bias.shape() != [g.filters] {
-            return Err(Error::shape(
-                "conv2d_bias",
-                format!("a bias of shape [{}] (the filters)", g.filters),
-                bias.shape(),
-            ));
+            return Err(Error::shape(op, format!("a bias of shape [{}] (the filters)", g.filters), bias.shape()));
         }
-        Ok(g.forward_bias(self, kernel, Some(bias)))
+        Ok(g.forward_bias(self, kernel, Some(bias), relu))
     }
 
     /// The 2-D convolution plus a bias, fused; see [`Tensor::try_conv2d_bias`].
@@ -100,6 +118,15 @@ impl Tensor {
     #[track_caller]
     pub fn conv2d_bias(&self, kernel: &Tensor, bias: &Tensor, opts: &Conv2dOptions) -> Tensor {
         self.try_conv2d_bias(kernel, bias, opts).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The 2-D convolution plus a bias, then a relu, fused; see [`Tensor::try_conv2d_bias_relu`].
+    ///
+    /// # Panics
+    /// If the shapes or options do not fit (see [`Tensor::try_conv2d_bias`]).
+    #[track_caller]
+    pub fn conv2d_bias_relu(&self, kernel: &Tensor, bias: &Tensor, opts: &Conv2dOptions) -> Tensor {
+        self.try_conv2d_bias_relu(kernel, bias, opts).unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// The gradient of [`Tensor::conv2d`] with respect to its input, for the output gradient
