@@ -172,9 +172,31 @@ fn it_saves_and_loads_in_both_layouts_and_in_the_model_file() {
                 "dense.bias",
                 "dense.kernel",
             ],
-            _ => vec!["0.bias", "0.running_mean", "0.running_var", "0.weight", "1.bias", "1.weight"],
+            // PyTorch's BatchNorm also holds its step counter, written as 0 (kensho keeps none).
+            _ => vec![
+                "0.bias",
+                "0.num_batches_tracked",
+                "0.running_mean",
+                "0.running_var",
+                "0.weight",
+                "1.bias",
+                "1.weight",
+            ],
         };
         assert_eq!(names, expected, "{layout:?}");
+        if layout == WeightsLayout::PyTorch {
+            let counter = &tensors.iter().find(|(n, _)| n == "0.num_batches_tracked").expect("listed above").1;
+            assert_eq!((counter.shape(), counter.to_vec()), (&[][..], vec![0.0]));
+            // A PyTorch file without the counter loads too (it is neither required nor unexpected).
+            let without: Vec<(String, kensho::Tensor)> =
+                tensors.iter().filter(|(n, _)| n != "0.num_batches_tracked").cloned().collect();
+            let short = dir.path().join("no_counter.safetensors");
+            kensho::checkpoint::save_tensors(&short, &without, None).unwrap();
+            let mut other = build();
+            other.build_model().unwrap();
+            other.load_weights_with(&short, LoadOptions { strict: true, layout }).unwrap();
+            assert_eq!(other.get_weights(), m.get_weights());
+        }
         let mut other = build();
         other.build_model().unwrap();
         other.load_weights_with(&path, LoadOptions { strict: true, layout }).unwrap();

@@ -71,7 +71,8 @@ impl Layer for MovingMean {
         false
     }
     fn torch_layout(&self) -> Option<TorchLayout> {
-        Some(TorchLayout { modules: 1, weights: vec![TorchWeight::new("running_mean", TorchTransform::Identity)] })
+        let weights = vec![TorchWeight::new("running_mean", TorchTransform::Identity)];
+        Some(TorchLayout { modules: 1, weights, ..TorchLayout::default() })
     }
 }
 

@@ -312,5 +312,5 @@ pub(crate) fn torch_layout(options: &KernelOptions, weight_transform: TorchTrans
         weights.push(TorchWeight::new("bias", TorchTransform::Identity));
     }
     let modules = if options.activation == Activation::Linear { 1 } else { 2 };
-    TorchLayout { modules, weights }
+    TorchLayout { modules, weights, ..TorchLayout::default() }
 }

@@ -82,4 +82,4 @@ pub use regularizer::Regularizer;
 pub use reshape::{Reshape, ReshapeConfig};
 pub use shape::Shape;
 pub use spatial_dropout::{SpatialDropout2d, SpatialDropout2dConfig};
-pub use torch::{TorchLayout, TorchTransform, TorchWeight};
+pub use torch::{TorchBuffer, TorchLayout, TorchTransform, TorchWeight};

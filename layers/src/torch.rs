@@ -112,20 +112,40 @@ impl TorchWeight {
     }
 }
 
-/// What a layer becomes in `torch.nn.Sequential`: how many modules it counts for, and its
-/// weights (parameters, then state, in the order the layer lists them).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A tensor that PyTorch's module holds and kensho's layer does not (BatchNorm's
+/// `num_batches_tracked`): written with this value on save, accepted and ignored on load.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TorchBuffer {
+    /// The module holding it, counted from the layer's first module.
+    pub module: usize,
+    /// Its name in the module.
+    pub name: String,
+    /// The value written.
+    pub value: Tensor,
+}
+
+/// What a layer becomes in `torch.nn.Sequential`: how many modules it counts for, its weights
+/// (parameters, then state, in the order the layer lists them) and PyTorch-only buffers.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TorchLayout {
     /// The number of modules (a Dense with an activation is `Linear` then the activation: 2).
     pub modules: usize,
     /// The layer's weights in PyTorch, in the order of its parameters then its state.
     pub weights: Vec<TorchWeight>,
+    /// Tensors of the PyTorch modules with no kensho weight behind them.
+    pub buffers: Vec<TorchBuffer>,
 }
 
 impl TorchLayout {
     /// A layer without weights that counts for `modules` modules (Dropout, Flatten: 1; Input: 0).
     pub fn modules(modules: usize) -> TorchLayout {
-        TorchLayout { modules, weights: Vec::new() }
+        TorchLayout { modules, ..TorchLayout::default() }
+    }
+
+    /// Adds a PyTorch-only buffer of the layer's first module.
+    pub fn with_buffer(mut self, name: &str, value: Tensor) -> TorchLayout {
+        self.buffers.push(TorchBuffer { module: 0, name: name.to_string(), value });
+        self
     }
 }
 

@@ -222,8 +222,8 @@ fn load(path: &Path, metrics: Option<Vec<Box<dyn Metric>>>) -> Result<Model> {
     model.build_inputs(&input_shapes).map_err(bad)?;
     let (optimizer_state, weights): (Vec<_>, Vec<_>) =
         tensors.into_iter().partition(|(name, _)| name.starts_with(OPTIMIZER_PREFIX));
-    let slots = super::torch_layout::slots(&model, WeightsLayout::Kensho)?;
-    assign(&mut model, &slots, weights, true, path)?;
+    let layout = super::torch_layout::file_layout(&model, WeightsLayout::Kensho)?;
+    assign(&mut model, &layout, weights, true, path)?;
     if let Some(compile) = spec.compile {
         compile.optimizer.validate().map_err(bad)?;
         let metrics = match metrics {

@@ -34,18 +34,25 @@ impl Slot {
     }
 }
 
-/// The file slot of every weight of `model`, in the order of [`Model::weights`]. In PyTorch's
+/// Where a model's tensors go in a file: a slot per weight, in the order of
+/// [`Model::weights`], and the PyTorch-only buffers (keys and values) written beside them.
+pub(crate) struct FileLayout {
+    pub(crate) slots: Vec<Slot>,
+    pub(crate) buffers: Vec<(String, Tensor)>,
+}
+
+/// The file layout of every weight of `model`, in the order of [`Model::weights`]. In PyTorch's
 /// layout the layers' modules are numbered in order from 0, as `nn.Sequential` numbers its
 /// children, and each weight's key is its module's number, a dot and its name.
 ///
 /// # Errors
 /// For the PyTorch layout: a model that is not a straight chain, or a layer without a PyTorch
 /// equivalent.
-pub(crate) fn slots(model: &Model, layout: super::WeightsLayout) -> Result<Vec<Slot>> {
+pub(crate) fn file_layout(model: &Model, layout: super::WeightsLayout) -> Result<FileLayout> {
     if layout == super::WeightsLayout::Kensho {
         let slot =
             |p: &&kensho_autograd::Param| Slot { key: p.name().to_string(), transform: TorchTransform::Identity };
-        return Ok(model.weights().iter().map(slot).collect());
+        return Ok(FileLayout { slots: model.weights().iter().map(slot).collect(), buffers: Vec::new() });
     }
     if !model.graph.is_chain() {
         return Err(Error::invalid(
@@ -56,6 +63,7 @@ pub(crate) fn slots(model: &Model, layout: super::WeightsLayout) -> Result<Vec<S
     }
     let mut index = 0;
     let mut out = Vec::new();
+    let mut buffers = Vec::new();
     // The per-sample shape a Flatten flattened, while the values still hold it in that order.
     let mut flattened: Option<Vec<usize>> = None;
     for (c, layer) in model.layers().iter().enumerate() {
@@ -81,9 +89,10 @@ pub(crate) fn slots(model: &Model, layout: super::WeightsLayout) -> Result<Vec<S
                 .into_iter()
                 .map(|w| Slot { key: format!("{}.{}", index + w.module, w.name), transform: w.transform }),
         );
+        buffers.extend(layout.buffers.into_iter().map(|b| (format!("{}.{}", index + b.module, b.name), b.value)));
         index += layout.modules;
     }
-    Ok(out)
+    Ok(FileLayout { slots: out, buffers })
 }
 
 /// A Dense layer after a Flatten of a channels_last `[d1, .., dk, c]` sample reads its rows in

@@ -2,7 +2,7 @@
 //! or PyTorch's layout, with strict (all or nothing) or partial loading.
 
 use super::tensors_file::{load_tensors, save_tensors, Metadata};
-use super::torch_layout::{slots, Slot};
+use super::torch_layout::{file_layout, FileLayout};
 use super::{model_file, LoadOptions, LoadReport, ShapeMismatch, WeightsLayout};
 use crate::Model;
 use kensho_autograd::ParamId;
@@ -44,9 +44,10 @@ impl Model {
     pub fn save_weights_with(&self, path: impl AsRef<Path>, layout: WeightsLayout) -> Result<()> {
         let path = path.as_ref();
         require_built(self, "save_weights", path)?;
-        let slots = slots(self, layout)?;
-        let tensors: Vec<(String, Tensor)> =
-            self.weights().iter().zip(&slots).map(|(p, s)| (s.key.clone(), s.to_file(&p.value))).collect();
+        let file = file_layout(self, layout)?;
+        let mut tensors: Vec<(String, Tensor)> =
+            self.weights().iter().zip(&file.slots).map(|(p, s)| (s.key.clone(), s.to_file(&p.value))).collect();
+        tensors.extend(file.buffers);
         let format = match layout {
             WeightsLayout::Kensho => "kensho.weights",
             WeightsLayout::PyTorch => "pt",
@@ -101,8 +102,8 @@ impl Model {
         if metadata.get(FORMAT_KEY).map(String::as_str) == Some(model_file::FORMAT) {
             tensors.retain(|(name, _)| !name.starts_with(model_file::OPTIMIZER_PREFIX));
         }
-        let slots = slots(self, options.layout)?;
-        assign(self, &slots, tensors, options.strict, path)
+        let file = file_layout(self, options.layout)?;
+        assign(self, &file, tensors, options.strict, path)
     }
 }
 
@@ -118,16 +119,19 @@ fn require_built(model: &Model, context: &str, path: &Path) -> Result<()> {
     ))
 }
 
-/// Matches the file's tensors to the model's parameters through their slots and, if the
-/// match is complete (or `strict` is off), replaces the matching parameters' values.
+/// Matches the file's tensors to the model's weights through their slots and, if the match is
+/// complete (or `strict` is off), replaces the matching weights' values. PyTorch-only buffers
+/// of the layout (`num_batches_tracked`) are neither required nor unexpected.
 pub(crate) fn assign(
     model: &mut Model,
-    slots: &[Slot],
+    file: &FileLayout,
     tensors: Vec<(String, Tensor)>,
     strict: bool,
     path: &Path,
 ) -> Result<LoadReport> {
-    let keys: HashSet<&str> = slots.iter().map(|s| s.key.as_str()).collect();
+    let slots = &file.slots;
+    let keys: HashSet<&str> =
+        slots.iter().map(|s| s.key.as_str()).chain(file.buffers.iter().map(|(k, _)| k.as_str())).collect();
     let unexpected = tensors.iter().map(|(n, _)| n.clone()).filter(|n| !keys.contains(n.as_str())).collect();
     let mut report = LoadReport { unexpected, ..LoadReport::default() };
     let file: HashMap<String, Tensor> = tensors.into_iter().collect();

@@ -408,14 +408,10 @@ impl Layer for BatchNormalization {
         // One `nn.BatchNorm1d/2d` module. PyTorch's `affine` gives both `weight` and `bias` or
         // neither, so a layer with only one of `gamma` and `beta` has no PyTorch equivalent.
         //
-        // PyTorch's module also holds `num_batches_tracked`, a step counter used only when its
-        // `momentum` is None (a cumulative average); kensho keeps no such counter, so that the
-        // layer's weights are Keras' four (4 x features, half of them non-trainable). A file
-        // saved in this layout therefore lacks `{i}.num_batches_tracked`: PyTorch's
-        // `load_state_dict(strict=True)` reports it missing, so load with `strict=False`, or add
-        // the key first (`sd[f"{i}.num_batches_tracked"] = torch.tensor(0)`). A PyTorch file
-        // holds the key, which kensho's strict load reports as unexpected: drop it before
-        // saving, or load with `strict: false`.
+        // PyTorch's module also holds `num_batches_tracked`, a step counter it uses only when its
+        // `momentum` is None (a cumulative average). kensho keeps no such counter (the layer's
+        // weights are Keras' four): the file gets it as a buffer of 0, so that PyTorch's
+        // `load_state_dict(strict=True)` takes the file, and kensho ignores it on load.
         if self.config.scale != self.config.center {
             return None;
         }
@@ -426,7 +422,8 @@ impl Layer for BatchNormalization {
         }
         weights.push(TorchWeight::new("running_mean", TorchTransform::Identity));
         weights.push(TorchWeight::new("running_var", TorchTransform::Identity));
-        Some(TorchLayout { modules: 1, weights })
+        let layout = TorchLayout { modules: 1, weights, ..TorchLayout::default() };
+        Some(layout.with_buffer("num_batches_tracked", Tensor::scalar(0.0)))
     }
 
     fn trainable(&self) -> bool {
