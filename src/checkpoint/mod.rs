@@ -52,6 +52,13 @@
 //! | `Dropout` | `nn.Dropout(rate)` (counts 1) | |
 //! | `Flatten` | `nn.Flatten()` (counts 1) | |
 //! | `Reshape` | `nn.Unflatten` or a reshaping module (counts 1) | |
+//! | `Conv1D` / `Conv2D` (+ activation as for Dense) | `nn.Conv1d` / `nn.Conv2d` | `N.weight` `[out, in / groups, (kh,) kw]` from kensho's `[(kh,) kw, in / groups, out]`; `N.bias` |
+//! | `Conv2DTranspose` | `nn.ConvTranspose2d` | `N.weight` `[in, out, kh, kw]` from kensho's `[kh, kw, out, in]`; `N.bias` |
+//! | `DepthwiseConv2D` | `nn.Conv2d(groups = in)` | `N.weight` `[in * depth_multiplier, 1, kh, kw]`; `N.bias` |
+//! | `SeparableConv2D` | a depthwise `nn.Conv2d` without bias, then a 1x1 `nn.Conv2d` (counts 2) | `N.weight`; `N+1.weight`, `N+1.bias` |
+//! | `MaxPooling*` / `AveragePooling*` / `Global*Pooling*`, `ZeroPadding2D`, `UpSampling2D`, `Cropping2D`, `SpatialDropout2D` | the matching module (counts 1) | |
+//! | `BatchNormalization` | `nn.BatchNorm1d/2d` (counts 1) | `N.weight` (gamma), `N.bias` (beta), `N.running_mean`, `N.running_var`, and `N.num_batches_tracked` written as 0 (ignored on load); PyTorch's momentum is 1 - Keras' |
+//! | preprocessing layers (`Rescaling`, `Random*`) | none: torchvision transforms (counts 0) | |
 //!
 //! For example `Input(4) → Dense(8, relu) → Dropout → Dense(3, softmax)` is
 //! `Sequential(Linear(4, 8), ReLU(), Dropout(), Linear(8, 3), Softmax(-1))`, whose keys are
