@@ -30,7 +30,7 @@ pub use init::Initializer;
 pub use tensor::broadcast_shape;
 pub use tensor::Tensor;
 pub use tensor::{conv_output_len, conv_transpose_output_len, Conv1dOptions, Conv2dOptions, Padding};
-pub use tensor::{Pool1dOptions, Pool2dOptions};
+pub use tensor::{MaxPoolArgmax, Pool1dOptions, Pool2dOptions};
 pub use threads::{num_threads, set_num_threads};
 
 /// The random number generator used throughout kensho (seedable, reproducible for a given seed).

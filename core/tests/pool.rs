@@ -109,6 +109,8 @@ fn pooling_matches_the_direct_definition() {
         assert_eq!(xt.max_pool2d(opts), max);
         let dy = rand(max.shape(), 100 + k as u64);
         assert_eq!(x.max_pool2d_grad(&dy, opts), direct_max_grad(&x, &dy, opts), "max grad {shape:?} {opts:?}");
+        let (y, argmax) = x.max_pool2d_with_argmax(opts);
+        assert_eq!((y, argmax.grad(&dy)), (max.clone(), direct_max_grad(&x, &dy, opts)), "argmax {shape:?} {opts:?}");
         assert_eq!(opts.output_shape(&shape).unwrap(), max.shape());
     }
 }

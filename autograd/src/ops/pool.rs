@@ -4,7 +4,8 @@
 //! over each block).
 //!
 //! Max pooling sends each window's gradient to its first maximal element in row-major window
-//! order (see `max_pool_ties_route_to_first` in kensho-core's tests). Global pooling is
+//! order (see `max_pool_ties_route_to_first` in kensho-core's tests), recorded by the forward
+//! ([`kensho_core::MaxPoolArgmax`]). Global pooling is
 //! [`Var::mean_axes`] or [`Var::max_axes`] over axes `[1, 2]`.
 
 use crate::Var;
@@ -30,9 +31,13 @@ impl<'t> Var<'t> {
     #[track_caller]
     #[doc(alias = "MaxPooling2D")]
     pub fn max_pool2d(self, opts: Pool2dOptions) -> Var<'t> {
-        let x = self.value();
-        let y = x.max_pool2d(opts);
-        self.tape().record(y, &[self], move |dy, _| smallvec![Some(x.max_pool2d_grad(dy, opts))])
+        if !self.tape().grad_enabled() {
+            return self.tape().constant(self.value().max_pool2d(opts));
+        }
+        // The window maxima's positions are recorded in the forward scan, so the backward
+        // routes the gradient without keeping or scanning the input.
+        let (y, argmax) = self.value().max_pool2d_with_argmax(opts);
+        self.tape().record(y, &[self], move |dy, _| smallvec![Some(argmax.grad(dy))])
     }
 
     /// Average pooling of an `[N, H, W, C]` value (Keras `AveragePooling2D`); with same padding

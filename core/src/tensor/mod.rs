@@ -21,7 +21,7 @@ use std::fmt;
 
 pub use conv::{conv_output_len, conv_transpose_output_len, Conv1dOptions, Conv2dOptions, Padding};
 pub use elementwise::broadcast_shape;
-pub use pool::{Pool1dOptions, Pool2dOptions};
+pub use pool::{MaxPoolArgmax, Pool1dOptions, Pool2dOptions};
 
 /// An n-dimensional array of `f32`, row-major, cheap to clone.
 ///

@@ -246,6 +246,42 @@ pub(super) fn for_each_sample<T: Send>(out: &mut [T], per: usize, work: usize, f
     });
 }
 
+/// [`for_each_sample`] over two buffers of `per` elements a sample, `f(sample, a, b)`.
+fn for_each_sample_pair<A: Send, B: Send>(
+    a: &mut [A],
+    b: &mut [B],
+    per: usize,
+    work: usize,
+    f: impl Fn(usize, &mut [A], &mut [B]) + Sync,
+) {
+    if per == 0 || a.is_empty() {
+        return;
+    }
+    let n = a.len() / per;
+    let threads = if work < PARALLEL_MIN_WORK || rayon::current_thread_index().is_some() {
+        1
+    } else {
+        crate::threads::num_threads().min(n)
+    };
+    let run = |first: usize, a: &mut [A], b: &mut [B]| {
+        a.chunks_exact_mut(per).zip(b.chunks_exact_mut(per)).enumerate().for_each(|(i, (a, b))| f(first + i, a, b));
+    };
+    if threads <= 1 {
+        run(0, a, b);
+        return;
+    }
+    let group = n.div_ceil(threads);
+    let run = &run;
+    crate::threads::pool().in_place_scope(|s| {
+        let mut groups = a.chunks_mut(group * per).zip(b.chunks_mut(group * per));
+        let (first_a, first_b) = groups.next().expect("at least one sample");
+        for (g, (a, b)) in groups.enumerate() {
+            s.spawn(move |_| run((g + 1) * group, a, b));
+        }
+        run(0, first_a, first_b);
+    });
+}
+
 /// The max of each window of sample `x` into `out` (`oh * ow * c` values); ties keep the first.
 fn max_sample(g: &Geometry, x: &[f32], out: &mut [f32]) {
     for (o, dst) in out.chunks_exact_mut(g.c).enumerate() {
@@ -264,21 +300,15 @@ fn max_sample(g: &Geometry, x: &[f32], out: &mut [f32]) {
     }
 }
 
-/// Calls `route(o, rows, cols, arg)` for each window `o` of sample `x`, where `arg[ch]` is the
-/// position of channel `ch`'s first maximal element among the window's real elements in
-/// row-major window order (same scan as [`max_sample`]); `best` and `arg` are scratch rows of
-/// `c` values (`u32`, as wide as an `f32` lane, so the selects vectorize).
-fn max_windows(
-    g: &Geometry,
-    x: &[f32],
-    best: &mut [f32],
-    arg: &mut [u32],
-    mut route: impl FnMut(usize, Range<usize>, Range<usize>, &[u32]),
-) {
-    for o in 0..g.oh * g.ow {
+/// The max of each window of sample `x` into `out` and, in `idx`, the position of each
+/// channel's first maximal element among the window's real elements in row-major window order
+/// (same scan and values as [`max_sample`]; `u32`, as wide as an `f32` lane, so the selects
+/// vectorize).
+fn max_arg_sample(g: &Geometry, x: &[f32], out: &mut [f32], idx: &mut [u32]) {
+    for (o, (best, arg)) in out.chunks_exact_mut(g.c).zip(idx.chunks_exact_mut(g.c)).enumerate() {
         let (rows, cols) = g.window(o);
         let mut p = 0u32;
-        for r in rows.clone() {
+        for r in rows {
             for src in g.span(x, r, &cols).chunks_exact(g.c) {
                 if p == 0 {
                     best.copy_from_slice(src);
@@ -294,57 +324,96 @@ fn max_windows(
                 p += 1;
             }
         }
-        route(o, rows, cols, arg);
     }
 }
 
-/// Adds each window's gradient of sample `dy` to the first maximal element of sample `x` in
-/// `dx` (windows may overlap).
-fn max_grad_sample(g: &Geometry, x: &[f32], dy: &[f32], dx: &mut [f32], best: &mut [f32], arg: &mut [u32]) {
-    max_windows(g, x, best, arg, |o, rows, cols, arg| {
-        let gy = &dy[o * g.c..(o + 1) * g.c];
+/// Adds each window's gradient of sample `dy` to the element of sample `dx` that `idx` (from
+/// [`max_arg_sample`]) names (windows may overlap).
+fn max_grad_sample(g: &Geometry, idx: &[u32], dy: &[f32], dx: &mut [f32]) {
+    for (o, (arg, gy)) in idx.chunks_exact(g.c).zip(dy.chunks_exact(g.c)).enumerate() {
+        let (rows, cols) = g.window(o);
         let mut p = 0u32;
         for r in rows {
             let span = (r * g.w + cols.start) * g.c..(r * g.w + cols.end) * g.c;
             for dst in dx[span].chunks_exact_mut(g.c) {
-                dst.iter_mut().zip(arg.iter()).zip(gy).for_each(|((d, &a), &v)| *d += if a == p { v } else { 0.0 });
+                dst.iter_mut().zip(arg).zip(gy).for_each(|((d, &a), &v)| *d += if a == p { v } else { 0.0 });
                 p += 1;
             }
         }
-    });
+    }
 }
 
 /// [`max_grad_sample`] for windows that do not overlap, writing every element of `dx` once
 /// (no zeroed buffer to add into): each window's elements get its gradient or 0, and the
 /// elements outside every window 0.
-fn max_grad_sample_disjoint(
-    g: &Geometry,
-    x: &[f32],
-    dy: &[f32],
-    dx: &mut [MaybeUninit<f32>],
-    best: &mut [f32],
-    arg: &mut [u32],
-) {
+fn max_grad_sample_disjoint(g: &Geometry, idx: &[u32], dy: &[f32], dx: &mut [MaybeUninit<f32>]) {
     let tiled = g.top == 0 && g.left == 0 && g.s == g.k && g.oh * g.k[0] == g.h && g.ow * g.k[1] == g.w;
     if !tiled {
         dx.fill(MaybeUninit::new(0.0));
     }
-    max_windows(g, x, best, arg, |o, rows, cols, arg| {
-        let gy = &dy[o * g.c..(o + 1) * g.c];
+    for (o, (arg, gy)) in idx.chunks_exact(g.c).zip(dy.chunks_exact(g.c)).enumerate() {
+        let (rows, cols) = g.window(o);
         let mut p = 0u32;
         for r in rows {
             let span = (r * g.w + cols.start) * g.c..(r * g.w + cols.end) * g.c;
             for dst in dx[span].chunks_exact_mut(g.c) {
                 // `0.0 + v` or `0.0 + 0.0`, as the accumulating kernel computes it (so a -0.0
                 // gradient gives the same +0.0), selected through a bit mask so it vectorizes.
-                dst.iter_mut().zip(arg.iter()).zip(gy).for_each(|((d, &a), &v)| {
+                dst.iter_mut().zip(arg).zip(gy).for_each(|((d, &a), &v)| {
                     let keep = u32::from(a == p).wrapping_neg();
                     d.write(0.0 + f32::from_bits(v.to_bits() & keep));
                 });
                 p += 1;
             }
         }
-    });
+    }
+}
+
+/// Where the maxima of a max pooling were, recorded by [`Tensor::max_pool2d_with_argmax`] so
+/// that the backward ([`MaxPoolArgmax::grad`]) routes the gradient without scanning the
+/// input again: for each output element, the position of its window's first maximal element
+/// among the window's real elements in row-major window order.
+#[derive(Clone, Debug)]
+pub struct MaxPoolArgmax {
+    input: [usize; 4],
+    opts: Pool2dOptions,
+    idx: Vec<u32>,
+}
+
+impl MaxPoolArgmax {
+    /// The gradient with respect to the pooling's input, given the output gradient `dy`:
+    /// each window's gradient goes to its first maximal element; overlapping windows
+    /// accumulate. Equal to [`Tensor::max_pool2d_grad`] on the pooling's input.
+    ///
+    /// # Panics
+    /// If `dy` does not have the pooled shape.
+    #[track_caller]
+    pub fn grad(&self, dy: &Tensor) -> Tensor {
+        let g = Geometry::of("max_pool2d_grad", &self.input, self.opts);
+        check_dy("max_pool2d_grad", &g, &self.input, dy);
+        let dy = dy.to_contiguous();
+        let dys = dy.as_slice().expect("contiguous");
+        let (per_in, per_out) = (g.h * g.w * g.c, g.oh * g.ow * g.c);
+        let sample = |i: usize| (&self.idx[i * per_out..(i + 1) * per_out], &dys[i * per_out..(i + 1) * per_out]);
+        let len = g.n * per_in;
+        if g.s[0] >= g.k[0] && g.s[1] >= g.k[1] {
+            // Disjoint windows (Keras' default strides): one write per element.
+            let mut dx = Vec::with_capacity(len);
+            for_each_sample(&mut dx.spare_capacity_mut()[..len], per_in, g.work(), |i, dst| {
+                let (idx, dyi) = sample(i);
+                max_grad_sample_disjoint(&g, idx, dyi, dst);
+            });
+            // SAFETY: every sample's elements were written above (per_in > 0 when len > 0).
+            unsafe { dx.set_len(len) };
+            return Tensor::from_vec(dx, &self.input).expect("sizes match");
+        }
+        let mut dx = vec![0.0f32; len];
+        for_each_sample(&mut dx, per_in, g.work(), |i, dst| {
+            let (idx, dyi) = sample(i);
+            max_grad_sample(&g, idx, dyi, dst);
+        });
+        Tensor::from_vec(dx, &self.input).expect("sizes match")
+    }
 }
 
 /// The mean of the real elements of each window of sample `x` into `out`.
@@ -435,29 +504,35 @@ impl Tensor {
     pub fn max_pool2d_grad(&self, dy: &Tensor, opts: Pool2dOptions) -> Tensor {
         let g = Geometry::of("max_pool2d_grad", self.shape(), opts);
         check_dy("max_pool2d_grad", &g, self.shape(), dy);
-        let (x, dy) = (self.to_contiguous(), dy.to_contiguous());
-        let (xs, dys) = (x.as_slice().expect("contiguous"), dy.as_slice().expect("contiguous"));
+        self.max_pool2d_with_argmax(opts).1.grad(dy)
+    }
+
+    /// Max pooling (as [`Tensor::max_pool2d`], same values) that also records where each
+    /// window's first maximum is, for a backward that does not scan the input again
+    /// ([`MaxPoolArgmax::grad`]).
+    ///
+    /// ```
+    /// use kensho_core::{Pool2dOptions, Tensor};
+    /// let x = Tensor::arange(16).reshape_to(&[1, 4, 4, 1]);
+    /// let (y, argmax) = x.max_pool2d_with_argmax(Pool2dOptions::new([2, 2]));
+    /// assert_eq!(y.to_vec(), vec![5.0, 7.0, 13.0, 15.0]);
+    /// assert_eq!(argmax.grad(&Tensor::ones(&[1, 2, 2, 1])).get_flat(5), 1.0);
+    /// ```
+    ///
+    /// # Panics
+    /// As [`Tensor::max_pool2d`].
+    #[track_caller]
+    pub fn max_pool2d_with_argmax(&self, opts: Pool2dOptions) -> (Tensor, MaxPoolArgmax) {
+        let g = Geometry::of("max_pool2d", self.shape(), opts);
+        let x = self.to_contiguous();
+        let xs = x.as_slice().expect("contiguous");
         let (per_in, per_out) = (g.h * g.w * g.c, g.oh * g.ow * g.c);
-        let sample = |i: usize| (&xs[i * per_in..(i + 1) * per_in], &dys[i * per_out..(i + 1) * per_out]);
-        let scratch = || (vec![0.0f32; g.c], vec![0u32; g.c]);
-        let len = g.n * per_in;
-        if g.s[0] >= g.k[0] && g.s[1] >= g.k[1] {
-            // Disjoint windows (Keras' default strides): one write per element.
-            let mut dx = Vec::with_capacity(len);
-            for_each_sample(&mut dx.spare_capacity_mut()[..len], per_in, 2 * g.work(), |i, dst| {
-                let ((xi, dyi), (mut best, mut arg)) = (sample(i), scratch());
-                max_grad_sample_disjoint(&g, xi, dyi, dst, &mut best, &mut arg);
-            });
-            // SAFETY: every sample's elements were written above (per_in > 0 when len > 0).
-            unsafe { dx.set_len(len) };
-            return Tensor::from_vec(dx, self.shape()).expect("sizes match");
-        }
-        let mut dx = vec![0.0f32; len];
-        for_each_sample(&mut dx, per_in, 2 * g.work(), |i, dst| {
-            let ((xi, dyi), (mut best, mut arg)) = (sample(i), scratch());
-            max_grad_sample(&g, xi, dyi, dst, &mut best, &mut arg);
+        let (mut out, mut idx) = (vec![0.0f32; g.n * per_out], vec![0u32; g.n * per_out]);
+        for_each_sample_pair(&mut out, &mut idx, per_out, g.work(), |i, dst, arg| {
+            max_arg_sample(&g, &xs[i * per_in..(i + 1) * per_in], dst, arg);
         });
-        Tensor::from_vec(dx, self.shape()).expect("sizes match")
+        let y = Tensor::from_vec(out, &g.out_shape()).expect("sizes match");
+        (y, MaxPoolArgmax { input: [g.n, g.h, g.w, g.c], opts, idx })
     }
 
     /// Average pooling of an `[N, H, W, C]` tensor (Keras `AveragePooling2D`); with same
