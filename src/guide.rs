@@ -10,6 +10,10 @@
 //! | `layers.Dense(64, activation="relu")` | `Dense::new(64).activation(Activation::Relu)` |
 //! | `layers.Dense(10, name="head")` | `Dense::new(10).with_name("head")` |
 //! | `layers.Dropout(0.5)`, `Flatten()`, `Reshape((7, 4))` | `Dropout::new(0.5)`, `Flatten::new()`, `Reshape::new(&[7, 4])` |
+//! | `layers.Conv2D(32, 3, padding="same", activation="relu")` | `Conv2d::new(32, [3, 3]).padding(Padding::Same).activation(Activation::Relu)` |
+//! | `layers.MaxPooling2D(2)`, `GlobalAveragePooling2D()` | `MaxPooling2d::new([2, 2])`, `GlobalAveragePooling2d::new()` |
+//! | `layers.BatchNormalization()` | `BatchNormalization::new()` (moving statistics are non-trainable state) |
+//! | `layers.RandomFlip("horizontal")`, `Rescaling(1/255)` | `RandomFlip::new(FlipMode::Horizontal)`, `Rescaling::new(1.0 / 255.0)` |
 //! | `layers.Activation("softmax")` | `ActivationLayer::new(Activation::Softmax)` |
 //! | `kernel_regularizer=regularizers.l2(0.01)` | `.kernel_regularizer(Regularizer::l2(0.01))` |
 //! | `kernel_initializer="he_normal"` | `.kernel_initializer(Initializer::HeNormal)` |
@@ -43,6 +47,8 @@
 //!   [`BinaryAccuracy`](crate::metrics::BinaryAccuracy) (one sigmoid output).
 //! - **Callbacks do not mutate the model behind its back.** A hook returns
 //!   [`Control::Stop`](crate::Control) instead of setting `model.stop_training`.
+//! - **Images are channels_last**, `[batch, height, width, channels]`, as Keras' default; a
+//!   checkpoint written with `WeightsLayout::PyTorch` holds PyTorch's channels_first layouts.
 //! - **Dense takes flat inputs.** Keras applies `Dense` to the last axis of any input; kensho
 //!   asks for `Flatten` first, and says so in the error.
 //! - **Softmax + cross-entropy are fused.** As in Keras, a cross-entropy after a softmax (or
