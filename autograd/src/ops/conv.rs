@@ -72,11 +72,12 @@ impl<'t> Var<'t> {
         let y = x.conv2d_bias_relu(&k, &bias.value(), &opts);
         let y_kept = y.clone();
         self.tape().record(y, &[self, kernel, bias], move |dy, needs| {
-            let dy = dy.zip_with(&y_kept, "conv2d_bias_relu backward", |g, y| if y > 0.0 { g } else { 0.0 });
+            // The relu's mask and the bias gradient in one pass.
+            let (dy, db) = dy.relu_grad_and_bias_grad(&y_kept);
             smallvec![
                 needs[0].then(|| dy.conv2d_input_grad(&k, x.shape(), &opts)),
                 needs[1].then(|| x.conv2d_kernel_grad(&dy, k.shape(), &opts)),
-                needs[2].then(|| dy.sum_axes(&[0, 1, 2], false)),
+                needs[2].then_some(db),
             ]
         })
     }

@@ -359,6 +359,50 @@ impl Tensor {
         self.map_costly(softplus_scalar)
     }
 
+    /// The backward of a relu applied after a bias, fused: `self` (`dy`) where `y > 0`, else 0,
+    /// and that gradient's sum over every axis but the last (the bias gradient), for `dy` and
+    /// the relu's output `y` of the same shape. Equal, bit for bit, to
+    /// `g = dy.zip_with(y, .., |g, y| if y > 0.0 { g } else { 0.0 })` and
+    /// `g.sum_axes(&[0, .., ndim - 2], false)`; on one thread both come from one pass.
+    ///
+    /// ```
+    /// use kensho_core::Tensor;
+    /// let dy = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2])?;
+    /// let y = Tensor::from_vec(vec![0.5, 0.0, 1.0, 2.0], &[2, 2])?;
+    /// let (g, db) = dy.relu_grad_and_bias_grad(&y);
+    /// assert_eq!((g.to_vec(), db.to_vec()), (vec![1.0, 0.0, 3.0, 4.0], vec![4.0, 4.0]));
+    /// # Ok::<(), kensho_core::Error>(())
+    /// ```
+    ///
+    /// # Panics
+    /// If the shapes differ or the rank is 0.
+    #[track_caller]
+    pub fn relu_grad_and_bias_grad(&self, y: &Tensor) -> (Tensor, Tensor) {
+        assert!(
+            self.shape() == y.shape() && self.ndim() > 0,
+            "relu_grad_and_bias_grad: expected dy and y of the same shape of rank >= 1, got {:?} and {:?}",
+            self.shape(),
+            y.shape()
+        );
+        let mask = |g: f32, y: f32| if y > 0.0 { g } else { 0.0 };
+        let f = self.shape()[self.ndim() - 1];
+        let single = threads_for(self.len(), PARALLEL_MIN_ELEMS) <= 1;
+        if let (Some(d), Some(ys), true) = (self.as_slice(), y.as_slice(), single && f > 0) {
+            let (mut g, mut sum) = (Vec::with_capacity(d.len()), vec![0.0f32; f]);
+            for (drow, yrow) in d.chunks_exact(f).zip(ys.chunks_exact(f)) {
+                let start = g.len();
+                g.extend(drow.iter().zip(yrow).map(|(&g, &y)| mask(g, y)));
+                sum.iter_mut().zip(&g[start..]).for_each(|(s, &v)| *s += v);
+            }
+            let g = Tensor::from_vec(g, self.shape()).expect("same length");
+            return (g, Tensor::from_vec(sum, &[f]).expect("one per channel"));
+        }
+        let g = self.zip_with(y, "relu_grad_and_bias_grad", mask);
+        let lead: Vec<usize> = (0..self.ndim() - 1).collect();
+        let sum = g.sum_axes(&lead, false);
+        (g, sum)
+    }
+
     /// Elementwise `f(self, rhs)` with NumPy broadcasting, or an error naming `op` and both shapes.
     ///
     /// Large outputs are split across the kernel threads (hence `Sync`: `f` is shared).
@@ -517,6 +561,19 @@ mod tests {
         close(x.leaky_relu(0.2), &[-0.4, 0.0, 1.5]);
         assert!(t(&[-1000.0, 1000.0], &[2]).sigmoid().all_finite());
         assert!(t(&[-1000.0, 1000.0], &[2]).softplus().all_finite());
+    }
+
+    #[test]
+    fn relu_and_bias_grads_equal_their_composition_bit_for_bit() {
+        let mut rng = crate::seeded_rng(5);
+        for shape in [vec![3, 5, 7, 4], vec![9, 1], vec![2, 300, 300, 4]] {
+            let dy = Tensor::rand_uniform(&shape, -1.0, 1.0, &mut rng);
+            let y = Tensor::rand_uniform(&shape, -1.0, 1.0, &mut rng).relu();
+            let g = dy.zip_with(&y, "mask", |g, y| if y > 0.0 { g } else { 0.0 });
+            let lead: Vec<usize> = (0..shape.len() - 1).collect();
+            let (fused_g, fused_db) = dy.relu_grad_and_bias_grad(&y);
+            assert_eq!((fused_g.to_vec(), fused_db.to_vec()), (g.to_vec(), g.sum_axes(&lead, false).to_vec()));
+        }
     }
 
     #[test]
