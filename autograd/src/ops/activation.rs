@@ -50,7 +50,7 @@ impl<'t> Var<'t> {
 
     /// Gaussian error linear unit (exact, erf form).
     pub fn gelu(self) -> Var<'t> {
-        self.unary(self.value().gelu(), |dy, x, _| dy.mul(&x.gelu_derivative()))
+        self.unary(self.value().gelu(), |dy, x, _| x.gelu_grad(dy))
     }
 
     /// `x * sigmoid(x)` (swish).

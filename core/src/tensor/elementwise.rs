@@ -185,6 +185,12 @@ fn normal_cdf(x: f32) -> f32 {
     0.5 * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2))
 }
 
+/// The derivative of gelu at `v`: `Φ(v) + v φ(v)`.
+fn gelu_slope(v: f32) -> f32 {
+    let inv_sqrt_2pi = 0.398_942_3_f32;
+    normal_cdf(v) + v * inv_sqrt_2pi * (-0.5 * v * v).exp()
+}
+
 impl Tensor {
     /// Applies `f` to every element, giving a new tensor. Large tensors are split across the
     /// kernel threads (hence `Sync`: `f` is shared between them).
@@ -347,8 +353,36 @@ impl Tensor {
     }
     /// Derivative of [`Tensor::gelu`]: `Φ(x) + x φ(x)`.
     pub fn gelu_derivative(&self) -> Tensor {
-        let inv_sqrt_2pi = 0.398_942_3_f32;
-        self.map_costly(|v| normal_cdf(v) + v * inv_sqrt_2pi * (-0.5 * v * v).exp())
+        self.map_costly(gelu_slope)
+    }
+
+    /// The backward of [`Tensor::gelu`] at `self` (`x`): `dy * gelu'(x)` in one pass (equal,
+    /// bit for bit, to `dy.mul(&x.gelu_derivative())`).
+    ///
+    /// # Panics
+    /// If `dy` does not have the shape of `self`.
+    #[track_caller]
+    pub fn gelu_grad(&self, dy: &Tensor) -> Tensor {
+        dy.zip_costly(self, "gelu backward", |g, v| g * gelu_slope(v))
+    }
+
+    /// [`Tensor::zip_with`] for operands of one shape and a costly `f` (an exponential or
+    /// worse per element), split across the threads from fewer elements.
+    #[track_caller]
+    fn zip_costly(&self, rhs: &Tensor, op: &str, f: impl Fn(f32, f32) -> f32 + Sync) -> Tensor {
+        assert!(self.shape() == rhs.shape(), "{op}: shapes differ: {:?} and {:?}", self.shape(), rhs.shape());
+        let threads = threads_for(self.len(), PARALLEL_MIN_ELEMS_COSTLY);
+        match (self.0.as_slice(), rhs.0.as_slice()) {
+            (Some(a), Some(b)) if threads > 1 => {
+                let out = filled(a.len(), threads, |start, piece| {
+                    piece.iter_mut().zip(&a[start..]).zip(&b[start..]).for_each(|((o, &x), &y)| {
+                        o.write(f(x, y));
+                    });
+                });
+                Tensor::from_vec(out, self.shape()).expect("same length")
+            }
+            _ => self.zip_with(rhs, op, f),
+        }
     }
     /// Sigmoid-weighted linear unit (swish): `x * sigmoid(x)`.
     pub fn silu(&self) -> Tensor {
@@ -573,6 +607,16 @@ mod tests {
             let lead: Vec<usize> = (0..shape.len() - 1).collect();
             let (fused_g, fused_db) = dy.relu_grad_and_bias_grad(&y);
             assert_eq!((fused_g.to_vec(), fused_db.to_vec()), (g.to_vec(), g.sum_axes(&lead, false).to_vec()));
+        }
+    }
+
+    #[test]
+    fn one_pass_gelu_grad_equals_its_two_pass_form_bit_for_bit() {
+        let mut rng = crate::seeded_rng(6);
+        for shape in [vec![4, 7], vec![300, 301]] {
+            let x = Tensor::rand_uniform(&shape, -4.0, 4.0, &mut rng);
+            let dy = Tensor::rand_uniform(&shape, -1.0, 1.0, &mut rng);
+            assert_eq!(x.gelu_grad(&dy), dy.mul(&x.gelu_derivative()));
         }
     }
 
