@@ -16,8 +16,9 @@
 //! after training, as with PyTorch's caching allocators.
 //!
 //! Nothing is changed if the user tunes malloc already (`GLIBC_TUNABLES` naming `malloc`, or a
-//! `MALLOC_*_` variable), or sets `KENSHO_KEEP_MALLOC=1`; nor on other C libraries, or when the
-//! program installs another global allocator (glibc's settings then govern nothing).
+//! `MALLOC_*_` variable: that is how to keep glibc's defaults or choose other values), nor on
+//! other C libraries, or when the program installs another global allocator (glibc's settings
+//! then govern nothing).
 
 use std::sync::Once;
 
@@ -40,7 +41,7 @@ fn tune() {
         let (k, v) = (k.to_string_lossy(), v.to_string_lossy());
         (k.starts_with("MALLOC_") && k.ends_with('_')) || (k == "GLIBC_TUNABLES" && v.contains("malloc"))
     });
-    if tuned_by_user || std::env::var_os("KENSHO_KEEP_MALLOC").is_some_and(|v| v == "1") {
+    if tuned_by_user {
         return;
     }
     // SAFETY: `mallopt` only changes malloc's parameters; both values are in glibc's ranges.
