@@ -186,9 +186,9 @@ impl Graph {
     ///
     /// # Panics
     /// If the graph is not built or the inputs do not fit it (checked at the boundary).
-    pub(crate) fn run<'t>(&self, inputs: &[Var<'t>], cx: &Ctx<'t>) -> Vec<Slot<'t>> {
+    pub(crate) fn run<'t>(&self, inputs: &[Var<'t>], cx: &Ctx<'t>) -> SmallVec<[Slot<'t>; 1]> {
         if self.chain {
-            return vec![self.run_chain(inputs[0], cx)];
+            return smallvec::smallvec![self.run_chain(inputs[0], cx)];
         }
         let mut values: Vec<Vec<Option<Slot<'t>>>> = Vec::with_capacity(self.calls.len());
         let fetch = |values: &[Vec<Option<Slot<'t>>>], v: ValueRef| -> Slot<'t> {
@@ -203,7 +203,8 @@ impl Graph {
                 call.inputs.iter().map(|&v| fetch(&values, v)).unzip();
             let layer = &self.layers[call.layer];
             let outputs = layer.call(&vars, &masks, cx);
-            let out_masks = layer.compute_mask(&vars, &masks);
+            let out_masks = output_masks(layer.as_ref(), &vars, &masks);
+            let out_masks = out_masks.into_iter().chain(std::iter::repeat(None));
             values.push(outputs.into_iter().zip(out_masks).map(Some).collect());
             if release {
                 for &v in &self.last_uses[c] {
@@ -224,15 +225,25 @@ impl Graph {
     fn run_chain<'t>(&self, input: Var<'t>, cx: &Ctx<'t>) -> Slot<'t> {
         let release = !cx.tape.grad_enabled();
         let (mut x, mut mask) = (input, None);
-        for layer in &self.layers {
+        for layer in self.layers.iter().filter(|l| !l.is_input()) {
             let masks = [mask];
             let y = layer.call(&[x], &masks, cx)[0];
-            mask = layer.compute_mask(&[x], &masks).pop().flatten();
+            mask = output_masks(layer.as_ref(), &[x], &masks).pop().flatten();
             x = y;
             if release {
                 cx.tape.retain_only(&[input, x]);
             }
         }
         (x, mask)
+    }
+}
+
+/// The masks of a call's outputs: the layer's own answer when an input has a mask or the layer
+/// makes masks, else none (without asking).
+fn output_masks(layer: &dyn Layer, inputs: &[Var<'_>], masks: &[Option<Tensor>]) -> Vec<Option<Tensor>> {
+    if masks.iter().any(Option::is_some) || layer.makes_mask() {
+        layer.compute_mask(inputs, masks)
+    } else {
+        Vec::new()
     }
 }

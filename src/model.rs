@@ -407,5 +407,6 @@ fn predict_on_batch(graph: &Graph, seed: u64, x: &[Tensor]) -> Vec<Tensor> {
     let tape = Tape::no_grad();
     let cx = Ctx::new(&tape, false, seeded_rng(seed));
     let inputs: Vec<Var<'_>> = x.iter().map(|t| tape.constant(t.clone())).collect();
-    graph.run(&inputs, &cx).iter().map(|(v, _)| v.value()).collect()
+    let outputs = graph.run(&inputs, &cx);
+    outputs.iter().map(|(v, _)| v.value()).collect()
 }

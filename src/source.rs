@@ -5,13 +5,14 @@
 use kensho_core::{seeded_rng, Error, Result, Tensor};
 use kensho_data::DataLoader;
 use rand::seq::SliceRandom;
+use smallvec::SmallVec;
 use std::collections::HashMap;
 
 /// A batch: one tensor per model input, one per output's targets, and optional per-sample
 /// loss weights.
 pub(crate) struct Batch {
-    pub(crate) x: Vec<Tensor>,
-    pub(crate) y: Vec<Tensor>,
+    pub(crate) x: SmallVec<[Tensor; 1]>,
+    pub(crate) y: SmallVec<[Tensor; 1]>,
     pub(crate) weights: Option<Tensor>,
 }
 
@@ -24,7 +25,7 @@ impl Batch {
 
 impl From<kensho_data::Batch> for Batch {
     fn from(batch: kensho_data::Batch) -> Batch {
-        Batch { x: batch.inputs, y: batch.targets, weights: None }
+        Batch { x: batch.inputs.into(), y: batch.targets.into(), weights: None }
     }
 }
 

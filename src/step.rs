@@ -21,6 +21,7 @@ use kensho_autograd::{Grads, ParamId, Tape, Var};
 use kensho_core::{seeded_rng, Error, Result, Tensor};
 use kensho_layers::{apply_state_updates, Ctx, Layer, StateUpdate};
 use rayon::prelude::*;
+use smallvec::SmallVec;
 
 /// The result of one train step.
 #[derive(Clone, Debug)]
@@ -60,7 +61,7 @@ impl ShardJob<'_> {
     fn run(&self, x: &[Tensor], y: &[Tensor], weights: Option<&Tensor>, with_penalties: bool, seed: u64) -> Shard {
         let tape = Tape::new();
         let cx = Ctx::new(&tape, true, seeded_rng(seed));
-        let inputs: Vec<Var<'_>> = x.iter().map(|t| tape.constant(t.clone())).collect();
+        let inputs: SmallVec<[Var<'_>; 2]> = x.iter().map(|t| tape.constant(t.clone())).collect();
         let outputs = self.graph.run(&inputs, &cx);
         let parts = LossParts { with_penalties, ..self.loss };
         let total = parts.share(&outputs, y, weights);
@@ -158,11 +159,11 @@ impl Model {
             LossParts { layers: self.layers(), loss: compiled.loss.as_ref(), batch_rows: rows, with_penalties: true };
         let job = ShardJob { graph: &self.graph, loss };
         let mut shards = match shard_count(rows, self.layers()) {
-            1 => vec![job.run(x, y, sample_weight, true, seed)],
+            1 => smallvec::smallvec![job.run(x, y, sample_weight, true, seed)],
             count => {
                 let shards = run_shards(&job, count, x, y, sample_weight, seed);
                 if shards.iter().any(|s| s.masked) {
-                    vec![job.run(x, y, sample_weight, true, seed)]
+                    smallvec::smallvec![job.run(x, y, sample_weight, true, seed)]
                 } else {
                     shards
                 }
@@ -225,7 +226,7 @@ fn run_shards(
     y: &[Tensor],
     sample_weight: Option<&Tensor>,
     seed: u64,
-) -> Vec<Shard> {
+) -> SmallVec<[Shard; 2]> {
     let rows = x[0].shape()[0];
     let bounds: Vec<(usize, usize)> = (0..count).map(|s| (s * rows / count, (s + 1) * rows / count)).collect();
     kensho_core::threads::pool().install(|| {
@@ -240,6 +241,7 @@ fn run_shards(
                 let shard_seed = seed ^ (s as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
                 job.run(&xs, &ys, w.as_ref(), s == 0, shard_seed)
             })
-            .collect()
+            .collect::<Vec<Shard>>()
+            .into()
     })
 }

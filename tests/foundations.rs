@@ -212,6 +212,9 @@ impl Layer for MaskZeros {
     fn forward<'t>(&self, x: Var<'t>, _cx: &Ctx<'t>) -> Var<'t> {
         x
     }
+    fn makes_mask(&self) -> bool {
+        true
+    }
     fn compute_mask(&self, inputs: &[Var<'_>], _masks: &[Option<Tensor>]) -> Vec<Option<Tensor>> {
         let x = inputs[0].value();
         let any = x.abs().sum_axes(&[2], false);

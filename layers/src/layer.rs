@@ -207,10 +207,17 @@ pub trait Layer: Send + Sync {
     /// The mask of each output (Keras' `compute_mask`): per sample and position, 1 where the
     /// value is real and 0 where it is padding. The default passes the first input's mask on
     /// to the one output; layers that change the positions (Flatten, pooling) override it.
+    /// Models call it only when an input has a mask or [`Layer::makes_mask`] is true.
     fn compute_mask(&self, _inputs: &[Var<'_>], masks: &[Option<Tensor>]) -> Vec<Option<Tensor>> {
         vec![masks.first().cloned().flatten()]
     }
 
+    /// Whether the layer can give a mask when no input has one (Keras' `Masking`, `Embedding`
+    /// with `mask_zero`): such a layer returns true so that models ask its
+    /// [`compute_mask`](Layer::compute_mask) on unmasked inputs too.
+    fn makes_mask(&self) -> bool {
+        false
+    }
     /// The trainable parameters, in a fixed order (e.g. kernel then bias).
     fn params(&self) -> Vec<&Param> {
         Vec::new()
