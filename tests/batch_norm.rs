@@ -5,39 +5,15 @@
 //! in the model file; and a model with it learns. One test binary, since the thread count is
 //! process-wide.
 
-use kensho::autograd::Var;
+mod common;
+
+use common::BatchProbe;
 use kensho::checkpoint::load_tensors;
-use kensho::core::Rng;
-use kensho::layers::{BatchNormalization, Ctx, LayerConfig};
+use kensho::layers::BatchNormalization;
 use kensho::optim::Sgd;
 use kensho::prelude::*;
 use kensho::{LoadOptions, WeightsLayout};
 use std::sync::atomic::{AtomicUsize, Ordering};
-
-/// The identity, recording the largest batch it saw.
-struct Probe(String, &'static AtomicUsize);
-
-impl Layer for Probe {
-    fn name(&self) -> &str {
-        &self.0
-    }
-    fn set_name(&mut self, name: &str) {
-        self.0 = name.to_string();
-    }
-    fn kind(&self) -> &'static str {
-        "Activation"
-    }
-    fn build(&mut self, input_shape: &Shape, _rng: &mut Rng) -> kensho::Result<Shape> {
-        Ok(input_shape.clone())
-    }
-    fn forward<'t>(&self, x: Var<'t>, _cx: &Ctx<'t>) -> Var<'t> {
-        self.1.fetch_max(x.shape()[0], Ordering::Relaxed);
-        x
-    }
-    fn config(&self) -> LayerConfig {
-        ActivationLayer::new(Activation::Linear).config()
-    }
-}
 
 /// 128 samples of 6 features with different offsets and scales, and 3 classes.
 fn data() -> (Tensor, Tensor) {
@@ -58,7 +34,7 @@ fn model(probe: &'static AtomicUsize, with_bn: bool) -> Sequential {
     if with_bn {
         m = m.add(BatchNormalization::new());
     }
-    m.add(Probe(String::new(), probe))
+    m.add(BatchProbe::new(probe, true))
         .add(Dense::new(16).activation(Activation::Relu))
         .add(BatchNormalization::new().momentum(0.9))
         .add(Dense::new(3).activation(Activation::Softmax))
@@ -88,7 +64,7 @@ fn two_threads_keep_the_batch_whole_and_give_the_weights_and_statistics_of_one()
         kensho::set_num_threads(2);
         SEEN.store(0, Ordering::Relaxed);
         let (x, y) = data();
-        let mut m = Sequential::new().add(Input::new(&[6])).add(Probe(String::new(), &SEEN)).add(Dense::new(3));
+        let mut m = Sequential::new().add(Input::new(&[6])).add(BatchProbe::new(&SEEN, true)).add(Dense::new(3));
         m.compile(Sgd::new(0.1), losses::SparseCategoricalCrossentropy::from_logits(), vec![]).unwrap();
         m.train_step(&x, &y, None, 0).unwrap();
         kensho::set_num_threads(1);

@@ -3,9 +3,9 @@
 //! and never split for a layer that needs the whole batch. One test binary, since the thread
 //! count is process-wide.
 
-use kensho::autograd::Var;
-use kensho::core::Rng;
-use kensho::layers::{Ctx, Layer, LayerConfig};
+mod common;
+
+use common::BatchProbe;
 use kensho::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -25,34 +25,6 @@ fn step(threads: usize, x: &Tensor, y: &Tensor, w: &Tensor) -> (f32, Tensor, Vec
     (out.loss, out.y_pred().clone(), m.get_weights())
 }
 
-/// Identity layer that needs the whole batch and records the batch sizes it saw.
-struct WholeBatch(String, &'static AtomicUsize);
-
-impl Layer for WholeBatch {
-    fn name(&self) -> &str {
-        &self.0
-    }
-    fn set_name(&mut self, name: &str) {
-        self.0 = name.to_string();
-    }
-    fn kind(&self) -> &'static str {
-        "Activation"
-    }
-    fn build(&mut self, input_shape: &Shape, _rng: &mut Rng) -> kensho::Result<Shape> {
-        Ok(input_shape.clone())
-    }
-    fn forward<'t>(&self, x: Var<'t>, _cx: &Ctx<'t>) -> Var<'t> {
-        self.1.fetch_max(x.shape()[0], Ordering::Relaxed);
-        x
-    }
-    fn config(&self) -> LayerConfig {
-        kensho::layers::ActivationLayer::new(Activation::Linear).config()
-    }
-    fn per_sample(&self) -> bool {
-        false
-    }
-}
-
 #[test]
 fn a_split_batch_trains_like_the_whole_batch() {
     let mut rng = kensho::core::seeded_rng(8);
@@ -70,7 +42,7 @@ fn a_split_batch_trains_like_the_whole_batch() {
 
     static SEEN: AtomicUsize = AtomicUsize::new(0);
     let mut m = model();
-    m.push(Box::new(WholeBatch(String::new(), &SEEN)));
+    m.push(Box::new(BatchProbe::new(&SEEN, false)));
     m.compile(kensho::optim::Sgd::new(0.5), losses::SparseCategoricalCrossentropy::new(), vec![]).unwrap();
     m.train_step(&x, &y, None, 1).unwrap();
     assert_eq!(SEEN.load(Ordering::Relaxed), 128, "a batch-dependent layer must see the whole batch");
