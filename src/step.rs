@@ -6,8 +6,8 @@
 //! scaled by its share of the batch, and the gradients are added in shard order before the one
 //! optimizer update. The sum is the full batch's gradient (up to float rounding; the result is
 //! the same for every run with the same thread count, and on one thread nothing is split). A
-//! batch whose outputs carry a mask is not split (the divisor of its loss, the mask's sum, is
-//! only known for the whole batch).
+//! model with a layer that makes masks is not split (the divisor of its loss, the mask's sum,
+//! is only known for the whole batch), nor one with a layer that needs the whole batch.
 //!
 //! Between backward and the optimizer the gradients, laid out in parameter order, pass through
 //! the model's [`GradientReducer`](crate::GradientReducer). State updates recorded by the
@@ -48,7 +48,6 @@ struct Shard {
     loss: f32,
     outputs: Vec<Tensor>,
     updates: Vec<StateUpdate>,
-    masked: bool,
 }
 
 /// One batch (or one shard of it) through the model and back, on its own tape.
@@ -66,16 +65,16 @@ impl ShardJob<'_> {
         let parts = LossParts { with_penalties, ..self.loss };
         let total = parts.share(&outputs, y, weights);
         let loss = total.value().item();
-        let masked = outputs.iter().any(|(_, m)| m.is_some());
         let outputs: Vec<Tensor> = outputs.iter().map(|(v, _)| v.value()).collect();
-        Shard { grads: tape.backward(total), loss, outputs, updates: cx.take_updates(), masked }
+        Shard { grads: tape.backward(total), loss, outputs, updates: cx.take_updates() }
     }
 }
 
 /// How many shards a batch of `rows` is split into.
 fn shard_count(rows: usize, layers: &[Box<dyn Layer>]) -> usize {
     let threads = kensho_core::num_threads();
-    if threads <= 1 || rows < 2 * MIN_SHARD_ROWS || !layers.iter().all(|l| l.per_sample()) {
+    let whole_batch = layers.iter().any(|l| !l.per_sample() || l.makes_mask());
+    if threads <= 1 || rows < 2 * MIN_SHARD_ROWS || whole_batch {
         return 1;
     }
     threads.min(rows / MIN_SHARD_ROWS)
@@ -160,14 +159,7 @@ impl Model {
         let job = ShardJob { graph: &self.graph, loss };
         let mut shards = match shard_count(rows, self.layers()) {
             1 => smallvec::smallvec![job.run(x, y, sample_weight, true, seed)],
-            count => {
-                let shards = run_shards(&job, count, x, y, sample_weight, seed);
-                if shards.iter().any(|s| s.masked) {
-                    smallvec::smallvec![job.run(x, y, sample_weight, true, seed)]
-                } else {
-                    shards
-                }
-            }
+            count => run_shards(&job, count, x, y, sample_weight, seed),
         };
         let grads = sum_grads(&mut shards);
         let updates = merge_updates(&mut shards);

@@ -214,7 +214,8 @@ pub trait Layer: Send + Sync {
 
     /// Whether the layer can give a mask when no input has one (Keras' `Masking`, `Embedding`
     /// with `mask_zero`): such a layer returns true so that models ask its
-    /// [`compute_mask`](Layer::compute_mask) on unmasked inputs too.
+    /// [`compute_mask`](Layer::compute_mask) on unmasked inputs too. A model holding such a
+    /// layer trains each batch whole (the loss divides by the whole batch's mask sum).
     fn makes_mask(&self) -> bool {
         false
     }
