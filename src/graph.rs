@@ -52,8 +52,6 @@ pub(crate) struct Graph {
     pub(crate) call_shapes: Option<Vec<Vec<Shape>>>,
     /// For each call, the values whose last use it is (freed after it in inference).
     pub(crate) last_uses: Vec<Vec<ValueRef>>,
-    /// Whether the calls form a straight chain (set by build; run then takes a shorter path).
-    pub(crate) chain: bool,
 }
 
 impl Graph {
@@ -107,7 +105,6 @@ impl Graph {
     pub(crate) fn unbuild(&mut self) {
         self.input_shapes = None;
         self.call_shapes = None;
-        self.chain = false;
     }
 
     /// Builds every layer for the per-sample input shapes, in call order, creating the
@@ -145,7 +142,6 @@ impl Graph {
         self.input_shapes = Some(input_shapes.to_vec());
         self.call_shapes = Some(call_shapes);
         self.last_uses = self.find_last_uses();
-        self.chain = self.is_chain();
         Ok(())
     }
 
@@ -187,7 +183,7 @@ impl Graph {
     /// # Panics
     /// If the graph is not built or the inputs do not fit it (checked at the boundary).
     pub(crate) fn run<'t>(&self, inputs: &[Var<'t>], cx: &Ctx<'t>) -> SmallVec<[Slot<'t>; 1]> {
-        if self.chain {
+        if self.is_chain() {
             return smallvec::smallvec![self.run_chain(inputs[0], cx)];
         }
         let mut values: Vec<Vec<Option<Slot<'t>>>> = Vec::with_capacity(self.calls.len());
