@@ -84,9 +84,10 @@ fn problem(shape: &[usize]) -> (Param, Param, Grads) {
     (w, b, grads)
 }
 
-/// One thread, a small parameter: not a single allocation after the first step.
+/// A small parameter, below the split threshold, so the step stays on the calling thread: not
+/// a single allocation after the first step. Runs before anything starts the thread pool,
+/// whose workers would otherwise allocate on their own while this counts.
 fn single_thread_steps_do_not_allocate() {
-    kensho_core::set_num_threads(1);
     for mut opt in optimizers() {
         let (mut w, mut b, grads) = problem(&[64, 32]);
         let first = counts();
