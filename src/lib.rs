@@ -84,6 +84,7 @@ pub mod prelude {
         MaxPooling1d, MaxPooling2d, RandomContrast, RandomFlip, RandomRotation, RandomTranslation, RandomZoom,
         Regularizer, Rescaling, Reshape, SeparableConv2d, Shape, SpatialDropout2d, UpSampling2d, ZeroPadding2d,
     };
+    pub use kensho_layers::{Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract};
     pub use kensho_optim::*;
 }
 

@@ -338,6 +338,22 @@ pub enum LayerConfig {
     RandomContrast(crate::preprocessing::RandomContrastConfig),
     /// [`crate::SpatialDropout2d`].
     SpatialDropout2D(crate::spatial_dropout::SpatialDropout2dConfig),
+    /// [`crate::Add`].
+    Add(crate::merge::MergeConfig),
+    /// [`crate::Subtract`].
+    Subtract(crate::merge::MergeConfig),
+    /// [`crate::Multiply`].
+    Multiply(crate::merge::MergeConfig),
+    /// [`crate::Average`].
+    Average(crate::merge::MergeConfig),
+    /// [`crate::Maximum`].
+    Maximum(crate::merge::MergeConfig),
+    /// [`crate::Minimum`].
+    Minimum(crate::merge::MergeConfig),
+    /// [`crate::Concatenate`].
+    Concatenate(crate::merge::ConcatenateConfig),
+    /// [`crate::Dot`].
+    Dot(crate::merge::DotConfig),
     /// A user-defined layer, rebuilt by the factory given to [`register_layer`].
     #[serde(untagged)]
     Registered(RegisteredConfig),
@@ -374,6 +390,14 @@ kensho_core::deserialize_by_class_name!(LayerConfig {
     RandomZoom,
     RandomContrast,
     SpatialDropout2D,
+    Add,
+    Subtract,
+    Multiply,
+    Average,
+    Maximum,
+    Minimum,
+    Concatenate,
+    Dot,
 });
 
 /// User-defined layers, by class name.
@@ -435,6 +459,14 @@ impl LayerConfig {
             LayerConfig::RandomZoom(c) => Box::new(crate::RandomZoom::from_config(c.clone())),
             LayerConfig::RandomContrast(c) => Box::new(crate::RandomContrast::from_config(c.clone())),
             LayerConfig::SpatialDropout2D(c) => Box::new(crate::SpatialDropout2d::from_config(c.clone())),
+            LayerConfig::Add(c) => Box::new(crate::Add::from_config(c.clone())),
+            LayerConfig::Subtract(c) => Box::new(crate::Subtract::from_config(c.clone())),
+            LayerConfig::Multiply(c) => Box::new(crate::Multiply::from_config(c.clone())),
+            LayerConfig::Average(c) => Box::new(crate::Average::from_config(c.clone())),
+            LayerConfig::Maximum(c) => Box::new(crate::Maximum::from_config(c.clone())),
+            LayerConfig::Minimum(c) => Box::new(crate::Minimum::from_config(c.clone())),
+            LayerConfig::Concatenate(c) => Box::new(crate::Concatenate::from_config(c.clone())),
+            LayerConfig::Dot(c) => Box::new(crate::Dot::from_config(c.clone())),
             LayerConfig::Registered(r) => return LAYERS.make(&r.class_name, &r.config),
         })
     }

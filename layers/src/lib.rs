@@ -39,6 +39,7 @@ mod input;
 mod kernel;
 mod layer;
 mod loss;
+mod merge;
 mod normalization;
 mod pooling;
 mod preprocessing;
@@ -67,6 +68,10 @@ pub use layer::{apply_state_updates, register_layer, Ctx, Layer, LayerConfig, St
 pub use loss::{
     register_loss, BinaryCrossentropy, CategoricalCrossentropy, Huber, Loss, LossConfig, MeanAbsoluteError,
     MeanSquaredError, SparseCategoricalCrossentropy,
+};
+pub use merge::{
+    Add, Average, Concatenate, ConcatenateConfig, Dot, DotAxes, DotConfig, Maximum, Merge, MergeConfig, MergeOp,
+    Minimum, Multiply, Subtract,
 };
 pub use normalization::{BatchNormalization, BatchNormalizationConfig};
 pub use pooling::{

@@ -1,10 +1,11 @@
 //! The layer conformance harness (as Keras' `run_layer_test`): one call checks a layer's build
-//! shape against its forward shape, its parameter count, its gradients (input and every
+//! shapes against its forward shapes, its parameter count, its gradients (every input and every
 //! parameter) against finite differences in inference and in training mode, batch
-//! independence, its PyTorch layout, and a config round trip.
+//! independence, its PyTorch layout, and a config round trip. [`check_layer`] is the form for
+//! layers of one input; [`check_layer_inputs`] takes several (merge layers).
 
 use crate::{Ctx, Layer, Shape};
-use kensho_autograd::{gradcheck, Tape};
+use kensho_autograd::{gradcheck, Tape, Var};
 use kensho_core::{seeded_rng, Tensor};
 
 /// Central-difference step and tolerances, as in `kensho_autograd::gradcheck`.
@@ -14,16 +15,31 @@ const EPS: f32 = 1e-3;
 /// training-mode layer (Dropout) draws the same mask each time and is a function of its input.
 const PASS_SEED: u64 = 5;
 
-/// Runs `layer` (already built) on `x` without gradients.
-fn run(layer: &dyn Layer, x: &Tensor, training: bool) -> Tensor {
-    let tape = Tape::no_grad();
-    let cx = Ctx::new(&tape, training, seeded_rng(PASS_SEED));
-    layer.forward(tape.constant(x.clone()), &cx).value()
+/// The layer's outputs on `xs` (without masks) through its general form, [`Layer::call`].
+fn call<'t>(layer: &dyn Layer, xs: &[Var<'t>], cx: &Ctx<'t>) -> Vec<Var<'t>> {
+    layer.call(xs, &vec![None; xs.len()], cx)
 }
 
-/// `Σ y ⊙ r` in f64.
-fn project(y: &Tensor, r: &Tensor) -> f64 {
-    y.to_vec().iter().zip(r.to_vec()).map(|(&a, b)| f64::from(a) * f64::from(b)).sum()
+/// Every output of the layer on `xs`, flattened and joined into one vector, so that one
+/// projection covers them all.
+fn joined<'t>(layer: &dyn Layer, xs: &[Var<'t>], cx: &Ctx<'t>) -> Var<'t> {
+    let flat: Vec<Var<'t>> =
+        call(layer, xs, cx).into_iter().map(|y| y.reshape(&[y.shape().iter().product()])).collect();
+    Var::concat(&flat, 0)
+}
+
+/// Runs `layer` (already built) on `xs` without gradients: its outputs.
+fn run(layer: &dyn Layer, xs: &[Tensor], training: bool) -> Vec<Tensor> {
+    let tape = Tape::no_grad();
+    let cx = Ctx::new(&tape, training, seeded_rng(PASS_SEED));
+    let vars: Vec<Var> = xs.iter().map(|x| tape.constant(x.clone())).collect();
+    call(layer, &vars, &cx).iter().map(Var::value).collect()
+}
+
+/// `Σ y ⊙ r` in f64, over the joined outputs `ys`.
+fn project(ys: &[Tensor], r: &Tensor) -> f64 {
+    let y = ys.iter().flat_map(Tensor::to_vec);
+    y.zip(r.to_vec()).map(|(a, b)| f64::from(a) * f64::from(b)).sum()
 }
 
 /// Replaces parameter `p` of the layer, returning its previous value.
@@ -31,12 +47,13 @@ fn swap_param(layer: &mut dyn Layer, p: usize, value: Tensor) -> Tensor {
     std::mem::replace(&mut layer.params_mut()[p].value, value)
 }
 
-/// Checks every parameter's gradient against central finite differences of `Σ layer(x) ⊙ r`.
-fn check_param_grads(layer: &mut dyn Layer, x: &Tensor, r: &Tensor, training: bool) -> Result<(), String> {
+/// Checks every parameter's gradient against central finite differences of `Σ layer(xs) ⊙ r`.
+fn check_param_grads(layer: &mut dyn Layer, xs: &[Tensor], r: &Tensor, training: bool) -> Result<(), String> {
     let grads = {
         let tape = Tape::new();
         let cx = Ctx::new(&tape, training, seeded_rng(PASS_SEED));
-        let y = layer.forward(tape.constant(x.clone()), &cx);
+        let vars: Vec<Var> = xs.iter().map(|x| tape.constant(x.clone())).collect();
+        let y = joined(layer, &vars, &cx);
         tape.backward(y.mul(tape.constant(r.clone())).sum_all())
     };
     let mode = if training { "training" } else { "inference" };
@@ -53,7 +70,7 @@ fn check_param_grads(layer: &mut dyn Layer, x: &Tensor, r: &Tensor, training: bo
                 let mut data = original.to_vec();
                 data[j] += delta;
                 swap_param(layer, p, Tensor::from_vec(data, original.shape()).expect("same shape"));
-                let value = project(&run(layer, x, training), r);
+                let value = project(&run(layer, xs, training), r);
                 swap_param(layer, p, original); // exactly the value before, not a rounded one
                 value
             };
@@ -66,11 +83,12 @@ fn check_param_grads(layer: &mut dyn Layer, x: &Tensor, r: &Tensor, training: bo
     Ok(())
 }
 
-/// Checks the input gradient against finite differences, in inference or training mode.
-fn check_input_grad(layer: &dyn Layer, x: &Tensor, training: bool) -> Result<(), String> {
-    gradcheck(std::slice::from_ref(x), |v| {
+/// Checks the gradient with respect to every input against finite differences, in inference
+/// or training mode.
+fn check_input_grads(layer: &dyn Layer, xs: &[Tensor], training: bool) -> Result<(), String> {
+    gradcheck(xs, |v| {
         let cx = Ctx::new(v[0].tape(), training, seeded_rng(PASS_SEED));
-        layer.forward(v[0], &cx)
+        joined(layer, v, &cx)
     })
     .map_err(|e| format!("input gradient ({}): {e}", if training { "training" } else { "inference" }))
 }
@@ -110,47 +128,78 @@ pub fn check_layer(
     batch: usize,
     param_count: usize,
 ) -> Result<(), String> {
+    check_layer_inputs(layer, &[input_shape], batch, param_count)
+}
+
+/// [`check_layer`] for a layer of several inputs (such as [`Add`](crate::Add) or
+/// [`Concatenate`](crate::Concatenate)), one per-sample shape each in `input_shapes`: the
+/// layer is built with [`Layer::build_inputs`] and run with [`Layer::call`] (without masks),
+/// the gradient is checked with respect to every input, and every output is checked.
+///
+/// ```
+/// use kensho_layers::{testing::check_layer_inputs, Concatenate};
+/// check_layer_inputs(&mut Concatenate::new(-1), &[&[2, 3], &[2, 4]], 2, 0).unwrap();
+/// ```
+///
+/// # Errors
+/// A message naming the first check that failed.
+pub fn check_layer_inputs(
+    layer: &mut dyn Layer,
+    input_shapes: &[&[usize]],
+    batch: usize,
+    param_count: usize,
+) -> Result<(), String> {
     let mut rng = seeded_rng(11);
     if layer.name().is_empty() {
         layer.set_name("layer");
     }
-    let out_shape = layer.build(&Shape::known(input_shape), &mut rng).map_err(|e| format!("build failed: {e}"))?;
-    let full_in: Vec<usize> = std::iter::once(batch).chain(input_shape.iter().copied()).collect();
-    let x = Tensor::rand_uniform(&full_in, -1.0, 1.0, &mut rng);
-    let y = run(layer, &x, false);
+    let shapes: Vec<Shape> = input_shapes.iter().map(|s| Shape::known(s)).collect();
+    let out_shapes = layer.build_inputs(&shapes, &mut rng).map_err(|e| format!("build failed: {e}"))?;
+    let xs: Vec<Tensor> = input_shapes
+        .iter()
+        .map(|s| {
+            let full: Vec<usize> = std::iter::once(batch).chain(s.iter().copied()).collect();
+            Tensor::rand_uniform(&full, -1.0, 1.0, &mut rng)
+        })
+        .collect();
+    let ys = run(layer, &xs, false);
     for training in [false, true] {
-        let shape = run(layer, &x, training).shape().to_vec();
-        if !out_shape.accepts(&shape[1..]) || shape[0] != batch {
-            return Err(format!("forward (training: {training}) gave shape {shape:?}, build promised {out_shape}"));
+        let got: Vec<Vec<usize>> = run(layer, &xs, training).iter().map(|y| y.shape().to_vec()).collect();
+        let fits = |(s, promised): (&Vec<usize>, &Shape)| s[0] == batch && promised.accepts(&s[1..]);
+        if got.len() != out_shapes.len() || !got.iter().zip(&out_shapes).all(fits) {
+            return Err(format!("forward (training: {training}) gave shapes {got:?}, build promised {out_shapes:?}"));
         }
     }
     let count: usize = layer.params().iter().map(|p| p.value.len()).sum();
     if count != param_count {
         return Err(format!("{count} parameters, expected {param_count}"));
     }
-    let r = Tensor::rand_uniform(y.shape(), -1.0, 1.0, &mut rng);
+    let joined_len = ys.iter().map(Tensor::len).sum();
+    let r = Tensor::rand_uniform(&[joined_len], -1.0, 1.0, &mut rng);
     for training in [false, true] {
-        check_input_grad(layer, &x, training)?;
-        check_param_grads(layer, &x, &r, training)?;
+        check_input_grads(layer, &xs, training)?;
+        check_param_grads(layer, &xs, &r, training)?;
     }
     for row in 0..batch {
-        let alone = run(layer, &x.slice_axis(0, row, row + 1), false);
-        if !alone.allclose(&y.slice_axis(0, row, row + 1).to_contiguous(), 1e-5, 1e-6) {
-            return Err(format!("row {row} of the batch differs from the row computed alone"));
+        let rows: Vec<Tensor> = xs.iter().map(|x| x.slice_axis(0, row, row + 1)).collect();
+        for (k, (alone, y)) in run(layer, &rows, false).iter().zip(&ys).enumerate() {
+            if !alone.allclose(&y.slice_axis(0, row, row + 1).to_contiguous(), 1e-5, 1e-6) {
+                return Err(format!("row {row} of output {k} differs from the row computed alone"));
+            }
         }
     }
     check_torch_layout(layer)?;
     let json = serde_json::to_string(&layer.config()).map_err(|e| format!("config does not serialize: {e}"))?;
     let config: crate::LayerConfig = serde_json::from_str(&json).map_err(|e| format!("config does not parse: {e}"))?;
     let mut rebuilt = config.to_layer().map_err(|e| format!("config does not rebuild the layer: {e}"))?;
-    rebuilt.build(&Shape::known(input_shape), &mut seeded_rng(99)).map_err(|e| format!("rebuild failed: {e}"))?;
+    rebuilt.build_inputs(&shapes, &mut seeded_rng(99)).map_err(|e| format!("rebuild failed: {e}"))?;
     for (dst, src) in rebuilt.params_mut().into_iter().zip(layer.params()) {
         dst.value = src.value.clone();
     }
     for (dst, src) in rebuilt.state_mut().into_iter().zip(layer.state()) {
         dst.value = src.value.clone();
     }
-    if run(rebuilt.as_ref(), &x, false) != y {
+    if run(rebuilt.as_ref(), &xs, false) != ys {
         return Err("the layer rebuilt from its config computes a different output".to_string());
     }
     Ok(())
