@@ -153,6 +153,8 @@ impl Model {
         seed: u64,
     ) -> Result<StepOutput> {
         let compiled = self.compiled("train_step")?;
+        // Training allocates and frees the same buffers every step: keep them for reuse.
+        kensho_core::keep_freed_buffers();
         let rows = x[0].shape()[0];
         let loss =
             LossParts { layers: self.layers(), loss: compiled.loss.as_ref(), batch_rows: rows, with_penalties: true };

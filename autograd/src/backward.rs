@@ -35,11 +35,13 @@ impl Tape {
         let mut pending: Vec<Option<Tensor>> = vec![None; nodes.len()];
         pending[output.id()] = Some(seed);
         let mut grads = Grads::new();
-        // Each node is popped (so dropped at the end of its iteration) once the loop reaches it.
-        while let Some(node) = nodes.pop() {
-            let id = nodes.len();
-            let Some(grad) = pending[id].take() else { continue };
-            match node.kind {
+        // Each node is dropped in place (truncated away) once the loop has passed it.
+        for id in (0..nodes.len()).rev() {
+            let Some(grad) = pending[id].take() else {
+                nodes.truncate(id);
+                continue;
+            };
+            match std::mem::replace(&mut nodes[id].kind, Kind::Constant) {
                 Kind::Constant => {}
                 Kind::Param(pid) => match grads.get_mut(pid) {
                     Some(acc) => accumulate(acc, grad),
@@ -62,6 +64,7 @@ impl Tape {
                     }
                 }
             }
+            nodes.truncate(id);
         }
         // Hand the (now empty) allocation back for the next recording.
         let mut cell = self.nodes.borrow_mut();

@@ -231,15 +231,12 @@ impl Tape {
 
     /// The node of `var`, checking that it belongs to this tape and was not consumed by
     /// `backward`.
+    #[inline]
     #[track_caller]
     fn node<'n>(&self, nodes: &'n [Node], var: Var<'_>, op: &str) -> &'n Node {
-        assert!(std::ptr::eq(var.tape, self), "{op}: Var#{} belongs to another tape", var.id);
-        assert!(
-            var.epoch == self.epoch.get(),
-            "{op}: Var#{} was consumed by `Tape::backward`; values must be read before backward \
-             (for example take `loss.value()` first, then call `tape.backward(loss)`)",
-            var.id
-        );
+        if !std::ptr::eq(var.tape, self) || var.epoch != self.epoch.get() {
+            self.misused(var, op);
+        }
         &nodes[var.id]
     }
 
@@ -247,16 +244,38 @@ impl Tape {
     ///
     /// # Panics
     /// As [`Tape::node`], and if the value was released.
+    #[inline]
     #[track_caller]
     pub(crate) fn value_of<'n>(&self, nodes: &'n [Node], var: Var<'_>, op: &str) -> &'n Tensor {
-        self.node(nodes, var, op).value.as_ref().unwrap_or_else(|| {
-            panic!(
-                "{op}: the value of Var#{} was released by `Tape::retain_only`; include it in the \
-                 values to keep if it is read later",
-                var.id
-            )
-        })
+        match &self.node(nodes, var, op).value {
+            Some(value) => value,
+            None => released(var, op),
+        }
     }
+
+    /// Panics for a `var` of another tape or one consumed by `backward` (kept out of the
+    /// inlined checks).
+    #[cold]
+    #[track_caller]
+    fn misused(&self, var: Var<'_>, op: &str) -> ! {
+        assert!(std::ptr::eq(var.tape, self), "{op}: Var#{} belongs to another tape", var.id);
+        panic!(
+            "{op}: Var#{} was consumed by `Tape::backward`; values must be read before backward \
+             (for example take `loss.value()` first, then call `tape.backward(loss)`)",
+            var.id
+        )
+    }
+}
+
+/// Panics for a value released by `retain_only` (kept out of the inlined checks).
+#[cold]
+#[track_caller]
+fn released(var: Var<'_>, op: &str) -> ! {
+    panic!(
+        "{op}: the value of Var#{} was released by `Tape::retain_only`; include it in the values to \
+         keep if it is read later",
+        var.id
+    )
 }
 
 impl<'t> Var<'t> {

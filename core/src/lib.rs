@@ -28,6 +28,7 @@ pub mod threads;
 pub use error::{Error, Result};
 pub use init::Initializer;
 pub use tensor::broadcast_shape;
+pub use tensor::heap::keep_freed_buffers;
 pub use tensor::Tensor;
 pub use tensor::{conv_output_len, conv_transpose_output_len, Conv1dOptions, Conv2dOptions, Padding};
 pub use tensor::{MaxPoolArgmax, Pool1dOptions, Pool2dOptions};

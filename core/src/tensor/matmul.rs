@@ -87,6 +87,9 @@ impl Tensor {
         if k != k2 {
             return Err(mismatch(&format!("a right operand with {k} rows (the left operand's columns)")));
         }
+        if sa.len() == 2 && sb.len() == 2 {
+            return Ok(self.matmul_2d(rhs, [m, k, n]));
+        }
         let batch = crate::broadcast_shape(&sa[..sa.len() - 2], &sb[..sb.len() - 2])
             .ok_or_else(|| mismatch("batch dimensions that broadcast"))?;
         let full = |inner: [usize; 2]| -> Vec<usize> { batch.iter().copied().chain(inner).collect() };
@@ -131,6 +134,26 @@ impl Tensor {
         // SAFETY: every batch entry's m x n block was written by the GEMM.
         unsafe { out.set_len(batches * m * n) };
         Ok(Tensor::from_array(ArrayD::from_shape_vec(IxDyn(&out_shape), out).expect("length matches shape")))
+    }
+
+    /// The product of two matrices whose shapes were checked (`[m, k] x [k, n]`): one GEMM on
+    /// the operands' strides, without the batch bookkeeping of [`Tensor::try_matmul`].
+    fn matmul_2d(&self, rhs: &Tensor, [m, k, n]: [usize; 3]) -> Tensor {
+        if k == 0 || m * n == 0 {
+            return Tensor::zeros(&[m, n]);
+        }
+        // Written in full by the GEMM (beta = 0 never reads C), so left uninitialised.
+        let mut out: Vec<f32> = Vec::with_capacity(m * n);
+        let (sta, stb) = (self.0.strides(), rhs.0.strides());
+        // SAFETY: both operands are valid 2-D views with these strides; C is a fresh buffer of
+        // m * n elements with row stride n.
+        unsafe {
+            let am = Mat { ptr: self.0.as_ptr(), rs: sta[0], cs: sta[1] };
+            let bm = Mat { ptr: rhs.0.as_ptr(), rs: stb[0], cs: stb[1] };
+            sgemm(crate::gemm::gemm_threads(m, k, n), m, k, n, 1.0, am, bm, 0.0, out.as_mut_ptr(), n as isize, 1);
+            out.set_len(m * n);
+        }
+        Tensor::from_array(ArrayD::from_shape_vec(IxDyn(&[m, n]), out).expect("length matches shape"))
     }
 
     /// The matrix product over the last two axes, with the leading (batch) axes broadcast.

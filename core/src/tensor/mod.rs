@@ -8,7 +8,7 @@
 mod conv;
 mod create;
 mod elementwise;
-mod heap;
+pub(crate) mod heap;
 mod index;
 mod matmul;
 mod pool;
@@ -34,10 +34,8 @@ pub use pool::{MaxPoolArgmax, Pool1dOptions, Pool2dOptions};
 pub struct Tensor(ArcArray<f32, IxDyn>);
 
 impl Tensor {
-    /// Wraps an ndarray array. The first call tunes the C allocator to keep freed buffers for
-    /// reuse (glibc; see `heap.rs`).
+    /// Wraps an ndarray array.
     pub fn from_array(array: ArrayD<f32>) -> Tensor {
-        heap::keep_freed_buffers();
         Tensor(array.into_shared())
     }
 
