@@ -30,6 +30,7 @@ pub mod checkpoint;
 mod compile;
 mod evaluate;
 mod fit;
+mod functional;
 mod graph;
 pub mod guide;
 mod history;
@@ -40,6 +41,7 @@ mod sequential;
 mod source;
 mod step;
 mod summary;
+mod symbolic;
 
 pub use callbacks::{Callback, Control, Mode};
 pub use checkpoint::{load_model, LoadOptions, LoadReport, WeightsLayout};
@@ -50,6 +52,7 @@ pub use model::Model;
 pub use reducer::GradientReducer;
 pub use sequential::Sequential;
 pub use step::StepOutput;
+pub use symbolic::{CallLayer, Input, SequentialEntry, SharedLayer, SymbolicTensor};
 
 pub use kensho_autograd as autograd;
 pub use kensho_core as core;
@@ -75,14 +78,16 @@ pub mod prelude {
         Callback, Control, CsvLogger, EarlyStopping, LearningRateScheduler, ModelCheckpoint, ReduceLROnPlateau,
         TerminateOnNaN,
     };
-    pub use crate::{losses, metrics, FitOptions, History, Logs, Model, Sequential};
+    pub use crate::{
+        losses, metrics, CallLayer, FitOptions, History, Input, Logs, Model, Sequential, SharedLayer, SymbolicTensor,
+    };
     pub use kensho_core::{Error, Initializer, Padding, Result, Tensor};
     pub use kensho_layers::{
         Activation, ActivationLayer, AveragePooling1d, AveragePooling2d, BatchNormalization, Conv1d, Conv2d,
         Conv2dTranspose, Cropping2d, Dense, DepthwiseConv2d, Dropout, FillMode, Flatten, FlipMode,
-        GlobalAveragePooling1d, GlobalAveragePooling2d, GlobalMaxPooling1d, GlobalMaxPooling2d, Input, Layer,
-        MaxPooling1d, MaxPooling2d, RandomContrast, RandomFlip, RandomRotation, RandomTranslation, RandomZoom,
-        Regularizer, Rescaling, Reshape, SeparableConv2d, Shape, SpatialDropout2d, UpSampling2d, ZeroPadding2d,
+        GlobalAveragePooling1d, GlobalAveragePooling2d, GlobalMaxPooling1d, GlobalMaxPooling2d, Layer, MaxPooling1d,
+        MaxPooling2d, RandomContrast, RandomFlip, RandomRotation, RandomTranslation, RandomZoom, Regularizer,
+        Rescaling, Reshape, SeparableConv2d, Shape, SpatialDropout2d, UpSampling2d, ZeroPadding2d,
     };
     pub use kensho_layers::{Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract};
     pub use kensho_optim::*;

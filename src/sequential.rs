@@ -1,6 +1,7 @@
 //! [`Sequential`]: a builder of a straight chain of layer calls on a [`Model`].
 
 use crate::graph::{Call, ValueRef};
+use crate::symbolic::SequentialEntry;
 use crate::Model;
 use kensho_layers::Layer;
 use std::ops::{Deref, DerefMut};
@@ -55,6 +56,15 @@ pub(crate) fn snake_case(kind: &str) -> String {
     out
 }
 
+/// Keras' name for the next layer of a kind: `base`, else `base_1`, `base_2`, ... (the first
+/// that is not `taken`).
+pub(crate) fn unused_name(base: &str, taken: impl Fn(&str) -> bool) -> String {
+    (0..)
+        .map(|i| if i == 0 { base.to_string() } else { format!("{base}_{i}") })
+        .find(|n| !taken(n))
+        .expect("an unused name exists")
+}
+
 impl Sequential {
     /// An empty model with random seed 0 (weights are reproducible by default).
     pub fn new() -> Sequential {
@@ -68,9 +78,10 @@ impl Sequential {
     }
 
     /// Appends a layer, naming it as Keras does (`dense`, `dense_1`, ...) unless it has a name.
+    /// An [`Input`](crate::Input) declares the input shape.
     #[allow(clippy::should_implement_trait)] // Keras' name; a builder, not arithmetic
-    pub fn add(mut self, layer: impl Layer + 'static) -> Sequential {
-        self.push(Box::new(layer));
+    pub fn add(mut self, layer: impl SequentialEntry) -> Sequential {
+        self.push(layer.into_layer());
         self
     }
 
@@ -78,12 +89,7 @@ impl Sequential {
     pub fn push(&mut self, mut layer: Box<dyn Layer>) {
         let graph = &mut self.model.graph;
         if layer.name().is_empty() {
-            let base = snake_case(layer.kind());
-            let taken = |name: &str| graph.layers.iter().any(|l| l.name() == name);
-            let name = (0..)
-                .map(|i| if i == 0 { base.clone() } else { format!("{base}_{i}") })
-                .find(|n| !taken(n))
-                .expect("an unused name exists");
+            let name = unused_name(&snake_case(layer.kind()), |n| graph.layers.iter().any(|l| l.name() == n));
             layer.set_name(&name);
         }
         let input = match graph.calls.len() {
