@@ -1,9 +1,9 @@
 //! Evaluation: `evaluate` in inference mode, the checks of inputs against targets, and the
 //! running figures (loss tracker and metric results) that `fit` shares.
 
-use crate::compile::LossParts;
+use crate::compile::{Head, LossParts};
 use crate::source::Source;
-use crate::{Logs, Model};
+use crate::{Logs, Model, Tensors};
 use kensho_autograd::{Tape, Var};
 use kensho_core::{seeded_rng, Error, Result, Tensor};
 use kensho_layers::Ctx;
@@ -28,17 +28,86 @@ impl MeanTracker {
     }
 }
 
-/// `loss` and every metric's current result.
-pub(crate) fn current_logs(loss: &MeanTracker, metrics: &[Box<dyn Metric>]) -> Logs {
-    let mut logs = Logs::new();
-    logs.set("loss", loss.mean());
-    for m in metrics {
-        logs.set(m.name(), m.result());
+/// The running figures of an epoch or an evaluation: the loss, each output's loss (with
+/// several outputs) and each output's metrics, named as Keras logs them.
+pub(crate) struct LogTracker {
+    loss: MeanTracker,
+    output_losses: Vec<MeanTracker>,
+    /// Each output's name prefix (`""` for a single output, `"{output}_"` otherwise) and metrics.
+    metrics: Vec<(String, Vec<Box<dyn Metric>>)>,
+}
+
+impl LogTracker {
+    /// Fresh trackers for the compiled heads (copies of their metrics, reset), each output's
+    /// figures named with its prefix.
+    fn with_prefixes(heads: &[Head], prefixes: &[String]) -> LogTracker {
+        let metrics = heads
+            .iter()
+            .zip(prefixes)
+            .map(|(h, p)| {
+                let mut copies: Vec<Box<dyn Metric>> = h.metrics.iter().map(|m| m.clone_box()).collect();
+                copies.iter_mut().for_each(|m| m.reset());
+                (p.clone(), copies)
+            })
+            .collect();
+        let output_losses =
+            if heads.len() > 1 { heads.iter().map(|_| MeanTracker::default()).collect() } else { Vec::new() };
+        LogTracker { loss: MeanTracker::default(), output_losses, metrics }
     }
-    logs
+
+    /// Adds a batch: its loss, each output's loss share, and its targets and predictions.
+    pub(crate) fn update(
+        &mut self,
+        loss: f32,
+        per_output: &[f32],
+        rows: usize,
+        y: &[Tensor],
+        y_pred: &[Tensor],
+    ) -> Result<()> {
+        self.add_loss(loss, per_output, rows);
+        for ((_, metrics), (y, p)) in self.metrics.iter_mut().zip(y.iter().zip(y_pred)) {
+            for m in metrics.iter_mut() {
+                m.update(y, p)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds a batch's losses only (a batch whose loss is not finite leaves the metrics alone).
+    pub(crate) fn add_loss(&mut self, loss: f32, per_output: &[f32], rows: usize) {
+        self.loss.add(loss, rows);
+        for (tracker, &value) in self.output_losses.iter_mut().zip(per_output) {
+            tracker.add(value, rows);
+        }
+    }
+
+    /// `loss`, each output's `{output}_loss`, then each metric's result under its log name.
+    pub(crate) fn logs(&self) -> Logs {
+        let mut logs = Logs::new();
+        logs.set("loss", self.loss.mean());
+        for ((prefix, _), tracker) in self.metrics.iter().zip(&self.output_losses) {
+            logs.set(format!("{prefix}loss"), tracker.mean());
+        }
+        for (prefix, metrics) in &self.metrics {
+            for m in metrics {
+                logs.set(format!("{prefix}{}", m.name()), m.result());
+            }
+        }
+        logs
+    }
 }
 
 impl Model {
+    /// Fresh figures for an epoch or an evaluation: with several outputs, each output's
+    /// figures are prefixed with its name, as Keras logs them (`digit_loss`, `digit_accuracy`).
+    pub(crate) fn log_tracker(&self, heads: &[Head]) -> LogTracker {
+        let prefixes: Vec<String> = match heads.len() {
+            1 => vec![String::new()],
+            _ => self.output_names().iter().map(|n| format!("{n}_")).collect(),
+        };
+        LogTracker::with_prefixes(heads, &prefixes)
+    }
+
     /// Checks the targets of each output against its shape with the compiled loss (an
     /// unknown output dimension, such as a sequence length, is taken from the targets).
     pub(crate) fn check_targets(&self, context: &str, x: &[Tensor], y: &[Tensor]) -> Result<()> {
@@ -51,7 +120,7 @@ impl Model {
                 format!("{} (one per model output)", shapes.len()),
             ));
         }
-        for (shape, targets) in shapes.iter().zip(y) {
+        for ((shape, targets), head) in shapes.iter().zip(y).zip(&compiled.heads) {
             let output: Vec<usize> = std::iter::once(x[0].shape()[0])
                 .chain(
                     shape
@@ -61,17 +130,19 @@ impl Model {
                         .map(|(i, d)| d.unwrap_or_else(|| targets.shape().get(i + 1).copied().unwrap_or(0))),
                 )
                 .collect();
-            compiled.loss.check(&output, targets)?;
+            head.loss.check(&output, targets)?;
         }
         Ok(())
     }
 
     /// The loss and metrics on `x`, `y` in inference mode, 32 samples at a time (Keras'
-    /// `evaluate`). Returns figures by name (`loss`, then the metrics).
+    /// `evaluate`). Returns figures by name (`loss`, then the metrics; with several outputs,
+    /// also each output's `{output}_loss` and `{output}_{metric}`). `x` and `y` are a tensor
+    /// each, or lists or names for models with several inputs or outputs (see [`Tensors`]).
     ///
     /// # Errors
     /// If the model is not compiled or built, or the data does not match it.
-    pub fn evaluate(&self, x: &Tensor, y: &Tensor) -> Result<Logs> {
+    pub fn evaluate(&self, x: impl Into<Tensors>, y: impl Into<Tensors>) -> Result<Logs> {
         self.evaluate_batched(x, y, 32)
     }
 
@@ -79,10 +150,10 @@ impl Model {
     ///
     /// # Errors
     /// As [`Model::evaluate`], or if `batch_size` is 0.
-    pub fn evaluate_batched(&self, x: &Tensor, y: &Tensor, batch_size: usize) -> Result<Logs> {
+    pub fn evaluate_batched(&self, x: impl Into<Tensors>, y: impl Into<Tensors>, batch_size: usize) -> Result<Logs> {
         self.compiled("evaluate")?;
-        check_pair("evaluate", x, y)?;
-        let (x, y) = (vec![x.clone()], vec![y.clone()]);
+        let (x, y) = self.resolve_data(x.into(), y.into(), "evaluate")?;
+        check_pair("evaluate", &x, &y)?;
         self.check_input(&x, "evaluate")?;
         self.check_targets("evaluate", &x, &y)?;
         if batch_size == 0 {
@@ -91,48 +162,51 @@ impl Model {
         self.evaluate_source(&Source::Tensors { x, y, weights: None }, batch_size)
     }
 
+    /// Puts the given inputs and targets in the model's order.
+    pub(crate) fn resolve_data(&self, x: Tensors, y: Tensors, context: &str) -> Result<(Vec<Tensor>, Vec<Tensor>)> {
+        let with_context =
+            |e: Error| Error::invalid(context, e.to_string(), "data that fits the model's inputs and outputs");
+        let x = x.resolve(&self.input_names(), "input").map_err(with_context)?;
+        let y = y.resolve(&self.output_names(), "output").map_err(with_context)?;
+        Ok((x, y))
+    }
+
     pub(crate) fn evaluate_source(&self, data: &Source, batch_size: usize) -> Result<Logs> {
         let compiled = self.compiled("evaluate")?;
-        let mut metrics: Vec<Box<dyn Metric>> = compiled.metrics.iter().map(|m| m.clone_box()).collect();
-        let mut loss = MeanTracker::default();
+        let mut tracker = self.log_tracker(&compiled.heads);
         for batch in data.epoch(None, batch_size) {
             let batch = batch?;
             let tape = Tape::no_grad();
             let cx = Ctx::new(&tape, false, seeded_rng(0));
             let inputs: Vec<Var<'_>> = batch.x.iter().map(|t| tape.constant(t.clone())).collect();
             let outputs = self.graph.run(&inputs, &cx);
-            let parts = LossParts {
-                layers: self.layers(),
-                loss: compiled.loss.as_ref(),
-                batch_rows: batch.rows(),
-                with_penalties: true,
-            };
-            let total = parts.share(&outputs, &batch.y, batch.weights.as_ref());
-            loss.add(total.value().item(), batch.rows());
-            for m in metrics.iter_mut() {
-                m.update(&batch.y[0], &outputs[0].0.value())?;
-            }
+            let parts = LossParts::new(self.layers(), &compiled.heads, batch.rows());
+            let (total, per_output) = parts.share(&outputs, &batch.y, batch.weights.as_ref());
+            let predictions: Vec<Tensor> = outputs.iter().map(|(v, _)| v.value()).collect();
+            tracker.update(total.value().item(), &per_output, batch.rows(), &batch.y, &predictions)?;
         }
-        Ok(current_logs(&loss, &metrics))
+        Ok(tracker.logs())
     }
 }
 
 /// Checks that inputs and targets are non-empty and have the same number of samples.
-pub(crate) fn check_pair(context: &str, x: &Tensor, y: &Tensor) -> Result<()> {
-    if x.ndim() == 0 || x.shape()[0] == 0 {
+pub(crate) fn check_pair(context: &str, x: &[Tensor], y: &[Tensor]) -> Result<()> {
+    let Some(first) = x.first().filter(|t| t.ndim() > 0 && t.shape()[0] > 0) else {
         return Err(Error::invalid(format!("{context}: x"), "an empty data set", "at least one sample"));
-    }
-    if y.ndim() == 0 || y.shape()[0] != x.shape()[0] {
-        return Err(Error::invalid(
-            format!("{context}: number of targets"),
-            y.shape().first().copied().unwrap_or(0),
-            format!(
-                "{} (one per input sample; x has shape {:?}, y has shape {:?})",
-                x.shape()[0],
-                x.shape(),
-                y.shape()
-            ),
-        ));
+    };
+    for t in y {
+        if t.ndim() == 0 || t.shape()[0] != first.shape()[0] {
+            return Err(Error::invalid(
+                format!("{context}: number of targets"),
+                t.shape().first().copied().unwrap_or(0),
+                format!(
+                    "{} (one per input sample; x has shape {:?}, y has shape {:?})",
+                    first.shape()[0],
+                    first.shape(),
+                    t.shape()
+                ),
+            ));
+        }
     }
     Ok(())
 }

@@ -5,13 +5,12 @@
 //! `step.rs`) once per batch.
 
 use crate::callbacks::{Callback, Control};
-use crate::evaluate::{check_pair, current_logs, MeanTracker};
+use crate::evaluate::{check_pair, LogTracker};
 use crate::progress::EpochProgress;
 use crate::source::{sample_weights, Source};
-use crate::{History, Logs, Model};
+use crate::{History, Logs, Model, Tensors};
 use kensho_core::{Error, Result, Tensor};
 use kensho_data::DataLoader;
-use kensho_metrics::Metric;
 use std::collections::HashMap;
 
 /// The options of [`Model::fit`], with Keras' defaults.
@@ -33,6 +32,9 @@ pub struct FitOptions<'a> {
     pub validation_split: f64,
     /// Validation inputs and targets (takes precedence over `validation_split`).
     pub validation_data: Option<(&'a Tensor, &'a Tensor)>,
+    /// Validation inputs and targets of a model with several inputs or outputs, as lists or by
+    /// name (see [`Tensors`]); takes precedence over `validation_data`.
+    pub validation_many: Option<(Tensors, Tensors)>,
     /// Loss weight per class index.
     pub class_weight: Option<HashMap<usize, f32>>,
     /// Loss weight per training sample, shape `[n]`.
@@ -54,6 +56,7 @@ impl Default for FitOptions<'_> {
             seed: 0,
             validation_split: 0.0,
             validation_data: None,
+            validation_many: None,
             class_weight: None,
             sample_weight: None,
             initial_epoch: 0,
@@ -70,16 +73,27 @@ fn epoch_seed(seed: u64, epoch: usize) -> u64 {
 
 impl Model {
     /// Trains on in-memory data (Keras' `fit`): `x` is `[n, input_shape..]`, `y` holds the
-    /// targets the loss expects.
+    /// targets the loss expects. For a model with several inputs or outputs, pass lists in the
+    /// model's order or tensors by input and output name (see [`Tensors`]):
+    /// `model.fit([&users, &items], &ratings, options)`,
+    /// `model.fit(&x, [("digit", &y), ("even", &parity)], options)`.
     ///
     /// # Errors
     /// If the model is not compiled, the inputs do not match the model or each other, an option
     /// is out of range, or a callback fails. Each message says what was wrong and how to fix it.
-    pub fn fit(&mut self, x: &Tensor, y: &Tensor, options: FitOptions) -> Result<History> {
+    pub fn fit(&mut self, x: impl Into<Tensors>, y: impl Into<Tensors>, options: FitOptions) -> Result<History> {
         self.compiled("fit")?;
-        check_pair("fit", x, y)?;
-        let weights = sample_weights(y, options.class_weight.as_ref(), options.sample_weight)?;
-        self.fit_source(Source::Tensors { x: vec![x.clone()], y: vec![y.clone()], weights }, options)
+        let (x, y) = self.resolve_data(x.into(), y.into(), "fit")?;
+        check_pair("fit", &x, &y)?;
+        if y.len() > 1 && options.class_weight.is_some() {
+            return Err(Error::invalid(
+                "fit: class_weight",
+                "class weights for a model with several outputs",
+                "sample_weight instead (class weights would be ambiguous across outputs, as in Keras)",
+            ));
+        }
+        let weights = sample_weights(&y[0], options.class_weight.as_ref(), options.sample_weight)?;
+        self.fit_source(Source::Tensors { x, y, weights }, options)
     }
 
     /// Trains on the batches of a [`DataLoader`], whose dataset may read samples on demand and
@@ -147,7 +161,7 @@ impl Model {
             return Err(Error::invalid("fit: validation_split", options.validation_split, "a fraction in [0, 1)"));
         }
         let n = data.len();
-        let split_at = if options.validation_data.is_some() {
+        let split_at = if options.validation_data.is_some() || options.validation_many.is_some() {
             n
         } else {
             (n as f64 * (1.0 - options.validation_split)).floor() as usize
@@ -159,10 +173,15 @@ impl Model {
                 "a non-empty data set (check validation_split)",
             ));
         }
-        let (train, validation) = match options.validation_data {
+        let given = match (&options.validation_many, options.validation_data) {
+            (Some((vx, vy)), _) => Some(self.resolve_data(vx.clone(), vy.clone(), "fit: validation_many")?),
+            (None, Some((vx, vy))) => Some(self.resolve_data(vx.into(), vy.into(), "fit: validation_data")?),
+            (None, None) => None,
+        };
+        let (train, validation) = match given {
             Some((vx, vy)) => {
-                check_pair("fit: validation_data", vx, vy)?;
-                (data, Some(Source::Tensors { x: vec![vx.clone()], y: vec![vy.clone()], weights: None }))
+                check_pair("fit: validation_data", &vx, &vy)?;
+                (data, Some(Source::Tensors { x: vx, y: vy, weights: None }))
             }
             None if split_at < n => (data.rows(0, split_at), Some(data.rows(split_at, n))),
             None => (data, None),
@@ -183,7 +202,7 @@ impl Model {
     }
 
     /// One pass over the training samples; returns the epoch's logs and whether a callback
-    /// asked to stop. The compiled metrics are reset first and given back even on an error.
+    /// asked to stop.
     fn train_epoch(
         &mut self,
         train: &Source,
@@ -192,17 +211,14 @@ impl Model {
         callbacks: &mut [&mut dyn Callback],
         progress: &mut EpochProgress,
     ) -> Result<(Logs, bool)> {
-        let mut metrics = std::mem::take(&mut self.compiled.as_mut().expect("compiled").metrics);
-        metrics.iter_mut().for_each(|m| m.reset());
-        let outcome = self.train_batches(train, epoch, options, callbacks, progress, &mut metrics);
-        let logs = outcome.map(|(loss, stopped)| (current_logs(&loss, &metrics), stopped));
-        self.compiled.as_mut().expect("compiled").metrics = metrics;
-        logs
+        let mut tracker = self.log_tracker(&self.compiled("fit")?.heads);
+        let stopped = self.train_batches(train, epoch, options, callbacks, progress, &mut tracker)?;
+        Ok((tracker.logs(), stopped))
     }
 
-    /// The batches of one epoch: a train step each, the running loss and metrics, progress and
-    /// batch callbacks. Returns the loss tracker and whether a callback asked to stop. A
-    /// non-finite loss is reported on stderr (once per epoch) and its batch skips the metrics.
+    /// The batches of one epoch: a train step each, the running figures, progress and batch
+    /// callbacks. Returns whether a callback asked to stop. A non-finite loss is reported on
+    /// stderr (once per epoch) and its batch skips the metrics.
     fn train_batches(
         &mut self,
         train: &Source,
@@ -210,14 +226,13 @@ impl Model {
         options: &FitOptions,
         callbacks: &mut [&mut dyn Callback],
         progress: &mut EpochProgress,
-        metrics: &mut [Box<dyn Metric>],
-    ) -> Result<(MeanTracker, bool)> {
+        tracker: &mut LogTracker,
+    ) -> Result<bool> {
         let seed = epoch_seed(options.seed ^ self.get_seed(), epoch);
         let shuffle_seed = match train {
             Source::Loader(_) => Some(epoch as u64),
             Source::Tensors { .. } => options.shuffle.then_some(seed),
         };
-        let mut loss = MeanTracker::default();
         let mut warned_nan = false;
         for (step, batch) in train.epoch(shuffle_seed, options.batch_size).enumerate() {
             let batch = batch?;
@@ -232,21 +247,21 @@ impl Model {
             }
             let step_seed = seed.wrapping_add(step as u64 + 1);
             let out = self.train_step_unchecked(&batch.x, &batch.y, batch.weights.as_ref(), step_seed)?;
-            loss.add(out.loss, batch.rows());
             if out.loss.is_finite() {
-                for m in metrics.iter_mut() {
-                    m.update(&batch.y[0], out.y_pred())?;
+                tracker.update(out.loss, &out.output_losses, batch.rows(), &batch.y, &out.outputs)?;
+            } else {
+                tracker.add_loss(out.loss, &out.output_losses, batch.rows());
+                if !std::mem::replace(&mut warned_nan, true) {
+                    eprintln!(
+                        "warning: the loss became {} at epoch {}, batch {}; lower the learning rate, clip gradients \
+                         (clipnorm), or check the data for NaN. Add TerminateOnNaN to stop training when this happens.",
+                        out.loss,
+                        epoch + 1,
+                        step + 1
+                    );
                 }
-            } else if !std::mem::replace(&mut warned_nan, true) {
-                eprintln!(
-                    "warning: the loss became {} at epoch {}, batch {}; lower the learning rate, clip gradients \
-                     (clipnorm), or check the data for NaN. Add TerminateOnNaN to stop training when this happens.",
-                    out.loss,
-                    epoch + 1,
-                    step + 1
-                );
             }
-            progress.step(step + 1, || current_logs(&loss, metrics));
+            progress.step(step + 1, || tracker.logs());
             if !callbacks.is_empty() {
                 let mut batch_logs = Logs::new();
                 batch_logs.set("loss", out.loss);
@@ -255,10 +270,10 @@ impl Model {
                     stop |= cb.on_batch_end(epoch, step, &batch_logs) == Control::Stop;
                 }
                 if stop {
-                    return Ok((loss, true));
+                    return Ok(true);
                 }
             }
         }
-        Ok((loss, false))
+        Ok(false)
     }
 }

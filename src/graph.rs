@@ -131,8 +131,23 @@ impl Graph {
                 )
             }),
         };
+        let mut first_inputs: Vec<Option<Vec<Shape>>> = vec![None; self.layers.len()];
         for call in &self.calls {
             let shapes = call.inputs.iter().map(|&v| shape_of(&call_shapes, v)).collect::<Result<Vec<Shape>>>()?;
+            match &first_inputs[call.layer] {
+                Some(first) if *first != shapes => {
+                    let layer = &self.layers[call.layer];
+                    return Err(Error::invalid(
+                        format!("{} \"{}\" inputs", layer.kind(), layer.name()),
+                        format!("{shapes:?}"),
+                        format!(
+                            "the shapes of its first call, {first:?}: a shared layer is called on inputs of one shape"
+                        ),
+                    ));
+                }
+                Some(_) => {}
+                None => first_inputs[call.layer] = Some(shapes.clone()),
+            }
             let mut rng = seeded_rng(seed ^ (call.layer as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
             call_shapes.push(self.layers[call.layer].build_inputs(&shapes, &mut rng)?);
         }

@@ -42,9 +42,11 @@ mod source;
 mod step;
 mod summary;
 mod symbolic;
+mod tensors;
 
 pub use callbacks::{Callback, Control, Mode};
 pub use checkpoint::{load_model, LoadOptions, LoadReport, WeightsLayout};
+pub use compile::Head;
 pub use fit::FitOptions;
 pub use history::{History, Logs};
 pub use kensho_core::{set_num_threads, Error, Result, Tensor};
@@ -53,6 +55,7 @@ pub use reducer::GradientReducer;
 pub use sequential::Sequential;
 pub use step::StepOutput;
 pub use symbolic::{CallLayer, Input, SequentialEntry, SharedLayer, SymbolicTensor};
+pub use tensors::Tensors;
 
 pub use kensho_autograd as autograd;
 pub use kensho_core as core;
@@ -79,7 +82,8 @@ pub mod prelude {
         TerminateOnNaN,
     };
     pub use crate::{
-        losses, metrics, CallLayer, FitOptions, History, Input, Logs, Model, Sequential, SharedLayer, SymbolicTensor,
+        losses, metrics, CallLayer, FitOptions, Head, History, Input, Logs, Model, Sequential, SharedLayer,
+        SymbolicTensor, Tensors,
     };
     pub use kensho_core::{Error, Initializer, Padding, Result, Tensor};
     pub use kensho_layers::{

@@ -6,8 +6,9 @@
 //! [`Sequential`](crate::Sequential) is a builder of a straight chain of calls on a `Model`.
 
 use crate::compile::Compiled;
-use crate::graph::Graph;
+use crate::graph::{Graph, ValueRef};
 use crate::reducer::GradientReducer;
+use crate::Tensors;
 use kensho_autograd::{Param, ParamId, Tape, Var};
 use kensho_core::{seeded_rng, Error, Result, Tensor};
 use kensho_layers::{Ctx, Layer, Shape};
@@ -79,6 +80,39 @@ impl Model {
         Some(&mut self.graph.layers[i])
     }
 
+    /// The names of the model's inputs (those of the input layers that read them), in order.
+    pub fn input_names(&self) -> Vec<String> {
+        (0..self.graph.num_inputs)
+            .map(|i| {
+                let reader = self.graph.calls.iter().find(|c| c.inputs.contains(&ValueRef::Input(i)));
+                reader
+                    .map(|c| &self.graph.layers[c.layer])
+                    .filter(|l| l.is_input())
+                    .map_or_else(|| format!("input_{i}"), |l| l.name().to_string())
+            })
+            .collect()
+    }
+
+    /// The names of the model's outputs (those of the layers that give them), in order; an
+    /// output of a layer with several outputs is `name_k` for its output `k` > 0.
+    pub fn output_names(&self) -> Vec<String> {
+        self.graph
+            .outputs
+            .iter()
+            .map(|&v| match v {
+                ValueRef::Input(i) => format!("input_{i}"),
+                ValueRef::Call { call, output } => {
+                    let name = self.graph.layers[self.graph.calls[call].layer].name();
+                    if output == 0 {
+                        name.to_string()
+                    } else {
+                        format!("{name}_{output}")
+                    }
+                }
+            })
+            .collect()
+    }
+
     /// The per-sample shape of the first input, once built.
     pub fn input_shape(&self) -> Option<&Shape> {
         self.graph.input_shapes.as_ref().and_then(|s| s.first())
@@ -109,7 +143,7 @@ impl Model {
     pub(crate) fn declared_input_shapes(&self) -> Option<Vec<Shape>> {
         (0..self.graph.num_inputs)
             .map(|i| {
-                let reader = self.graph.calls.iter().find(|c| c.inputs.contains(&crate::graph::ValueRef::Input(i)))?;
+                let reader = self.graph.calls.iter().find(|c| c.inputs.contains(&ValueRef::Input(i)))?;
                 self.graph.layers[reader.layer].declared_input_shape()
             })
             .collect()
@@ -208,13 +242,13 @@ impl Model {
 
     /// The name of the first layer that computes on input `i` (input declarations pass it on).
     fn first_layer_name(&self, i: usize) -> &str {
-        let mut value = crate::graph::ValueRef::Input(i);
+        let mut value = ValueRef::Input(i);
         while let Some((c, call)) = self.graph.calls.iter().enumerate().find(|(_, c)| c.inputs.contains(&value)) {
             let layer = &self.graph.layers[call.layer];
             if !layer.is_input() {
                 return layer.name();
             }
-            value = crate::graph::ValueRef::Call { call: c, output: 0 };
+            value = ValueRef::Call { call: c, output: 0 };
         }
         ""
     }
@@ -251,7 +285,7 @@ impl Model {
     /// If the model is not built, `x` does not match the input shape, `batch_size` is 0, or the
     /// model has several inputs or outputs (use [`Model::predict_many`]).
     pub fn predict_batched(&self, x: &Tensor, batch_size: usize) -> Result<Tensor> {
-        let mut outputs = self.predict_many(std::slice::from_ref(x), batch_size)?;
+        let mut outputs = self.predict_many(x, batch_size)?;
         if outputs.len() != 1 {
             return Err(Error::invalid("predict: outputs", outputs.len(), "1; use predict_many for several"));
         }
@@ -266,12 +300,17 @@ impl Model {
         self.predict_batched(x, 32)
     }
 
-    /// Runs the model on one tensor per input and gives one tensor per output (see
-    /// [`Model::predict_batched`]).
+    /// Runs the model on one tensor per input (a list in order, or tensors by input name: see
+    /// [`Tensors`]) and gives one tensor per output (see [`Model::predict_batched`]).
     ///
     /// # Errors
     /// If the model is not built, the inputs do not match it, or `batch_size` is 0.
-    pub fn predict_many(&self, x: &[Tensor], batch_size: usize) -> Result<Vec<Tensor>> {
+    pub fn predict_many(&self, x: impl Into<Tensors>, batch_size: usize) -> Result<Vec<Tensor>> {
+        let x = x
+            .into()
+            .resolve(&self.input_names(), "input")
+            .map_err(|e| Error::invalid("predict", e.to_string(), "one tensor per model input, in order or by name"))?;
+        let x = x.as_slice();
         self.check_input(x, "predict")?;
         if batch_size == 0 {
             return Err(Error::invalid("predict: batch_size", 0, "a positive number of samples per batch"));

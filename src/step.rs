@@ -30,6 +30,9 @@ pub struct StepOutput {
     pub loss: f32,
     /// The model's outputs for the batch (in training mode), one per model output.
     pub outputs: Vec<Tensor>,
+    /// With several outputs, each output's weighted loss (they add up to `loss` without the
+    /// penalties); empty for one output.
+    pub output_losses: Vec<f32>,
 }
 
 impl StepOutput {
@@ -46,6 +49,7 @@ const MIN_SHARD_ROWS: usize = 32;
 struct Shard {
     grads: Grads,
     loss: f32,
+    output_losses: SmallVec<[f32; 2]>,
     outputs: Vec<Tensor>,
     updates: Vec<StateUpdate>,
 }
@@ -62,11 +66,11 @@ impl ShardJob<'_> {
         let cx = Ctx::new(&tape, true, seeded_rng(seed));
         let inputs: SmallVec<[Var<'_>; 2]> = x.iter().map(|t| tape.constant(t.clone())).collect();
         let outputs = self.graph.run(&inputs, &cx);
-        let parts = LossParts { with_penalties, ..self.loss };
-        let total = parts.share(&outputs, y, weights);
+        let parts = LossParts { with_penalties, ..self.loss.clone() };
+        let (total, output_losses) = parts.share(&outputs, y, weights);
         let loss = total.value().item();
         let outputs: Vec<Tensor> = outputs.iter().map(|(v, _)| v.value()).collect();
-        Shard { grads: tape.backward(total), loss, outputs, updates: cx.take_updates() }
+        Shard { grads: tape.backward(total), loss, output_losses, outputs, updates: cx.take_updates() }
     }
 }
 
@@ -156,16 +160,18 @@ impl Model {
         // Training allocates and frees the same buffers every step: keep them for reuse.
         kensho_core::keep_freed_buffers();
         let rows = x[0].shape()[0];
-        let loss =
-            LossParts { layers: self.layers(), loss: compiled.loss.as_ref(), batch_rows: rows, with_penalties: true };
+        let loss = LossParts::new(self.layers(), &compiled.heads, rows);
         let job = ShardJob { graph: &self.graph, loss };
         let mut shards = match shard_count(rows, self.layers()) {
             1 => smallvec::smallvec![job.run(x, y, sample_weight, true, seed)],
             count => run_shards(&job, count, x, y, sample_weight, seed),
         };
+        drop(job);
         let grads = sum_grads(&mut shards);
         let updates = merge_updates(&mut shards);
         let loss = shards.iter().map(|s| s.loss).sum();
+        let output_losses: Vec<f32> =
+            (0..shards[0].output_losses.len()).map(|o| shards.iter().map(|s| s.output_losses[o]).sum()).collect();
         let outputs = match shards.len() {
             1 => shards.pop().expect("one shard").outputs,
             _ => (0..shards[0].outputs.len())
@@ -179,7 +185,7 @@ impl Model {
         for layer in &mut self.graph.layers {
             apply_state_updates(layer.state_mut(), &updates);
         }
-        Ok(StepOutput { loss, outputs })
+        Ok(StepOutput { loss, outputs, output_losses })
     }
 
     /// Lays the gradients out in parameter order (zeros where a trainable parameter got none),

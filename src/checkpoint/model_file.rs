@@ -6,7 +6,7 @@ use super::tensors_file::{load_tensors, save_tensors, Metadata};
 use super::weights::{assign, FORMAT_KEY};
 use super::WeightsLayout;
 use crate::graph::{Call, Graph, ValueRef};
-use crate::{Model, Sequential};
+use crate::{Head, Model, Sequential};
 use kensho_core::{Error, Result, Tensor};
 use kensho_layers::{LayerConfig, LossConfig, Shape};
 use kensho_metrics::{Metric, MetricConfig};
@@ -83,6 +83,39 @@ struct CompileSpec {
     /// metric, which is not restored on load. Absent in older files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     metric_configs: Option<Vec<Option<MetricConfig>>>,
+    /// For a model with several outputs, each output's loss, loss weight and metrics (the
+    /// fields above then repeat the first output's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    heads: Vec<HeadSpec>,
+}
+
+/// One output's compile settings.
+#[derive(Serialize, Deserialize)]
+struct HeadSpec {
+    loss: LossConfig,
+    loss_weight: f32,
+    metrics: Vec<String>,
+    metric_configs: Vec<Option<MetricConfig>>,
+}
+
+impl HeadSpec {
+    fn of(head: &Head) -> HeadSpec {
+        HeadSpec {
+            loss: head.loss().config(),
+            loss_weight: head.loss_weight(),
+            metrics: head.metrics.iter().map(|m| m.name().to_string()).collect(),
+            metric_configs: head.metrics.iter().map(|m| m.config()).collect(),
+        }
+    }
+
+    /// The head again; `metrics` replaces the saved metrics if given.
+    fn head(&self, metrics: Option<&[Box<dyn Metric>]>) -> Result<Head> {
+        let metrics = match metrics {
+            Some(given) => given.iter().map(|m| m.clone_box()).collect(),
+            None => self.metric_configs.iter().flatten().map(MetricConfig::to_metric).collect::<Result<_>>()?,
+        };
+        Ok(Head::boxed(self.loss.to_loss()?).weight(self.loss_weight).metrics(metrics))
+    }
 }
 
 impl CompileSpec {
@@ -142,12 +175,14 @@ impl Model {
             (Some(optimizer), Some(loss)) => {
                 let state = optimizer.state(&params);
                 tensors.extend(state.into_iter().map(|(n, t)| (format!("{OPTIMIZER_PREFIX}{n}"), t)));
-                let compiled = self.compiled.as_ref().map_or(&[][..], |c| &c.metrics[..]);
+                let first = self.metrics();
+                let heads = self.heads();
                 Some(CompileSpec {
                     optimizer: optimizer.config(),
                     loss: loss.config(),
-                    metrics: compiled.iter().map(|m| m.name().to_string()).collect(),
-                    metric_configs: Some(compiled.iter().map(|m| m.config()).collect()),
+                    metrics: first.iter().map(|m| m.name().to_string()).collect(),
+                    metric_configs: Some(first.iter().map(|m| m.config()).collect()),
+                    heads: if heads.len() > 1 { heads.iter().map(HeadSpec::of).collect() } else { Vec::new() },
                 })
             }
             _ => None,
@@ -226,11 +261,18 @@ fn load(path: &Path, metrics: Option<Vec<Box<dyn Metric>>>) -> Result<Model> {
     assign(&mut model, &layout, weights, true, path)?;
     if let Some(compile) = spec.compile {
         compile.optimizer.validate().map_err(bad)?;
-        let metrics = match metrics {
-            Some(metrics) => metrics,
-            None => compile.metrics(path)?,
-        };
-        model.compile_boxed(compile.optimizer.build(), compile.loss.to_loss().map_err(bad)?, metrics).map_err(bad)?;
+        if compile.heads.is_empty() {
+            let metrics = match metrics {
+                Some(metrics) => metrics,
+                None => compile.metrics(path)?,
+            };
+            model
+                .compile_boxed(compile.optimizer.build(), compile.loss.to_loss().map_err(bad)?, metrics)
+                .map_err(bad)?;
+        } else {
+            let heads = compile.heads.iter().map(|h| h.head(metrics.as_deref())).collect::<Result<Vec<Head>>>();
+            model.compile_outputs(compile.optimizer.build(), heads.map_err(bad)?).map_err(bad)?;
+        }
         let state: Vec<(String, Tensor)> =
             optimizer_state.into_iter().map(|(n, t)| (n[OPTIMIZER_PREFIX.len()..].to_string(), t)).collect();
         let params: Vec<kensho_autograd::Param> = model.params().into_iter().map(|p| p.share()).collect();
