@@ -29,7 +29,15 @@ safetensors installed:
    convolution, on the channels_last inputs of DIR/cnn_io.safetensors transposed to NCHW; its
    outputs must equal kensho's `predict` stored there.
 
-Exits with status 1 if step 1 or step 3 does not match.
+4. Reads DIR/residual_pt.safetensors, a functional model saved by kensho with
+   `WeightsLayout::PyTorch`: two inputs `a`, `b` of 5 features; a Dense(5, relu) "shared"
+   applied to both (one set of weights); `h = shared(a) + b`; a Dense(5) "inner" on `h`; the
+   residual `r = h + inner(h)`; a Dense(3) "out" on `r`. The file must hold the state_dict of the
+   equivalent `nn.Module` with attributes `shared`, `inner`, `out` (keys `shared.weight`, ...,
+   `out.bias`, weights `[out, in]`); numpy recomputes the forward pass on the inputs of
+   DIR/residual_io.safetensors and compares with kensho's `predict_many` output `y` there.
+
+Exits with status 1 if step 1, 3 or 4 does not match.
 """
 
 import json
@@ -206,6 +214,31 @@ def check_torch_cnn(folder):
     return compare("step 3: PyTorch-equivalent numpy convnet vs kensho predict", y, io["y"])
 
 
+def check_torch_residual(folder):
+    state = {k: v.astype(np.float64) for k, v in load_file(str(folder / "residual_pt.safetensors")).items()}
+    print(f"step 4: PyTorch-layout functional model keys {sorted((k, v.shape) for k, v in state.items())}")
+    expected = {
+        "shared.weight": (5, 5),
+        "shared.bias": (5,),
+        "inner.weight": (5, 5),
+        "inner.bias": (5,),
+        "out.weight": (3, 5),
+        "out.bias": (3,),
+    }
+    if {k: v.shape for k, v in state.items()} != expected:
+        print(f"step 4: expected the keys and shapes {expected}", file=sys.stderr)
+        return False
+    io = load_file(str(folder / "residual_io.safetensors"))
+    a, b = io["a"].astype(np.float64), io["b"].astype(np.float64)
+
+    def linear(name, x):
+        return x @ state[f"{name}.weight"].T + state[f"{name}.bias"]
+
+    h = np.maximum(linear("shared", a), 0.0) + np.maximum(linear("shared", b), 0.0)
+    r = h + linear("inner", h)
+    return compare("step 4: PyTorch-equivalent numpy functional model vs kensho predict", linear("out", r), io["y"])
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
@@ -213,11 +246,14 @@ def main():
     ok = check_kensho_model(folder)
     write_torch_mlp(folder)
     cnn_ok = check_torch_cnn(folder)
+    residual_ok = check_torch_residual(folder)
     if not ok:
         print("step 1 FAILED: kensho's predictions differ from numpy's", file=sys.stderr)
     if not cnn_ok:
         print("step 3 FAILED: kensho's convnet differs from its PyTorch-layout recomputation", file=sys.stderr)
-    if not (ok and cnn_ok):
+    if not residual_ok:
+        print("step 4 FAILED: kensho's functional model differs from its PyTorch-layout recomputation", file=sys.stderr)
+    if not (ok and cnn_ok and residual_ok):
         sys.exit(1)
 
 

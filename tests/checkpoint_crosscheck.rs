@@ -66,6 +66,20 @@ fn numpy_and_safetensors_agree_with_kensho() {
     let cnn_y = cnn.predict(&cnn_x).unwrap();
     save_tensors(dir.path().join("cnn_io.safetensors"), &[("x".into(), cnn_x), ("y".into(), cnn_y)], None).unwrap();
 
+    // Step 4: a functional model with a shared layer and a residual Add, in PyTorch's layout.
+    let (a, b) = (Input::new(&[5]).with_name("a"), Input::new(&[5]).with_name("b"));
+    let shared = Dense::new(5).activation(Activation::Relu).named("shared");
+    let h = Add::new().on_all(&[&shared.on(&a).unwrap(), &shared.on(&b).unwrap()]).unwrap();
+    let r = Add::new().on_all(&[&h, &Dense::new(5).named("inner").on(&h).unwrap()]).unwrap();
+    let out = Dense::new(3).named("out").on(&r).unwrap();
+    let residual = Model::with_seed(&[&a, &b], &[&out], 11).unwrap();
+    residual.save_weights_with(dir.path().join("residual_pt.safetensors"), WeightsLayout::PyTorch).unwrap();
+    let (ra, rb) =
+        (Tensor::rand_uniform(&[4, 5], -1.0, 1.0, &mut rng), Tensor::rand_uniform(&[4, 5], -1.0, 1.0, &mut rng));
+    let ry = residual.predict_many([&ra, &rb], 32).unwrap().remove(0);
+    let io = [("a".to_string(), ra), ("b".to_string(), rb), ("y".to_string(), ry)];
+    save_tensors(dir.path().join("residual_io.safetensors"), &io, None).unwrap();
+
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/crosscheck_safetensors.py");
     let output = Command::new(&python).arg(&script).arg(dir.path()).output().unwrap();
     println!("{}", String::from_utf8_lossy(&output.stdout));

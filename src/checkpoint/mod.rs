@@ -71,7 +71,11 @@
 //! permutation of axes (a Conv2D kernel `[kh, kw, in, out]` is `weight` `[out, in, kh, kw]`),
 //! reordered gate blocks (LSTM and GRU), or a chain of both. A layer without a PyTorch
 //! equivalent returns `None`, and saving a model holding it in the PyTorch layout is an error
-//! naming the layer. Only a straight chain of layers has an `nn.Sequential` equivalent.
+//! naming the layer. Only a straight chain of layers has an `nn.Sequential` equivalent; any
+//! other graph (a functional model) is written as the `nn.Module` whose attributes carry the
+//! layers' names, so its keys start with the layer's name (`dense.weight`, `dense_1.bias`;
+//! `name.K.weight` for module K when several modules of a layer hold tensors), and a shared layer's weights are
+//! written once. Merge layers are functions in PyTorch and hold no keys.
 //!
 //! Images are channels_last in kensho and channels_first in PyTorch, so a `Flatten` of an
 //! image orders its values `(h, w, c)` here and `(c, h, w)` there. The Dense layer that follows

@@ -1,6 +1,7 @@
 //! Where each weight of a [`Model`] goes in a file: its key and its layout, in kensho's naming
 //! (the weight's own name, `dense.kernel`) or in PyTorch's (`torch.nn.Sequential(...)`'s
-//! `state_dict` keys, `0.weight`), from the layout each layer declares
+//! `state_dict` keys, `0.weight`, or for other graphs the keys of a module whose attributes are
+//! named after the layers, `dense.weight`), from the layout each layer declares
 //! ([`Layer::torch_layout`](kensho_layers::Layer::torch_layout)).
 
 use crate::graph::ValueRef;
@@ -42,33 +43,37 @@ pub(crate) struct FileLayout {
 }
 
 /// The file layout of every weight of `model`, in the order of [`Model::weights`]. In PyTorch's
-/// layout the layers' modules are numbered in order from 0, as `nn.Sequential` numbers its
-/// children, and each weight's key is its module's number, a dot and its name.
+/// layout a straight chain (a `Sequential`) numbers the layers' modules in order from 0, as
+/// `nn.Sequential` numbers its children, and each weight's key is its module's number, a dot
+/// and its name (`0.weight`). Any other graph is the `nn.Module` whose attributes are named
+/// after the layers, so each key starts with the layer's name (`dense.weight`; and
+/// `separable.1.weight` when several modules of a layer hold tensors).
 ///
 /// # Errors
-/// For the PyTorch layout: a model that is not a straight chain, or a layer without a PyTorch
-/// equivalent.
+/// For the PyTorch layout: a layer without a PyTorch equivalent.
 pub(crate) fn file_layout(model: &Model, layout: super::WeightsLayout) -> Result<FileLayout> {
     if layout == super::WeightsLayout::Kensho {
         let slot =
             |p: &&kensho_autograd::Param| Slot { key: p.name().to_string(), transform: TorchTransform::Identity };
         return Ok(FileLayout { slots: model.weights().iter().map(slot).collect(), buffers: Vec::new() });
     }
-    if !model.graph.is_chain() {
-        return Err(Error::invalid(
-            "PyTorch layout",
-            "a model that is not a straight chain of layers",
-            "a Sequential model; save other models with WeightsLayout::Kensho",
-        ));
-    }
+    let graph = &model.graph;
+    let numbered = graph.is_chain();
     let mut index = 0;
     let mut out = Vec::new();
     let mut buffers = Vec::new();
-    // The per-sample shape a Flatten flattened, while the values still hold it in that order.
-    let mut flattened: Option<Vec<usize>> = None;
-    for (c, layer) in model.layers().iter().enumerate() {
-        let shape_in = model.graph.shape_of(model.graph.calls[c].inputs[0]).and_then(Shape::to_known);
-        let shape_out = model.graph.shape_of(ValueRef::Call { call: c, output: 0 }).and_then(Shape::to_known);
+    // For each call's output: the per-sample shape a Flatten flattened, while the values still
+    // hold it in that order.
+    let mut flattened: Vec<Option<Vec<usize>>> = Vec::with_capacity(graph.calls.len());
+    let mut done = vec![false; graph.layers.len()];
+    for (c, call) in graph.calls.iter().enumerate() {
+        let layer = &graph.layers[call.layer];
+        let shape_in = graph.shape_of(call.inputs[0]).and_then(Shape::to_known);
+        let shape_out = graph.shape_of(ValueRef::Call { call: c, output: 0 }).and_then(Shape::to_known);
+        let flattened_in = match call.inputs[0] {
+            ValueRef::Call { call: from, .. } => flattened[from].clone(),
+            ValueRef::Input(_) => None,
+        };
         let mut layout = layer.torch_layout().ok_or_else(|| {
             Error::invalid(
                 format!("PyTorch layout of layer \"{}\"", layer.name()),
@@ -76,20 +81,33 @@ pub(crate) fn file_layout(model: &Model, layout: super::WeightsLayout) -> Result
                 "a layer type with a PyTorch equivalent; save this model with WeightsLayout::Kensho",
             )
         })?;
-        if matches!(layer.config(), LayerConfig::Flatten(_)) {
-            flattened = shape_in.filter(|s| s.len() >= 2);
-        } else if layout.weights.is_empty() && shape_in == shape_out {
+        let passes_order = layout.weights.is_empty() && shape_in == shape_out && call.inputs.len() == 1;
+        flattened.push(if matches!(layer.config(), LayerConfig::Flatten(_)) {
+            shape_in.filter(|s| s.len() >= 2)
+        } else if passes_order {
             // Shape-preserving layers without weights (Dropout, Activation) keep the order.
-        } else if let (Some(spatial), Some(kernel)) = (flattened.take(), layer.params().first()) {
+            flattened_in.clone()
+        } else {
+            None
+        });
+        if std::mem::replace(&mut done[call.layer], true) {
+            continue; // a shared layer's weights are written once
+        }
+        if let (Some(spatial), Some(kernel)) = (flattened_in, layer.params().first()) {
             reorder_flattened_rows(&mut layout, kernel.value.shape(), &spatial);
         }
-        out.extend(
-            layout
-                .weights
-                .into_iter()
-                .map(|w| Slot { key: format!("{}.{}", index + w.module, w.name), transform: w.transform }),
-        );
-        buffers.extend(layout.buffers.into_iter().map(|b| (format!("{}.{}", index + b.module, b.name), b.value)));
+        // Outside nn.Sequential, activations are functions: only modules with tensors count.
+        let mut holders: Vec<usize> =
+            layout.weights.iter().map(|w| w.module).chain(layout.buffers.iter().map(|b| b.module)).collect();
+        holders.sort_unstable();
+        holders.dedup();
+        let key = |module: usize, name: &str| match (numbered, holders.len()) {
+            (true, _) => format!("{}.{name}", index + module),
+            (false, 0 | 1) => format!("{}.{name}", layer.name()),
+            (false, _) => format!("{}.{module}.{name}", layer.name()),
+        };
+        out.extend(layout.weights.iter().map(|w| Slot { key: key(w.module, &w.name), transform: w.transform.clone() }));
+        buffers.extend(layout.buffers.iter().map(|b| (key(b.module, &b.name), b.value.clone())));
         index += layout.modules;
     }
     Ok(FileLayout { slots: out, buffers })
