@@ -260,7 +260,7 @@ fn w3(threads: usize, reps: usize) -> Result<()> {
     let mut rates = Vec::new();
     for _ in 0..reps {
         let mut model = w3_model()?;
-        model.fit(&x.slice_axis(0, 0, 320), &y.slice_axis(0, 0, 320), options())?; // warm-up: 5 steps
+        model.fit(x.slice_axis(0, 0, 320), y.slice_axis(0, 0, 320), options())?; // warm-up: 5 steps
         let mut result = Ok(());
         let secs = seconds(|| result = model.fit(&x, &y, options()).map(|h| drop(black_box(h))));
         result?;

@@ -55,6 +55,11 @@ pub(crate) struct Graph {
 }
 
 impl Graph {
+    /// Every weight, layer by layer: each layer's parameters, then its state.
+    pub(crate) fn weights(&self) -> Vec<&kensho_autograd::Param> {
+        self.layers.iter().flat_map(|l| l.params().into_iter().chain(l.state())).collect()
+    }
+
     /// The index of the layer named `name`.
     pub(crate) fn layer_index(&self, name: &str) -> Option<usize> {
         self.layers.iter().position(|l| l.name() == name)

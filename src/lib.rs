@@ -35,6 +35,7 @@ mod graph;
 pub mod guide;
 mod history;
 mod model;
+mod nested;
 mod progress;
 mod reducer;
 mod sequential;

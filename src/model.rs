@@ -54,7 +54,15 @@ impl Model {
         }
     }
 
-    /// The model's name (`sequential` for a [`Sequential`](crate::Sequential)).
+    /// The model renamed (Keras' `name=`); a model called as a layer of another is the layer
+    /// of this name, its weights named `{name}.{weight}`.
+    pub fn with_name(mut self, name: &str) -> Model {
+        self.name = name.to_string();
+        self
+    }
+
+    /// The model's name (`sequential` for a [`Sequential`](crate::Sequential), `functional`
+    /// for a model of the functional API).
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -380,7 +388,7 @@ impl Model {
     /// Every weight, layer by layer: each layer's parameters, then its state (moving
     /// statistics). This is what checkpoints and `get_weights` hold.
     pub fn weights(&self) -> Vec<&Param> {
-        self.layers().iter().flat_map(|l| l.params().into_iter().chain(l.state())).collect()
+        self.graph.weights()
     }
 
     /// Sets the weights named by id to the given values (each layer's parameters and state).

@@ -29,12 +29,20 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// that gives shapes.
 pub(crate) struct LayerCell {
     layer: Mutex<Option<Box<dyn Layer>>>,
-    /// A built copy of the layer for shape inference, and the input shapes of the first call
-    /// (every call of a shared layer must match them).
-    probe: Mutex<Option<(Option<Box<dyn Layer>>, Vec<Shape>)>>,
+    /// Set at the first call.
+    probe: Mutex<Option<Probe>>,
     /// Whether the name was given by Keras' rule, so a model may change it to keep names unique.
     auto_named: AtomicBool,
     kind: &'static str,
+}
+
+/// What the first call of a layer leaves for the next ones.
+struct Probe {
+    /// A built copy of the layer for shape inference (`None` if the layer cannot be copied from
+    /// its configuration: the layer itself was built).
+    copy: Option<Box<dyn Layer>>,
+    /// The input shapes of the first call (every call of a shared layer must match them).
+    first_inputs: Vec<Shape>,
 }
 
 /// A layer that can be called several times; every call uses the same weights (Keras' shared
@@ -151,7 +159,7 @@ impl SharedLayer {
         let mut probe = lock(&self.0.probe);
         let mut rng = seeded_rng(0);
         match probe.as_mut() {
-            Some((_, first)) if first.as_slice() != shapes => Err(Error::invalid(
+            Some(Probe { first_inputs: first, .. }) if first.as_slice() != shapes => Err(Error::invalid(
                 format!("{} \"{}\" inputs", self.0.kind, self.name()),
                 shapes_text(shapes),
                 format!(
@@ -159,8 +167,8 @@ impl SharedLayer {
                     shapes_text(first)
                 ),
             )),
-            Some((Some(copy), _)) => copy.build_inputs(shapes, &mut rng),
-            Some((None, _)) => self.with_layer(|layer| layer.build_inputs(shapes, &mut rng))?,
+            Some(Probe { copy: Some(copy), .. }) => copy.build_inputs(shapes, &mut rng),
+            Some(Probe { copy: None, .. }) => self.with_layer(|layer| layer.build_inputs(shapes, &mut rng))?,
             None => {
                 let copy = self.with_layer(|layer| {
                     let mut copy = layer.config().to_layer().ok()?;
@@ -170,12 +178,12 @@ impl SharedLayer {
                 let result = match copy {
                     Some(mut copy) => {
                         let shapes_out = copy.build_inputs(shapes, &mut rng)?;
-                        *probe = Some((Some(copy), shapes.to_vec()));
+                        *probe = Some(Probe { copy: Some(copy), first_inputs: shapes.to_vec() });
                         shapes_out
                     }
                     None => {
                         let shapes_out = self.with_layer(|layer| layer.build_inputs(shapes, &mut rng))??;
-                        *probe = Some((None, shapes.to_vec()));
+                        *probe = Some(Probe { copy: None, first_inputs: shapes.to_vec() });
                         shapes_out
                     }
                 };

@@ -106,7 +106,7 @@ fn validation_split_holds_out_the_last_samples_before_shuffling() {
     let mut model = compiled_iris_model(1);
     let history = model.fit(&x, &y, FitOptions { validation_split: 0.2, ..quiet(3) }).unwrap();
     // floor(150 * 0.8) = 120: the validation figures are those of rows 120..150.
-    let tail = model.evaluate(&x.slice_axis(0, 120, 150), &y.slice_axis(0, 120, 150)).unwrap();
+    let tail = model.evaluate(x.slice_axis(0, 120, 150), y.slice_axis(0, 120, 150)).unwrap();
     let val_loss = *history.get("val_loss").unwrap().last().unwrap();
     assert!((val_loss - tail.get("loss").unwrap()).abs() < 1e-6, "{val_loss} vs {tail}");
     assert_eq!(history.get("val_accuracy").unwrap().len(), 3);
@@ -122,7 +122,7 @@ fn sample_and_class_weights_scale_each_sample_loss() {
     let mut model = Sequential::new().add(Input::new(&[1])).add(Dense::new(3));
     model.compile(Sgd::new(0.0), losses::SparseCategoricalCrossentropy::from_logits(), vec![]).unwrap();
     let per_sample: Vec<f32> = (0..4)
-        .map(|i| model.evaluate(&x.slice_axis(0, i, i + 1), &y.slice_axis(0, i, i + 1)).unwrap().get("loss").unwrap())
+        .map(|i| model.evaluate(x.slice_axis(0, i, i + 1), y.slice_axis(0, i, i + 1)).unwrap().get("loss").unwrap())
         .collect();
     let weights = Tensor::from_vec(vec![1.0, 2.0, 0.0, 0.5], &[4]).unwrap();
     let class_weight = [(2usize, 3.0f32)].into_iter().collect();

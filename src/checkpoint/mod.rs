@@ -86,9 +86,9 @@
 //! layouts names one tensor.
 
 mod atomic;
-mod model_file;
+pub(crate) mod model_file;
 mod tensors_file;
-mod torch_layout;
+pub(crate) mod torch_layout;
 mod weights;
 
 pub use model_file::{load_model, load_model_with_metrics, metric_from_name};

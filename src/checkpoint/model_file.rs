@@ -72,6 +72,38 @@ impl ModelSpec {
     }
 }
 
+/// The architecture of a built graph as the JSON of a model file without compile settings
+/// (how a model nested in another is saved).
+pub(crate) fn architecture(graph: &Graph, name: &str, seed: u64) -> Result<serde_json::Value> {
+    let input_shapes = graph
+        .input_shapes
+        .clone()
+        .ok_or_else(|| Error::invalid(format!("model \"{name}\""), "an unbuilt model", "a built model"))?;
+    let spec = ModelSpec {
+        format_version: VERSION,
+        seed,
+        name: Some(name.to_string()),
+        input_shape: None,
+        input_shapes,
+        layers: graph.layers.iter().map(|l| l.config()).collect(),
+        calls: graph.calls.clone(),
+        outputs: graph.outputs.clone(),
+        compile: None,
+    };
+    serde_json::to_value(&spec).map_err(|e| {
+        Error::invalid(format!("model \"{name}\""), e.to_string(), "a model whose architecture serializes")
+    })
+}
+
+/// The built model an [`architecture`] describes (with fresh weights).
+pub(crate) fn from_architecture(json: &serde_json::Value) -> Result<Model> {
+    let spec: ModelSpec = serde_json::from_value(json.clone())
+        .map_err(|e| Error::invalid("nested model architecture", e.to_string(), "the JSON a saved model holds"))?;
+    let (mut model, input_shapes) = spec.model()?;
+    model.build_inputs(&input_shapes)?;
+    Ok(model)
+}
+
 #[derive(Serialize, Deserialize)]
 struct CompileSpec {
     optimizer: OptimizerConfig,
@@ -161,7 +193,7 @@ impl Model {
     /// If the model is not built, or the file cannot be written ([`Error::Io`]).
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        let input_shapes = self.input_shapes().filter(|_| self.is_built()).ok_or_else(|| {
+        self.input_shapes().filter(|_| self.is_built()).ok_or_else(|| {
             Error::invalid(
                 format!("save ({})", path.display()),
                 "a model that is not built",
@@ -187,17 +219,9 @@ impl Model {
             }
             _ => None,
         };
-        let spec = ModelSpec {
-            format_version: VERSION,
-            seed: self.get_seed(),
-            name: Some(self.name().to_string()),
-            input_shape: None,
-            input_shapes: input_shapes.to_vec(),
-            layers: self.layers().iter().map(|l| l.config()).collect(),
-            calls: self.graph.calls.clone(),
-            outputs: self.graph.outputs.clone(),
-            compile,
-        };
+        let mut spec = architecture(&self.graph, self.name(), self.get_seed())?;
+        spec["compile"] =
+            serde_json::to_value(&compile).map_err(|e| Error::parse(path, format!("cannot serialize: {e}")))?;
         let json = serde_json::to_string(&spec).map_err(|e| Error::parse(path, format!("cannot serialize: {e}")))?;
         let metadata = Metadata::from([(FORMAT_KEY.to_string(), FORMAT.to_string()), (MODEL_KEY.to_string(), json)]);
         save_tensors(path, &tensors, Some(metadata))
@@ -231,6 +255,7 @@ pub fn load_model_with_metrics(path: impl AsRef<Path>, metrics: Vec<Box<dyn Metr
 }
 
 fn load(path: &Path, metrics: Option<Vec<Box<dyn Metric>>>) -> Result<Model> {
+    crate::nested::register_model_classes();
     let (tensors, metadata) = load_tensors(path)?;
     let json =
         match (metadata.get(FORMAT_KEY), metadata.get(MODEL_KEY)) {
@@ -257,7 +282,7 @@ fn load(path: &Path, metrics: Option<Vec<Box<dyn Metric>>>) -> Result<Model> {
     model.build_inputs(&input_shapes).map_err(bad)?;
     let (optimizer_state, weights): (Vec<_>, Vec<_>) =
         tensors.into_iter().partition(|(name, _)| name.starts_with(OPTIMIZER_PREFIX));
-    let layout = super::torch_layout::file_layout(&model, WeightsLayout::Kensho)?;
+    let layout = super::torch_layout::file_layout(&model.graph, WeightsLayout::Kensho)?;
     assign(&mut model, &layout, weights, true, path)?;
     if let Some(compile) = spec.compile {
         compile.optimizer.validate().map_err(bad)?;

@@ -4,8 +4,7 @@
 //! named after the layers, `dense.weight`), from the layout each layer declares
 //! ([`Layer::torch_layout`](kensho_layers::Layer::torch_layout)).
 
-use crate::graph::ValueRef;
-use crate::Model;
+use crate::graph::{Graph, ValueRef};
 use kensho_core::{Error, Result, Tensor};
 use kensho_layers::{LayerConfig, Shape, TorchLayout, TorchTransform};
 
@@ -36,13 +35,14 @@ impl Slot {
 }
 
 /// Where a model's tensors go in a file: a slot per weight, in the order of
-/// [`Model::weights`], and the PyTorch-only buffers (keys and values) written beside them.
+/// [`Model::weights`](crate::Model::weights), and the PyTorch-only buffers (keys and values) written beside them.
 pub(crate) struct FileLayout {
     pub(crate) slots: Vec<Slot>,
     pub(crate) buffers: Vec<(String, Tensor)>,
 }
 
-/// The file layout of every weight of `model`, in the order of [`Model::weights`]. In PyTorch's
+/// The file layout of every weight of a model's `graph`, in the order of
+/// [`Model::weights`](crate::Model::weights). In PyTorch's
 /// layout a straight chain (a `Sequential`) numbers the layers' modules in order from 0, as
 /// `nn.Sequential` numbers its children, and each weight's key is its module's number, a dot
 /// and its name (`0.weight`). Any other graph is the `nn.Module` whose attributes are named
@@ -51,13 +51,12 @@ pub(crate) struct FileLayout {
 ///
 /// # Errors
 /// For the PyTorch layout: a layer without a PyTorch equivalent.
-pub(crate) fn file_layout(model: &Model, layout: super::WeightsLayout) -> Result<FileLayout> {
+pub(crate) fn file_layout(graph: &Graph, layout: super::WeightsLayout) -> Result<FileLayout> {
     if layout == super::WeightsLayout::Kensho {
         let slot =
             |p: &&kensho_autograd::Param| Slot { key: p.name().to_string(), transform: TorchTransform::Identity };
-        return Ok(FileLayout { slots: model.weights().iter().map(slot).collect(), buffers: Vec::new() });
+        return Ok(FileLayout { slots: graph.weights().iter().map(slot).collect(), buffers: Vec::new() });
     }
-    let graph = &model.graph;
     let numbered = graph.is_chain();
     let mut index = 0;
     let mut out = Vec::new();

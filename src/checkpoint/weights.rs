@@ -44,7 +44,7 @@ impl Model {
     pub fn save_weights_with(&self, path: impl AsRef<Path>, layout: WeightsLayout) -> Result<()> {
         let path = path.as_ref();
         require_built(self, "save_weights", path)?;
-        let file = file_layout(self, layout)?;
+        let file = file_layout(&self.graph, layout)?;
         let mut tensors: Vec<(String, Tensor)> =
             self.weights().iter().zip(&file.slots).map(|(p, s)| (s.key.clone(), s.to_file(&p.value))).collect();
         tensors.extend(file.buffers);
@@ -102,7 +102,7 @@ impl Model {
         if metadata.get(FORMAT_KEY).map(String::as_str) == Some(model_file::FORMAT) {
             tensors.retain(|(name, _)| !name.starts_with(model_file::OPTIMIZER_PREFIX));
         }
-        let file = file_layout(self, options.layout)?;
+        let file = file_layout(&self.graph, options.layout)?;
         assign(self, &file, tensors, options.strict, path)
     }
 }
