@@ -71,14 +71,17 @@ impl Model {
             match layer.take() {
                 Some(b) => boxes.push(b),
                 None => {
-                    return Err(Error::invalid(
-                        format!("Model::new: layer {layer:?}"),
+                    let error = Error::invalid(
+                        format!("Model::new: layer {}", layer.label()),
                         "a layer that belongs to another model",
                         "layers of one model only: build a new graph for each model",
-                    ))
+                    );
+                    layers.iter().zip(boxes).for_each(|(l, b)| l.restore(b));
+                    return Err(error);
                 }
             }
         }
+        let names: Vec<String> = boxes.iter().map(|b| b.name().to_string()).collect();
         unique_names(&mut boxes, &auto_named);
         let mut model = Model::empty("functional", inputs.len());
         model.seed = seed;
@@ -89,7 +92,17 @@ impl Model {
             outputs: outputs.iter().map(|&t| value_of(t)).collect(),
             ..Graph::default()
         };
-        model.build_model()?;
+        if let Err(error) = model.build_model() {
+            // A model that cannot be made leaves its layers to the graph, as they were.
+            for ((layer, mut b), name) in layers.iter().zip(std::mem::take(&mut model.graph.layers)).zip(&names) {
+                b.set_name(name);
+                layer.restore(b);
+            }
+            return Err(error);
+        }
+        for (layer, b) in layers.iter().zip(model.layers()) {
+            layer.owned_as(b.name());
+        }
         Ok(model)
     }
 }
@@ -165,5 +178,111 @@ fn unique_names(layers: &mut [Box<dyn Layer>], auto_named: &[bool]) {
         let name = unused_name(&snake_case(layer.kind()), |n| taken.iter().any(|t| t == n));
         layer.set_name(&name);
         taken.push(name);
+    }
+}
+
+impl Model {
+    /// A model from this model's inputs to the outputs of the named layers, with copies of the
+    /// weights they use (Keras' `Model(m.input, m.get_layer("x").output)`, for feature
+    /// extraction and transfer learning). Only the inputs the outputs read are kept.
+    ///
+    /// ```
+    /// use kensho::prelude::*;
+    /// let x = Input::new(&[4]);
+    /// let features = Dense::new(3).activation(Activation::Relu).named("features").on(&x)?;
+    /// let y = Dense::new(2).on(&features)?;
+    /// let model = Model::new(&[&x], &[&y])?;
+    /// let extractor = model.feature_extractor(&["features"])?;
+    /// assert_eq!(extractor.output_shape().unwrap().to_string(), "[3]");
+    /// assert_eq!(extractor.count_params(), 4 * 3 + 3);
+    /// # Ok::<(), kensho::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// If a name is not a layer of the model, names a layer called several times (its output
+    /// is ambiguous) or an input declaration, or a layer cannot be copied from its
+    /// configuration (a user-defined layer that is not registered).
+    pub fn feature_extractor(&self, layer_names: &[&str]) -> Result<Model> {
+        let graph = &self.graph;
+        let mut outputs = Vec::with_capacity(layer_names.len());
+        for &name in layer_names {
+            let layer = graph.layer_index(name).ok_or_else(|| {
+                let names: Vec<&str> = graph.layers.iter().map(|l| l.name()).collect();
+                Error::invalid("feature_extractor: layer", name, format!("one of the layers {names:?}"))
+            })?;
+            let calls: Vec<usize> = (0..graph.calls.len()).filter(|&c| graph.calls[c].layer == layer).collect();
+            match calls[..] {
+                [call] if !graph.layers[layer].is_input() => outputs.push(ValueRef::Call { call, output: 0 }),
+                _ => {
+                    return Err(Error::invalid(
+                        format!("feature_extractor: layer \"{name}\""),
+                        format!("an input declaration or a layer called {} times", calls.len()),
+                        "a layer called once",
+                    ))
+                }
+            }
+        }
+        // The calls the outputs depend on, in order, and the inputs they read.
+        let mut needed = vec![false; graph.calls.len()];
+        let mut stack: Vec<ValueRef> = outputs.clone();
+        let mut inputs: Vec<usize> = Vec::new();
+        while let Some(v) = stack.pop() {
+            match v {
+                ValueRef::Input(i) if !inputs.contains(&i) => inputs.push(i),
+                ValueRef::Call { call, .. } if !needed[call] => {
+                    needed[call] = true;
+                    stack.extend(&graph.calls[call].inputs);
+                }
+                _ => {}
+            }
+        }
+        inputs.sort_unstable();
+        let kept_calls: Vec<usize> = (0..graph.calls.len()).filter(|&c| needed[c]).collect();
+        let mut kept_layers: Vec<usize> = kept_calls.iter().map(|&c| graph.calls[c].layer).collect();
+        kept_layers.sort_unstable();
+        kept_layers.dedup();
+        let renumber = |v: ValueRef| match v {
+            ValueRef::Input(i) => ValueRef::Input(inputs.iter().position(|&k| k == i).expect("kept")),
+            ValueRef::Call { call, output } => {
+                ValueRef::Call { call: kept_calls.iter().position(|&k| k == call).expect("kept"), output }
+            }
+        };
+        let calls = kept_calls
+            .iter()
+            .map(|&c| Call {
+                layer: kept_layers.iter().position(|&l| l == graph.calls[c].layer).expect("kept"),
+                inputs: graph.calls[c].inputs.iter().map(|&v| renumber(v)).collect(),
+            })
+            .collect();
+        let mut layers = Vec::with_capacity(kept_layers.len());
+        for &l in &kept_layers {
+            let mut copy = graph.layers[l].config().to_layer()?;
+            copy.set_name(graph.layers[l].name());
+            layers.push(copy);
+        }
+        let mut model = Model::empty("functional", inputs.len());
+        model.seed = self.seed;
+        model.graph = Graph {
+            layers,
+            calls,
+            num_inputs: inputs.len(),
+            outputs: outputs.iter().map(|&v| renumber(v)).collect(),
+            ..Graph::default()
+        };
+        let shapes = self.input_shapes().ok_or_else(|| {
+            Error::invalid("feature_extractor", "an unbuilt model", "a built model (call build or fit first)")
+        })?;
+        model.build_inputs(&inputs.iter().map(|&i| shapes[i].clone()).collect::<Vec<_>>())?;
+        let values: Vec<(kensho_autograd::ParamId, kensho_core::Tensor)> = kept_layers
+            .iter()
+            .zip(&model.graph.layers)
+            .flat_map(|(&l, copy)| {
+                let source = &graph.layers[l];
+                let old = source.params().into_iter().chain(source.state()).map(|p| p.value.clone());
+                copy.params().into_iter().chain(copy.state()).map(|p| p.id()).zip(old).collect::<Vec<_>>()
+            })
+            .collect();
+        model.set_weight_values(&values);
+        Ok(model)
     }
 }

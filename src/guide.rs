@@ -6,7 +6,7 @@
 //! | Keras | kensho |
 //! |---|---|
 //! | `keras.Sequential([...])` | `Sequential::new().add(..).add(..)` |
-//! | `keras.Input(shape=(784,))` | `.add(Input::new(&[784]))` |
+//! | `keras.Input(shape=(784,))` (in a `Sequential`) | `.add(Input::new(&[784]))` |
 //! | `layers.Dense(64, activation="relu")` | `Dense::new(64).activation(Activation::Relu)` |
 //! | `layers.Dense(10, name="head")` | `Dense::new(10).with_name("head")` |
 //! | `layers.Dropout(0.5)`, `Flatten()`, `Reshape((7, 4))` | `Dropout::new(0.5)`, `Flatten::new()`, `Reshape::new(&[7, 4])` |
@@ -35,6 +35,61 @@
 //! | a subclassed `keras.layers.Layer` | `impl Layer for MyLayer` (see [`Layer`](crate::layers::Layer)); `register_layer("MyLayer", ..)` so saved models load |
 //! | `@keras.saving.register_keras_serializable()` | `layers::register_layer`, `losses::register_loss`, `metrics::register_metric` |
 //! | `Input(shape=(None, 16))` | `Input::with_shape(Shape::new(vec![None, Some(16)]))` |
+//! | `inputs = keras.Input((784,), name="pixels")` | `let inputs = Input::new(&[784]).with_name("pixels");` |
+//! | `x = layers.Dense(64, activation="relu")(inputs)` | `let x = Dense::new(64).activation(Activation::Relu).on(&inputs)?;` |
+//! | `layers.Dense(10, name="digit")(x)` | `Dense::new(10).named("digit").on(&x)?` |
+//! | `layers.Add()([a, b])`, `Concatenate(axis=-1)([a, b])` | `Add::new().on_all(&[&a, &b])?`, `Concatenate::new(-1).on_all(&[&a, &b])?` |
+//! | `keras.Model(inputs, outputs)` | `Model::new(&[&inputs], &[&outputs])?` (or `Model::with_seed(.., seed)`) |
+//! | a shared layer: `d = Dense(8)`; `d(a)`; `d(b)` | `let d = Dense::new(8).shared();` `d.on(&a)?;` `d.on(&b)?;` |
+//! | a model called on a tensor: `encoder(x)` | `encoder.on(&x)?` (the model becomes a layer, weights included) |
+//! | `model.fit({"user": u, "item": i}, y)`, `fit([a, b], y)` | `model.fit([("user", &u), ("item", &i)], &y, ..)?`, `model.fit([&a, &b], &y, ..)?` |
+//! | `compile(loss={"a": .., "b": ..}, loss_weights={"b": 0.5}, metrics={"a": ["accuracy"]})` | `model.compile_heads(opt, vec![("a", Head::new(..).metrics(..)), ("b", Head::new(..).weight(0.5))])?` |
+//! | `model.predict([a, b])` (several outputs) | `model.predict_many([&a, &b], 32)?` gives one tensor per output |
+//! | `keras.Model(m.input, m.get_layer("x").output)` | `m.feature_extractor(&["x"])?` (with copies of the weights) |
+//! | `model.get_layer("x")` | `model.layer("x")` |
+//!
+//! A complete custom layer that trains, shows in `summary()`, and saves and loads with the
+//! model once its class is registered:
+//!
+//! ```
+//! use kensho::autograd::{Param, Var};
+//! use kensho::layers::{register_layer, Ctx, LayerConfig};
+//! use kensho::prelude::*;
+//!
+//! /// `x * scale`, one trainable scale per feature.
+//! struct Scale { name: String, scale: Option<Param> }
+//!
+//! impl Layer for Scale {
+//!     fn name(&self) -> &str { &self.name }
+//!     fn set_name(&mut self, name: &str) { self.name = name.to_string() }
+//!     fn kind(&self) -> &'static str { "Scale" }
+//!     fn config(&self) -> LayerConfig { LayerConfig::registered("Scale", &self.name) }
+//!     fn build(&mut self, input: &Shape, _rng: &mut kensho::core::Rng) -> Result<Shape> {
+//!         let dims = input.require_known("Scale")?;
+//!         self.scale = Some(Param::new(format!("{}.scale", self.name), Tensor::ones(&dims)));
+//!         Ok(input.clone())
+//!     }
+//!     fn forward<'t>(&self, x: Var<'t>, cx: &Ctx<'t>) -> Var<'t> {
+//!         x.mul(cx.tape.param(self.scale.as_ref().expect("built")))
+//!     }
+//!     fn params(&self) -> Vec<&Param> { self.scale.iter().collect() }
+//!     fn params_mut(&mut self) -> Vec<&mut Param> { self.scale.iter_mut().collect() }
+//! }
+//!
+//! register_layer("Scale", |json| {
+//!     Ok(Box::new(Scale { name: serde_json::from_value(json.clone()).unwrap_or_default(), scale: None }))
+//! });
+//! let x = Input::new(&[3]);
+//! let y = Dense::new(1).on(&Scale { name: String::new(), scale: None }.on(&x)?)?;
+//! let mut model = Model::new(&[&x], &[&y])?;
+//! model.compile(Sgd::new(0.1), losses::MeanSquaredError, vec![])?;
+//! model.fit(&Tensor::ones(&[8, 3]), &Tensor::zeros(&[8, 1]), FitOptions { verbose: 0, ..Default::default() })?;
+//! assert!(model.summary().contains("scale (Scale)"));
+//! let path = std::env::temp_dir().join("kensho-guide-scale.safetensors");
+//! model.save(&path)?;
+//! assert_eq!(kensho::load_model(&path)?.get_weights()[0].to_vec(), model.get_weights()[0].to_vec());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! Differences worth knowing:
 //!

@@ -77,7 +77,8 @@ impl Model {
         &self.graph.layers
     }
 
-    /// The layer called `name`.
+    /// The layer called `name` (Keras' `get_layer`).
+    #[doc(alias = "get_layer")]
     pub fn layer(&self, name: &str) -> Option<&dyn Layer> {
         self.graph.layer_index(name).map(|i| self.graph.layers[i].as_ref())
     }
