@@ -12,11 +12,13 @@
 //! - W1: `gflops` = 2n³/t for `Tensor::matmul` on n×n f32 matrices, n = 128, 256, 512, 1024,
 //!   the product repeated until at least 0.5 s have passed (one line per n).
 //! - W2: `train_samples_per_s` = 60,000 / seconds of one shuffled epoch of `Sequential::fit`
-//!   (batch 128, 469 steps); `predict_samples_per_s` on 10,000 rows with `predict_batched` at
+//!   (batch 128, 469 steps), and `train_samples_per_s_functional` the same for the model built
+//!   with the functional API (the two alternate within each repetition); `predict_samples_per_s` on 10,000 rows with `predict_batched` at
 //!   batch 1024 (and `predict_samples_per_s_batch128`, the batch size the PyTorch peer uses).
 //! - W4: `train_steps_per_s` = 1,000 / seconds of `fit` for 100 epochs of 10 steps (150 rows,
 //!   batch 16, unshuffled as the peers); `train_steps_per_s_train_step` is the same 1,000 steps as
-//!   a plain loop over `train_step` on pre-cut batches (the difference is `fit`'s overhead).
+//!   a plain loop over `train_step` on pre-cut batches (the difference is `fit`'s overhead);
+//!   `train_steps_per_s_functional` is `fit` on the model built with the functional API.
 //! - W3: `train_samples_per_s` = 6,400 / seconds of one shuffled epoch of `fit` on the convnet
 //!   (batch 64, 100 steps), after 5 warm-up steps; `gflops` is the median rate times the
 //!   step's multiply-adds per sample (see `w3_train_flops_per_sample`), to compare with W1.
@@ -174,13 +176,36 @@ fn w1(threads: usize, reps: usize) {
 
 // ------------------------------------------------------------------------------------------ W2
 
-fn w2_model() -> Result<Sequential> {
-    let mut model = Sequential::new()
-        .seed(0)
-        .add(Input::new(&[784]))
-        .add(Dense::new(256).activation(Activation::Relu))
-        .add(Dense::new(128).activation(Activation::Relu))
-        .add(Dense::new(10));
+/// How a benchmark model is built: with `Sequential`, or the same layers with the functional API
+/// (the figures named `_functional` measure the graph executor's overhead).
+#[derive(Clone, Copy, PartialEq)]
+enum Api {
+    Sequential,
+    Functional,
+}
+
+/// The multilayer perceptron `widths[0] -> Dense relu -> ... -> Dense (logits)`, seed 0.
+fn mlp(api: Api, widths: &[usize]) -> Result<Model> {
+    let (hidden, last) = (&widths[1..widths.len() - 1], widths[widths.len() - 1]);
+    let dense = |units: usize, relu: bool| Dense::new(units).activation(if relu { Activation::Relu } else { Activation::Linear });
+    if api == Api::Sequential {
+        let mut model = Sequential::new().seed(0).add(Input::new(&widths[..1]));
+        for &units in hidden {
+            model = model.add(dense(units, true));
+        }
+        return Ok(model.add(dense(last, false)).into_model());
+    }
+    let inputs = Input::new(&widths[..1]);
+    let mut x = inputs.clone();
+    for &units in hidden {
+        x = dense(units, true).on(&x)?;
+    }
+    let outputs = dense(last, false).on(&x)?;
+    Model::with_seed(&[&inputs], &[&outputs], 0)
+}
+
+fn w2_model(api: Api) -> Result<Model> {
+    let mut model = mlp(api, &[784, 256, 128, 10])?;
     model.compile(Adam::new(1e-3), losses::SparseCategoricalCrossentropy::from_logits(), vec![])?;
     Ok(model)
 }
@@ -191,37 +216,42 @@ fn w2(threads: usize, reps: usize) -> Result<()> {
     // Warm-up slices as the Keras peer: 5 full batches and the 96-row last batch.
     let (wx, wy) = (x.slice_axis(0, 0, 736), y.slice_axis(0, 0, 736));
     let mut train = Vec::new();
+    let mut train_functional = Vec::new();
     let mut predict = Vec::new();
     let mut predict128 = Vec::new();
-    for _ in 0..reps {
-        // A fresh model per repetition, so that every repetition times the same work.
-        let mut model = w2_model()?;
-        model.fit(&wx, &wy, FitOptions { epochs: 1, batch_size: 128, verbose: 0, ..Default::default() })?;
-        let mut result = Ok(());
-        let secs = seconds(|| {
-            result = model
-                .fit(&x, &y, FitOptions { epochs: 1, batch_size: 128, verbose: 0, ..Default::default() })
-                .map(|h| {
-                    black_box(h);
-                });
-        });
-        result?;
-        train.push(60_000.0 / secs);
-        for (batch, out) in [(1024usize, &mut predict), (128, &mut predict128)] {
-            for _ in 0..2 {
-                black_box(model.predict_batched(&tx, batch)?);
+    let options = || FitOptions { epochs: 1, batch_size: 128, verbose: 0, ..Default::default() };
+    for rep in 0..reps {
+        // A fresh model per repetition, so that every repetition times the same work; the two
+        // APIs alternate which goes first.
+        let order = if rep % 2 == 0 { [Api::Sequential, Api::Functional] } else { [Api::Functional, Api::Sequential] };
+        for api in order {
+            let mut model = w2_model(api)?;
+            model.fit(&wx, &wy, options())?;
+            let mut result = Ok(());
+            let secs = seconds(|| result = model.fit(&x, &y, options()).map(|h| drop(black_box(h))));
+            result?;
+            if api == Api::Functional {
+                train_functional.push(60_000.0 / secs);
+                continue;
             }
-            let mut err = Ok(());
-            let (calls, secs) = repeat_for(0.5, || {
-                if let Err(e) = model.predict_batched(&tx, batch).map(black_box) {
-                    err = Err(e);
+            train.push(60_000.0 / secs);
+            for (batch, out) in [(1024usize, &mut predict), (128, &mut predict128)] {
+                for _ in 0..2 {
+                    black_box(model.predict_batched(&tx, batch)?);
                 }
-            });
-            err?;
-            out.push(10_000.0 * calls as f64 / secs);
+                let mut err = Ok(());
+                let (calls, secs) = repeat_for(0.5, || {
+                    if let Err(e) = model.predict_batched(&tx, batch).map(black_box) {
+                        err = Err(e);
+                    }
+                });
+                err?;
+                out.push(10_000.0 * calls as f64 / secs);
+            }
         }
     }
     emit("W2", threads, "train_samples_per_s", &train, &[("batch", json!(128))]);
+    emit("W2", threads, "train_samples_per_s_functional", &train_functional, &[("batch", json!(128))]);
     emit("W2", threads, "predict_samples_per_s", &predict, &[("batch", json!(1024))]);
     emit("W2", threads, "predict_samples_per_s_batch128", &predict128, &[("batch", json!(128))]);
     Ok(())
@@ -275,12 +305,8 @@ fn w3(threads: usize, reps: usize) -> Result<()> {
 
 // ------------------------------------------------------------------------------------------ W4
 
-fn w4_model() -> Result<Sequential> {
-    let mut model = Sequential::new()
-        .seed(0)
-        .add(Input::new(&[4]))
-        .add(Dense::new(16).activation(Activation::Relu))
-        .add(Dense::new(3));
+fn w4_model(api: Api) -> Result<Model> {
+    let mut model = mlp(api, &[4, 16, 3])?;
     model.compile(Sgd::new(0.1), losses::SparseCategoricalCrossentropy::from_logits(), vec![])?;
     Ok(model)
 }
@@ -293,16 +319,21 @@ fn w4(threads: usize, reps: usize) -> Result<()> {
         .map(|a| (x.slice_axis(0, a, (a + 16).min(150)).to_contiguous(), y.slice_axis(0, a, (a + 16).min(150))))
         .collect();
     let mut fit_rates = Vec::new();
+    let mut functional_rates = Vec::new();
     let mut loop_rates = Vec::new();
-    for _ in 0..reps {
-        let mut model = w4_model()?;
-        model.fit(&x, &y, options(1))?; // warm-up: 10 steps
-        let mut result = Ok(());
-        let secs = seconds(|| result = model.fit(&x, &y, options(100)).map(|h| drop(black_box(h))));
-        result?;
-        fit_rates.push(1000.0 / secs);
+    for rep in 0..reps {
+        let order = if rep % 2 == 0 { [Api::Sequential, Api::Functional] } else { [Api::Functional, Api::Sequential] };
+        for api in order {
+            let mut model = w4_model(api)?;
+            model.fit(&x, &y, options(1))?; // warm-up: 10 steps
+            let mut result = Ok(());
+            let secs = seconds(|| result = model.fit(&x, &y, options(100)).map(|h| drop(black_box(h))));
+            result?;
+            let rates = if api == Api::Sequential { &mut fit_rates } else { &mut functional_rates };
+            rates.push(1000.0 / secs);
+        }
 
-        let mut model = w4_model()?;
+        let mut model = w4_model(Api::Sequential)?;
         for (bx, by) in &batches {
             model.train_step(bx, by, None, 0)?;
         }
@@ -315,6 +346,7 @@ fn w4(threads: usize, reps: usize) -> Result<()> {
         loop_rates.push(1000.0 / t0.elapsed().as_secs_f64());
     }
     emit("W4", threads, "train_steps_per_s", &fit_rates, &[("method", json!("fit"))]);
+    emit("W4", threads, "train_steps_per_s_functional", &functional_rates, &[("method", json!("fit"))]);
     emit("W4", threads, "train_steps_per_s_train_step", &loop_rates, &[("method", json!("train_step loop"))]);
     Ok(())
 }
