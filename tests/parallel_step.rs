@@ -46,4 +46,47 @@ fn a_split_batch_trains_like_the_whole_batch() {
     m.compile(kensho::optim::Sgd::new(0.5), losses::SparseCategoricalCrossentropy::new(), vec![]).unwrap();
     m.train_step(&x, &y, None, 1).unwrap();
     assert_eq!(SEEN.load(Ordering::Relaxed), 128, "a batch-dependent layer must see the whole batch");
+
+    // A functional model with two inputs, a shared layer, merges and two weighted heads splits
+    // the same way: every output's loss and every weight match the whole batch.
+    let xb = Tensor::rand_uniform(&[128, 6], -1.0, 1.0, &mut rng);
+    let target = Tensor::rand_uniform(&[128, 1], -1.0, 1.0, &mut rng);
+    let (l1, parts1, w1) = functional_step(1, [&x, &xb], [&y, &target]);
+    let (l2, parts2, w2) = functional_step(2, [&x, &xb], [&y, &target]);
+    kensho::set_num_threads(1);
+    assert!((l1 - l2).abs() < 1e-5, "{l1} vs {l2}");
+    assert!((parts1[0] + parts1[1] - l1).abs() < 1e-5, "the weighted output losses add up to the loss");
+    for (a, b) in parts1.iter().zip(&parts2) {
+        assert!((a - b).abs() < 1e-5, "{parts1:?} vs {parts2:?}");
+    }
+    for (a, b) in w1.iter().zip(&w2) {
+        assert!(a.allclose(b, 1e-5, 1e-6), "functional weights after the step differ");
+    }
+}
+
+/// One step of a two-input, two-output functional model on `threads` threads: the loss, each
+/// output's loss and the weights after it.
+fn functional_step(threads: usize, x: [&Tensor; 2], y: [&Tensor; 2]) -> (f32, Vec<f32>, Vec<Tensor>) {
+    kensho::set_num_threads(threads);
+    let (a, b) = (Input::new(&[6]), Input::new(&[6]));
+    let shared = Dense::new(8).activation(Activation::Tanh).shared();
+    let (ha, hb) = (shared.on(&a).unwrap(), shared.on(&b).unwrap());
+    let sum = Add::new().on_all(&[&ha, &hb]).unwrap();
+    let joined = Concatenate::new(-1).on_all(&[&sum, &ha]).unwrap();
+    let class = Dense::new(3).activation(Activation::Softmax).named("class").on(&joined).unwrap();
+    let value = Dense::new(1).named("value").on(&sum).unwrap();
+    let mut m = Model::with_seed(&[&a, &b], &[&class, &value], 4).unwrap();
+    m.compile_heads(
+        kensho::optim::Sgd::new(0.5),
+        vec![
+            ("class", Head::new(losses::SparseCategoricalCrossentropy::new())),
+            ("value", Head::new(losses::MeanSquaredError).weight(0.3)),
+        ],
+    )
+    .unwrap();
+    let (x, y): (Vec<Tensor>, Vec<Tensor>) = (x.map(Tensor::clone).to_vec(), y.map(Tensor::clone).to_vec());
+    let out = m.fit(x, y, FitOptions { epochs: 1, batch_size: 128, shuffle: false, verbose: 0, ..Default::default() });
+    let history = out.unwrap();
+    let parts = ["class_loss", "value_loss"].map(|k| history.get(k).unwrap()[0]).to_vec();
+    (history.get("loss").unwrap()[0], parts, m.get_weights())
 }
