@@ -104,8 +104,6 @@
 //!   [`Control::Stop`](crate::Control) instead of setting `model.stop_training`.
 //! - **Images are channels_last**, `[batch, height, width, channels]`, as Keras' default; a
 //!   checkpoint written with `WeightsLayout::PyTorch` holds PyTorch's channels_first layouts.
-//! - **Dense takes flat inputs.** Keras applies `Dense` to the last axis of any input; kensho
-//!   asks for `Flatten` first, and says so in the error.
 //! - **Softmax + cross-entropy are fused.** As in Keras, a cross-entropy after a softmax (or
 //!   sigmoid) output works on the logits internally, whichever layer applied the activation,
 //!   so confident wrong predictions give a large finite loss, never `inf` or `NaN`.

@@ -89,10 +89,10 @@ pub mod prelude {
     pub use kensho_core::{Error, Initializer, Padding, Result, Tensor};
     pub use kensho_layers::{
         Activation, ActivationLayer, AveragePooling1d, AveragePooling2d, BatchNormalization, Conv1d, Conv2d,
-        Conv2dTranspose, Cropping2d, Dense, DepthwiseConv2d, Dropout, FillMode, Flatten, FlipMode,
-        GlobalAveragePooling1d, GlobalAveragePooling2d, GlobalMaxPooling1d, GlobalMaxPooling2d, Layer, MaxPooling1d,
-        MaxPooling2d, RandomContrast, RandomFlip, RandomRotation, RandomTranslation, RandomZoom, Regularizer,
-        Rescaling, Reshape, SeparableConv2d, Shape, SpatialDropout2d, UpSampling2d, ZeroPadding2d,
+        Conv2dTranspose, Cropping2d, Dense, DepthwiseConv2d, Dropout, Embedding, FillMode, Flatten, FlipMode,
+        GlobalAveragePooling1d, GlobalAveragePooling2d, GlobalMaxPooling1d, GlobalMaxPooling2d, Layer, Masking,
+        MaxPooling1d, MaxPooling2d, RandomContrast, RandomFlip, RandomRotation, RandomTranslation, RandomZoom,
+        Regularizer, Rescaling, Reshape, SeparableConv2d, Shape, SpatialDropout2d, UpSampling2d, ZeroPadding2d,
     };
     pub use kensho_layers::{Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract};
     pub use kensho_optim::*;

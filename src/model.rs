@@ -238,6 +238,9 @@ impl Model {
             if t.is_empty() {
                 return Err(Error::invalid(format!("{context}: x"), "an empty data set", "at least one sample"));
             }
+            if let Some(layer) = self.first_layer(i) {
+                layer.validate_input(t).map_err(|e| Error::invalid(context, e.to_string(), "valid input values"))?;
+            }
             if t.shape()[0] != x[0].shape()[0] {
                 return Err(Error::shape(
                     format!("{context}: input {i}"),
@@ -251,15 +254,20 @@ impl Model {
 
     /// The name of the first layer that computes on input `i` (input declarations pass it on).
     fn first_layer_name(&self, i: usize) -> &str {
+        self.first_layer(i).map_or("", |l| l.name())
+    }
+
+    /// The first layer that computes on input `i` (input declarations pass it on).
+    fn first_layer(&self, i: usize) -> Option<&dyn Layer> {
         let mut value = ValueRef::Input(i);
         while let Some((c, call)) = self.graph.calls.iter().enumerate().find(|(_, c)| c.inputs.contains(&value)) {
             let layer = &self.graph.layers[call.layer];
             if !layer.is_input() {
-                return layer.name();
+                return Some(layer.as_ref());
             }
             value = ValueRef::Call { call: c, output: 0 };
         }
-        ""
+        None
     }
 
     /// The forward pass of a one-input, one-output model on a batch (for custom training

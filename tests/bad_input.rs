@@ -59,10 +59,15 @@ fn predict_with_the_wrong_feature_count_names_the_first_layer() {
 }
 
 #[test]
-fn images_into_dense_say_to_flatten() {
+fn images_into_dense_then_flat_labels_say_which_shapes_differ() {
+    // As in Keras, Dense applies to the last axis: [28, 28] -> [28, 10]. Labels for a flat
+    // output then do not fit, and the error says which shapes differ.
     let mut m = Sequential::new().add(Input::new(&[28, 28])).add(Dense::new(10));
-    let err = m.compile(Adam::default(), losses::MeanSquaredError, vec![]).unwrap_err().to_string();
-    assert!(err.contains("Dense \"dense\"") && err.contains("[28, 28]") && err.contains("Flatten"), "{err}");
+    m.compile(Adam::default(), losses::SparseCategoricalCrossentropy::from_logits(), vec![]).unwrap();
+    assert_eq!(m.output_shape().unwrap().to_string(), "[28, 10]");
+    let (x, y) = (Tensor::zeros(&[4, 28, 28]), Tensor::zeros(&[4]));
+    let err = m.fit(&x, &y, FitOptions { verbose: 0, ..Default::default() }).unwrap_err().to_string();
+    assert!(err.contains("labels of shape [4, 28]") && err.contains("[4]"), "{err}");
 }
 
 #[test]

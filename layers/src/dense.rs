@@ -22,7 +22,9 @@ pub struct DenseConfig {
 /// A fully connected layer: `activation(x · kernel + bias)` with `kernel: [in, units]`.
 ///
 /// # Shapes
-/// Input `[batch, in]`, output `[batch, units]`. Inputs of higher rank must be flattened first.
+/// Input `[batch, .., in]`, output `[batch, .., units]`: as in Keras, the layer applies to the
+/// last axis, so on a sequence `[batch, time, in]` it transforms every time step alike (and
+/// passes the sequence's mask on).
 ///
 /// ```
 /// use kensho_layers::{Activation, Dense, Layer};
@@ -70,11 +72,11 @@ impl Layer for Dense {
 
     fn build(&mut self, input_shape: &Shape, rng: &mut Rng) -> Result<Shape> {
         let name = &self.config.name;
-        let (1, Some(features)) = (input_shape.rank(), input_shape.last()) else {
+        let Some(features) = input_shape.last().filter(|_| input_shape.rank() >= 1) else {
             return Err(Error::invalid(
                 format!("Dense \"{name}\" input shape"),
                 input_shape,
-                "inputs of rank 1 per sample with a known size ([batch, features]); add Flatten first",
+                "inputs whose last axis has a known size ([batch, features] or [batch, .., features])",
             ));
         };
         if self.config.units == 0 || features == 0 {
@@ -84,15 +86,27 @@ impl Layer for Dense {
         if !self.weights.has_kernel(&[features, units]) {
             self.weights.create(name, &self.config.kernel, &[features, units], (features, units), units, rng);
         }
-        Ok(Shape::from([units]))
+        let mut dims = input_shape.dims().to_vec();
+        *dims.last_mut().expect("rank checked") = Some(units);
+        Ok(Shape::new(dims))
     }
 
     fn forward<'t>(&self, x: Var<'t>, cx: &Ctx<'t>) -> Var<'t> {
         let kernel = self.weights.kernel_on(cx.tape);
-        let affine = match &self.weights.bias {
-            Some(b) => x.linear(kernel, cx.tape.param(b)),
-            None => x.matmul(kernel),
+        // A sequence (or any rank above 2) runs as one product over all its positions.
+        let shape = x.shape();
+        let rows = if shape.len() > 2 {
+            x.reshape(&[shape[..shape.len() - 1].iter().product(), shape[shape.len() - 1]])
+        } else {
+            x
         };
+        let mut affine = match &self.weights.bias {
+            Some(b) => rows.linear(kernel, cx.tape.param(b)),
+            None => rows.matmul(kernel),
+        };
+        if shape.len() > 2 {
+            affine = affine.reshape(&[&shape[..shape.len() - 1], &[self.config.units]].concat());
+        }
         self.config.kernel.activation.apply(affine)
     }
 

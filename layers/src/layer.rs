@@ -240,6 +240,15 @@ pub trait Layer: Send + Sync {
     fn regularization<'t>(&self, _tape: &'t Tape) -> Option<Var<'t>> {
         None
     }
+    /// Checks the values of a model input this layer reads directly, before any work (token
+    /// ids in range for an embedding). Models call it on every batch they are given, so bad
+    /// data is an error naming the layer rather than a panic inside the forward pass.
+    ///
+    /// # Errors
+    /// If the values cannot be this layer's input.
+    fn validate_input(&self, _x: &Tensor) -> Result<()> {
+        Ok(())
+    }
     /// The per-sample input shape the layer declares (an `Input` or `input_shape`), if any.
     fn declared_input_shape(&self) -> Option<Shape> {
         None
@@ -324,6 +333,12 @@ pub enum LayerConfig {
     GlobalAveragePooling2D(crate::pooling::GlobalPoolConfig),
     /// [`crate::BatchNormalization`].
     BatchNormalization(crate::normalization::BatchNormalizationConfig),
+    /// [`crate::LayerNormalization`].
+    LayerNormalization(crate::normalization::LayerNormalizationConfig),
+    /// [`crate::MultiHeadAttention`].
+    MultiHeadAttention(crate::attention::MultiHeadAttentionConfig),
+    /// [`crate::PositionEmbedding`].
+    PositionEmbedding(crate::attention::PositionEmbeddingConfig),
     /// [`crate::Rescaling`].
     Rescaling(crate::preprocessing::RescalingConfig),
     /// [`crate::RandomFlip`].
@@ -354,6 +369,10 @@ pub enum LayerConfig {
     Concatenate(crate::merge::ConcatenateConfig),
     /// [`crate::Dot`].
     Dot(crate::merge::DotConfig),
+    /// [`crate::Embedding`].
+    Embedding(crate::text::EmbeddingConfig),
+    /// [`crate::Masking`].
+    Masking(crate::text::MaskingConfig),
     /// A user-defined layer, rebuilt by the factory given to [`register_layer`].
     #[serde(untagged)]
     Registered(RegisteredConfig),
@@ -361,6 +380,8 @@ pub enum LayerConfig {
 
 kensho_core::deserialize_by_class_name!(LayerConfig {
     InputLayer,
+    Embedding,
+    Masking,
     Dense,
     Activation,
     Dropout,
@@ -383,6 +404,9 @@ kensho_core::deserialize_by_class_name!(LayerConfig {
     GlobalAveragePooling1D,
     GlobalAveragePooling2D,
     BatchNormalization,
+    LayerNormalization,
+    MultiHeadAttention,
+    PositionEmbedding,
     Rescaling,
     RandomFlip,
     RandomTranslation,
@@ -431,6 +455,8 @@ impl LayerConfig {
         Ok(match self {
             LayerConfig::InputLayer(c) => Box::new(crate::Input::from_config(c.clone())),
             LayerConfig::Dense(c) => Box::new(crate::Dense::from_config(c.clone())),
+            LayerConfig::Embedding(c) => Box::new(crate::Embedding::from_config(c.clone())),
+            LayerConfig::Masking(c) => Box::new(crate::Masking::from_config(c.clone())),
             LayerConfig::Activation(c) => Box::new(crate::ActivationLayer::from_config(c.clone())),
             LayerConfig::Dropout(c) => Box::new(crate::Dropout::from_config(c.clone())),
             LayerConfig::Flatten(c) => Box::new(crate::Flatten::from_config(c.clone())),
@@ -452,6 +478,9 @@ impl LayerConfig {
             LayerConfig::GlobalAveragePooling1D(c) => Box::new(crate::GlobalAveragePooling1d::from_config(c.clone())),
             LayerConfig::GlobalAveragePooling2D(c) => Box::new(crate::GlobalAveragePooling2d::from_config(c.clone())),
             LayerConfig::BatchNormalization(c) => Box::new(crate::BatchNormalization::from_config(c.clone())),
+            LayerConfig::LayerNormalization(c) => Box::new(crate::LayerNormalization::from_config(c.clone())),
+            LayerConfig::MultiHeadAttention(c) => Box::new(crate::MultiHeadAttention::from_config(c.clone())),
+            LayerConfig::PositionEmbedding(c) => Box::new(crate::PositionEmbedding::from_config(c.clone())),
             LayerConfig::Rescaling(c) => Box::new(crate::Rescaling::from_config(c.clone())),
             LayerConfig::RandomFlip(c) => Box::new(crate::RandomFlip::from_config(c.clone())),
             LayerConfig::RandomTranslation(c) => Box::new(crate::RandomTranslation::from_config(c.clone())),

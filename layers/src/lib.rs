@@ -31,6 +31,7 @@
 
 mod activation;
 mod activation_layer;
+mod attention;
 mod conv;
 mod dense;
 mod dropout;
@@ -47,17 +48,20 @@ mod regularizer;
 mod reshape;
 mod shape;
 mod spatial_dropout;
+mod text;
 pub mod testing;
 mod torch;
 
 pub use activation::Activation;
 pub use activation_layer::{ActivationConfig, ActivationLayer};
+pub use attention::{MultiHeadAttention, MultiHeadAttentionConfig, PositionEmbedding, PositionEmbeddingConfig};
 pub use conv::{
     Conv, Conv1d, Conv2d, Conv2dTranspose, Conv2dTransposeConfig, ConvConfig, Cropping2d, Cropping2dConfig,
     DepthwiseConv2d, DepthwiseConv2dConfig, SeparableConv2d, SeparableConv2dConfig, UpSampling2d, UpSampling2dConfig,
     ZeroPadding2d, ZeroPadding2dConfig,
 };
 pub use dense::{Dense, DenseConfig};
+pub use text::{Embedding, EmbeddingConfig, Masking, MaskingConfig};
 pub use dropout::{Dropout, DropoutConfig};
 pub use flatten::{Flatten, FlattenConfig};
 pub use input::{Input, InputConfig};
@@ -73,7 +77,9 @@ pub use merge::{
     Add, Average, Concatenate, ConcatenateConfig, Dot, DotAxes, DotConfig, Maximum, Merge, MergeConfig, MergeOp,
     Minimum, Multiply, Subtract,
 };
-pub use normalization::{BatchNormalization, BatchNormalizationConfig};
+pub use normalization::{
+    BatchNormalization, BatchNormalizationConfig, LayerNormalization, LayerNormalizationConfig,
+};
 pub use pooling::{
     AveragePooling1d, AveragePooling2d, GlobalAveragePooling1d, GlobalAveragePooling2d, GlobalMaxPooling1d,
     GlobalMaxPooling2d, GlobalPool, GlobalPoolConfig, MaxPooling1d, MaxPooling2d, Pool, PoolConfig,

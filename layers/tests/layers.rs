@@ -193,13 +193,28 @@ fn flatten_and_reshape_keep_row_major_order() {
 // ---------------------------------------------------------------- build errors
 
 #[test]
-fn dense_on_rank_two_input_names_the_layer_and_suggests_flatten() {
+fn dense_applies_to_the_last_axis_of_a_sequence() {
+    let mut dense = Dense::new(3).activation(Activation::Tanh);
+    dense.set_name("dense_7");
+    assert_eq!(dense.build(&[4, 5].into(), &mut seeded_rng(0)).unwrap(), vec![4, 3]);
+    // Each of the 4 positions of each sample goes through the same kernel: compare with the
+    // layer run on the positions as rows of a matrix.
+    let x = Tensor::rand_uniform(&[2, 4, 5], -1.0, 1.0, &mut seeded_rng(1));
+    let tape = Tape::no_grad();
+    let cx = Ctx::new(&tape, false, seeded_rng(2));
+    let y = dense.forward(tape.constant(x.clone()), &cx).value();
+    let rows = dense.forward(tape.constant(x.reshape_to(&[8, 5])), &cx).value();
+    assert_eq!(y.shape(), [2, 4, 3]);
+    assert_eq!(y.to_vec(), rows.to_vec());
+    check_layer(&mut Dense::new(3).activation(Activation::Tanh), &[4, 5], 2, 5 * 3 + 3).unwrap();
+}
+
+#[test]
+fn dense_on_an_unknown_last_axis_names_the_layer() {
     let mut dense = Dense::new(3);
     dense.set_name("dense_7");
-    let msg = dense.build(&[4, 5].into(), &mut seeded_rng(0)).unwrap_err().to_string();
-    assert!(msg.contains("dense_7"), "{msg}");
-    assert!(msg.contains("Flatten"), "{msg}");
-    assert!(msg.contains("[4, 5]"), "{msg}");
+    let msg = dense.build(&Shape::new(vec![Some(4), None]), &mut seeded_rng(0)).unwrap_err().to_string();
+    assert!(msg.contains("dense_7") && msg.contains("last axis"), "{msg}");
     assert!(dense.params().is_empty());
 }
 

@@ -62,6 +62,23 @@ impl<const N: usize, const MAX: bool> GlobalPool<N, MAX> {
     }
 }
 
+impl<const N: usize, const MAX: bool> GlobalPool<N, MAX> {
+    /// Pooling over the real steps of a sequence `[batch, time, channels]` with its mask
+    /// `[batch, time]`: the mean over the real steps, or the maximum over them (padded steps
+    /// are pushed far below any value first). A sequence with no real step pools to 0 (mean).
+    fn masked<'t>(&self, x: Var<'t>, mask: &Tensor, cx: &Ctx<'t>) -> Var<'t> {
+        let (batch, time) = (mask.shape()[0], mask.shape()[1]);
+        let per_step = mask.reshape_to(&[batch, time, 1]);
+        let keep = self.config.keepdims;
+        if MAX {
+            let offset = per_step.map(|m| if m > 0.0 { 0.0 } else { -1e9 });
+            return x.add(cx.tape.constant(offset)).max_axes(&[1], keep);
+        }
+        let counts = per_step.sum_axes(&[1], keep).map(|c| c.max(1.0));
+        x.mul(cx.tape.constant(per_step)).sum_axes(&[1], keep).div(cx.tape.constant(counts))
+    }
+}
+
 impl<const N: usize, const MAX: bool> Layer for GlobalPool<N, MAX> {
     fn name(&self) -> &str {
         &self.config.name
@@ -95,6 +112,12 @@ impl<const N: usize, const MAX: bool> Layer for GlobalPool<N, MAX> {
             x.max_axes(&axes, self.config.keepdims)
         } else {
             x.mean_axes(&axes, self.config.keepdims)
+        }
+    }
+    fn call<'t>(&self, inputs: &[Var<'t>], masks: &[Option<Tensor>], cx: &Ctx<'t>) -> Vec<Var<'t>> {
+        match masks.first().cloned().flatten().filter(|_| N == 1) {
+            Some(mask) => vec![self.masked(inputs[0], &mask, cx)],
+            None => vec![self.forward(inputs[0], cx)],
         }
     }
     fn compute_mask(&self, _inputs: &[Var<'_>], _masks: &[Option<Tensor>]) -> Vec<Option<Tensor>> {

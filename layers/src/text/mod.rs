@@ -1,0 +1,7 @@
+//! Layers for token and padded sequences: [`Embedding`] and [`Masking`].
+
+mod embedding;
+mod masking;
+
+pub use embedding::{Embedding, EmbeddingConfig};
+pub use masking::{Masking, MaskingConfig};
