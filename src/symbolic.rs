@@ -34,6 +34,8 @@ pub(crate) struct LayerCell {
     /// Whether the name was given by Keras' rule, so a model may change it to keep names unique.
     auto_named: AtomicBool,
     kind: &'static str,
+    /// The layer's name in the model that took it (for the messages about later calls).
+    owned_as: Mutex<String>,
 }
 
 /// What the first call of a layer leaves for the next ones.
@@ -62,7 +64,7 @@ pub struct SharedLayer(pub(crate) Arc<LayerCell>);
 
 impl std::fmt::Debug for SharedLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SharedLayer({} \"{}\")", self.0.kind, self.name())
+        write!(f, "SharedLayer({})", self.label())
     }
 }
 
@@ -84,6 +86,7 @@ impl SharedLayer {
             layer: Mutex::new(Some(layer)),
             probe: Mutex::new(None),
             auto_named: AtomicBool::new(auto_named),
+            owned_as: Mutex::new(String::new()),
         }))
     }
 
@@ -194,20 +197,39 @@ impl SharedLayer {
 
     /// Runs `f` on the layer, or fails if a model has taken it.
     fn with_layer<T>(&self, f: impl FnOnce(&mut Box<dyn Layer>) -> T) -> Result<T> {
-        match lock(&self.0.layer).as_mut() {
-            Some(layer) => Ok(f(layer)),
-            None => Err(Error::invalid(
-                format!("{} layer", self.0.kind),
-                "a layer that belongs to a model already",
-                "a new layer: a model owns its layers once Model::new has made it",
-            )),
+        if let Some(layer) = lock(&self.0.layer).as_mut() {
+            return Ok(f(layer));
         }
+        Err(Error::invalid(
+            self.label(),
+            "a layer that belongs to a model already",
+            "a new layer: a model owns its layers once Model::new has made it",
+        ))
     }
 
-    /// Takes the layer out for a model (dropping the probe).
+    /// `Dense "tower"`: the kind and the name, or the name in its model once a model took it.
+    pub(crate) fn label(&self) -> String {
+        let name = self.name();
+        let name = if name.is_empty() { lock(&self.0.owned_as).clone() } else { name };
+        format!("{} \"{name}\"", self.0.kind)
+    }
+
+    /// Takes the layer out for a model: [`SharedLayer::restore`] it if the model cannot be
+    /// made, or mark it [`SharedLayer::owned_as`] once it is.
     pub(crate) fn take(&self) -> Option<Box<dyn Layer>> {
-        *lock(&self.0.probe) = None;
         lock(&self.0.layer).take()
+    }
+
+    /// Puts back a layer taken for a model that could not be made.
+    pub(crate) fn restore(&self, layer: Box<dyn Layer>) {
+        *lock(&self.0.layer) = Some(layer);
+    }
+
+    /// Records that a model took the layer under `name`, and drops the probe (so that later
+    /// calls fail instead of inferring shapes for a layer that is gone).
+    pub(crate) fn owned_as(&self, name: &str) {
+        *lock(&self.0.probe) = None;
+        *lock(&self.0.owned_as) = name.to_string();
     }
 
     /// Whether the layer is still here and named by Keras' rule.
