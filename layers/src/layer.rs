@@ -373,6 +373,8 @@ pub enum LayerConfig {
     Embedding(crate::text::EmbeddingConfig),
     /// [`crate::Masking`].
     Masking(crate::text::MaskingConfig),
+    /// [`crate::TimeDistributed`].
+    TimeDistributed(crate::time_distributed::TimeDistributedConfig),
     /// A user-defined layer, rebuilt by the factory given to [`register_layer`].
     #[serde(untagged)]
     Registered(RegisteredConfig),
@@ -382,6 +384,7 @@ kensho_core::deserialize_by_class_name!(LayerConfig {
     InputLayer,
     Embedding,
     Masking,
+    TimeDistributed,
     Dense,
     Activation,
     Dropout,
@@ -457,6 +460,7 @@ impl LayerConfig {
             LayerConfig::Dense(c) => Box::new(crate::Dense::from_config(c.clone())),
             LayerConfig::Embedding(c) => Box::new(crate::Embedding::from_config(c.clone())),
             LayerConfig::Masking(c) => Box::new(crate::Masking::from_config(c.clone())),
+            LayerConfig::TimeDistributed(c) => Box::new(crate::TimeDistributed::from_config(c.clone())?),
             LayerConfig::Activation(c) => Box::new(crate::ActivationLayer::from_config(c.clone())),
             LayerConfig::Dropout(c) => Box::new(crate::Dropout::from_config(c.clone())),
             LayerConfig::Flatten(c) => Box::new(crate::Flatten::from_config(c.clone())),

@@ -48,8 +48,9 @@ mod regularizer;
 mod reshape;
 mod shape;
 mod spatial_dropout;
-mod text;
 pub mod testing;
+mod text;
+mod time_distributed;
 mod torch;
 
 pub use activation::Activation;
@@ -61,7 +62,6 @@ pub use conv::{
     ZeroPadding2d, ZeroPadding2dConfig,
 };
 pub use dense::{Dense, DenseConfig};
-pub use text::{Embedding, EmbeddingConfig, Masking, MaskingConfig};
 pub use dropout::{Dropout, DropoutConfig};
 pub use flatten::{Flatten, FlattenConfig};
 pub use input::{Input, InputConfig};
@@ -77,9 +77,7 @@ pub use merge::{
     Add, Average, Concatenate, ConcatenateConfig, Dot, DotAxes, DotConfig, Maximum, Merge, MergeConfig, MergeOp,
     Minimum, Multiply, Subtract,
 };
-pub use normalization::{
-    BatchNormalization, BatchNormalizationConfig, LayerNormalization, LayerNormalizationConfig,
-};
+pub use normalization::{BatchNormalization, BatchNormalizationConfig, LayerNormalization, LayerNormalizationConfig};
 pub use pooling::{
     AveragePooling1d, AveragePooling2d, GlobalAveragePooling1d, GlobalAveragePooling2d, GlobalMaxPooling1d,
     GlobalMaxPooling2d, GlobalPool, GlobalPoolConfig, MaxPooling1d, MaxPooling2d, Pool, PoolConfig,
@@ -93,4 +91,6 @@ pub use regularizer::Regularizer;
 pub use reshape::{Reshape, ReshapeConfig};
 pub use shape::Shape;
 pub use spatial_dropout::{SpatialDropout2d, SpatialDropout2dConfig};
+pub use text::{Embedding, EmbeddingConfig, Masking, MaskingConfig};
+pub use time_distributed::{TimeDistributed, TimeDistributedConfig};
 pub use torch::{TorchBuffer, TorchLayout, TorchTransform, TorchWeight};
