@@ -29,7 +29,7 @@ pub fn read_idx(path: impl AsRef<Path>) -> Result<Idx> {
     parse_idx(&bytes, path)
 }
 
-fn gunzip(raw: &[u8], path: &Path) -> Result<Vec<u8>> {
+pub(crate) fn gunzip(raw: &[u8], path: &Path) -> Result<Vec<u8>> {
     // The gzip trailer holds the uncompressed size mod 2^32: a good capacity hint.
     let hint = raw.len().checked_sub(4).map_or(0, |at| u32::from_le_bytes(raw[at..].try_into().unwrap()) as usize);
     let mut out = Vec::with_capacity(hint.min(1 << 30));

@@ -57,6 +57,7 @@ pub mod mnist;
 mod scale;
 mod split;
 mod text;
+mod text_csv;
 
 pub use crate::csv::{load_csv, read_csv, CsvData, CsvOptions, Missing};
 pub use dataset::{Batch, Dataset, StreamDataset, TensorDataset};
@@ -66,3 +67,4 @@ pub use loader::{Batches, DataLoader};
 pub use scale::{MinMaxScaler, Normalizer, StandardScaler, Transformer};
 pub use split::{k_fold, stratified_k_fold, train_test_split};
 pub use text::{pad_sequences, Side, Tokenizer, DEFAULT_FILTERS};
+pub use text_csv::load_labelled_texts;
