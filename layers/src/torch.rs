@@ -33,6 +33,19 @@ pub enum TorchTransform {
     Reshape(Vec<usize>),
     /// Several transforms, applied in order on save (and undone in reverse order on load).
     Chain(Vec<TorchTransform>),
+    /// The file's tensor stacks `count` equal blocks along `axis`, several weights under one
+    /// key, and this weight is block `index` (PyTorch's `in_proj_weight` stacks the query, key
+    /// and value projections). On save the weight becomes the whole stacked tensor with zeros
+    /// outside its block, and the tensors of the weights sharing a key are summed; on load
+    /// each weight takes its block.
+    Block {
+        /// The stacking axis.
+        axis: usize,
+        /// This weight's block.
+        index: usize,
+        /// The number of blocks.
+        count: usize,
+    },
 }
 
 impl TorchTransform {
@@ -44,6 +57,12 @@ impl TorchTransform {
             TorchTransform::ReorderBlocks { axis, order } => reorder_blocks(value, *axis, order),
             TorchTransform::Reshape(to) => value.reshape_to(to),
             TorchTransform::Chain(steps) => steps.iter().fold(value.to_contiguous(), |t, s| s.to_torch(&t)),
+            TorchTransform::Block { axis, index, count } => {
+                let zeros = Tensor::zeros(value.shape());
+                let blocks: Vec<Tensor> =
+                    (0..*count).map(|i| if i == *index { value.clone() } else { zeros.clone() }).collect();
+                Tensor::concat(&blocks, *axis)
+            }
         }
     }
 
@@ -63,6 +82,20 @@ impl TorchTransform {
                 }
                 steps.iter().zip(shapes).rev().fold(value.to_contiguous(), |t, (s, shape)| s.from_torch(&t, &shape))
             }
+            TorchTransform::Block { axis, index, .. } => {
+                let len = model_shape[*axis];
+                value.slice_axis(*axis, index * len, (index + 1) * len).to_contiguous()
+            }
+        }
+    }
+
+    /// Whether the file's tensor stacks this weight with others under one key
+    /// ([`TorchTransform::Block`], alone or last in a chain).
+    pub fn is_block(&self) -> bool {
+        match self {
+            TorchTransform::Block { .. } => true,
+            TorchTransform::Chain(steps) => steps.last().is_some_and(TorchTransform::is_block),
+            _ => false,
         }
     }
 
@@ -73,6 +106,11 @@ impl TorchTransform {
             TorchTransform::Permute(perm) => perm.iter().map(|&a| shape[a]).collect(),
             TorchTransform::Reshape(to) => to.clone(),
             TorchTransform::Chain(steps) => steps.iter().fold(shape.to_vec(), |s, step| step.torch_shape(&s)),
+            TorchTransform::Block { axis, count, .. } => {
+                let mut stacked = shape.to_vec();
+                stacked[*axis] *= count;
+                stacked
+            }
         }
     }
 }
@@ -191,6 +229,23 @@ mod tests {
         assert_eq!(file.shape(), &[6, 1]);
         assert_eq!(file.to_vec(), vec![4., 5., 0., 1., 2., 3.]);
         assert_eq!(rot.from_torch(&file, t.shape()), t);
+    }
+
+    #[test]
+    fn blocks_of_one_key_sum_to_the_stacked_tensor_and_split_back() {
+        let (a, b) = (arange(&[2, 3]), arange(&[2, 3]).add_scalar(10.0));
+        let block = |index| {
+            TorchTransform::Chain(vec![
+                TorchTransform::Permute(vec![1, 0]),
+                TorchTransform::Block { axis: 0, index, count: 2 },
+            ])
+        };
+        let file = block(0).to_torch(&a).add(&block(1).to_torch(&b));
+        assert_eq!(file.shape(), &[6, 2]);
+        assert_eq!(block(1).torch_shape(b.shape()), file.shape());
+        assert_eq!(file, Tensor::concat(&[a.transpose(), b.transpose()], 0).to_contiguous());
+        assert_eq!(block(0).from_torch(&file, a.shape()), a);
+        assert_eq!(block(1).from_torch(&file, b.shape()), b);
     }
 
     #[test]

@@ -45,8 +45,16 @@ impl Model {
         let path = path.as_ref();
         require_built(self, "save_weights", path)?;
         let file = file_layout(&self.graph, layout)?;
-        let mut tensors: Vec<(String, Tensor)> =
-            self.weights().iter().zip(&file.slots).map(|(p, s)| (s.key.clone(), s.to_file(&p.value))).collect();
+        let mut tensors: Vec<(String, Tensor)> = Vec::with_capacity(file.slots.len());
+        for (p, slot) in self.weights().iter().zip(&file.slots) {
+            let value = slot.to_file(&p.value);
+            // The blocks of one stacked tensor (in_proj_weight) share its key: they sum to it.
+            let stacked = slot.transform.is_block().then(|| tensors.iter_mut().find(|(k, _)| *k == slot.key));
+            match stacked.flatten() {
+                Some((_, t)) => t.add_assign(&value),
+                None => tensors.push((slot.key.clone(), value)),
+            }
+        }
         tensors.extend(file.buffers);
         let format = match layout {
             WeightsLayout::Kensho => "kensho.weights",
@@ -138,14 +146,22 @@ pub(crate) fn assign(
     let mut values: Vec<(ParamId, Tensor)> = Vec::with_capacity(slots.len());
     for (param, slot) in model.weights().iter().zip(slots) {
         let expected = slot.file_shape(param.value.shape());
+        // Several weights may read blocks of one stacked tensor: the report names it once.
+        let once = |names: &mut Vec<String>| {
+            if names.last() != Some(&slot.key) {
+                names.push(slot.key.clone());
+            }
+        };
         match file.get(&slot.key) {
-            None => report.missing.push(slot.key.clone()),
+            None => once(&mut report.missing),
             Some(t) if t.shape() != expected.as_slice() => {
-                let found = t.shape().to_vec();
-                report.mismatched.push(ShapeMismatch { name: slot.key.clone(), expected, found });
+                if report.mismatched.last().is_none_or(|m| m.name != slot.key) {
+                    let found = t.shape().to_vec();
+                    report.mismatched.push(ShapeMismatch { name: slot.key.clone(), expected, found });
+                }
             }
             Some(t) => {
-                report.loaded.push(slot.key.clone());
+                once(&mut report.loaded);
                 values.push((param.id(), slot.to_model(t, param.value.shape())));
             }
         }
