@@ -120,7 +120,8 @@ impl Model {
                 format!("{} (one per model output)", shapes.len()),
             ));
         }
-        for ((shape, targets), head) in shapes.iter().zip(y).zip(&compiled.heads) {
+        let names = self.output_names();
+        for (((shape, targets), head), name) in shapes.iter().zip(y).zip(&compiled.heads).zip(&names) {
             let output: Vec<usize> = std::iter::once(x[0].shape()[0])
                 .chain(
                     shape
@@ -130,7 +131,14 @@ impl Model {
                         .map(|(i, d)| d.unwrap_or_else(|| targets.shape().get(i + 1).copied().unwrap_or(0))),
                 )
                 .collect();
-            head.loss.check(&output, targets)?;
+            head.loss.check(&output, targets).map_err(|e| match names.len() {
+                1 => e,
+                _ => Error::invalid(
+                    format!("{context}: targets of output \"{name}\""),
+                    e.to_string(),
+                    "targets that fit it",
+                ),
+            })?;
         }
         Ok(())
     }

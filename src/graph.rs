@@ -169,7 +169,11 @@ impl Graph {
     fn check_names(&self) -> Result<()> {
         for (i, layer) in self.layers.iter().enumerate() {
             if self.layers[..i].iter().any(|l| l.name() == layer.name()) {
-                return Err(Error::invalid("layer name", layer.name(), "names unique within the model"));
+                return Err(Error::invalid(
+                    "layer name",
+                    layer.name(),
+                    "names unique within the model (rename one, for example with .named(\"other\") or with_name)",
+                ));
             }
         }
         let mut names: Vec<&str> =

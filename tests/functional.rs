@@ -371,8 +371,6 @@ fn targets_by_name_train_as_targets_in_order() {
 }
 
 #[test]
-#[ignore = "src/evaluate.rs check_targets: a target of the wrong shape for one of several outputs is \
-            reported without the output's name"]
 fn a_target_of_the_wrong_shape_names_its_output() {
     let (x, ya, yb) = (uniform(12, 3, 31), uniform(12, 2, 32), uniform(12, 1, 33));
     // Swapped positional targets: "a" ([12, 2]) receives [12, 1].
