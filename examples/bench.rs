@@ -187,7 +187,9 @@ enum Api {
 /// The multilayer perceptron `widths[0] -> Dense relu -> ... -> Dense (logits)`, seed 0.
 fn mlp(api: Api, widths: &[usize]) -> Result<Model> {
     let (hidden, last) = (&widths[1..widths.len() - 1], widths[widths.len() - 1]);
-    let dense = |units: usize, relu: bool| Dense::new(units).activation(if relu { Activation::Relu } else { Activation::Linear });
+    let dense = |units: usize, relu: bool| {
+        Dense::new(units).activation(if relu { Activation::Relu } else { Activation::Linear })
+    };
     if api == Api::Sequential {
         let mut model = Sequential::new().seed(0).add(Input::new(&widths[..1]));
         for &units in hidden {
