@@ -47,6 +47,9 @@
 //! | `model.predict([a, b])` (several outputs) | `model.predict_many([&a, &b], 32)?` gives one tensor per output |
 //! | `keras.Model(m.input, m.get_layer("x").output)` | `m.feature_extractor(&["x"])?` (with copies of the weights) |
 //! | `model.get_layer("x")` | `model.layer("x")` |
+//! | `layers.LayerNormalization(epsilon=1e-6)` | `LayerNormalization::new().epsilon(1e-6)` |
+//! | `layers.MultiHeadAttention(4, 16)(q, v, use_causal_mask=True)` | `MultiHeadAttention::new(4, 16).use_causal_mask(true).on_all(&[&q, &v])?` (call arguments are builder flags; inputs `[query, value, key, attention_mask]`, the last two optional) |
+//! | `keras_hub.layers.PositionEmbedding(64)(x)` | `PositionEmbedding::new(64).on(&x)?` (add it to `x` with `Add`) |
 //!
 //! A complete custom layer that trains, shows in `summary()`, and saves and loads with the
 //! model once its class is registered:
@@ -89,6 +92,34 @@
 //! model.save(&path)?;
 //! assert_eq!(kensho::load_model(&path)?.get_weights()[0].to_vec(), model.get_weights()[0].to_vec());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! A Transformer encoder block (self-attention and a feed-forward network, each with a residual
+//! connection and layer normalization) on padded token ids; `mask_zero` keeps the padding out
+//! of the attention and of the pooling:
+//!
+//! ```
+//! use kensho::prelude::*;
+//! let (vocab, len, width, heads) = (100, 16, 32, 4);
+//! let tokens = Input::new(&[len]);
+//! let x = Embedding::new(vocab, width).mask_zero(true).on(&tokens)?;
+//! let x = Add::new().on_all(&[&x, &PositionEmbedding::new(len).on(&x)?])?;
+//! // Self-attention: the sequence is the query and the value.
+//! let attended = MultiHeadAttention::new(heads, width / heads).dropout(0.1).on_all(&[&x, &x])?;
+//! let x = LayerNormalization::new().on(&Add::new().on_all(&[&x, &attended])?)?;
+//! // Dense applies to the last axis: the same network at every position.
+//! let ff = Dense::new(64).activation(Activation::Relu).on(&x)?;
+//! let ff = Dense::new(width).on(&ff)?;
+//! let x = LayerNormalization::new().on(&Add::new().on_all(&[&x, &ff])?)?;
+//! let pooled = GlobalAveragePooling1d::new().on(&x)?;
+//! let probs = Dense::new(2).activation(Activation::Softmax).on(&pooled)?;
+//! let mut model = Model::new(&[&tokens], &[&probs])?;
+//! model.compile(Adam::new(1e-3), losses::SparseCategoricalCrossentropy::new(), vec![])?;
+//! let ids = Tensor::from_fn(&[8, len], |i| if i[1] < 5 + i[0] { (1 + (i[0] * 7 + i[1] * 3) % 99) as f32 } else { 0.0 });
+//! let labels = Tensor::from_fn(&[8], |i| (i[0] % 2) as f32);
+//! model.fit(&ids, &labels, FitOptions { epochs: 2, batch_size: 4, verbose: 0, ..Default::default() })?;
+//! assert_eq!(model.predict(&ids)?.shape(), [8, 2]);
+//! # Ok::<(), kensho::Error>(())
 //! ```
 //!
 //! Differences worth knowing:

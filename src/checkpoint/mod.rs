@@ -59,6 +59,9 @@
 //! | `MaxPooling*` / `AveragePooling*` / `Global*Pooling*`, `ZeroPadding2D`, `UpSampling2D`, `Cropping2D`, `SpatialDropout2D` | the matching module (counts 1) | |
 //! | `BatchNormalization` | `nn.BatchNorm1d/2d` (counts 1) | `N.weight` (gamma), `N.bias` (beta), `N.running_mean`, `N.running_var`, and `N.num_batches_tracked` written as 0 (ignored on load); PyTorch's momentum is 1 - Keras' |
 //! | preprocessing layers (`Rescaling`, `Random*`) | none: torchvision transforms (counts 0) | |
+//! | `LayerNormalization` (trailing axes) | `nn.LayerNorm(shape, eps=epsilon)` (PyTorch's default eps is 1e-5, Keras' 1e-3) | `N.weight` (gamma), `N.bias` (beta) |
+//! | `MultiHeadAttention` (`heads * key_dim == E`, `value_dim == key_dim`, output `E`) | `nn.MultiheadAttention(E, heads, batch_first=True)` | `N.in_proj_weight` `[3E, E]` (query, key, value kernels `[E, heads, key_dim]` flattened, transposed, stacked; `q_proj_weight`, `k_proj_weight`, `v_proj_weight` when the key or value has another width), `N.in_proj_bias` `[3E]`, `N.out_proj.weight`, `N.out_proj.bias` |
+//! | `PositionEmbedding` | `nn.Embedding(sequence_length, features)` applied to `arange(T)` | `N.weight` |
 //!
 //! For example `Input(4) → Dense(8, relu) → Dropout → Dense(3, softmax)` is
 //! `Sequential(Linear(4, 8), ReLU(), Dropout(), Linear(8, 3), Softmax(-1))`, whose keys are
@@ -69,7 +72,8 @@
 //! for, and for each weight (its parameters, then its state, such as a moving mean) the name in
 //! its module and the [`TorchTransform`](kensho_layers::TorchTransform) between the layouts: a
 //! permutation of axes (a Conv2D kernel `[kh, kw, in, out]` is `weight` `[out, in, kh, kw]`),
-//! reordered gate blocks (LSTM and GRU), or a chain of both. A layer without a PyTorch
+//! reordered gate blocks (LSTM and GRU), a block of a tensor that stacks several weights under
+//! one key (attention's `in_proj_weight`), or a chain of these. A layer without a PyTorch
 //! equivalent returns `None`, and saving a model holding it in the PyTorch layout is an error
 //! naming the layer. Only a straight chain of layers has an `nn.Sequential` equivalent; any
 //! other graph (a functional model) is written as the `nn.Module` whose attributes carry the

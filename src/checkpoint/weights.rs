@@ -148,14 +148,14 @@ pub(crate) fn assign(
         let expected = slot.file_shape(param.value.shape());
         // Several weights may read blocks of one stacked tensor: the report names it once.
         let once = |names: &mut Vec<String>| {
-            if names.last() != Some(&slot.key) {
+            if !names.contains(&slot.key) {
                 names.push(slot.key.clone());
             }
         };
         match file.get(&slot.key) {
             None => once(&mut report.missing),
             Some(t) if t.shape() != expected.as_slice() => {
-                if report.mismatched.last().is_none_or(|m| m.name != slot.key) {
+                if report.mismatched.iter().all(|m| m.name != slot.key) {
                     let found = t.shape().to_vec();
                     report.mismatched.push(ShapeMismatch { name: slot.key.clone(), expected, found });
                 }
