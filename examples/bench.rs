@@ -1,7 +1,7 @@
 //! Benchmark harness: runs the workloads of the shared `WORKLOADS.md` (W1 gemm, W2 mlp, W3 cnn,
 //! W4 tiny, W5 lstm) and prints one JSON object per line per figure on stdout, nothing else.
 //!
-//! Run: `cargo run --release --example bench -- <W1|W2|W3|W4|W5|all> --threads <N>`
+//! Run: `cargo run --release --example bench -- <W1|W2|W3|W4|W5|W6|all> --threads <N>`
 //!
 //! Rules (same as the peers in `peers/bench.py`): data is synthetic, drawn once from a fixed seed
 //! before any timing (inputs uniform in [0,1), labels uniform over the classes); every figure is
@@ -23,6 +23,9 @@
 //!   (batch 64, 100 steps), after 5 warm-up steps; `gflops` is the median rate times the
 //!   step's multiply-adds per sample (see `w3_train_flops_per_sample`), to compare with W1.
 //! - W5: `"value": null` with a note until the layers it needs exist.
+//! - W6 (kensho's own, see BENCHMARKS.md): `train_samples_per_s` = 1,600 / seconds of one
+//!   unshuffled pass of `fit` (batch 32, 50 steps, after 5 warm-up steps) on a Transformer
+//!   encoder block over W5's tokens; the PyTorch peer is `scripts/bench_w6_torch.py`.
 //!
 //! Bad arguments print a usage message on stderr and exit with code 2.
 
@@ -33,7 +36,7 @@ use serde_json::{json, Value};
 use std::hint::black_box;
 use std::time::Instant;
 
-const USAGE: &str = "usage: bench <W1|W2|W3|W4|W5|all> [--threads N] [--reps R]
+const USAGE: &str = "usage: bench <W1|W2|W3|W4|W5|W6|all> [--threads N] [--reps R]
   runs the workloads of WORKLOADS.md and prints one JSON object per figure on stdout
   --threads N  kernel threads (kensho::set_num_threads), default 1
   --reps R     repetitions per figure, median reported (default 3)";
@@ -77,7 +80,8 @@ fn parse_args() -> Args {
                     "W3" => vec!["W3"],
                     "W4" => vec!["W4"],
                     "W5" => vec!["W5"],
-                    "ALL" => vec!["W1", "W2", "W3", "W4", "W5"],
+                    "W6" => vec!["W6"],
+                    "ALL" => vec!["W1", "W2", "W3", "W4", "W5", "W6"],
                     _ => usage_exit(&format!("unknown workload {s:?}")),
                 })
             }
@@ -353,6 +357,59 @@ fn w4(threads: usize, reps: usize) -> Result<()> {
     Ok(())
 }
 
+// ------------------------------------------------------------------------------------ W5 and W6
+
+/// Token sequences as the peers draw them for W5: ids uniform over the vocabulary, binary labels.
+fn tokens(rows: usize, length: usize, vocabulary: usize, seed: u64) -> (Tensor, Tensor) {
+    let mut rng = seeded_rng(seed);
+    let ids: Vec<f32> = (0..rows * length).map(|_| rng.random_range(0..vocabulary) as f32).collect();
+    let labels: Vec<f32> = (0..rows).map(|_| rng.random_range(0..2) as f32).collect();
+    (
+        Tensor::from_vec(ids, &[rows, length]).expect("rows x length"),
+        Tensor::from_vec(labels, &[rows, 1]).expect("rows"),
+    )
+}
+
+/// Times a sequence workload as the peers do: 5 warm-up steps, then one unshuffled pass over
+/// 1,600 samples in batches of 32 (50 steps); returns samples per second, one per repetition.
+fn time_sequence_model(build: impl Fn() -> Result<Model>, reps: usize) -> Result<Vec<f64>> {
+    let (x, y) = tokens(1600, 64, 10_000, 42);
+    let options = |epochs| FitOptions { epochs, batch_size: 32, shuffle: false, verbose: 0, ..Default::default() };
+    let mut rates = Vec::new();
+    for _ in 0..reps {
+        let mut model = build()?;
+        model.fit(x.slice_axis(0, 0, 160), y.slice_axis(0, 0, 160), options(1))?; // warm-up: 5 steps
+        let mut result = Ok(());
+        let secs = seconds(|| result = model.fit(&x, &y, options(1)).map(|h| drop(black_box(h))));
+        result?;
+        rates.push(1600.0 / secs);
+    }
+    Ok(rates)
+}
+
+/// W6 (kensho's own workload, see BENCHMARKS.md; PyTorch peer in scripts/bench_w6_torch.py):
+/// Embedding 64 + positions -> one Transformer encoder block (4 heads of 16, feed-forward 128,
+/// post-norm, no dropout) -> mean over the sequence -> Dense 1 sigmoid.
+fn w6_model() -> Result<Model> {
+    let ids = Input::new(&[64]);
+    let words = Embedding::new(10_000, 64).on(&ids)?;
+    let x = Add::new().on_all(&[&words, &PositionEmbedding::new(64).on(&words)?])?;
+    let attended = MultiHeadAttention::new(4, 16).on_all(&[&x, &x])?;
+    let x = LayerNormalization::new().on(&Add::new().on_all(&[&x, &attended])?)?;
+    let hidden = Dense::new(128).activation(Activation::Relu).on(&x)?;
+    let x = LayerNormalization::new().on(&Add::new().on_all(&[&x, &Dense::new(64).on(&hidden)?])?)?;
+    let out = Dense::new(1).activation(Activation::Sigmoid).on(&GlobalAveragePooling1d::new().on(&x)?)?;
+    let mut model = Model::with_seed(&[&ids], &[&out], 0)?;
+    model.compile(Adam::new(1e-3), losses::BinaryCrossentropy::new(), vec![])?;
+    Ok(model)
+}
+
+fn w6(threads: usize, reps: usize) -> Result<()> {
+    let rates = time_sequence_model(w6_model, reps)?;
+    emit("W6", threads, "train_samples_per_s", &rates, &[("batch", json!(32))]);
+    Ok(())
+}
+
 // ------------------------------------------------------------------------------------------ main
 
 fn main() {
@@ -372,7 +429,8 @@ fn main() {
                 emit_missing("W5", threads, "train_samples_per_s", "not yet: needs LSTM/Embedding");
                 Ok(())
             }
-            _ => unreachable!("parse_args accepts only W1..W5"),
+            "W6" => w6(threads, args.reps),
+            _ => unreachable!("parse_args accepts only W1..W6"),
         };
         if let Err(e) = result {
             eprintln!("bench: {w} failed: {e}");

@@ -28,7 +28,7 @@ fn out_of_range_ids_are_refused_with_the_layer_name_and_the_model_trains_saves_a
     let mut m = model(4);
     m.compile(Adam::new(0.05), losses::SparseCategoricalCrossentropy::new(), vec![]).unwrap();
     let bad = Tensor::from_vec(vec![1.0, 2.0, 20.0, 0.0], &[1, 4]).unwrap();
-    let err = m.fit(&bad, &Tensor::zeros(&[1]), FitOptions { verbose: 0, ..Default::default() }).unwrap_err();
+    let err = m.fit(&bad, Tensor::zeros(&[1]), FitOptions { verbose: 0, ..Default::default() }).unwrap_err();
     assert!(err.to_string().contains("Embedding \"embedding\"") && err.to_string().contains("0..20"), "{err}");
     assert!(m.predict(&bad).is_err());
 
