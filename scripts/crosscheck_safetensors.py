@@ -37,7 +37,15 @@ safetensors installed:
    `out.bias`, weights `[out, in]`); numpy recomputes the forward pass on the inputs of
    DIR/residual_io.safetensors and compares with kensho's `predict_many` output `y` there.
 
-Exits with status 1 if step 1, 3 or 4 does not match.
+5. Reads DIR/attention_pt.safetensors, a self-attention model saved by kensho with
+   `WeightsLayout::PyTorch`: inputs `[5, 8]` -> MultiHeadAttention(2 heads of 4) on (x, x) ->
+   LayerNormalization. The file must hold the state_dict of the equivalent
+   `nn.MultiheadAttention(8, 2, batch_first=True)` followed by `nn.LayerNorm(8, eps=1e-3)`
+   (attributes `multi_head_attention` and `layer_normalization`: `in_proj_weight` [24, 8],
+   `in_proj_bias`, `out_proj.weight`, `out_proj.bias`, `weight`, `bias`); numpy recomputes
+   PyTorch's formulas on DIR/attention_io.safetensors and compares with kensho's `predict`.
+
+Exits with status 1 if step 1, 3, 4 or 5 does not match.
 """
 
 import json
@@ -239,6 +247,36 @@ def check_torch_residual(folder):
     return compare("step 4: PyTorch-equivalent numpy functional model vs kensho predict", linear("out", r), io["y"])
 
 
+def check_torch_attention(folder):
+    state = {k: v.astype(np.float64) for k, v in load_file(str(folder / "attention_pt.safetensors")).items()}
+    print(f"step 5: PyTorch-layout attention keys {sorted((k, v.shape) for k, v in state.items())}")
+    mha, norm = "multi_head_attention", "layer_normalization"
+    expected = {
+        f"{mha}.in_proj_weight": (24, 8),
+        f"{mha}.in_proj_bias": (24,),
+        f"{mha}.out_proj.weight": (8, 8),
+        f"{mha}.out_proj.bias": (8,),
+        f"{norm}.weight": (8,),
+        f"{norm}.bias": (8,),
+    }
+    if {k: v.shape for k, v in state.items()} != expected:
+        print(f"step 5: expected the keys and shapes {expected}", file=sys.stderr)
+        return False
+    io = load_file(str(folder / "attention_io.safetensors"))
+    x = io["x"].astype(np.float64)  # [batch, time, 8]
+    w, b = state[f"{mha}.in_proj_weight"], state[f"{mha}.in_proj_bias"]
+    q, k, v = (x @ w[i * 8:(i + 1) * 8].T + b[i * 8:(i + 1) * 8] for i in range(3))
+    heads = lambda t: t.reshape(t.shape[0], t.shape[1], 2, 4).transpose(0, 2, 1, 3)  # [batch, head, time, 4]
+    scores = heads(q) @ heads(k).transpose(0, 1, 3, 2) / math.sqrt(4)
+    scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    attended = (scores / scores.sum(axis=-1, keepdims=True)) @ heads(v)
+    attended = attended.transpose(0, 2, 1, 3).reshape(x.shape)
+    y = attended @ state[f"{mha}.out_proj.weight"].T + state[f"{mha}.out_proj.bias"]
+    mean, var = y.mean(axis=-1, keepdims=True), y.var(axis=-1, keepdims=True)
+    y = (y - mean) / np.sqrt(var + 1e-3) * state[f"{norm}.weight"] + state[f"{norm}.bias"]
+    return compare("step 5: PyTorch-equivalent numpy attention vs kensho predict", y, io["y"])
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
@@ -247,13 +285,16 @@ def main():
     write_torch_mlp(folder)
     cnn_ok = check_torch_cnn(folder)
     residual_ok = check_torch_residual(folder)
+    attention_ok = check_torch_attention(folder)
     if not ok:
         print("step 1 FAILED: kensho's predictions differ from numpy's", file=sys.stderr)
     if not cnn_ok:
         print("step 3 FAILED: kensho's convnet differs from its PyTorch-layout recomputation", file=sys.stderr)
     if not residual_ok:
         print("step 4 FAILED: kensho's functional model differs from its PyTorch-layout recomputation", file=sys.stderr)
-    if not (ok and cnn_ok and residual_ok):
+    if not attention_ok:
+        print("step 5 FAILED: kensho's attention differs from its PyTorch-layout recomputation", file=sys.stderr)
+    if not (ok and cnn_ok and residual_ok and attention_ok):
         sys.exit(1)
 
 

@@ -80,6 +80,16 @@ fn numpy_and_safetensors_agree_with_kensho() {
     let io = [("a".to_string(), ra), ("b".to_string(), rb), ("y".to_string(), ry)];
     save_tensors(dir.path().join("residual_io.safetensors"), &io, None).unwrap();
 
+    // Step 5: self-attention and layer normalization in PyTorch's layout.
+    let x = Input::new(&[5, 8]);
+    let attended = MultiHeadAttention::new(2, 4).on_all(&[&x, &x]).unwrap();
+    let y = LayerNormalization::new().beta_initializer(Initializer::Constant(0.1)).on(&attended).unwrap();
+    let attention = Model::with_seed(&[&x], &[&y], 12).unwrap();
+    attention.save_weights_with(dir.path().join("attention_pt.safetensors"), WeightsLayout::PyTorch).unwrap();
+    let ax = Tensor::rand_uniform(&[3, 5, 8], -1.0, 1.0, &mut rng);
+    let ay = attention.predict(&ax).unwrap();
+    save_tensors(dir.path().join("attention_io.safetensors"), &[("x".into(), ax), ("y".into(), ay)], None).unwrap();
+
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/crosscheck_safetensors.py");
     let output = Command::new(&python).arg(&script).arg(dir.path()).output().unwrap();
     println!("{}", String::from_utf8_lossy(&output.stdout));
