@@ -26,5 +26,6 @@ mod param;
 mod tape;
 
 pub use check::{gradcheck, GradcheckError};
+pub use ops::RecurrentWeights;
 pub use param::{Grads, Param, ParamId};
 pub use tape::{BackwardFn, InputGrads, Tape, Var};

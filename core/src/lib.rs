@@ -31,6 +31,9 @@ pub use tensor::broadcast_shape;
 pub use tensor::heap::keep_freed_buffers;
 pub use tensor::Tensor;
 pub use tensor::{conv_output_len, conv_transpose_output_len, Conv1dOptions, Conv2dOptions, Padding};
+pub use tensor::{
+    CellActivation, RecurrentArgs, RecurrentCell, RecurrentGrads, RecurrentNeeds, RecurrentSpec, RecurrentTrace,
+};
 pub use tensor::{MaxPoolArgmax, Pool1dOptions, Pool2dOptions};
 pub use threads::{num_threads, set_num_threads};
 

@@ -7,5 +7,8 @@ mod conv;
 mod loss;
 mod matmul;
 mod pool;
+mod recurrent;
 mod reduce;
 mod shape;
+
+pub use recurrent::RecurrentWeights;

@@ -12,6 +12,7 @@ pub(crate) mod heap;
 mod index;
 mod matmul;
 mod pool;
+mod recurrent;
 mod reduce;
 mod shape;
 mod spatial;
@@ -22,6 +23,9 @@ use std::fmt;
 pub use conv::{conv_output_len, conv_transpose_output_len, Conv1dOptions, Conv2dOptions, Padding};
 pub use elementwise::broadcast_shape;
 pub use pool::{MaxPoolArgmax, Pool1dOptions, Pool2dOptions};
+pub use recurrent::{
+    CellActivation, RecurrentArgs, RecurrentCell, RecurrentGrads, RecurrentNeeds, RecurrentSpec, RecurrentTrace,
+};
 
 /// An n-dimensional array of `f32`, row-major, cheap to clone.
 ///

@@ -1,0 +1,182 @@
+//! The product of each step, `C (+)= A B`, where `A` is a small batch of rows (the previous
+//! states, or their gradients) and `B` (the recurrent kernel, or its transpose) is the same at
+//! every step. A general GEMM repacks `B` at each call, which for 32 rows costs about as much
+//! as the product; here `B` is packed once per pass into panels of 32 columns and an AVX-512
+//! kernel multiplies tiles of 8 rows by one panel, keeping the 8 x 32 tile in registers.
+//! Without AVX-512 the general GEMM is used.
+
+use super::{gemm, View};
+
+/// Columns per panel (two AVX-512 registers).
+const NR: usize = 32;
+/// Rows per tile (16 accumulator registers).
+const MR: usize = 8;
+
+/// A right operand `B` (`k x n`) prepared for many products.
+pub(super) struct PackedRight<'a> {
+    b: View<'a>,
+    k: usize,
+    n: usize,
+    /// `ceil(n / NR)` panels of `k x NR` values (zero beyond column `n`); empty without AVX-512.
+    panels: Vec<f32>,
+}
+
+impl<'a> PackedRight<'a> {
+    /// Packs `b` (`k x n`) if the processor has AVX-512.
+    pub(super) fn new(b: View<'a>, k: usize, n: usize) -> PackedRight<'a> {
+        b.check(k, n);
+        let panels = if avx512() { pack(b, k, n) } else { Vec::new() };
+        PackedRight { b, k, n, panels }
+    }
+
+    /// `C = A B + beta C` for `A` (`m x k`) and `C` (`m x n`, rows `rsc` apart); `beta` is 0 or 1.
+    pub(super) fn mul(&self, m: usize, a: View, beta: f32, c: &mut [f32], rsc: usize) {
+        let (k, n) = (self.k, self.n);
+        if self.panels.is_empty() || a.cs != 1 {
+            return gemm(m, k, n, a, self.b, beta, c, rsc);
+        }
+        a.check(m, k);
+        View::rows(c, rsc).check(m, n);
+        let mut tile = [[0.0f32; NR]; MR];
+        for (p, panel) in self.panels.chunks_exact(k * NR).enumerate() {
+            let (col, cols) = (p * NR, NR.min(n - p * NR));
+            for row in (0..m).step_by(MR) {
+                let rows = MR.min(m - row);
+                let a_rows = &a.data[row * a.rs..];
+                // SAFETY: `avx512()` held when the panels were packed; `a_rows` holds `rows`
+                // rows of `k` values `a.rs` apart (checked above), the panel `k x NR` values.
+                unsafe { x86::tile(rows, k, a_rows, a.rs, panel, &mut tile) };
+                for (i, t) in tile[..rows].iter().enumerate() {
+                    let c_row = &mut c[(row + i) * rsc + col..][..cols];
+                    if beta == 0.0 {
+                        c_row.copy_from_slice(&t[..cols]);
+                    } else {
+                        c_row.iter_mut().zip(t).for_each(|(c, &t)| *c += t);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Whether the AVX-512 kernel can run.
+fn avx512() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return std::arch::is_x86_feature_detected!("avx512f");
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
+/// `B` in panels of `NR` columns, each `k` rows of `NR` values.
+fn pack(b: View, k: usize, n: usize) -> Vec<f32> {
+    let count = n.div_ceil(NR);
+    let mut panels = vec![0.0; count * k * NR];
+    for (p, panel) in panels.chunks_exact_mut(k * NR).enumerate() {
+        for (row, out) in panel.chunks_exact_mut(NR).enumerate() {
+            for (j, o) in out.iter_mut().enumerate().take(n.saturating_sub(p * NR)) {
+                *o = b.data[row * b.rs + (p * NR + j) * b.cs];
+            }
+        }
+    }
+    panels
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::{MR, NR};
+    use std::arch::x86_64::*;
+
+    /// `tile[i] = Σ_p a[i * rs + p] panel[p]` for the first `rows` rows (at most `MR`).
+    ///
+    /// # Safety
+    /// AVX-512F must be available; `a` must hold `rows` rows of `k` values `rs` apart and
+    /// `panel` `k * NR` values.
+    pub(super) unsafe fn tile(rows: usize, k: usize, a: &[f32], rs: usize, panel: &[f32], tile: &mut [[f32; NR]; MR]) {
+        debug_assert!(rows <= MR && panel.len() >= k * NR && (rows == 0 || a.len() >= (rows - 1) * rs + k));
+        // SAFETY: as the caller guarantees.
+        unsafe {
+            match rows {
+                8 => kernel::<8>(k, a.as_ptr(), rs, panel.as_ptr(), tile),
+                7 => kernel::<7>(k, a.as_ptr(), rs, panel.as_ptr(), tile),
+                6 => kernel::<6>(k, a.as_ptr(), rs, panel.as_ptr(), tile),
+                5 => kernel::<5>(k, a.as_ptr(), rs, panel.as_ptr(), tile),
+                4 => kernel::<4>(k, a.as_ptr(), rs, panel.as_ptr(), tile),
+                3 => kernel::<3>(k, a.as_ptr(), rs, panel.as_ptr(), tile),
+                2 => kernel::<2>(k, a.as_ptr(), rs, panel.as_ptr(), tile),
+                1 => kernel::<1>(k, a.as_ptr(), rs, panel.as_ptr(), tile),
+                _ => {}
+            }
+        }
+    }
+
+    /// The `R x NR` tile in registers: per `p`, two panel loads and `2 R` fused multiply-adds.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn kernel<const R: usize>(
+        k: usize,
+        a: *const f32,
+        rs: usize,
+        panel: *const f32,
+        tile: &mut [[f32; NR]; MR],
+    ) {
+        let mut acc = [[_mm512_setzero_ps(); 2]; R];
+        for p in 0..k {
+            // SAFETY: p < k, so the loads stay in the panel and in each of the R rows of `a`.
+            unsafe {
+                let b0 = _mm512_loadu_ps(panel.add(p * NR));
+                let b1 = _mm512_loadu_ps(panel.add(p * NR + 16));
+                for (i, acc) in acc.iter_mut().enumerate() {
+                    let ai = _mm512_set1_ps(*a.add(i * rs + p));
+                    acc[0] = _mm512_fmadd_ps(ai, b0, acc[0]);
+                    acc[1] = _mm512_fmadd_ps(ai, b1, acc[1]);
+                }
+            }
+        }
+        for (out, acc) in tile.iter_mut().zip(&acc) {
+            // SAFETY: each tile row holds NR = 32 values.
+            unsafe {
+                _mm512_storeu_ps(out.as_mut_ptr(), acc[0]);
+                _mm512_storeu_ps(out.as_mut_ptr().add(16), acc[1]);
+            }
+        }
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+mod x86 {
+    /// Never called: without x86-64 nothing is packed.
+    pub(super) unsafe fn tile(
+        _: usize,
+        _: usize,
+        _: &[f32],
+        _: usize,
+        _: &[f32],
+        _: &mut [[f32; super::NR]; super::MR],
+    ) {
+        unreachable!("no AVX-512 kernel on this architecture")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packed_products_match_the_general_gemm_on_odd_sizes() {
+        let mut rng = crate::seeded_rng(4);
+        for (m, k, n) in [(1, 1, 1), (3, 5, 7), (9, 4, 33), (17, 12, 64), (8, 3, 31), (32, 7, 70)] {
+            let a = crate::Tensor::rand_uniform(&[m, k + 2], -1.0, 1.0, &mut rng).to_vec();
+            let b = crate::Tensor::rand_uniform(&[n, k], -1.0, 1.0, &mut rng).to_vec();
+            let c0 = crate::Tensor::rand_uniform(&[m, n + 1], -1.0, 1.0, &mut rng).to_vec();
+            // A with rows k + 2 apart; B given transposed (strided), C with rows n + 1 apart.
+            let (av, bv) = (View::rows(&a, k + 2), View::rows(&b, k).t());
+            for beta in [0.0, 1.0] {
+                let (mut want, mut got) = (c0.clone(), c0.clone());
+                gemm(m, k, n, av, bv, beta, &mut want, n + 1);
+                PackedRight::new(bv, k, n).mul(m, av, beta, &mut got, n + 1);
+                for (g, w) in got.iter().zip(&want) {
+                    assert!((g - w).abs() <= 1e-5 * (1.0 + w.abs()), "{m}x{k}x{n} beta {beta}: {g} vs {w}");
+                }
+            }
+        }
+    }
+}
