@@ -522,38 +522,6 @@ binary_ops! {
     eq_mask, try_eq_mask, "Mask: 1 where `self == rhs`, else 0.", |a, b| f32::from(u8::from(a == b));
 }
 
-/// Implements the arithmetic operators for tensor references by the named methods.
-macro_rules! operator {
-    ($trait:ident, $method:ident) => {
-        impl std::ops::$trait<&Tensor> for &Tensor {
-            type Output = Tensor;
-            #[track_caller]
-            fn $method(self, rhs: &Tensor) -> Tensor {
-                Tensor::$method(self, rhs)
-            }
-        }
-    };
-}
-operator!(Add, add);
-operator!(Sub, sub);
-operator!(Mul, mul);
-operator!(Div, div);
-
-/// `a += &b`: [`Tensor::add_assign`].
-impl std::ops::AddAssign<&Tensor> for Tensor {
-    #[track_caller]
-    fn add_assign(&mut self, rhs: &Tensor) {
-        Tensor::add_assign(self, rhs);
-    }
-}
-
-impl std::ops::Neg for &Tensor {
-    type Output = Tensor;
-    fn neg(self) -> Tensor {
-        Tensor::neg(self)
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::excessive_precision)] // reference values printed by Python
 mod tests {

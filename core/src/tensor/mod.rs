@@ -11,6 +11,7 @@ mod elementwise;
 pub(crate) mod heap;
 mod index;
 mod matmul;
+mod operators;
 mod pool;
 mod recurrent;
 mod reduce;

@@ -123,24 +123,48 @@ impl Tensor {
         (self.0.iter().map(|&v| f64::from(v)).sum::<f64>() / self.len() as f64) as f32
     }
 
-    /// Index of the maximum along `axis` (the first one on ties), as `f32` values; the axis is removed.
+    /// Index of the maximum along `axis` (the first one on ties), as `f32` values; the axis is
+    /// removed. For class ids as integers, use [`Tensor::argmax_indices`].
     ///
     /// # Panics
     /// If the axis is out of range or has size 0.
     #[track_caller]
     pub fn argmax(&self, axis: usize) -> Tensor {
-        self.check_axes("argmax", &[axis]);
-        assert!(self.shape()[axis] > 0, "argmax: axis {axis} of shape {:?} is empty", self.shape());
-        let out = self.0.map_axis(Axis(axis), |lane| {
+        Tensor::from_array(self.argmax_lanes("argmax", axis).mapv(|i| i as f32))
+    }
+
+    /// Index of the maximum along `axis` (the first one on ties) as integers, in the row-major
+    /// order of the other axes: the class ids of `[n, classes]` predictions with `axis = 1`.
+    ///
+    /// ```
+    /// use kensho_core::Tensor;
+    /// let probabilities = Tensor::from_vec(vec![0.1, 0.7, 0.2, 0.5, 0.3, 0.2], &[2, 3])?;
+    /// let classes: Vec<usize> = probabilities.argmax_indices(1);
+    /// assert_eq!(classes, vec![1, 0]);
+    /// # Ok::<(), kensho_core::Error>(())
+    /// ```
+    ///
+    /// # Panics
+    /// If the axis is out of range or has size 0.
+    #[track_caller]
+    pub fn argmax_indices(&self, axis: usize) -> Vec<usize> {
+        self.argmax_lanes("argmax_indices", axis).into_iter().collect()
+    }
+
+    /// The index of the maximum of every lane along `axis`; NaN loses to any number.
+    #[track_caller]
+    fn argmax_lanes(&self, op: &str, axis: usize) -> ndarray::ArrayD<usize> {
+        self.check_axes(op, &[axis]);
+        assert!(self.shape()[axis] > 0, "{op}: axis {axis} of shape {:?} is empty", self.shape());
+        self.0.map_axis(Axis(axis), |lane| {
             let mut best = 0;
             for (i, &v) in lane.iter().enumerate() {
                 if v > lane[best] || (lane[best].is_nan() && !v.is_nan()) {
                     best = i;
                 }
             }
-            best as f32
-        });
-        Tensor::from_array(out)
+            best
+        })
     }
 
     /// A contiguous copy with `f` applied to every lane (1-D slice) along `axis`.
@@ -201,6 +225,12 @@ mod tests {
         assert_eq!(x.min_axes(&[0, 1, 2], false).item(), 0.0);
         assert!((t(&[1., 2., 3., 4.], &[4]).var_axes(&[0], false).item() - 1.25).abs() < 1e-6);
         assert_eq!(t(&[1., 9., 9., 2.], &[2, 2]).argmax(1).to_vec(), vec![1., 0.]);
+        assert_eq!(t(&[1., 9., 9., 2.], &[2, 2]).argmax_indices(1), vec![1, 0]);
+        // Row-major order of the remaining axes, also for a transposed view.
+        let m = t(&[0., 5., 1., 3., 4., 2.], &[2, 3]);
+        assert_eq!(m.argmax_indices(0), vec![1, 0, 1]);
+        assert_eq!(m.transpose().argmax_indices(1), vec![1, 0, 1]);
+        assert_eq!(m.transpose().argmax_indices(0), vec![1, 1]);
         assert_eq!(x.transpose().sum_axes(&[1], false).to_vec()[..2], [6., 22.]);
     }
 
