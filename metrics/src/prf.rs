@@ -286,7 +286,11 @@ prf_metric!(Recall);
 /// use kensho_core::Tensor;
 /// use kensho_metrics::{Average, F1Score, Metric};
 ///
-/// let mut m = F1Score::new(2, Average::Binary { pos_label: 1 }).with_threshold(0.0); // logits
+/// let mut m = F1Score::new(3, Average::Macro);
+/// m.update(&Tensor::from_vec(vec![0.0, 1.0, 2.0, 2.0], &[4])?, &Tensor::from_vec(vec![0.0, 1.0, 1.0, 2.0], &[4])?)?;
+/// assert!((m.result() - (1.0 + 2.0 / 3.0 + 2.0 / 3.0) / 3.0).abs() < 1e-6);
+///
+/// let mut m = F1Score::binary().with_threshold(0.0); // one logit per sample
 /// m.update(&Tensor::from_vec(vec![1.0, 1.0, 0.0], &[3])?, &Tensor::from_vec(vec![2.0, -1.0, 0.5], &[3])?)?;
 /// assert_eq!(m.result(), 0.5); // tp 1, fp 1, fn 1
 /// # Ok::<(), kensho_metrics::Error>(())
@@ -298,6 +302,28 @@ impl F1Score {
     /// F1 over classes `0..num_classes`, combined by `average`.
     pub fn new(num_classes: usize, average: Average) -> Self {
         F1Score(Prf::new("f1_score", Kind::FBeta(1.0), num_classes, average))
+    }
+
+    /// Binary F1 of class 1, as [`Precision::binary`] and [`Recall::binary`]: one score per
+    /// sample (`[n]` or `[n, 1]`, class 1 when above the threshold, 0.5 unless set by
+    /// `with_threshold`) or two-column `[n, 2]` predictions.
+    ///
+    /// ```
+    /// use kensho_core::Tensor;
+    /// use kensho_metrics::{F1Score, Metric, Precision, Recall};
+    ///
+    /// let y_true = Tensor::from_vec(vec![1.0, 0.0, 1.0, 1.0], &[4])?;
+    /// let y_pred = Tensor::from_vec(vec![0.9, 0.7, 0.4, 0.8], &[4])?; // classes 1, 1, 0, 1
+    /// let (mut p, mut r, mut f1) = (Precision::binary(), Recall::binary(), F1Score::binary());
+    /// p.update(&y_true, &y_pred)?;
+    /// r.update(&y_true, &y_pred)?;
+    /// f1.update(&y_true, &y_pred)?;
+    /// let (p, r) = (p.result(), r.result()); // 2/3 and 2/3
+    /// assert!((f1.result() - 2.0 * p * r / (p + r)).abs() < 1e-6);
+    /// # Ok::<(), kensho_metrics::Error>(())
+    /// ```
+    pub fn binary() -> Self {
+        Self::new(2, Average::default())
     }
 }
 prf_metric!(F1Score);
