@@ -375,6 +375,16 @@ pub enum LayerConfig {
     Masking(crate::text::MaskingConfig),
     /// [`crate::TimeDistributed`].
     TimeDistributed(crate::time_distributed::TimeDistributedConfig),
+    /// [`crate::SimpleRnn`].
+    SimpleRNN(crate::recurrent::SimpleRnnConfig),
+    /// [`crate::Lstm`].
+    #[allow(clippy::upper_case_acronyms)]
+    LSTM(crate::recurrent::LstmConfig),
+    /// [`crate::Gru`].
+    #[allow(clippy::upper_case_acronyms)]
+    GRU(crate::recurrent::GruConfig),
+    /// [`crate::Bidirectional`].
+    Bidirectional(crate::recurrent::BidirectionalConfig),
     /// A user-defined layer, rebuilt by the factory given to [`register_layer`].
     #[serde(untagged)]
     Registered(RegisteredConfig),
@@ -385,6 +395,10 @@ kensho_core::deserialize_by_class_name!(LayerConfig {
     Embedding,
     Masking,
     TimeDistributed,
+    SimpleRNN,
+    LSTM,
+    GRU,
+    Bidirectional,
     Dense,
     Activation,
     Dropout,
@@ -461,6 +475,10 @@ impl LayerConfig {
             LayerConfig::Embedding(c) => Box::new(crate::Embedding::from_config(c.clone())),
             LayerConfig::Masking(c) => Box::new(crate::Masking::from_config(c.clone())),
             LayerConfig::TimeDistributed(c) => Box::new(crate::TimeDistributed::from_config(c.clone())?),
+            LayerConfig::SimpleRNN(c) => Box::new(crate::SimpleRnn::from_config(c.clone())),
+            LayerConfig::LSTM(c) => Box::new(crate::Lstm::from_config(c.clone())),
+            LayerConfig::GRU(c) => Box::new(crate::Gru::from_config(c.clone())),
+            LayerConfig::Bidirectional(c) => Box::new(crate::Bidirectional::from_config(c.clone())?),
             LayerConfig::Activation(c) => Box::new(crate::ActivationLayer::from_config(c.clone())),
             LayerConfig::Dropout(c) => Box::new(crate::Dropout::from_config(c.clone())),
             LayerConfig::Flatten(c) => Box::new(crate::Flatten::from_config(c.clone())),

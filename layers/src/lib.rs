@@ -44,6 +44,7 @@ mod merge;
 mod normalization;
 mod pooling;
 mod preprocessing;
+mod recurrent;
 mod regularizer;
 mod reshape;
 mod shape;
@@ -86,6 +87,10 @@ pub use preprocessing::{
     Factor, FillMode, FlipMode, Interpolation, RandomContrast, RandomContrastConfig, RandomFlip, RandomFlipConfig,
     RandomRotation, RandomRotationConfig, RandomTranslation, RandomTranslationConfig, RandomZoom, RandomZoomConfig,
     Rescaling, RescalingConfig,
+};
+pub use recurrent::{
+    Bidirectional, BidirectionalConfig, Gru, GruConfig, Lstm, LstmConfig, MergeMode, RecurrentOptions, SimpleRnn,
+    SimpleRnnConfig,
 };
 pub use regularizer::Regularizer;
 pub use reshape::{Reshape, ReshapeConfig};
