@@ -41,7 +41,13 @@ pub struct FitOptions<'a> {
     pub sample_weight: Option<&'a Tensor>,
     /// The epoch to start at (for resuming training).
     pub initial_epoch: usize,
-    /// 0 silent, 1 progress bar, 2 one line per epoch.
+    /// 0 silent, 1 progress bar, 2 one line per epoch (default 1). The bar is drawn only when
+    /// stdout is a terminal; otherwise 1 prints one line per epoch, as 2 does.
+    ///
+    /// All training output goes to **stdout**, as in Keras: the `Epoch 3/10` lines, the bar, the
+    /// epoch's figures and the lines of the callbacks given `verbose(1)` (`ModelCheckpoint`,
+    /// `EarlyStopping`, `ReduceLROnPlateau`) and of `TerminateOnNaN`, so they stay in order when
+    /// stdout is redirected. Warnings (a NaN loss) go to stderr.
     pub verbose: u8,
     /// Callbacks called at fixed points of training.
     pub callbacks: Vec<&'a mut dyn Callback>,
@@ -252,13 +258,13 @@ impl Model {
             } else {
                 tracker.add_loss(out.loss, &out.output_losses, batch.rows());
                 if !std::mem::replace(&mut warned_nan, true) {
-                    eprintln!(
+                    progress.warn(&format!(
                         "warning: the loss became {} at epoch {}, batch {}; lower the learning rate, clip gradients \
                          (clipnorm), or check the data for NaN. Add TerminateOnNaN to stop training when this happens.",
                         out.loss,
                         epoch + 1,
                         step + 1
-                    );
+                    ));
                 }
             }
             progress.step(step + 1, || tracker.logs());

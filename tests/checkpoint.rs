@@ -176,7 +176,7 @@ fn pytorch_layout_names_and_transposes_as_state_dict() {
     }
 
     let mut other = torch_like(2);
-    other.load_weights_with(&path, LoadOptions { strict: true, layout: WeightsLayout::PyTorch }).unwrap();
+    other.load_weights_with(&path, LoadOptions::default().layout(WeightsLayout::PyTorch)).unwrap();
     assert_eq!(weights_bits(&other), weights_bits(&model));
     // Read in kensho's layout, the same file matches nothing.
     let err = other.load_weights(&path).unwrap_err().to_string();
@@ -193,7 +193,7 @@ fn pytorch_layout_mis_shaped_weight_is_reported_in_file_layout() {
     ];
     save_tensors(&path, &bad, None).unwrap();
     let mut model = Sequential::new().add(Input::new(&[4])).add(Dense::new(8).activation(Activation::Relu));
-    let err = model.load_weights_with(&path, LoadOptions { strict: true, layout: WeightsLayout::PyTorch }).unwrap_err();
+    let err = model.load_weights_with(&path, LoadOptions::default().layout(WeightsLayout::PyTorch)).unwrap_err();
     assert!(err.to_string().contains("0.weight (file [4, 8], model [8, 4])"), "{err}");
 }
 

@@ -102,7 +102,7 @@ fn numpy_and_safetensors_agree_with_kensho() {
         .add(Dense::new(8).activation(Activation::Relu))
         .add(Dropout::new(0.1))
         .add(Dense::new(3).activation(Activation::Softmax));
-    let options = LoadOptions { strict: true, layout: WeightsLayout::PyTorch };
+    let options = LoadOptions::default().layout(WeightsLayout::PyTorch);
     let report = torch.load_weights_with(dir.path().join("torch_mlp.safetensors"), options).unwrap();
     assert_eq!(report.loaded, ["0.weight", "0.bias", "3.weight", "3.bias"]);
     let io = dir.path().join("torch_io.safetensors");

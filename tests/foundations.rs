@@ -124,7 +124,7 @@ fn state_is_updated_after_the_step_counted_saved_and_loaded_in_both_layouts() {
             assert!(names.contains(&name), "{name} not in {names:?}");
         }
         let mut other = stateful_model();
-        other.load_weights_with(&path, kensho::LoadOptions { strict: true, layout }).unwrap();
+        other.load_weights_with(&path, kensho::LoadOptions::default().layout(layout)).unwrap();
         assert_eq!(other.get_weights(), model.get_weights(), "{layout:?}");
     }
     // The whole-model file rebuilds the registered layer with its state.
@@ -403,6 +403,6 @@ fn a_dense_after_a_flatten_of_images_is_saved_with_channels_first_columns_for_py
         .add(Flatten::new())
         .add(Dropout::new(0.2))
         .add(Dense::new(5));
-    other.load_weights_with(&path, kensho::LoadOptions { strict: true, layout: WeightsLayout::PyTorch }).unwrap();
+    other.load_weights_with(&path, kensho::LoadOptions::default().layout(WeightsLayout::PyTorch)).unwrap();
     assert_eq!(other.get_weights(), model.get_weights());
 }

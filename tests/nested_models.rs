@@ -74,7 +74,7 @@ fn a_model_with_a_nested_model_saves_and_loads_in_both_layouts() {
     keys.sort_unstable();
     assert_eq!(keys, ["0.0.bias", "0.0.weight", "1.bias", "1.weight"]);
     let mut fresh = autoencoder(encoder().0);
-    let options = kensho::LoadOptions { strict: true, layout: WeightsLayout::PyTorch };
+    let options = kensho::LoadOptions::default().layout(WeightsLayout::PyTorch);
     fresh.load_weights_with(&torch, options).unwrap();
     assert_eq!(fresh.predict(&x).unwrap().to_vec(), outer.predict(&x).unwrap().to_vec());
 }
@@ -103,7 +103,7 @@ fn a_branching_model_keys_its_nested_model_by_name_in_pytorch_layout() {
     let skip = Dense::new(2).named("skip").on(&input).unwrap();
     let y = Add::new().on_all(&[&code, &skip]).unwrap();
     let mut fresh = Model::with_seed(&[&input], &[&y], 99).unwrap();
-    fresh.load_weights_with(&torch, kensho::LoadOptions { strict: true, layout: WeightsLayout::PyTorch }).unwrap();
+    fresh.load_weights_with(&torch, kensho::LoadOptions::default().layout(WeightsLayout::PyTorch)).unwrap();
     assert_eq!(fresh.predict(&x).unwrap().to_vec(), model.predict(&x).unwrap().to_vec());
 }
 

@@ -1,12 +1,13 @@
 //! [`ModelCheckpoint`]: saves the model or its weights during training.
 
 use super::{Callback, Control, Monitor};
+use crate::progress::print_line;
 use crate::{Error, Logs, Model, Result};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Saves the whole model ([`Model::save`]) or its weights ([`Model::save_weights`])
 /// at the end of each epoch, or only when the watched figure improves (Keras'
-/// `ModelCheckpoint`). Files are written atomically.
+/// `ModelCheckpoint`). Files are written atomically; a missing folder is created.
 ///
 /// The path is a pattern: `{epoch}` becomes the 1-based epoch number (as in Keras),
 /// `{epoch:02}` (or `{epoch:02d}`) zero-pads it, and `{name}` or `{name:.4}` (or `{name:.4f}`)
@@ -63,7 +64,11 @@ impl ModelCheckpoint {
         self
     }
 
-    /// 1 prints a line for each save (default 0, silent).
+    /// 1 prints Keras' line at each epoch's end on stdout, with the other training output
+    /// (default 0, silent): `Epoch 3: val_accuracy improved from 0.84800 to 0.85683, saving
+    /// model to best.safetensors`, `Epoch 4: val_accuracy did not improve from 0.85683`, or
+    /// `Epoch 3: saving model to ...` without `save_best_only`. The first best is `inf` (or
+    /// `-inf` for a figure to maximise).
     pub fn verbose(mut self, verbose: u8) -> Self {
         self.verbose = verbose;
         self
@@ -115,6 +120,22 @@ fn format_path(pattern: &str, epoch: usize, logs: &Logs) -> Result<String> {
     Ok(out)
 }
 
+impl ModelCheckpoint {
+    /// Keras' line for a save (or a skipped save) at `epoch` (0-based).
+    fn message(&self, epoch: usize, value: Option<f32>, path: &Path) -> String {
+        let (epoch, name, best) = (epoch + 1, &self.monitor.name, self.monitor.show(self.best));
+        match value {
+            None => format!("Epoch {epoch}: saving model to {}", path.display()),
+            Some(v) if self.monitor.improves(v, self.best) => format!(
+                "Epoch {epoch}: {name} improved from {best} to {}, saving model to {}",
+                self.monitor.show(Some(v)),
+                path.display()
+            ),
+            Some(_) => format!("Epoch {epoch}: {name} did not improve from {best}"),
+        }
+    }
+}
+
 impl Callback for ModelCheckpoint {
     fn on_train_begin(&mut self, _model: &mut Model) -> Result<()> {
         self.best = None;
@@ -123,26 +144,19 @@ impl Callback for ModelCheckpoint {
 
     fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, model: &mut Model) -> Result<Control> {
         let path = self.path_for(epoch, logs)?;
-        if self.save_best_only {
-            let value = self.monitor.value(logs)?;
+        let value = if self.save_best_only { Some(self.monitor.value(logs)?) } else { None };
+        if self.verbose > 0 {
+            print_line(&self.message(epoch, value, &path));
+        }
+        if let Some(value) = value {
             if !self.monitor.improves(value, self.best) {
-                if self.verbose > 0 {
-                    println!("Epoch {}: {} did not improve from {:?}", epoch + 1, self.monitor.name, self.best);
-                }
                 return Ok(Control::Continue);
             }
-            if self.verbose > 0 {
-                let name = &self.monitor.name;
-                println!(
-                    "Epoch {}: {name} improved from {:?} to {value}, saving to {}",
-                    epoch + 1,
-                    self.best,
-                    path.display()
-                );
-            }
             self.best = Some(value);
-        } else if self.verbose > 0 {
-            println!("Epoch {}: saving to {}", epoch + 1, path.display());
+        }
+        // As Keras, create the folder of the file (`checkpoints/` in `checkpoints/best.keras`).
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         }
         if self.save_weights_only {
             model.save_weights(&path)?;
@@ -155,3 +169,26 @@ impl Callback for ModelCheckpoint {
 }
 
 super::monitor::monitor_setters!(ModelCheckpoint);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_read_as_keras_with_five_decimals_and_infinite_first_best() {
+        let path = Path::new("out/best.safetensors");
+        let mut accuracy = ModelCheckpoint::new("out/best.safetensors").monitor("val_accuracy").save_best_only(true);
+        assert_eq!(
+            accuracy.message(2, Some(0.848), path),
+            "Epoch 3: val_accuracy improved from -inf to 0.84800, saving model to out/best.safetensors"
+        );
+        accuracy.best = Some(0.85683334);
+        assert_eq!(accuracy.message(3, Some(0.8), path), "Epoch 4: val_accuracy did not improve from 0.85683");
+        let loss = ModelCheckpoint::new("out/best.safetensors").save_best_only(true);
+        assert_eq!(
+            loss.message(0, Some(0.5), path),
+            "Epoch 1: val_loss improved from inf to 0.50000, saving model to out/best.safetensors"
+        );
+        assert_eq!(loss.message(1, None, path), "Epoch 2: saving model to out/best.safetensors");
+    }
+}

@@ -53,6 +53,13 @@ impl Monitor {
         }
     }
 
+    /// A value as Keras prints it in callback lines: five decimals, and before the first value
+    /// the starting best, `inf` for a figure to minimise or `-inf` for one to maximise.
+    pub(crate) fn show(&self, value: Option<f32>) -> String {
+        let value = value.unwrap_or(if self.higher_is_better() { f32::NEG_INFINITY } else { f32::INFINITY });
+        format!("{value:.5}")
+    }
+
     /// The watched value in `logs`.
     ///
     /// # Errors

@@ -1,11 +1,14 @@
 //! [`ReduceLROnPlateau`]: lowers the learning rate when a watched figure stops improving.
 
 use super::{Callback, Control, Monitor};
+use crate::progress::print_line;
 use crate::{Logs, Model, Result};
 
 /// Multiplies the learning rate by `factor` after `patience` epochs without improvement, then
 /// waits `cooldown` epochs before watching again; never goes below `min_lr` (Keras' defaults:
-/// factor 0.1, patience 10, min_delta 1e-4, cooldown 0, min_lr 0).
+/// factor 0.1, patience 10, min_delta 1e-4, cooldown 0, min_lr 0). With `verbose(1)` each
+/// reduction prints Keras' line on stdout, with the other training output:
+/// `Epoch 12: ReduceLROnPlateau reducing learning rate to 0.0005.`
 ///
 /// ```
 /// use kensho::callbacks::ReduceLROnPlateau;
@@ -18,6 +21,7 @@ pub struct ReduceLROnPlateau {
     patience: usize,
     cooldown: usize,
     min_lr: f32,
+    verbose: u8,
     wait: usize,
     cooldown_left: usize,
     best: Option<f32>,
@@ -34,6 +38,7 @@ impl ReduceLROnPlateau {
             patience: 10,
             cooldown: 0,
             min_lr: 0.0,
+            verbose: 0,
             wait: 0,
             cooldown_left: 0,
             best: None,
@@ -63,10 +68,16 @@ impl ReduceLROnPlateau {
         self.min_lr = min_lr;
         self
     }
+
+    /// 1 prints a line at each reduction (default 0, silent).
+    pub fn verbose(mut self, verbose: u8) -> Self {
+        self.verbose = verbose;
+        self
+    }
 }
 
 impl Callback for ReduceLROnPlateau {
-    fn on_epoch_end(&mut self, _epoch: usize, logs: &Logs, model: &mut Model) -> Result<Control> {
+    fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, model: &mut Model) -> Result<Control> {
         let value = self.monitor.value(logs)?;
         if self.cooldown_left > 0 {
             self.cooldown_left -= 1;
@@ -83,6 +94,12 @@ impl Callback for ReduceLROnPlateau {
                 if new_lr < lr {
                     model.set_learning_rate(new_lr)?;
                     self.cooldown_left = self.cooldown;
+                    if self.verbose > 0 {
+                        print_line(&format!(
+                            "Epoch {}: ReduceLROnPlateau reducing learning rate to {new_lr}.",
+                            epoch + 1
+                        ));
+                    }
                 }
                 self.wait = 0;
             }

@@ -88,6 +88,13 @@
 //!
 //! Weight names are checked unique within a model when it is built, so every key of both
 //! layouts names one tensor.
+//!
+//! A PyTorch model that is not an `nn.Sequential` names its modules after its attributes
+//! (`fc1.weight`, `fc2.weight`, ...). Load its `state_dict` by mapping those names to the
+//! numbering above with [`LoadOptions::rename`]: for `fc1 = Linear(4, 8)`, `fc2 = Linear(8, 3)`
+//! with a ReLU between them (so kensho's `Dense(8, relu)` counts two modules),
+//! `LoadOptions::default().layout(WeightsLayout::PyTorch).rename("fc1.", "0.").rename("fc2.", "2.")`.
+//! A load that matches no key lists both sides' keys and suggests such rules.
 
 mod atomic;
 pub(crate) mod model_file;
@@ -110,18 +117,66 @@ pub enum WeightsLayout {
 }
 
 /// The options of [`Model::load_weights_with`](crate::Model::load_weights_with).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+///
+/// `renames` maps the file's keys to the model's before they are matched, for a file whose
+/// modules are named otherwise: a PyTorch model with attributes `fc1`, `fc2`, `fc3` saves
+/// `fc1.weight`, ..., where kensho's `nn.Sequential` numbering expects `0.weight`, ...
+/// Each rule `(prefix, replacement)` replaces the start of a key; the first rule whose prefix
+/// starts the key applies, once, and keys that no rule matches are kept.
+///
+/// ```
+/// use kensho::{LoadOptions, WeightsLayout};
+/// // class Net(nn.Module): fc1 = Linear(4, 8); fc2 = Linear(8, 3)  (ReLU applied in forward)
+/// let options = LoadOptions::default().layout(WeightsLayout::PyTorch).rename("fc1.", "0.").rename("fc2.", "2.");
+/// assert_eq!(options.renamed("fc2.bias"), "2.bias");
+/// assert_eq!(options.renamed("head.weight"), "head.weight");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LoadOptions {
     /// Require every parameter, with its shape, and nothing else (default true). When false,
-    /// the tensors that match are loaded and the rest are reported.
+    /// the tensors that match are loaded and the rest are reported; a load that matches no
+    /// tensor at all is still an error.
     pub strict: bool,
     /// The file's layout (default [`WeightsLayout::Kensho`]).
     pub layout: WeightsLayout,
+    /// Key prefix rules `(prefix in the file, replacement)`, applied in order to the file's
+    /// keys before matching (default none); see [`LoadOptions::rename`].
+    pub renames: Vec<(String, String)>,
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        LoadOptions { strict: true, layout: WeightsLayout::Kensho }
+        LoadOptions { strict: true, layout: WeightsLayout::Kensho, renames: Vec::new() }
+    }
+}
+
+impl LoadOptions {
+    /// Sets `strict`.
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.strict = strict;
+        self
+    }
+
+    /// Sets the file's layout.
+    pub fn layout(mut self, layout: WeightsLayout) -> Self {
+        self.layout = layout;
+        self
+    }
+
+    /// Adds a rule: a file key starting with `prefix` is read as `replacement` followed by the
+    /// rest of the key (`rename("fc1.", "0.")` reads `fc1.weight` as `0.weight`). Rules are
+    /// tried in the order they were added; the first that matches applies.
+    pub fn rename(mut self, prefix: impl Into<String>, replacement: impl Into<String>) -> Self {
+        self.renames.push((prefix.into(), replacement.into()));
+        self
+    }
+
+    /// The name a file key is matched under, after the `renames` rules.
+    pub fn renamed(&self, key: &str) -> String {
+        match self.renames.iter().find(|(prefix, _)| key.starts_with(prefix.as_str())) {
+            Some((prefix, replacement)) => format!("{replacement}{}", &key[prefix.len()..]),
+            None => key.to_string(),
+        }
     }
 }
 
@@ -158,11 +213,12 @@ impl LoadReport {
     /// The problems, in one line (empty if complete).
     pub fn problems(&self) -> String {
         let mut parts = Vec::new();
+        let tensors = |n: usize| format!("{n} tensor{}", if n == 1 { "" } else { "s" });
         if !self.missing.is_empty() {
-            parts.push(format!("missing {} tensor(s): {}", self.missing.len(), self.missing.join(", ")));
+            parts.push(format!("missing {}: {}", tensors(self.missing.len()), self.missing.join(", ")));
         }
         if !self.unexpected.is_empty() {
-            parts.push(format!("unexpected {} tensor(s): {}", self.unexpected.len(), self.unexpected.join(", ")));
+            parts.push(format!("unexpected {}: {}", tensors(self.unexpected.len()), self.unexpected.join(", ")));
         }
         if !self.mismatched.is_empty() {
             let list: Vec<String> = self
@@ -170,7 +226,7 @@ impl LoadReport {
                 .iter()
                 .map(|m| format!("{} (file {:?}, model {:?})", m.name, m.found, m.expected))
                 .collect();
-            parts.push(format!("{} tensor(s) of another shape: {}", list.len(), list.join(", ")));
+            parts.push(format!("{} of another shape: {}", tensors(list.len()), list.join(", ")));
         }
         parts.join("; ")
     }

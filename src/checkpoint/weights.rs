@@ -77,29 +77,38 @@ impl Model {
         self.load_weights_with(path, LoadOptions::default()).map(|_| ())
     }
 
-    /// Loads parameters with options: the file's layout, and whether to require an exact
-    /// match (`strict`, the default) or to load the tensors that match and report the rest
-    /// (for transfer learning).
+    /// Loads parameters with options: the file's layout, whether to require an exact match
+    /// (`strict`, the default) or to load the tensors that match and report the rest (for
+    /// transfer learning), and rules that rename the file's keys before matching (for a
+    /// PyTorch module whose attributes are named otherwise, see [`LoadOptions::rename`]).
     ///
     /// ```
     /// use kensho::prelude::*;
-    /// use kensho::{LoadOptions, WeightsLayout};
+    /// use kensho::LoadOptions;
     /// let dir = tempfile::tempdir()?;
     /// let path = dir.path().join("base.safetensors");
     /// let base = Sequential::new().add(Input::new(&[4])).add(Dense::new(8)).add(Dense::new(3));
     /// base.save_weights(&path)?;
     /// // A new head with 5 outputs: take the first layer, keep the new head.
     /// let mut model = Sequential::new().add(Input::new(&[4])).add(Dense::new(8)).add(Dense::new(5));
-    /// let options = LoadOptions { strict: false, layout: WeightsLayout::Kensho };
+    /// let options = LoadOptions::default().strict(false);
     /// let report = model.load_weights_with(&path, options)?;
     /// assert_eq!(report.loaded, ["dense.kernel", "dense.bias"]);
     /// assert_eq!(report.mismatched.len(), 2);
+    /// // A file whose names differ from the model's: rename its keys before matching.
+    /// let (hidden, out) = (Dense::new(8).with_name("hidden"), Dense::new(3).with_name("out"));
+    /// let mut renamed = Sequential::new().add(Input::new(&[4])).add(hidden).add(out);
+    /// let options = LoadOptions::default().rename("dense.", "hidden.").rename("dense_1.", "out.");
+    /// renamed.load_weights_with(&path, options)?;
+    /// assert_eq!(renamed.get_weights()[0].to_vec(), base.get_weights()[0].to_vec());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///
     /// # Errors
-    /// As [`Model::load_weights`]; with `strict: false` only for unreadable files, a
-    /// model that cannot be built, or a layer without a mapping to the layout.
+    /// As [`Model::load_weights`]; with `strict: false` for unreadable files, a model that
+    /// cannot be built, a layer without a mapping to the layout, and a file of which no tensor
+    /// can be loaded (the message lists the keys of both sides and suggests `rename` rules).
+    /// Two keys of the file that the rules rename to one name are an error too.
     pub fn load_weights_with(&mut self, path: impl AsRef<Path>, options: LoadOptions) -> Result<LoadReport> {
         let path = path.as_ref();
         if !self.is_built() && self.declared_input_shapes().is_some() {
@@ -110,9 +119,42 @@ impl Model {
         if metadata.get(FORMAT_KEY).map(String::as_str) == Some(model_file::FORMAT) {
             tensors.retain(|(name, _)| !name.starts_with(model_file::OPTIMIZER_PREFIX));
         }
+        let (tensors, originals) = rename_keys(tensors, &options, path)?;
         let file = file_layout(&self.graph, options.layout)?;
-        assign(self, &file, tensors, options.strict, path)
+        let mut report = assign(self, &file, tensors, options.strict, path)?;
+        for name in &mut report.unexpected {
+            if let Some(original) = originals.get(name) {
+                *name = original.clone();
+            }
+        }
+        Ok(report)
     }
+}
+
+/// Tensors by name, as a file holds them.
+type Named = Vec<(String, Tensor)>;
+
+/// The file's tensors under the names `options.renames` gives them, and the original key of
+/// each renamed one (to report unexpected tensors by the file's names).
+fn rename_keys(tensors: Named, options: &LoadOptions, path: &Path) -> Result<(Named, HashMap<String, String>)> {
+    let mut originals: HashMap<String, String> = HashMap::new();
+    let mut seen: HashMap<String, String> = HashMap::new();
+    let mut out = Vec::with_capacity(tensors.len());
+    for (key, tensor) in tensors {
+        let name = options.renamed(&key);
+        if let Some(other) = seen.insert(name.clone(), key.clone()) {
+            return Err(Error::invalid(
+                format!("load_weights_with ({}): LoadOptions::renames", path.display()),
+                format!("{:?}, which read both \"{other}\" and \"{key}\" as \"{name}\"", options.renames),
+                "rules that give each key of the file its own name",
+            ));
+        }
+        if name != key {
+            originals.insert(name.clone(), key);
+        }
+        out.push((name, tensor));
+    }
+    Ok((out, originals))
 }
 
 /// Checks that the model has its parameters.
@@ -167,8 +209,57 @@ pub(crate) fn assign(
         }
     }
     if strict && !report.is_complete() {
-        return Err(Error::weights_mismatch(path, report.problems()));
+        let mut problems = report.problems();
+        if report.loaded.is_empty() && report.mismatched.is_empty() && !slots.is_empty() {
+            problems.push_str(&format!(". No key of the file is a key of the model{}", rename_hint(&report)));
+        }
+        return Err(Error::weights_mismatch(path, problems));
+    }
+    if !strict && report.loaded.is_empty() && !slots.is_empty() {
+        return Err(nothing_loaded(path, &report));
     }
     model.set_weight_values(&values);
     Ok(report)
+}
+
+/// The error of a non-strict load that would load nothing: every key of the file differs from
+/// the model's, or every matching tensor has another shape.
+fn nothing_loaded(path: &Path, report: &LoadReport) -> Error {
+    let expected = if report.mismatched.is_empty() {
+        format!("at least one key of the file that is a key of the model{}", rename_hint(report))
+    } else {
+        "at least one tensor with the shape of the model's weight: check that the file was saved from \
+         the same architecture, and the layout (LoadOptions::layout)"
+            .to_string()
+    };
+    Error::invalid(
+        format!("load_weights_with ({}) with strict: false", path.display()),
+        format!("a file of which no tensor can be loaded ({})", report.problems()),
+        expected,
+    )
+}
+
+/// `: if the file names its modules otherwise, ...` with `rename` rules pairing the file's
+/// module prefixes (`fc1.`) with the model's (`0.`) in order, as an example to check.
+fn rename_hint(report: &LoadReport) -> String {
+    let prefixes = |keys: &[String]| {
+        let mut out: Vec<String> = Vec::new();
+        for key in keys {
+            let prefix = key.rfind('.').map_or("", |i| &key[..=i]).to_string();
+            if !prefix.is_empty() && !out.contains(&prefix) {
+                out.push(prefix);
+            }
+        }
+        out
+    };
+    let (file, model) = (prefixes(&report.unexpected), prefixes(&report.missing));
+    let rules: String = file.iter().zip(&model).map(|(from, to)| format!(".rename(\"{from}\", \"{to}\")")).collect();
+    if rules.is_empty() {
+        return "; check the layout (LoadOptions::layout)".to_string();
+    }
+    format!(
+        "; if the file names its modules otherwise, map its keys to the model's with \
+         LoadOptions::default(){rules} (check the pairs; one rule per module), and check the layout \
+         (LoadOptions::layout)"
+    )
 }

@@ -8,7 +8,7 @@
 //! probabilities from elsewhere are clipped to `[1e-7, 1 - 1e-7]` before the logarithm.
 //! Every cross-entropy works on the last axis of outputs of any rank (`[batch, time, vocab]`).
 
-use super::{check_same_size, mean_last_axis, Loss, LossConfig, EPSILON};
+use super::{check_same_size, count, mean_last_axis, Loss, LossConfig, EPSILON};
 use kensho_autograd::Var;
 use kensho_core::{Error, Result, Tensor};
 use serde::{Deserialize, Serialize};
@@ -42,6 +42,27 @@ impl Loss for BinaryCrossentropy {
         "binary_crossentropy"
     }
     fn check(&self, output_shape: &[usize], y_true: &Tensor) -> Result<()> {
+        let n = output_shape.first().copied().unwrap_or(0);
+        let per_sample: usize = output_shape.iter().skip(1).product();
+        if per_sample > 1 && y_true.shape().first() == Some(&n) && y_true.len() == n {
+            // One label per sample for a model with several outputs per sample: most often a
+            // two-class softmax output given a binary loss.
+            return Err(Error::invalid(
+                "binary_crossentropy targets",
+                format!(
+                    "shape {:?}, one label per sample, for a model output of shape {output_shape:?} \
+                     ({} per sample)",
+                    y_true.shape(),
+                    count(per_sample, "value")
+                ),
+                format!(
+                    "one model output per label: binary_crossentropy scores each output as an independent \
+                     yes/no probability. For one 0/1 label per sample, end the model with Dense(1) and a \
+                     sigmoid activation; to keep the {per_sample} softmax outputs, use \
+                     SparseCategoricalCrossentropy with the labels as class indices"
+                ),
+            ));
+        }
         check_same_size(self.name(), output_shape, y_true)?;
         if y_true.iter().any(|t| !(0.0..=1.0).contains(&t)) {
             return Err(Error::invalid("binary_crossentropy targets", "a value outside [0, 1]", "labels 0 or 1"));
@@ -194,10 +215,18 @@ impl Loss for SparseCategoricalCrossentropy {
             return Err(Error::invalid(
                 "sparse_categorical_crossentropy label",
                 bad,
-                format!(
-                    "whole numbers in [0, {classes}) for a model with {classes} outputs; \
-                     check the last layer's units or re-encode the labels"
-                ),
+                if classes == 1 {
+                    "whole numbers in [0, 1) for a model with 1 output: this loss needs one output per \
+                     class (Dense(2) for labels 0 and 1), or keep the one output with a sigmoid and use \
+                     BinaryCrossentropy"
+                        .to_string()
+                } else {
+                    format!(
+                        "whole numbers in [0, {classes}) for a model with {}; \
+                         check the last layer's units or re-encode the labels",
+                        count(classes, "output")
+                    )
+                },
             ));
         }
         Ok(())

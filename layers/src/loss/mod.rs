@@ -115,22 +115,28 @@ impl LossConfig {
     }
 }
 
-/// Checks that `y_true` holds one target per output value (the output's shape, or `[n]` for
-/// one output per sample) and that every target is finite.
+/// Checks that `y_true` holds one target per output value (the output's shape, or `[n]` when
+/// the output has one value per sample) and that every target is finite.
 pub(crate) fn check_same_size(loss: &str, output_shape: &[usize], y_true: &Tensor) -> Result<()> {
     let n = output_shape.first().copied().unwrap_or(0);
     let per_sample: usize = output_shape.iter().skip(1).product();
     if y_true.shape().first() != Some(&n) || y_true.len() != n * per_sample {
-        return Err(Error::shape(
-            loss,
-            format!("targets of shape {output_shape:?} (the model's output shape) or [{n}] for one output per sample"),
-            y_true.shape(),
-        ));
+        let expected = if per_sample == 1 {
+            format!("targets of shape {output_shape:?} (the model's output shape) or [{n}]")
+        } else {
+            format!("targets of shape {output_shape:?} (the model's output shape: {per_sample} values per sample)")
+        };
+        return Err(Error::shape(loss, expected, y_true.shape()));
     }
     if !y_true.all_finite() {
         return Err(Error::invalid(format!("{loss} targets"), "a NaN or infinite value", "finite numbers"));
     }
     Ok(())
+}
+
+/// `1 output`, `2 outputs`: a count with its noun in the singular or the plural.
+pub(crate) fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
 /// The mean over the last axis (Keras' `mean(.., axis=-1)`), or the values themselves for a
