@@ -22,7 +22,8 @@
 //! - W3: `train_samples_per_s` = 6,400 / seconds of one shuffled epoch of `fit` on the convnet
 //!   (batch 64, 100 steps), after 5 warm-up steps; `gflops` is the median rate times the
 //!   step's multiply-adds per sample (see `w3_train_flops_per_sample`), to compare with W1.
-//! - W5: `"value": null` with a note until the layers it needs exist.
+//! - W5: `train_samples_per_s` = 1,600 / seconds of one unshuffled pass of `fit` (batch 32,
+//!   50 steps, after 5 warm-up steps) on Embedding -> LSTM 128 -> Dense, as the peers.
 //! - W6 (kensho's own, see BENCHMARKS.md): `train_samples_per_s` = 1,600 / seconds of one
 //!   unshuffled pass of `fit` (batch 32, 50 steps, after 5 warm-up steps) on a Transformer
 //!   encoder block over W5's tokens; the PyTorch peer is `scripts/bench_w6_torch.py`.
@@ -103,16 +104,6 @@ fn emit(workload: &str, threads: usize, figure: &str, reps: &[f64], extra: &[(&s
     fields.push(("value", json!(round(median))));
     fields.push(("reps", json!(reps.iter().map(|&r| round(r)).collect::<Vec<_>>())));
     print_object(&fields);
-}
-
-fn emit_missing(workload: &str, threads: usize, figure: &str, note: &str) {
-    print_object(&[
-        ("workload", json!(workload)),
-        ("threads", json!(threads)),
-        ("figure", json!(figure)),
-        ("value", Value::Null),
-        ("note", json!(note)),
-    ]);
 }
 
 /// One JSON object on one line, keys in the given order.
@@ -387,6 +378,22 @@ fn time_sequence_model(build: impl Fn() -> Result<Model>, reps: usize) -> Result
     Ok(rates)
 }
 
+/// W5: Embedding 64 -> LSTM 128 (last state) -> Dense 1 sigmoid, binary cross-entropy.
+fn w5_model() -> Result<Model> {
+    let ids = Input::new(&[64]);
+    let state = Lstm::new(128).on(&Embedding::new(10_000, 64).on(&ids)?)?;
+    let out = Dense::new(1).activation(Activation::Sigmoid).on(&state)?;
+    let mut model = Model::with_seed(&[&ids], &[&out], 0)?;
+    model.compile(Adam::new(1e-3), losses::BinaryCrossentropy::new(), vec![])?;
+    Ok(model)
+}
+
+fn w5(threads: usize, reps: usize) -> Result<()> {
+    let rates = time_sequence_model(w5_model, reps)?;
+    emit("W5", threads, "train_samples_per_s", &rates, &[("batch", json!(32))]);
+    Ok(())
+}
+
 /// W6 (kensho's own workload, see BENCHMARKS.md; PyTorch peer in scripts/bench_w6_torch.py):
 /// Embedding 64 + positions -> one Transformer encoder block (4 heads of 16, feed-forward 128,
 /// post-norm, no dropout) -> mean over the sequence -> Dense 1 sigmoid.
@@ -425,10 +432,7 @@ fn main() {
             "W2" => w2(threads, args.reps),
             "W3" => w3(threads, args.reps),
             "W4" => w4(threads, args.reps),
-            "W5" => {
-                emit_missing("W5", threads, "train_samples_per_s", "not yet: needs LSTM/Embedding");
-                Ok(())
-            }
+            "W5" => w5(threads, args.reps),
             "W6" => w6(threads, args.reps),
             _ => unreachable!("parse_args accepts only W1..W6"),
         };
