@@ -128,7 +128,13 @@ fn check_ends(inputs: &[&SymbolicTensor], outputs: &[&SymbolicTensor], calls: &[
     if inputs.is_empty() || outputs.is_empty() {
         return Err(Error::invalid(
             "Model::new",
-            format!("{} inputs and {} outputs", inputs.len(), outputs.len()),
+            format!(
+                "{} input{} and {} output{}",
+                inputs.len(),
+                if inputs.len() == 1 { "" } else { "s" },
+                outputs.len(),
+                if outputs.len() == 1 { "" } else { "s" }
+            ),
             "at least one input (Input::new) and one output",
         ));
     }
@@ -216,7 +222,10 @@ impl Model {
                 _ => {
                     return Err(Error::invalid(
                         format!("feature_extractor: layer \"{name}\""),
-                        format!("an input declaration or a layer called {} times", calls.len()),
+                        match (graph.layers[layer].is_input(), calls.len()) {
+                            (true, _) => "an input declaration".to_string(),
+                            (false, n) => format!("a layer called {n} times"),
+                        },
                         "a layer called once",
                     ))
                 }

@@ -244,7 +244,10 @@ impl Model {
             if t.shape()[0] != x[0].shape()[0] {
                 return Err(Error::shape(
                     format!("{context}: input {i}"),
-                    format!("{} rows, as many as the first input", x[0].shape()[0]),
+                    match x[0].shape()[0] {
+                        1 => "1 row, as many as the first input".to_string(),
+                        n => format!("{n} rows, as many as the first input"),
+                    },
                     t.shape(),
                 ));
             }
