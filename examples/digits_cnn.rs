@@ -7,13 +7,14 @@
 //!
 //! Run: `cargo run --release --example digits_cnn`
 
-use kensho::data::{datasets, train_test_split};
+use kensho::data::{datasets, train_test_split, SplitOptions};
 use kensho::prelude::*;
 
 fn main() -> Result<()> {
     let (x, y) = datasets::digits();
     let x = x.reshape(&[-1, 8, 8, 1])?;
-    let (x_train, x_test, y_train, y_test) = train_test_split(&x, &y, 0.2, 42, true)?;
+    let (x_train, x_test, y_train, y_test) =
+        train_test_split(&x, &y, SplitOptions { test_size: 0.2, seed: 42, stratify: true })?;
     println!("train: {:?}, test: {:?}", x_train.shape(), x_test.shape());
 
     let mut model = Sequential::new()

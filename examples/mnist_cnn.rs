@@ -3,7 +3,8 @@
 //!
 //! The data are read from a folder (not shipped with kensho: MNIST is CC BY-SA): the first
 //! argument, else `$KENSHO_DATA/mnist`, else `~/.cache/kensho/mnist`. Images become channels_last
-//! `[n, 28, 28, 1]`.
+//! `[n, 28, 28, 1]`, and their raw pixel values 0..=255 (as Keras' `mnist.load_data()` returns
+//! them) are divided by 255.
 //!
 //! Run: `cargo run --release --example mnist_cnn -- path/to/mnist`
 
@@ -31,7 +32,8 @@ impl Callback for EpochTimer {
 fn main() -> Result<()> {
     let dir = std::env::args().nth(1).map(PathBuf::from);
     let ((x_train, y_train), (x_test, y_test)) = mnist::load_data(dir.as_deref())?;
-    let (x_train, x_test) = (x_train.reshape(&[-1, 28, 28, 1])?, x_test.reshape(&[-1, 28, 28, 1])?);
+    // Raw pixels 0..=255, as Keras' `load_data()`: scale to [0, 1] as a Keras program does.
+    let (x_train, x_test) = (x_train.reshape(&[-1, 28, 28, 1])? / 255.0, x_test.reshape(&[-1, 28, 28, 1])? / 255.0);
     println!("train: {:?}, test: {:?}", x_train.shape(), x_test.shape());
 
     let mut model = Sequential::new()

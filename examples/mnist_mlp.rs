@@ -2,7 +2,8 @@
 //!
 //! The data are read from a folder (not shipped with kensho: MNIST is CC BY-SA): the first
 //! argument, else `$KENSHO_DATA/mnist`, else `~/.cache/kensho/mnist`. The folder holds the four
-//! IDX files, plain or gzip'd (`train-images-idx3-ubyte.gz`, ...).
+//! IDX files, plain or gzip'd (`train-images-idx3-ubyte.gz`, ...). The loader returns the raw
+//! pixel values 0..=255, as Keras' `mnist.load_data()`; the program divides them by 255.
 //!
 //! Run: `cargo run --release --example mnist_mlp -- path/to/mnist`
 
@@ -13,7 +14,8 @@ use std::path::PathBuf;
 fn main() -> Result<()> {
     let dir = std::env::args().nth(1).map(PathBuf::from);
     let ((x_train, y_train), (x_test, y_test)) = mnist::load_data(dir.as_deref())?;
-    let (x_train, x_test) = (x_train.reshape(&[-1, 784])?, x_test.reshape(&[-1, 784])?);
+    // Raw pixels 0..=255, as Keras' `load_data()`: scale to [0, 1] as a Keras program does.
+    let (x_train, x_test) = (x_train.reshape(&[-1, 784])? / 255.0, x_test.reshape(&[-1, 784])? / 255.0);
     println!("train: {:?}, test: {:?}", x_train.shape(), x_test.shape());
 
     let mut model = Sequential::new()

@@ -10,7 +10,7 @@
 //!
 //! Run: `cargo run --release --example multi_output`
 
-use kensho::data::{datasets, train_test_split, StandardScaler, Transformer};
+use kensho::data::{datasets, train_test_split, SplitOptions, StandardScaler, Transformer};
 use kensho::prelude::*;
 
 /// 1 where the digit is even, 0 where it is odd, as a `[n, 1]` column (the shape of the "even"
@@ -22,7 +22,8 @@ fn is_even(digits: &Tensor) -> Result<Tensor> {
 
 fn main() -> Result<()> {
     let (x, y) = datasets::digits();
-    let (x_train, x_test, digit_train, digit_test) = train_test_split(&x, &y, 0.2, 42, true)?;
+    let (x_train, x_test, digit_train, digit_test) =
+        train_test_split(&x, &y, SplitOptions { test_size: 0.2, seed: 42, stratify: true })?;
     let mut scaler = StandardScaler::new();
     let (x_train, x_test) = (scaler.fit_transform(&x_train)?, scaler.transform(&x_test)?);
     let (even_train, even_test) = (is_even(&digit_train)?, is_even(&digit_test)?);

@@ -5,12 +5,13 @@
 //!
 //! Run: `cargo run --release --example quickstart`
 
-use kensho::data::{datasets, train_test_split, StandardScaler, Transformer};
+use kensho::data::{datasets, train_test_split, SplitOptions, StandardScaler, Transformer};
 use kensho::prelude::*;
 
 fn main() -> Result<()> {
     let (x, y) = datasets::digits();
-    let (x_train, x_test, y_train, y_test) = train_test_split(&x, &y, 0.2, 42, true)?;
+    let (x_train, x_test, y_train, y_test) =
+        train_test_split(&x, &y, SplitOptions { test_size: 0.2, seed: 42, stratify: true })?;
     let mut scaler = StandardScaler::new();
     let x_train = scaler.fit_transform(&x_train)?;
     let x_test = scaler.transform(&x_test)?;

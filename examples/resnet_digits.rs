@@ -11,7 +11,7 @@
 //!
 //! Run: `cargo run --release --example resnet_digits`
 
-use kensho::data::{datasets, train_test_split};
+use kensho::data::{datasets, train_test_split, SplitOptions};
 use kensho::prelude::*;
 use std::time::Instant;
 
@@ -79,7 +79,8 @@ fn train(
 fn main() -> Result<()> {
     let (x, y) = datasets::digits();
     let x = x.reshape(&[-1, 8, 8, 1])?;
-    let (x_train, x_test, y_train, y_test) = train_test_split(&x, &y, 0.2, SEED, true)?;
+    let (x_train, x_test, y_train, y_test) =
+        train_test_split(&x, &y, SplitOptions { test_size: 0.2, seed: SEED, stratify: true })?;
     println!("train: {:?}, test: {:?}\n", x_train.shape(), x_test.shape());
 
     let train_data = (&x_train, &y_train);

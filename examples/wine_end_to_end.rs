@@ -4,7 +4,7 @@
 //!
 //! Run: `cargo run --release --example wine_end_to_end`
 
-use kensho::data::{load_csv, train_test_split, CsvOptions, StandardScaler, Transformer};
+use kensho::data::{load_csv, train_test_split, CsvOptions, SplitOptions, StandardScaler, Transformer};
 use kensho::prelude::*;
 use std::path::Path;
 
@@ -15,7 +15,8 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     println!("{} samples, features: {}", data.x.shape()[0], data.feature_names.join(", "));
 
     // 2. Preprocess: split first, then fit the scaler on the training part only.
-    let (x_train, x_test, y_train, y_test) = train_test_split(&data.x, &data.y, 0.25, 7, true)?;
+    let (x_train, x_test, y_train, y_test) =
+        train_test_split(&data.x, &data.y, SplitOptions { test_size: 0.25, seed: 7, stratify: true })?;
     let mut scaler = StandardScaler::new();
     let x_train = scaler.fit_transform(&x_train)?;
     let x_test = scaler.transform(&x_test)?;
@@ -51,16 +52,17 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::temp_dir().join("kensho-wine");
     std::fs::create_dir_all(&dir)?;
     model.save(dir.join("model.safetensors"))?;
-    std::fs::write(dir.join("scaler.json"), serde_json::to_string(&scaler)?)?;
+    scaler.save(dir.join("scaler.json"))?;
 
     // 6. Deploy: load both and predict on raw, unscaled rows.
     let restored = kensho::load_model(dir.join("model.safetensors"))?;
-    let scaler: StandardScaler = serde_json::from_str(&std::fs::read_to_string(dir.join("scaler.json"))?)?;
-    let new_rows = data.x.index_select(0, &[0, 70, 150]);
+    let scaler = StandardScaler::load(dir.join("scaler.json"))?;
+    let rows = [0, 70, 150];
+    let new_rows = data.x.index_select(0, &rows);
     let probabilities = restored.predict(&scaler.transform(&new_rows)?)?;
     assert_eq!(probabilities, model.predict(&scaler.transform(&new_rows)?)?, "the loaded model predicts identically");
-    for (row, p) in [0, 70, 150].iter().zip(probabilities.to_vec().chunks(3)) {
-        let class = p.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(i, _)| i);
+    let classes: Vec<usize> = probabilities.argmax_indices(1); // the most probable class of each row
+    for ((row, class), p) in rows.iter().zip(classes).zip(probabilities.to_vec().chunks(3)) {
         println!("row {row}: cultivar {class} (probabilities {p:.3?}), true {}", data.y.to_vec()[*row]);
     }
     println!("saved to {}", dir.display());

@@ -1,13 +1,14 @@
 //! Metrics compiled into a model: shown under Keras names in History and `evaluate`, equal to
 //! the one-shot functions on the same predictions.
 
-use kensho::data::{datasets, train_test_split, StandardScaler, Transformer};
+use kensho::data::{datasets, train_test_split, SplitOptions, StandardScaler, Transformer};
 use kensho::prelude::*;
 
 #[test]
 fn evaluate_reports_accuracy_and_macro_scores_equal_to_the_one_shot_functions() {
     let (x, y) = datasets::digits();
-    let (x_train, x_test, y_train, y_test) = train_test_split(&x, &y, 0.2, 1, true).unwrap();
+    let (x_train, x_test, y_train, y_test) =
+        train_test_split(&x, &y, SplitOptions { test_size: 0.2, seed: 1, stratify: true }).unwrap();
     let mut scaler = StandardScaler::new();
     let x_train = scaler.fit_transform(&x_train).unwrap();
     let x_test = scaler.transform(&x_test).unwrap();

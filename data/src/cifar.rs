@@ -1,12 +1,12 @@
 //! CIFAR-10 in its binary version (`data_batch_1.bin` .. `data_batch_5.bin`, `test_batch.bin`):
 //! records of 1 label byte followed by 3072 pixel bytes (1024 red, 1024 green, 1024 blue, each
-//! 32x32 row-major).
+//! 32x32 row-major). Pixels keep their raw values 0..=255, as with Keras and [`crate::mnist`].
 
 use std::path::Path;
 
 use kensho_core::{Error, Result, Tensor};
 
-use crate::idx::bytes_to_unit_f32;
+use crate::idx::bytes_to_f32;
 
 /// Bytes in one CIFAR-10 record: 1 label + 3 x 32 x 32 pixels.
 pub const RECORD_LEN: usize = 1 + 3 * 32 * 32;
@@ -15,7 +15,9 @@ pub const RECORD_LEN: usize = 1 + 3 * 32 * 32;
 pub const CLASS_NAMES: [&str; 10] =
     ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
 
-/// One binary batch file: images `[n, 3, 32, 32]` in `[0, 1]` and labels `[n]` (class indices).
+/// One binary batch file: images `[n, 3, 32, 32]` (channels first, as stored) with the raw
+/// pixel values 0..=255 as `f32` (not scaled, as Keras' `cifar10.load_data()`: divide by 255 for
+/// `[0, 1]`), and labels `[n]` (class indices).
 ///
 /// # Errors
 /// The file cannot be read, is empty, is not a whole number of records (truncated), or holds a
@@ -42,7 +44,7 @@ pub fn load_batch(path: impl AsRef<Path>) -> Result<(Tensor, Tensor)> {
         labels.push(f32::from(record[0]));
         pixels.extend_from_slice(&record[1..]);
     }
-    Ok((Tensor::from_vec(bytes_to_unit_f32(&pixels), &[n, 3, 32, 32])?, Tensor::from_vec(labels, &[n])?))
+    Ok((Tensor::from_vec(bytes_to_f32(&pixels), &[n, 3, 32, 32])?, Tensor::from_vec(labels, &[n])?))
 }
 
 /// The whole data set from a folder holding `data_batch_1.bin` .. `data_batch_5.bin` and

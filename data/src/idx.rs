@@ -76,13 +76,14 @@ pub fn parse_idx(bytes: &[u8], source: impl AsRef<Path>) -> Result<Idx> {
     }
 }
 
-/// `[n, rows, cols]` images from an IDX image file (magic `0x00000803`), pixels scaled to `[0, 1]`.
+/// `[n, rows, cols]` images from an IDX image file (magic `0x00000803`), with the raw pixel
+/// values 0..=255 as `f32` (not scaled, as Keras' `load_data`; divide by 255 for `[0, 1]`).
 ///
 /// # Errors
 /// As [`read_idx`], or a file that is not a 3-D image file.
 pub fn load_images(path: impl AsRef<Path>) -> Result<Tensor> {
     let idx = read_expecting(path.as_ref(), 3, "image")?;
-    Tensor::from_vec(bytes_to_unit_f32(&idx.data), &idx.dims)
+    Tensor::from_vec(bytes_to_f32(&idx.data), &idx.dims)
 }
 
 /// `[n]` class labels from an IDX label file (magic `0x00000801`), as `f32` class indices.
@@ -91,7 +92,7 @@ pub fn load_images(path: impl AsRef<Path>) -> Result<Tensor> {
 /// As [`read_idx`], or a file that is not a 1-D label file.
 pub fn load_labels(path: impl AsRef<Path>) -> Result<Tensor> {
     let idx = read_expecting(path.as_ref(), 1, "label")?;
-    Tensor::from_vec(idx.data.iter().map(|&b| f32::from(b)).collect(), &idx.dims)
+    Tensor::from_vec(bytes_to_f32(&idx.data), &idx.dims)
 }
 
 fn read_expecting(path: &Path, ndims: usize, kind: &str) -> Result<Idx> {
@@ -109,8 +110,7 @@ fn read_expecting(path: &Path, ndims: usize, kind: &str) -> Result<Idx> {
     Ok(idx)
 }
 
-/// Bytes to `value / 255` through a lookup table (exactly the same result as dividing).
-pub(crate) fn bytes_to_unit_f32(bytes: &[u8]) -> Vec<f32> {
-    let table: [f32; 256] = std::array::from_fn(|b| b as f32 / 255.0);
-    bytes.iter().map(|&b| table[b as usize]).collect()
+/// Bytes to their values as `f32` (0..=255).
+pub(crate) fn bytes_to_f32(bytes: &[u8]) -> Vec<f32> {
+    bytes.iter().map(|&b| f32::from(b)).collect()
 }

@@ -5,13 +5,16 @@
 //!   worker thread. A [`Batch`] holds a list of input tensors and a list of target tensors, for
 //!   models with several inputs and outputs; [`Batch::new`] and [`TensorDataset::new`] cover the
 //!   usual one input, one target ([`TensorDataset::from_lists`] the others).
-//! * Splits: [`train_test_split`], [`k_fold`], [`stratified_k_fold`].
+//! * Splits: [`train_test_split`] (options in [`SplitOptions`]), [`k_fold`], [`stratified_k_fold`].
 //! * Preprocessing with `fit` / `transform` / `inverse_transform` ([`Transformer`]):
 //!   [`StandardScaler`], [`MinMaxScaler`], [`Normalizer`]; label encodings [`to_categorical`],
-//!   [`OneHotEncoder`], [`LabelEncoder`]; text: [`Tokenizer`], [`pad_sequences`].
+//!   [`OneHotEncoder`], [`LabelEncoder`]; text: [`Tokenizer`], [`pad_sequences`]. Each of these
+//!   objects has `save(path)` / `load(path)` (a JSON file, written atomically), to deploy a
+//!   model with the preprocessing it was trained with.
 //! * Loaders: CSV ([`load_csv`]), MNIST / Fashion-MNIST IDX files ([`mnist`], [`idx`]),
 //!   CIFAR-10 binary batches ([`cifar`]); with the `download` feature, verified downloads
-//!   (the `download` module).
+//!   (the `download` module). Images keep their raw pixel values 0..=255 (as `f32`), as Keras'
+//!   `load_data` returns them: scale them yourself (`x / 255.0`).
 //! * Embedded data sets ([`datasets`]): iris, digits and wine, from the UCI Machine Learning
 //!   Repository under CC BY 4.0 (Fisher 1936; Alpaydin & Kaynak 1998; Forina et al.), as shipped
 //!   in scikit-learn; see `datasets/NOTICE.md`.
@@ -21,14 +24,19 @@
 //! for loaders, and the argument and expected range for configuration.
 //!
 //! ```
-//! use kensho_data::{datasets, train_test_split, DataLoader, StandardScaler, TensorDataset, Transformer};
+//! use kensho_data::{datasets, train_test_split, DataLoader, SplitOptions, StandardScaler, TensorDataset, Transformer};
 //!
 //! let (x, y) = datasets::iris();
-//! let (x_train, x_test, y_train, y_test) = train_test_split(&x, &y, 0.2, 42, true)?;
+//! let split = SplitOptions { test_size: 0.2, seed: 42, stratify: true };
+//! let (x_train, x_test, y_train, y_test) = train_test_split(&x, &y, split)?;
 //! let mut scaler = StandardScaler::new();
 //! let x_train = scaler.fit_transform(&x_train)?; // fit on the training set only
 //! let x_test = scaler.transform(&x_test)?;
 //! assert_eq!(x_test.shape(), &[30, 4]);
+//! let path = std::env::temp_dir().join(format!("kensho-doc-scaler-{}.json", std::process::id()));
+//! scaler.save(&path)?; // to deploy the model with the preprocessing it was trained with
+//! assert_eq!(StandardScaler::load(&path)?, scaler);
+//! # std::fs::remove_file(&path).unwrap();
 //!
 //! let loader = DataLoader::new(TensorDataset::new(x_train, y_train)?, 32)?.shuffle(42);
 //! for epoch in 0..2 {
@@ -54,6 +62,7 @@ mod encode;
 pub mod idx;
 mod loader;
 pub mod mnist;
+mod persist;
 mod scale;
 mod split;
 mod text;
@@ -65,6 +74,6 @@ pub use encode::{to_categorical, LabelEncoder, OneHotEncoder};
 pub use kensho_core::{Error, Result, Tensor};
 pub use loader::{Batches, DataLoader};
 pub use scale::{MinMaxScaler, Normalizer, StandardScaler, Transformer};
-pub use split::{k_fold, stratified_k_fold, train_test_split};
+pub use split::{k_fold, stratified_k_fold, train_test_split, SplitOptions};
 pub use text::{pad_sequences, Side, Tokenizer, DEFAULT_FILTERS};
 pub use text_csv::load_labelled_texts;

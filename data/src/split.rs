@@ -6,48 +6,68 @@ use std::collections::BTreeMap;
 use kensho_core::{seeded_rng, Error, Result, Tensor};
 use rand::seq::SliceRandom;
 
+/// The options of [`train_test_split`], named as scikit-learn's arguments.
+///
+/// ```
+/// use kensho_data::SplitOptions;
+/// let options = SplitOptions { test_size: 0.2, seed: 42, ..Default::default() };
+/// assert!(!options.stratify);
+/// assert_eq!(SplitOptions::default().test_size, 0.25); // scikit-learn's default
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SplitOptions {
+    /// The fraction of the rows that goes to the test set, in `(0, 1)` (default 0.25, as
+    /// scikit-learn); `f64`, as every fraction in kensho (`FitOptions::validation_split` too).
+    pub test_size: f64,
+    /// The seed of the shuffle (default 0): the same seed gives the same split.
+    pub seed: u64,
+    /// Split class by class so that each class of `y` keeps its proportion in both sets
+    /// (scikit-learn's `stratify=y`; default false). `y` must then be `[n]` class labels.
+    pub stratify: bool,
+}
+
+impl Default for SplitOptions {
+    fn default() -> Self {
+        SplitOptions { test_size: 0.25, seed: 0, stratify: false }
+    }
+}
+
 /// Splits rows into train and test sets: `(x_train, x_test, y_train, y_test)`, as scikit-learn's
 /// `train_test_split`.
 ///
-/// The test set gets `ceil(test_fraction * n)` rows. Rows are shuffled with `seed`. With
+/// The test set gets `ceil(test_size * n)` rows. Rows are shuffled with `seed`. With
 /// `stratify`, `y` (shape `[n]`, class labels) is split class by class so that each class keeps
 /// its proportion in both sets (the rounding remainder goes to the classes with the largest
 /// fractional share). Within each set the rows keep the shuffled order.
 ///
 /// # Errors
-/// `test_fraction` outside `(0, 1)`, row counts of `x` and `y` that disagree, a split that leaves
+/// `test_size` outside `(0, 1)`, row counts of `x` and `y` that disagree, a split that leaves
 /// one side empty, or `stratify` with a `y` that is not of shape `[n]`.
 ///
 /// ```
-/// use kensho_data::{datasets, train_test_split};
+/// use kensho_data::{datasets, train_test_split, SplitOptions};
 /// let (x, y) = datasets::iris();
-/// let (x_train, x_test, y_train, y_test) = train_test_split(&x, &y, 0.2, 42, true)?;
+/// let (x_train, x_test, y_train, y_test) =
+///     train_test_split(&x, &y, SplitOptions { test_size: 0.2, seed: 42, stratify: true })?;
 /// assert_eq!((x_train.shape()[0], x_test.shape()[0]), (120, 30));
-/// assert_eq!(y_test.to_vec().iter().filter(|&&c| c == 0.0).count(), 10);
+/// assert_eq!(y_test.to_vec().iter().filter(|&&c| c == 0.0).count(), 10); // 50 of 150 are class 0
 /// # let _ = y_train;
 /// # Ok::<(), kensho_core::Error>(())
 /// ```
-pub fn train_test_split(
-    x: &Tensor,
-    y: &Tensor,
-    test_fraction: f32,
-    seed: u64,
-    stratify: bool,
-) -> Result<(Tensor, Tensor, Tensor, Tensor)> {
-    if !(test_fraction > 0.0 && test_fraction < 1.0) {
-        return Err(Error::invalid("train_test_split: test_fraction", test_fraction, "a fraction in (0, 1), e.g. 0.2"));
+pub fn train_test_split(x: &Tensor, y: &Tensor, options: SplitOptions) -> Result<(Tensor, Tensor, Tensor, Tensor)> {
+    let SplitOptions { test_size, seed, stratify } = options;
+    if !(test_size > 0.0 && test_size < 1.0) {
+        return Err(Error::invalid("train_test_split: test_size", test_size, "a fraction in (0, 1), e.g. 0.2"));
     }
     let n = rows(x, "train_test_split: x")?;
     if rows(y, "train_test_split: y")? != n {
         return Err(Error::shape("train_test_split: y", format!("{n} rows like x {:?}", x.shape()), y.shape()));
     }
-    // Through the shortest decimal form, so that 0.2_f32 means 0.2 (not 0.2000000029...).
-    let fraction: f64 = test_fraction.to_string().parse().unwrap_or(f64::from(test_fraction));
-    let n_test = (fraction * n as f64).ceil() as usize;
+    let n_test = (test_size * n as f64).ceil() as usize;
     if n_test == 0 || n_test >= n {
         return Err(Error::invalid(
-            "train_test_split: test_fraction",
-            test_fraction,
+            "train_test_split: test_size",
+            test_size,
             format!("a fraction that leaves both sets non-empty for {n} rows"),
         ));
     }
@@ -183,7 +203,8 @@ mod tests {
     fn split_partitions_rows_and_keeps_x_y_pairs() {
         let x = Tensor::from_vec((0..20).map(|v| v as f32).collect(), &[10, 2]).unwrap();
         let y = labels(&(0..10).map(|v| v as f32).collect::<Vec<_>>());
-        let (xtr, xte, ytr, yte) = train_test_split(&x, &y, 0.25, 1, false).unwrap();
+        let (xtr, xte, ytr, yte) =
+            train_test_split(&x, &y, SplitOptions { test_size: 0.25, seed: 1, stratify: false }).unwrap();
         assert_eq!((xtr.shape(), xte.shape()), (&[7, 2][..], &[3, 2][..]));
         let mut all: Vec<f32> = [ytr.to_vec(), yte.to_vec()].concat();
         all.sort_by(f32::total_cmp);
@@ -191,15 +212,25 @@ mod tests {
         for (row, label) in xte.to_vec().chunks(2).zip(yte.to_vec()) {
             assert_eq!(row, &[2.0 * label, 2.0 * label + 1.0]);
         }
-        let again = train_test_split(&x, &y, 0.25, 1, false).unwrap();
+        let again = train_test_split(&x, &y, SplitOptions { test_size: 0.25, seed: 1, stratify: false }).unwrap();
         assert_eq!(again.3.to_vec(), yte.to_vec());
+    }
+
+    #[test]
+    fn default_options_hold_out_a_quarter_unstratified_with_seed_0() {
+        let x = Tensor::from_vec((0..10).map(|v| v as f32).collect(), &[10, 1]).unwrap();
+        let (xtr, xte, _, _) = train_test_split(&x, &x.reshape_to(&[10]), SplitOptions::default()).unwrap();
+        assert_eq!((xtr.shape()[0], xte.shape()[0]), (7, 3)); // ceil(0.25 * 10)
+        let seeded = SplitOptions { seed: 0, ..Default::default() };
+        assert_eq!(train_test_split(&x, &x, seeded).unwrap().1, xte);
     }
 
     #[test]
     fn stratified_split_keeps_class_proportions() {
         let y = labels(&[[0.0; 30], [1.0; 30]].concat().into_iter().chain([2.0; 40]).collect::<Vec<_>>());
         let x = y.reshape_to(&[100, 1]);
-        let (_, _, ytr, yte) = train_test_split(&x, &y, 0.2, 5, true).unwrap();
+        let (_, _, ytr, yte) =
+            train_test_split(&x, &y, SplitOptions { test_size: 0.2, seed: 5, stratify: true }).unwrap();
         let count = |t: &Tensor, c: f32| t.to_vec().iter().filter(|&&v| v == c).count();
         assert_eq!([count(&yte, 0.0), count(&yte, 1.0), count(&yte, 2.0)], [6, 6, 8]);
         assert_eq!([count(&ytr, 0.0), count(&ytr, 1.0), count(&ytr, 2.0)], [24, 24, 32]);
@@ -208,9 +239,11 @@ mod tests {
     #[test]
     fn bad_split_arguments_are_errors() {
         let x = Tensor::zeros(&[4, 2]);
-        assert!(train_test_split(&x, &Tensor::zeros(&[4]), 1.0, 0, false).is_err());
-        assert!(train_test_split(&x, &Tensor::zeros(&[4]), 0.0, 0, false).is_err());
-        assert!(train_test_split(&x, &Tensor::zeros(&[5]), 0.5, 0, false).is_err());
+        let test_size = |f: f64| SplitOptions { test_size: f, ..Default::default() };
+        assert!(train_test_split(&x, &Tensor::zeros(&[4]), test_size(1.0)).is_err());
+        let err = train_test_split(&x, &Tensor::zeros(&[4]), test_size(0.0)).unwrap_err().to_string();
+        assert!(err.contains("test_size") && err.contains("(0, 1)"), "{err}");
+        assert!(train_test_split(&x, &Tensor::zeros(&[5]), test_size(0.5)).is_err());
         assert!(k_fold(3, 4, false, 0).is_err());
         assert!(k_fold(3, 1, false, 0).is_err());
     }

@@ -124,5 +124,5 @@ fn downloaded_mnist_style_files_load() {
     download_all(dir.path(), &base, &list).unwrap();
     let ((x, y), (_, yt)) = kensho_data::mnist::load_data(Some(dir.path())).unwrap();
     assert_eq!((x.shape(), y.to_vec(), yt.to_vec()), (&[2, 28, 28][..], vec![7.0, 1.0], vec![3.0]));
-    assert_eq!(x.to_vec()[0], 1.0);
+    assert_eq!(x.to_vec()[0], 255.0); // raw pixel values, as Keras
 }

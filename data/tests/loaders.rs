@@ -141,10 +141,14 @@ fn mnist_loads_gzipped_and_plain_files_from_an_explicit_folder() {
         assert_eq!((x.shape(), y.shape()), (&[5, 28, 28][..], &[5][..]));
         assert_eq!((xt.shape(), yt.shape()), (&[3, 28, 28][..], &[3][..]));
         assert_eq!(y.to_vec(), vec![0.0, 1.0, 2.0, 3.0, 4.0]);
+        // The raw pixel values, as Keras' `mnist.load_data()`: not scaled to [0, 1].
         let v = x.to_vec();
-        assert_eq!(v[784 + 2], 3.0 / 255.0); // image 1, pixel 2
-        assert_eq!(v[255], 1.0);
-        assert!(v.iter().all(|p| (0.0..=1.0).contains(p)));
+        assert_eq!(v[784 + 2], 3.0); // image 1, pixel 2
+        assert_eq!(v[255], 255.0);
+        assert!(v.iter().all(|p| (0.0..=255.0).contains(p) && p.fract() == 0.0));
+        // Scaling once, as a Keras program does, gives [0, 1] (no double scaling anywhere).
+        let scaled = (x / 255.0).to_vec();
+        assert_eq!((scaled[784 + 2], scaled[255]), (3.0 / 255.0, 1.0));
     }
 }
 
@@ -187,13 +191,31 @@ fn mnist_image_and_label_counts_must_agree() {
 
 #[test]
 fn mnist_not_found_lists_the_places_tried_and_the_fix() {
+    // The places are given explicitly: whatever $KENSHO_DATA and $HOME hold on this machine
+    // (even a real MNIST) plays no part, and the test changes no environment variable.
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "train-images-idx3-ubyte.gz", b"");
-    let err = err_of(mnist::load_data(Some(dir.path())));
+    let (root, home) = (dir.path().join("data-root"), dir.path().join("home"));
+    let places = mnist::search_dirs_in(Some(dir.path()), "mnist", Some(&root), Some(&home));
+    assert_eq!(places, vec![dir.path().to_path_buf(), root.join("mnist"), home.join(".cache/kensho/mnist")]);
+    let err = err_of(mnist::load_from(&places, "mnist"));
     let here = dir.path().display().to_string();
     assert!(err.contains(&here) && err.contains("missing train-labels-idx1-ubyte"), "{err}");
+    let tried =
+        [root.join("mnist"), home.join(".cache/kensho/mnist")].map(|p| format!("{} (no such folder)", p.display()));
+    assert!(tried.iter().all(|t| err.contains(t.as_str())), "{err}");
     assert!(err.contains("KENSHO_DATA") && err.contains(".cache/kensho/mnist"), "{err}");
     assert_eq!(mnist::search_dirs(Some(dir.path()), "mnist")[0], dir.path());
+    assert_eq!(mnist::search_dirs_in(None, "fashion_mnist", None, None), Vec::<PathBuf>::new());
+}
+
+#[test]
+fn mnist_loads_from_the_first_place_that_holds_the_files() {
+    let (empty, full) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    write_mnist(full.path(), 2, 1, true);
+    let places = [empty.path().to_path_buf(), full.path().to_path_buf()];
+    let ((x, _), (xt, _)) = mnist::load_from(&places, "mnist").unwrap();
+    assert_eq!((x.shape()[0], xt.shape()[0]), (2, 1));
 }
 
 // ---------- CIFAR-10 ----------
@@ -206,15 +228,15 @@ fn cifar_records(labels: &[u8]) -> Vec<u8> {
 }
 
 #[test]
-fn cifar_batch_loads_channels_first_in_unit_range() {
+fn cifar_batch_loads_channels_first_with_raw_pixel_values() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), "data_batch_1.bin", &cifar_records(&[3, 9]));
     let (x, y) = cifar::load_batch(&path).unwrap();
     assert_eq!((x.shape(), y.shape()), (&[2, 3, 32, 32][..], &[2][..]));
     assert_eq!(y.to_vec(), vec![3.0, 9.0]);
     let v = x.to_vec();
-    assert_eq!((v[0], v[1024], v[2048]), (3.0 / 255.0, 103.0 / 255.0, 203.0 / 255.0));
-    assert_eq!(v[3072 + 2047], 109.0 / 255.0);
+    assert_eq!((v[0], v[1024], v[2048]), (3.0, 103.0, 203.0)); // raw 0..=255, as Keras
+    assert_eq!(v[3072 + 2047], 109.0);
 }
 
 #[test]
@@ -258,7 +280,7 @@ fn stream_dataset_reads_records_from_a_file_on_demand() {
         f.seek(SeekFrom::Start((i * cifar::RECORD_LEN) as u64))
             .map_err(|e| kensho_data::Error::io("records.bin", e))?;
         f.read_exact(&mut record).map_err(|e| kensho_data::Error::io("records.bin", e))?;
-        Ok((record[1..].iter().map(|&b| f32::from(b) / 255.0).collect(), vec![f32::from(record[0])]))
+        Ok((record[1..].iter().map(|&b| f32::from(b)).collect(), vec![f32::from(record[0])]))
     });
     let batch = ds.batch(&[2, 0]).unwrap();
     assert_eq!((batch.inputs.len(), batch.targets.len()), (1, 1));
@@ -282,6 +304,7 @@ fn real_mnist_matches_its_readme_when_present() {
     assert_eq!((xt.shape(), yt.shape()), (&[10000, 28, 28][..], &[10000][..]));
     assert_eq!(y.to_vec()[..10], [5.0, 0.0, 4.0, 1.0, 9.0, 2.0, 1.0, 3.0, 1.0, 4.0]);
     assert_eq!(yt.to_vec()[..10], [7.0, 2.0, 1.0, 0.0, 4.0, 1.0, 4.0, 9.0, 5.0, 9.0]);
-    // README: mean training pixel 33.318 / 255 = 0.1307
-    assert!((x.mean_all() - 33.318 / 255.0).abs() < 1e-4, "{}", x.mean_all());
+    // README: mean training pixel 33.318 (0.1307 once divided by 255); pixels are raw 0..=255
+    assert!((x.mean_all() - 33.318).abs() < 0.01, "{}", x.mean_all());
+    assert_eq!(x.iter().fold(0.0f32, f32::max), 255.0);
 }
