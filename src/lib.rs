@@ -22,6 +22,24 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Where everything is
+//!
+//! The crates below the facade are re-exported as modules of `kensho`, with their own docs, so
+//! every public item can be reached from this page. Open these docs with
+//! `cargo doc -p kensho --open`; coming from Keras, start with the [`guide`].
+//!
+//! | module | what it holds | where to start |
+//! |---|---|---|
+//! | [`prelude`] | one import for a training program | [`Sequential`], [`Model`], [`FitOptions`], [`callbacks`] |
+//! | [`core`] | the tensor, its kernels and operators (`x / 255.0`, `&a - &b`), the one error type | [`Tensor`], [`Tensor::argmax_indices`], [`Error`] |
+//! | [`layers`] | layers, activations, regularizers | [`layers::Dense`], [`layers::Conv2d`], [`layers::Lstm`], [`layers::Layer`] |
+//! | [`losses`] | Keras' `keras.losses` | [`losses::SparseCategoricalCrossentropy`], [`losses::BinaryCrossentropy`] |
+//! | [`optim`] | optimizers and learning-rate schedules | [`optim::Adam`], [`optim::Sgd`], [`optim::CosineDecay`] |
+//! | [`data`] | loaders, embedded data sets, splits, preprocessing (with `save` / `load`), batching | [`data::load_csv`], [`data::mnist`], [`data::datasets`], [`data::train_test_split`], [`data::StandardScaler`], [`data::Tokenizer`], [`data::DataLoader`] |
+//! | [`metrics`] | streaming metrics and scikit-learn's one-shot functions | [`metrics::Accuracy`], [`metrics::F1Score`], [`metrics::classification_report`] |
+//! | [`autograd`] | the tape behind `fit`, for custom training steps | [`autograd::Tape`], [`autograd::Param`] |
+//! | [`checkpoint`] | weights and model files, PyTorch interchange | [`load_model`], [`LoadOptions`] |
 
 #![forbid(unsafe_code)]
 
@@ -58,11 +76,17 @@ pub use step::StepOutput;
 pub use symbolic::{CallLayer, Input, SequentialEntry, SharedLayer, SymbolicTensor};
 pub use tensors::Tensors;
 
+#[doc(inline)]
 pub use kensho_autograd as autograd;
+#[doc(inline)]
 pub use kensho_core as core;
+#[doc(inline)]
 pub use kensho_data as data;
+#[doc(inline)]
 pub use kensho_layers as layers;
+#[doc(inline)]
 pub use kensho_metrics as metrics;
+#[doc(inline)]
 pub use kensho_optim as optim;
 
 /// Losses (Keras' `keras.losses`): the built-in ones, the [`Loss`](losses::Loss) trait for your
