@@ -7,7 +7,7 @@ use super::cells::BackwardRow;
 use super::forward::initial_states;
 use super::packed::PackedRight;
 use super::{
-    gemm, real, run_shards, shard_rows, slice, split_rows, Dims, RecurrentArgs, RecurrentCell, RecurrentGrads,
+    real, run_shards, shard_rows, slice, split_rows, Dims, RecurrentArgs, RecurrentCell, RecurrentGrads,
     RecurrentNeeds, RecurrentSpec, RecurrentTrace, Tensor, View,
 };
 use ndarray::{ArrayD, IxDyn};
@@ -72,21 +72,24 @@ impl RecurrentSpec {
         let rows = batch * time;
         if needs.x {
             let mut dx = vec![0.0; rows * features];
-            let w_t = View::rows(slice(&kernel), width).t();
-            gemm(rows, width, features, View::rows(&d_input, width), w_t, 0.0, &mut dx, features);
+            let w_t = PackedRight::new(View::rows(slice(&kernel), width).t(), width, features);
+            w_t.mul_threads(rows, View::rows(&d_input, width), 0.0, &mut dx, features);
             grads.x = Some(tensor(dx, &[batch, time, features]));
         }
-        if needs.kernel {
+        // The gates' gradient is the right operand of both weight gradients: packed once.
+        let packed_input = (needs.kernel || needs.recurrent_kernel)
+            .then(|| PackedRight::new(View::rows(&d_input, width), rows, width));
+        if let (true, Some(d_in)) = (needs.kernel, &packed_input) {
             let mut dk = vec![0.0; features * width];
-            let x_t = View::rows(slice(&x), features).t();
-            gemm(features, rows, width, x_t, View::rows(&d_input, width), 0.0, &mut dk, width);
+            d_in.mul_threads(features, View::rows(slice(&x), features).t(), 0.0, &mut dk, width);
             grads.kernel = Some(tensor(dk, &[features, width]));
         }
-        if needs.recurrent_kernel {
+        if let (true, Some(d_in)) = (needs.recurrent_kernel, &packed_input) {
+            let separate = (d_recurrent.as_ptr() != d_input.as_ptr())
+                .then(|| PackedRight::new(View::rows(d_recurrent, width), rows, width));
             let h_prev = self.previous_h(args, trace, &d);
             let mut du = vec![0.0; units * width];
-            let h_t = View::rows(&h_prev, units).t();
-            gemm(units, rows, width, h_t, View::rows(d_recurrent, width), 0.0, &mut du, width);
+            separate.as_ref().unwrap_or(d_in).mul_threads(units, View::rows(&h_prev, units).t(), 0.0, &mut du, width);
             grads.recurrent_kernel = Some(tensor(du, &[units, width]));
         }
         if needs.bias && args.bias.is_some() {

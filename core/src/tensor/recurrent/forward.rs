@@ -6,8 +6,8 @@
 use super::cells::ForwardRow;
 use super::packed::PackedRight;
 use super::{
-    gemm, real, run_shards, shard_rows, slice, split_rows, Dims, RecurrentArgs, RecurrentCell, RecurrentSpec,
-    RecurrentTrace, Tensor, View,
+    real, run_shards, shard_rows, slice, split_rows, Dims, RecurrentArgs, RecurrentCell, RecurrentSpec, RecurrentTrace,
+    Tensor, View,
 };
 use ndarray::{ArrayD, IxDyn};
 
@@ -72,8 +72,8 @@ impl RecurrentSpec {
             Some(b) => slice(&b.to_contiguous()).repeat(batch * time),
             None => vec![0.0; batch * time * width],
         };
-        let (x_view, k_view) = (View::rows(slice(&x), features), View::rows(slice(&kernel), width));
-        gemm(batch * time, features, width, x_view, k_view, 1.0, &mut gates, width);
+        let packed_kernel = PackedRight::new(View::rows(slice(&kernel), width), features, width);
+        packed_kernel.mul_threads(batch * time, View::rows(slice(&x), features), 1.0, &mut gates, width);
 
         let mut states = vec![0.0; batch * time * state_width];
         let mut candidate = vec![0.0; if gru { batch * time * units } else { 0 }];
