@@ -62,6 +62,8 @@
 //! | `LayerNormalization` (trailing axes) | `nn.LayerNorm(shape, eps=epsilon)` (PyTorch's default eps is 1e-5, Keras' 1e-3) | `N.weight` (gamma), `N.bias` (beta) |
 //! | `MultiHeadAttention` (`heads * key_dim == E`, `value_dim == key_dim`, output `E`) | `nn.MultiheadAttention(E, heads, batch_first=True)` | `N.in_proj_weight` `[3E, E]` (query, key, value kernels `[E, heads, key_dim]` flattened, transposed, stacked; `q_proj_weight`, `k_proj_weight`, `v_proj_weight` when the key or value has another width), `N.in_proj_bias` `[3E]`, `N.out_proj.weight`, `N.out_proj.bias` |
 //! | `PositionEmbedding` | `nn.Embedding(sequence_length, features)` applied to `arange(T)` | `N.weight` |
+//! | `SimpleRNN` (tanh or relu) / `LSTM` / `GRU` (tanh and sigmoid, `reset_after`) | `nn.RNN(nonlinearity=..)` / `nn.LSTM` / `nn.GRU`, one layer, `batch_first=True` (counts 1) | `N.weight_ih_l0` `[gates * units, features]` (the kernel transposed), `N.weight_hh_l0` (the recurrent kernel transposed), `N.bias_ih_l0` (the bias); GRU: gate blocks `z, r, h` reordered to PyTorch's `r, z, n`, and `N.bias_hh_l0` its recurrent bias; RNN and LSTM have one bias: `N.bias_hh_l0` is written as zeros and ignored on load (fold a PyTorch-trained `bias_hh_l0` into `bias_ih_l0` first) |
+//! | `Bidirectional` | the same module with `bidirectional=True` | the forward direction's keys, then the backward direction's ending in `_reverse` |
 //!
 //! For example `Input(4) → Dense(8, relu) → Dropout → Dense(3, softmax)` is
 //! `Sequential(Linear(4, 8), ReLU(), Dropout(), Linear(8, 3), Softmax(-1))`, whose keys are
