@@ -45,7 +45,14 @@ safetensors installed:
    `in_proj_bias`, `out_proj.weight`, `out_proj.bias`, `weight`, `bias`); numpy recomputes
    PyTorch's formulas on DIR/attention_io.safetensors and compares with kensho's `predict`.
 
-Exits with status 1 if step 1, 3, 4 or 5 does not match.
+6. Reads DIR/recurrent_pt.safetensors, a chain saved by kensho with `WeightsLayout::PyTorch`:
+   inputs `[6, 3]` -> LSTM(5, return_sequences) -> GRU(4), the state_dict of the equivalent
+   `nn.LSTM(3, 5, batch_first=True)` and `nn.GRU(5, 4, batch_first=True)` numbered as children
+   0 and 1 (`0.weight_ih_l0` [20, 3], ..., `1.bias_hh_l0` [12]); numpy runs PyTorch's LSTM and
+   GRU equations (gate orders i, f, g, o and r, z, n) on DIR/recurrent_io.safetensors and
+   compares the GRU's last state with kensho's `predict`.
+
+Exits with status 1 if step 1, 3, 4, 5 or 6 does not match.
 """
 
 import json
@@ -277,6 +284,52 @@ def check_torch_attention(folder):
     return compare("step 5: PyTorch-equivalent numpy attention vs kensho predict", y, io["y"])
 
 
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def torch_lstm(x, w_ih, w_hh, b_ih, b_hh):
+    """nn.LSTM(batch_first=True) from zero states: every step's h."""
+    units = w_hh.shape[1]
+    h, c, out = np.zeros((x.shape[0], units)), np.zeros((x.shape[0], units)), []
+    for t in range(x.shape[1]):
+        gates = x[:, t] @ w_ih.T + b_ih + h @ w_hh.T + b_hh
+        i, f, g, o = (gates[:, k * units:(k + 1) * units] for k in range(4))
+        c = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
+        h = sigmoid(o) * np.tanh(c)
+        out.append(h)
+    return np.stack(out, axis=1)
+
+
+def torch_gru(x, w_ih, w_hh, b_ih, b_hh):
+    """nn.GRU(batch_first=True) from a zero state: the last h."""
+    units = w_hh.shape[1]
+    h = np.zeros((x.shape[0], units))
+    for t in range(x.shape[1]):
+        gi, gh = x[:, t] @ w_ih.T + b_ih, h @ w_hh.T + b_hh
+        r = sigmoid(gi[:, :units] + gh[:, :units])
+        z = sigmoid(gi[:, units:2 * units] + gh[:, units:2 * units])
+        n = np.tanh(gi[:, 2 * units:] + r * gh[:, 2 * units:])
+        h = (1.0 - z) * n + z * h
+    return h
+
+
+def check_torch_recurrent(folder):
+    state = {k: v.astype(np.float64) for k, v in load_file(str(folder / "recurrent_pt.safetensors")).items()}
+    print(f"step 6: PyTorch-layout LSTM and GRU keys {sorted((k, v.shape) for k, v in state.items())}")
+    expected = {
+        "0.weight_ih_l0": (20, 3), "0.weight_hh_l0": (20, 5), "0.bias_ih_l0": (20,), "0.bias_hh_l0": (20,),
+        "1.weight_ih_l0": (12, 5), "1.weight_hh_l0": (12, 4), "1.bias_ih_l0": (12,), "1.bias_hh_l0": (12,),
+    }
+    if {k: v.shape for k, v in state.items()} != expected:
+        print(f"step 6: expected the keys and shapes {expected}", file=sys.stderr)
+        return False
+    io = load_file(str(folder / "recurrent_io.safetensors"))
+    weights = lambda m: [state[f"{m}.{n}_l0"] for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+    y = torch_gru(torch_lstm(io["x"].astype(np.float64), *weights(0)), *weights(1))
+    return compare("step 6: PyTorch-equivalent numpy LSTM and GRU vs kensho predict", y, io["y"])
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
@@ -286,6 +339,7 @@ def main():
     cnn_ok = check_torch_cnn(folder)
     residual_ok = check_torch_residual(folder)
     attention_ok = check_torch_attention(folder)
+    recurrent_ok = check_torch_recurrent(folder)
     if not ok:
         print("step 1 FAILED: kensho's predictions differ from numpy's", file=sys.stderr)
     if not cnn_ok:
@@ -294,7 +348,9 @@ def main():
         print("step 4 FAILED: kensho's functional model differs from its PyTorch-layout recomputation", file=sys.stderr)
     if not attention_ok:
         print("step 5 FAILED: kensho's attention differs from its PyTorch-layout recomputation", file=sys.stderr)
-    if not (ok and cnn_ok and residual_ok and attention_ok):
+    if not recurrent_ok:
+        print("step 6 FAILED: kensho's LSTM and GRU differ from their PyTorch-layout recomputation", file=sys.stderr)
+    if not (ok and cnn_ok and residual_ok and attention_ok and recurrent_ok):
         sys.exit(1)
 
 

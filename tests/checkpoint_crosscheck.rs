@@ -90,6 +90,17 @@ fn numpy_and_safetensors_agree_with_kensho() {
     let ay = attention.predict(&ax).unwrap();
     save_tensors(dir.path().join("attention_io.safetensors"), &[("x".into(), ax), ("y".into(), ay)], None).unwrap();
 
+    // Step 6: an LSTM and a GRU in PyTorch's layout (biases non-zero, so both bias keys matter).
+    let recurrent = Sequential::new()
+        .seed(13)
+        .add(Input::new(&[6, 3]))
+        .add(Lstm::new(5).return_sequences(true).bias_initializer(Initializer::RandomUniform { min: -0.3, max: 0.3 }))
+        .add(Gru::new(4).bias_initializer(Initializer::RandomUniform { min: -0.3, max: 0.3 }));
+    recurrent.save_weights_with(dir.path().join("recurrent_pt.safetensors"), WeightsLayout::PyTorch).unwrap();
+    let rx = Tensor::rand_uniform(&[3, 6, 3], -1.0, 1.0, &mut rng);
+    let ry = recurrent.predict(&rx).unwrap();
+    save_tensors(dir.path().join("recurrent_io.safetensors"), &[("x".into(), rx), ("y".into(), ry)], None).unwrap();
+
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/crosscheck_safetensors.py");
     let output = Command::new(&python).arg(&script).arg(dir.path()).output().unwrap();
     println!("{}", String::from_utf8_lossy(&output.stdout));
