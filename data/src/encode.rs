@@ -135,8 +135,8 @@ impl OneHotEncoder {
             &[_, k] if k == cats.len() => {}
             s => return Err(Error::shape("OneHotEncoder::inverse_transform", format!("[n, {}]", cats.len()), s)),
         }
-        let idx = onehot.argmax(1).to_vec();
-        Tensor::from_vec(idx.iter().map(|&j| cats[j as usize]).collect(), &[idx.len()])
+        let idx = onehot.argmax_indices(1);
+        Tensor::from_vec(idx.iter().map(|&j| cats[j]).collect(), &[idx.len()])
     }
 
     fn fitted(&self, op: &str) -> Result<&[f32]> {

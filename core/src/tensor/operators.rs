@@ -39,11 +39,13 @@ fn zip_assign(lhs: &mut Tensor, rhs: &Tensor, op: &str, f: impl Fn(f32, f32) -> 
     lhs.as_array_mut().zip_mut_with(&rhs.0, |a, &b| *a = f(*a, b));
 }
 
-/// Implements one binary operator (`$Op`, its method `$op` on [`Tensor`], its scalar function
-/// `$f`) for every pairing of `Tensor`, `&Tensor` and `f32`, and its assigning form, which uses
+/// Implements one binary operator (`$Op`, its method `$op` on [`Tensor`], its symbol `$sym`, its
+/// scalar function `$f`) for every pairing of `Tensor`, `&Tensor` and `f32`, and its assigning form, which uses
 /// `$assign` when given (an in-place method of `Tensor`) and [`zip_assign`] otherwise.
 macro_rules! operator {
-    ($Op:ident, $op:ident, $OpAssign:ident, $op_assign:ident, $f:expr $(, $assign:path)?) => {
+    ($Op:ident, $op:ident, $sym:literal, $OpAssign:ident, $op_assign:ident, $f:expr $(, $assign:path)?) => {
+        #[doc = concat!("`&a ", $sym, " &b`: [`Tensor::", stringify!($op), "`], with NumPy broadcasting; panics naming")]
+        /// both shapes if they do not broadcast. Every pairing of `Tensor` and `&Tensor` works.
         impl $Op<&Tensor> for &Tensor {
             type Output = Tensor;
             #[track_caller]
@@ -72,6 +74,7 @@ macro_rules! operator {
                 Tensor::$op(&self, &rhs)
             }
         }
+        #[doc = concat!("`&x ", $sym, " 2.0`: the scalar applied to every element.")]
         impl $Op<f32> for &Tensor {
             type Output = Tensor;
             fn $op(self, s: f32) -> Tensor {
@@ -85,6 +88,7 @@ macro_rules! operator {
                 self
             }
         }
+        #[doc = concat!("`2.0 ", $sym, " &x`: the scalar applied to every element.")]
         impl $Op<&Tensor> for f32 {
             type Output = Tensor;
             fn $op(self, t: &Tensor) -> Tensor {
@@ -103,6 +107,7 @@ macro_rules! operator {
                 self.map_inplace(|v| $f(v, s));
             }
         }
+        #[doc = concat!("`a ", $sym, "= &b` in place; `b` must broadcast to the shape of `a`.")]
         impl $OpAssign<&Tensor> for Tensor {
             #[track_caller]
             fn $op_assign(&mut self, rhs: &Tensor) {
@@ -124,10 +129,10 @@ macro_rules! operator {
     };
 }
 
-operator!(Add, add, AddAssign, add_assign, |a: f32, b: f32| a + b, Tensor::add_assign);
-operator!(Sub, sub, SubAssign, sub_assign, |a: f32, b: f32| a - b);
-operator!(Mul, mul, MulAssign, mul_assign, |a: f32, b: f32| a * b);
-operator!(Div, div, DivAssign, div_assign, |a: f32, b: f32| a / b);
+operator!(Add, add, "+", AddAssign, add_assign, |a: f32, b: f32| a + b, Tensor::add_assign);
+operator!(Sub, sub, "-", SubAssign, sub_assign, |a: f32, b: f32| a - b);
+operator!(Mul, mul, "*", MulAssign, mul_assign, |a: f32, b: f32| a * b);
+operator!(Div, div, "/", DivAssign, div_assign, |a: f32, b: f32| a / b);
 
 impl Neg for &Tensor {
     type Output = Tensor;
