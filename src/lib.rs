@@ -119,8 +119,8 @@ pub mod prelude {
         Regularizer, Rescaling, Reshape, SeparableConv2d, Shape, SpatialDropout2d, UpSampling2d, ZeroPadding2d,
     };
     pub use kensho_layers::{Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract};
-    pub use kensho_layers::{LayerNormalization, MultiHeadAttention, PositionEmbedding};
     pub use kensho_layers::{Bidirectional, Gru, Lstm, MergeMode, SimpleRnn};
+    pub use kensho_layers::{LayerNormalization, MultiHeadAttention, PositionEmbedding};
     pub use kensho_optim::*;
 }
 
