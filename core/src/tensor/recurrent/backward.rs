@@ -7,8 +7,8 @@ use super::cells::BackwardRow;
 use super::forward::initial_states;
 use super::packed::PackedRight;
 use super::{
-    real, run_shards, shard_rows, slice, split_rows, Dims, RecurrentArgs, RecurrentCell, RecurrentGrads,
-    RecurrentNeeds, RecurrentSpec, RecurrentTrace, Tensor, View,
+    pass_threads, real, run_shards, shard_rows, slice, split_rows, zeros, Dims, RecurrentArgs, RecurrentCell,
+    RecurrentGrads, RecurrentNeeds, RecurrentSpec, RecurrentTrace, Tensor, View,
 };
 use ndarray::{ArrayD, IxDyn};
 
@@ -39,12 +39,17 @@ fn tensor(values: Vec<f32>, shape: &[usize]) -> Tensor {
     Tensor::from_array(ArrayD::from_shape_vec(IxDyn(shape), values).expect("length matches shape"))
 }
 
-/// The sums of the columns of a row-major matrix of `width` columns.
+/// The sums of the columns of a row-major matrix of `width` columns, the columns shared among
+/// the kernel threads when the matrix is large (each column is summed in row order all the same).
 fn column_sums(values: &[f32], width: usize) -> Vec<f32> {
     let mut sums = vec![0.0; width];
-    for row in values.chunks_exact(width) {
-        sums.iter_mut().zip(row).for_each(|(s, &v)| *s += v);
-    }
+    let per = width.div_ceil(pass_threads(values.len())).max(1);
+    let pieces: Vec<(usize, &mut [f32])> = sums.chunks_mut(per).enumerate().collect();
+    run_shards(pieces, |(p, sums)| {
+        for row in values.chunks_exact(width) {
+            sums.iter_mut().zip(&row[p * per..]).for_each(|(s, &v)| *s += v);
+        }
+    });
     sums
 }
 
@@ -71,7 +76,7 @@ impl RecurrentSpec {
         let mut grads = RecurrentGrads::default();
         let rows = batch * time;
         if needs.x {
-            let mut dx = vec![0.0; rows * features];
+            let mut dx = zeros(rows * features);
             let w_t = PackedRight::new(View::rows(slice(&kernel), width).t(), width, features);
             w_t.mul_threads(rows, View::rows(&d_input, width), 0.0, &mut dx, features);
             grads.x = Some(tensor(dx, &[batch, time, features]));
@@ -138,8 +143,8 @@ impl RecurrentSpec {
             recurrent_kernel_t: &packed,
             wants_h0: needs.initial_state.first().copied().unwrap_or(false),
         };
-        let mut d_input = vec![0.0; batch * time * width];
-        let mut d_rec = vec![0.0; if gru { batch * time * width } else { 0 }];
+        let mut d_input = zeros(batch * time * width);
+        let mut d_rec = zeros(if gru { batch * time * width } else { 0 });
         let mut dh = vec![0.0; batch * units];
         let mut dc = vec![0.0; if lstm { batch * units } else { 0 }];
         let per = shard_rows(d);
@@ -234,22 +239,27 @@ impl RecurrentSpec {
         let Dims { batch, time, units, state_width, .. } = *d;
         let init = initial_states(args, d);
         let states = slice(&trace.states);
-        let mut h_prev = vec![0.0; batch * time * units];
-        for row in 0..batch {
-            for s in 0..time {
-                let source =
-                    if s == 0 { &init[row * state_width..] } else { &states[(row * time + s - 1) * state_width..] };
-                let at = row * time + self.time_of(s, time);
-                h_prev[at * units..(at + 1) * units].copy_from_slice(&source[..units]);
+        let mask = args.recurrent_dropout.as_ref().map(Tensor::to_contiguous);
+        let mask = mask.as_ref().map(slice);
+        let mut h_prev = zeros(batch * time * units);
+        // Samples apart, so shared among the kernel threads when large.
+        let per = batch.div_ceil(pass_threads(h_prev.len())).max(1);
+        let pieces: Vec<(usize, &mut [f32])> = h_prev.chunks_mut(per * time * units).enumerate().collect();
+        run_shards(pieces, |(p, piece)| {
+            for (r, h) in piece.chunks_exact_mut(time * units).enumerate() {
+                let row = p * per + r;
+                for s in 0..time {
+                    let source =
+                        if s == 0 { &init[row * state_width..] } else { &states[(row * time + s - 1) * state_width..] };
+                    let t = self.time_of(s, time);
+                    h[t * units..(t + 1) * units].copy_from_slice(&source[..units]);
+                }
+                if let Some(mask) = mask {
+                    let m = &mask[row * units..(row + 1) * units];
+                    h.chunks_exact_mut(units).for_each(|h| h.iter_mut().zip(m).for_each(|(h, &m)| *h *= m));
+                }
             }
-        }
-        if let Some(mask) = &args.recurrent_dropout {
-            let mask = mask.to_contiguous();
-            for (row, h) in h_prev.chunks_exact_mut(time * units).enumerate() {
-                let m = &slice(&mask)[row * units..(row + 1) * units];
-                h.chunks_exact_mut(units).for_each(|h| h.iter_mut().zip(m).for_each(|(h, &m)| *h *= m));
-            }
-        }
+        });
         h_prev
     }
 }

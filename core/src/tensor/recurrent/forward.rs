@@ -6,8 +6,8 @@
 use super::cells::ForwardRow;
 use super::packed::PackedRight;
 use super::{
-    real, run_shards, shard_rows, slice, split_rows, Dims, RecurrentArgs, RecurrentCell, RecurrentSpec, RecurrentTrace,
-    Tensor, View,
+    real, repeated, run_shards, shard_rows, slice, split_rows, zeros, Dims, RecurrentArgs, RecurrentCell,
+    RecurrentSpec, RecurrentTrace, Tensor, View,
 };
 use ndarray::{ArrayD, IxDyn};
 
@@ -69,14 +69,14 @@ impl RecurrentSpec {
 
         // The input projection of every step, bias first.
         let mut gates = match &args.bias {
-            Some(b) => slice(&b.to_contiguous()).repeat(batch * time),
-            None => vec![0.0; batch * time * width],
+            Some(b) => repeated(slice(&b.to_contiguous()), batch * time * width),
+            None => zeros(batch * time * width),
         };
         let packed_kernel = PackedRight::new(View::rows(slice(&kernel), width), features, width);
         packed_kernel.mul_threads(batch * time, View::rows(slice(&x), features), 1.0, &mut gates, width);
 
-        let mut states = vec![0.0; batch * time * state_width];
-        let mut candidate = vec![0.0; if gru { batch * time * units } else { 0 }];
+        let mut states = zeros(batch * time * state_width);
+        let mut candidate = zeros(if gru { batch * time * units } else { 0 });
         let init = initial_states(args, &d);
         let (mask, dropout) =
             (args.mask.as_ref().map(Tensor::to_contiguous), args.recurrent_dropout.as_ref().map(Tensor::to_contiguous));

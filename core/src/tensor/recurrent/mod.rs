@@ -29,6 +29,7 @@ use super::Tensor;
 use crate::gemm::{gemm_threads, sgemm, Mat, PARALLEL_MIN_MACS};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
+use std::mem::MaybeUninit;
 
 /// The recurrent cell, with Keras' gate order in its kernels' columns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -267,6 +268,51 @@ fn run_shards<S: Send>(shards: Vec<S>, work: impl Fn(S) + Sync) {
         }
         work(first);
     });
+}
+
+/// Values below which a pass over a buffer (a fill, a sum) runs on the calling thread.
+const PARALLEL_MIN_VALUES: usize = 1 << 16;
+
+/// The threads a pass over `len` values is split across: all the kernel threads for a large
+/// buffer outside a parallel region, else 1.
+fn pass_threads(len: usize) -> usize {
+    if len < PARALLEL_MIN_VALUES || rayon::current_thread_index().is_some() {
+        1
+    } else {
+        crate::threads::num_threads().max(1)
+    }
+}
+
+/// A buffer of `len` values repeating `pattern` (`len` a multiple of its length), e.g. zeros or
+/// a bias on every row. The passes' buffers run to megabytes, and filling them on one thread
+/// while the others wait was a tenth of a 2-thread training step, so large ones are filled in
+/// pieces on the kernel threads.
+fn repeated(pattern: &[f32], len: usize) -> Vec<f32> {
+    if len == 0 {
+        return Vec::new();
+    }
+    let period = pattern.len();
+    assert!(period > 0 && len.is_multiple_of(period), "recurrent buffer: {len} values do not repeat {period}");
+    let per = len.div_ceil(pass_threads(len)).next_multiple_of(period);
+    let mut out = Vec::with_capacity(len);
+    let pieces: Vec<&mut [MaybeUninit<f32>]> = out.spare_capacity_mut()[..len].chunks_mut(per).collect();
+    run_shards(pieces, |piece| {
+        if let &[value] = pattern {
+            return piece.fill(MaybeUninit::new(value));
+        }
+        // Every piece starts at a multiple of the period.
+        for chunk in piece.chunks_mut(period) {
+            chunk.iter_mut().zip(pattern).for_each(|(o, &v)| _ = o.write(v));
+        }
+    });
+    // SAFETY: the pieces cover the first `len` values, and every value was written.
+    unsafe { out.set_len(len) };
+    out
+}
+
+/// `len` zeros, written on the kernel threads when there are many (see [`repeated`]).
+fn zeros(len: usize) -> Vec<f32> {
+    repeated(&[0.0], len)
 }
 
 /// A read-only strided matrix for [`gemm`]: its elements and row and column strides.

@@ -9,6 +9,7 @@
 
 use super::{gemm, run_shards, View};
 use crate::gemm::gemm_threads;
+use std::mem::MaybeUninit;
 
 /// Columns per panel (two AVX-512 registers).
 const NR: usize = 32;
@@ -34,11 +35,15 @@ impl<'a> PackedRight<'a> {
         if !avx512() {
             return PackedRight { b, k, n, panels: Vec::new() };
         }
-        let mut panels = vec![0.0; n.div_ceil(NR) * k * NR];
+        let len = n.div_ceil(NR) * k * NR;
+        let mut panels = Vec::with_capacity(len);
         let threads = gemm_threads(k, NR, n).min(n.div_ceil(NR));
-        let per = n.div_ceil(NR).div_ceil(threads) * k * NR;
-        let shards: Vec<(usize, &mut [f32])> = panels.chunks_mut(per).enumerate().collect();
+        let per = (n.div_ceil(NR).div_ceil(threads) * k * NR).max(1);
+        let shards: Vec<(usize, &mut [MaybeUninit<f32>])> =
+            panels.spare_capacity_mut()[..len].chunks_mut(per).enumerate().collect();
         run_shards(shards, |(s, panels)| pack(b, k, n, s * per / (k * NR), panels));
+        // SAFETY: the shards cover the `len` values, and `pack` writes every one.
+        unsafe { panels.set_len(len) };
         PackedRight { b, k, n, panels }
     }
 
@@ -51,7 +56,6 @@ impl<'a> PackedRight<'a> {
         }
         a.check(m, k);
         View::rows(c, rsc).check(m, n);
-        let mut tile = [[0.0f32; NR]; MR];
         for k0 in (0..k).step_by(KC) {
             let kc = KC.min(k - k0);
             let beta = if k0 == 0 { beta } else { 1.0 };
@@ -61,18 +65,12 @@ impl<'a> PackedRight<'a> {
                 for row in (0..m).step_by(MR) {
                     let rows = MR.min(m - row);
                     let a_block = &a.data[row * a.rs + k0 * a.cs..];
+                    let c_block = &mut c[row * rsc + col..];
                     // SAFETY: `avx512()` held when the panels were packed; `a_block` holds
                     // `rows` x `kc` values at these strides (A was checked), the panel block
-                    // `kc x NR` values.
-                    unsafe { x86::tile(rows, kc, a_block, (a.rs, a.cs), panel, &mut tile) };
-                    for (i, t) in tile[..rows].iter().enumerate() {
-                        let c_row = &mut c[(row + i) * rsc + col..][..cols];
-                        if beta == 0.0 {
-                            c_row.copy_from_slice(&t[..cols]);
-                        } else {
-                            c_row.iter_mut().zip(t).for_each(|(c, &t)| *c += t);
-                        }
-                    }
+                    // `kc x NR` values, `c_block` `rows` rows of `cols` values `rsc` apart
+                    // (C was checked).
+                    unsafe { x86::tile(rows, kc, a_block, (a.rs, a.cs), panel, (c_block, rsc, cols), beta != 0.0) };
                 }
             }
         }
@@ -102,15 +100,18 @@ fn avx512() -> bool {
     false
 }
 
-/// Fills `out`, the panels from panel `first` on, with `B` in panels of `NR` columns, each `k`
-/// rows of `NR` values.
-fn pack(b: View, k: usize, n: usize, first: usize, out: &mut [f32]) {
+/// Writes every value of `out`, the panels from panel `first` on: `B` in panels of `NR`
+/// columns, each `k` rows of `NR` values, zeros beyond column `n`.
+fn pack(b: View, k: usize, n: usize, first: usize, out: &mut [MaybeUninit<f32>]) {
     for (p, panel) in out.chunks_exact_mut(k * NR).enumerate() {
         let col = (first + p) * NR;
+        let cols = n.saturating_sub(col).min(NR);
         for (row, out) in panel.chunks_exact_mut(NR).enumerate() {
-            for (j, o) in out.iter_mut().enumerate().take(n.saturating_sub(col)) {
-                *o = b.data[row * b.rs + (col + j) * b.cs];
+            let (values, padding) = out.split_at_mut(cols);
+            for (j, o) in values.iter_mut().enumerate() {
+                o.write(b.data[row * b.rs + (col + j) * b.cs]);
             }
+            padding.iter_mut().for_each(|o| _ = o.write(0.0));
         }
     }
 }
@@ -120,45 +121,52 @@ mod x86 {
     use super::{MR, NR};
     use std::arch::x86_64::*;
 
-    /// `tile[i] = Σ_p a[i * rs + p * cs] panel[p]` for the first `rows` rows (at most `MR`).
+    /// `C[i][..cols] (+)= Σ_p a[i * rs + p * cs] panel[p][..cols]` for the first `rows` rows
+    /// (at most `MR`) of `C` (rows `rsc` apart, `cols` at most `NR`): added to `C` if `add`,
+    /// else written over it.
     ///
     /// # Safety
     /// AVX-512F must be available; `a` must hold `rows` rows of `k` values at the strides
-    /// `(rs, cs)` and `panel` `k * NR` values.
+    /// `(rs, cs)`, `panel` `k * NR` values and `c` `rows` rows of `cols` values.
     pub(super) unsafe fn tile(
         rows: usize,
         k: usize,
         a: &[f32],
         (rs, cs): (usize, usize),
         panel: &[f32],
-        tile: &mut [[f32; NR]; MR],
+        (c, rsc, cols): (&mut [f32], usize, usize),
+        add: bool,
     ) {
-        debug_assert!(rows <= MR && panel.len() >= k * NR);
+        debug_assert!(rows <= MR && cols <= NR && panel.len() >= k * NR);
         debug_assert!(rows == 0 || k == 0 || a.len() > (rows - 1) * rs + (k - 1) * cs);
+        debug_assert!(rows == 0 || cols == 0 || c.len() >= (rows - 1) * rsc + cols);
+        let (a, panel, out) = (a.as_ptr(), panel.as_ptr(), (c.as_mut_ptr(), rsc, cols));
         // SAFETY: as the caller guarantees.
         unsafe {
             match rows {
-                8 => kernel::<8>(k, a.as_ptr(), (rs, cs), panel.as_ptr(), tile),
-                7 => kernel::<7>(k, a.as_ptr(), (rs, cs), panel.as_ptr(), tile),
-                6 => kernel::<6>(k, a.as_ptr(), (rs, cs), panel.as_ptr(), tile),
-                5 => kernel::<5>(k, a.as_ptr(), (rs, cs), panel.as_ptr(), tile),
-                4 => kernel::<4>(k, a.as_ptr(), (rs, cs), panel.as_ptr(), tile),
-                3 => kernel::<3>(k, a.as_ptr(), (rs, cs), panel.as_ptr(), tile),
-                2 => kernel::<2>(k, a.as_ptr(), (rs, cs), panel.as_ptr(), tile),
-                1 => kernel::<1>(k, a.as_ptr(), (rs, cs), panel.as_ptr(), tile),
+                8 => kernel::<8>(k, a, (rs, cs), panel, out, add),
+                7 => kernel::<7>(k, a, (rs, cs), panel, out, add),
+                6 => kernel::<6>(k, a, (rs, cs), panel, out, add),
+                5 => kernel::<5>(k, a, (rs, cs), panel, out, add),
+                4 => kernel::<4>(k, a, (rs, cs), panel, out, add),
+                3 => kernel::<3>(k, a, (rs, cs), panel, out, add),
+                2 => kernel::<2>(k, a, (rs, cs), panel, out, add),
+                1 => kernel::<1>(k, a, (rs, cs), panel, out, add),
                 _ => {}
             }
         }
     }
 
-    /// The `R x NR` tile in registers: per `p`, two panel loads and `2 R` fused multiply-adds.
+    /// The `R x NR` tile in registers: per `p`, two panel loads and `2 R` fused multiply-adds;
+    /// then stored into `C` (added to it if `add`) through masks keeping to its `cols` columns.
     #[target_feature(enable = "avx512f")]
     unsafe fn kernel<const R: usize>(
         k: usize,
         a: *const f32,
         (rs, cs): (usize, usize),
         panel: *const f32,
-        tile: &mut [[f32; NR]; MR],
+        (c, rsc, cols): (*mut f32, usize, usize),
+        add: bool,
     ) {
         let mut acc = [[_mm512_setzero_ps(); 2]; R];
         for p in 0..k {
@@ -173,11 +181,23 @@ mod x86 {
                 }
             }
         }
-        for (out, acc) in tile.iter_mut().zip(&acc) {
-            // SAFETY: each tile row holds NR = 32 values.
-            unsafe {
-                _mm512_storeu_ps(out.as_mut_ptr(), acc[0]);
-                _mm512_storeu_ps(out.as_mut_ptr().add(16), acc[1]);
+        let half = |from: usize| match cols.saturating_sub(from) {
+            0 => 0,
+            n if n >= 16 => 0xFFFF,
+            n => (1u16 << n) - 1,
+        };
+        let masks = [half(0), half(16)];
+        for (i, acc) in acc.iter().enumerate() {
+            for (h, (&acc, &mask)) in acc.iter().zip(&masks).enumerate() {
+                if mask == 0 {
+                    continue;
+                }
+                // SAFETY: the masked lanes are the row's first `cols` values, inside `c`.
+                unsafe {
+                    let at = c.add(i * rsc + 16 * h);
+                    let sum = if add { _mm512_add_ps(_mm512_maskz_loadu_ps(mask, at), acc) } else { acc };
+                    _mm512_mask_storeu_ps(at, mask, sum);
+                }
             }
         }
     }
@@ -190,9 +210,10 @@ mod x86 {
         _: usize,
         _: usize,
         _: &[f32],
-        _: usize,
+        _: (usize, usize),
         _: &[f32],
-        _: &mut [[f32; super::NR]; super::MR],
+        _: (&mut [f32], usize, usize),
+        _: bool,
     ) {
         unreachable!("no AVX-512 kernel on this architecture")
     }
