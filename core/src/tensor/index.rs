@@ -79,11 +79,23 @@ impl Tensor {
         );
         let mut shape = self.shape().to_vec();
         shape[axis] = len;
+        if let Some(&bad) = indices.iter().find(|&&i| i >= len) {
+            panic!("index_add: index {bad} out of bounds for length {len}");
+        }
+        if let (0, Some(data)) = (axis, self.as_slice()) {
+            // Rows of a contiguous tensor (an embedding's gradient): added slice by slice, in
+            // the same order as the general path, without its per-index views.
+            let row = shape[1..].iter().product::<usize>();
+            let mut out = vec![0.0f32; len * row];
+            for (src, &i) in data.chunks_exact(row.max(1)).zip(indices) {
+                out[i * row..(i + 1) * row].iter_mut().zip(src).for_each(|(o, &s)| *o += s);
+            }
+            return Tensor::from_vec(out, &shape).expect("sizes match");
+        }
         let mut out = Tensor::zeros(&shape);
         {
             let target = out.as_array_mut();
             for (k, &i) in indices.iter().enumerate() {
-                assert!(i < len, "index_add: index {i} out of bounds for length {len}");
                 let mut dst = target.index_axis_mut(Axis(axis), i);
                 dst += &self.0.index_axis(Axis(axis), k);
             }
