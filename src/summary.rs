@@ -328,8 +328,11 @@ impl Model {
             ValueRef::Input(i) => format!("input{i}"),
             ValueRef::Call { call, .. } => nodes[call].clone(),
         };
-        for i in 0..graph.num_inputs {
-            out += &format!("    input{i}[\"Input<br/>{}\"]\n", self.shape_text(ValueRef::Input(i)));
+        // With several inputs each input node carries its name, so they can be told apart.
+        let names = self.input_names();
+        for (i, name) in names.iter().enumerate() {
+            let label = if names.len() > 1 { format!("{name} (Input)") } else { "Input".to_string() };
+            out += &format!("    input{i}[\"{label}<br/>{}\"]\n", self.shape_text(ValueRef::Input(i)));
         }
         let mut nodes: Vec<String> = Vec::with_capacity(graph.calls.len());
         for (c, call) in graph.calls.iter().enumerate() {

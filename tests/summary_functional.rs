@@ -207,6 +207,8 @@ fn mermaid_draws_branches_merges_and_each_call_of_a_shared_layer() {
 "
     );
     let mermaid = two_inputs().to_mermaid();
+    assert!(mermaid.contains("input0[\"a (Input)<br/>(None, 3)\"]"), "{mermaid}");
+    assert!(mermaid.contains("input1[\"b (Input)<br/>(None, 5)\"]"), "{mermaid}");
     for edge in ["input0 --> call2", "input1 --> call2", "call2 --> call3", "call3 --> output0"] {
         assert!(mermaid.contains(edge), "missing {edge} in\n{mermaid}");
     }
