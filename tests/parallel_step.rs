@@ -62,6 +62,28 @@ fn a_split_batch_trains_like_the_whole_batch() {
     for (a, b) in w1.iter().zip(&w2) {
         assert!(a.allclose(b, 1e-5, 1e-6), "functional weights after the step differ");
     }
+
+    // Token models (Embedding, TimeDistributed, pooling over time) split the same way.
+    let ids = Tensor::from_fn(&[128, 6], |i| ((i[0] * 3 + i[1] * 7) % 20) as f32);
+    let token_step = |threads| {
+        kensho::set_num_threads(threads);
+        let mut m = Sequential::new()
+            .seed(6)
+            .add(Input::new(&[6]))
+            .add(Embedding::new(20, 4))
+            .add(TimeDistributed::new(Dense::new(3).activation(Activation::Tanh)))
+            .add(GlobalAveragePooling1d::new())
+            .add(Dense::new(3).activation(Activation::Softmax));
+        m.compile(kensho::optim::Sgd::new(0.5), losses::SparseCategoricalCrossentropy::new(), vec![]).unwrap();
+        let loss = m.train_step(&ids, &y, None, 1).unwrap().loss;
+        (loss, m.get_weights())
+    };
+    let ((t1, tw1), (t2, tw2)) = (token_step(1), token_step(2));
+    kensho::set_num_threads(1);
+    assert!((t1 - t2).abs() < 1e-5, "{t1} vs {t2}");
+    for (a, b) in tw1.iter().zip(&tw2) {
+        assert!(a.allclose(b, 1e-5, 1e-6), "token model weights after the step differ");
+    }
 }
 
 /// One step of a two-input, two-output functional model on `threads` threads: the loss, each

@@ -44,3 +44,39 @@ fn out_of_range_ids_are_refused_with_the_layer_name_and_the_model_trains_saves_a
     assert_eq!(loaded.predict(&x).unwrap().to_vec(), m.predict(&x).unwrap().to_vec());
     assert!(m.summary().contains("embedding (Embedding)"));
 }
+
+/// `ids [6] -> Embedding(20, 4) -> TimeDistributed(Dense(3, tanh)) -> mean over time -> Dense(2)`.
+fn token_chain(seed: u64) -> Sequential {
+    Sequential::new()
+        .seed(seed)
+        .add(Input::new(&[6]))
+        .add(Embedding::new(20, 4))
+        .add(TimeDistributed::new(Dense::new(3).activation(Activation::Tanh)))
+        .add(GlobalAveragePooling1d::new())
+        .add(Dense::new(2).activation(Activation::Softmax))
+}
+
+#[test]
+fn embedding_and_time_distributed_summarise_draw_and_load_in_both_layouts() {
+    let m = token_chain(1);
+    let summary = m.summary();
+    // Keras' shapes and counts: 20 x 4 vectors; a 4 -> 3 kernel and 3 biases shared by every step.
+    for needle in ["embedding (Embedding)", "(None, 6, 4)", "80", "time_distributed", "(None, 6, 3)", "15"] {
+        assert!(summary.contains(needle), "missing {needle} in\n{summary}");
+    }
+    assert!(m.to_mermaid().contains("embedding (Embedding)<br/>(None, 6, 4)"), "{}", m.to_mermaid());
+    let x = Tensor::from_fn(&[5, 6], |i| ((i[0] * 5 + i[1] * 7) % 20) as f32);
+    let dir = tempfile::tempdir().unwrap();
+    for layout in [kensho::WeightsLayout::Kensho, kensho::WeightsLayout::PyTorch] {
+        let path = dir.path().join(format!("{layout:?}.safetensors"));
+        m.save_weights_with(&path, layout).unwrap();
+        let mut other = token_chain(2);
+        assert_ne!(other.predict(&x).unwrap().to_vec(), m.predict(&x).unwrap().to_vec());
+        other.load_weights_with(&path, kensho::LoadOptions::default().layout(layout)).unwrap();
+        assert_eq!(other.predict(&x).unwrap().to_vec(), m.predict(&x).unwrap().to_vec(), "{layout:?}");
+    }
+    // nn.Embedding's `weight` is the table itself, module 0 of the chain.
+    let (tensors, _) = kensho::checkpoint::load_tensors(dir.path().join("PyTorch.safetensors")).unwrap();
+    let table = tensors.iter().find(|(k, _)| k == "0.weight").expect("0.weight");
+    assert_eq!(table.1.shape(), [20, 4]);
+}
