@@ -31,7 +31,7 @@ use kensho_core::{Result, Tensor};
 /// model.train_step(&Tensor::ones(&[4, 2]), &Tensor::zeros(&[4, 1]), None, 0)?;
 /// # Ok::<(), kensho::Error>(())
 /// ```
-pub trait GradientReducer: Send {
+pub trait GradientReducer: Send + Sync {
     /// Combines the gradients in place (for example, sums them across processes and divides
     /// by their number).
     ///

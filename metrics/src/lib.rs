@@ -93,7 +93,10 @@ use kensho_core::Tensor;
 ///
 /// Streaming is exact: the result after several updates equals the result of one update with
 /// the concatenated batches.
-pub trait Metric: Send {
+///
+/// Metrics are `Send + Sync` so that a compiled model can be shared between threads (for
+/// example behind an `Arc` serving predictions).
+pub trait Metric: Send + Sync {
     /// Keras-like name used in logs and History, e.g. "accuracy", "precision", "f1_score", "auc", "mae".
     fn name(&self) -> &str;
     /// Accumulate one batch. Errors on bad input (lengths differ, empty, label outside num_classes, NaN scores).

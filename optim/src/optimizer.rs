@@ -13,8 +13,9 @@ use serde::{Deserialize, Serialize};
 
 /// An optimizer: updates parameters in place from their gradients.
 ///
-/// Implemented by [`Sgd`], [`Adam`], [`AdamW`], [`RmsProp`] and [`Adagrad`].
-pub trait Optimizer: Send {
+/// Implemented by [`Sgd`], [`Adam`], [`AdamW`], [`RmsProp`] and [`Adagrad`]. Optimizers are
+/// `Send + Sync` so that a compiled model can be shared between threads.
+pub trait Optimizer: Send + Sync {
     /// Keras name: "sgd", "adam", "adamw", "rmsprop", "adagrad".
     fn name(&self) -> &str;
     /// One update of every trainable param that has a gradient in `grads` (others untouched),

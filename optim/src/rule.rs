@@ -114,7 +114,7 @@ pub(crate) mod sealed {
 
     /// An optimizer's configuration (whose [`Rule`] it follows) and run-time state, as generated
     /// by `optimizer_plumbing!`; the blanket [`Optimizer`] impl does the rest.
-    pub trait Plumbing: Send {
+    pub trait Plumbing: Send + Sync {
         /// Keras name.
         const NAME: &'static str;
         /// The configuration type, which holds the update rule.
