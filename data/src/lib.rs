@@ -52,8 +52,10 @@
 
 #![forbid(unsafe_code)]
 
+mod bounded_read;
 pub mod cifar;
 mod csv;
+mod csv_header;
 mod dataset;
 pub mod datasets;
 #[cfg(feature = "download")]

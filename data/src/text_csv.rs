@@ -1,9 +1,14 @@
 //! Labelled texts from a CSV file with a header row, plain or gzip-compressed (recognized by its
 //! magic bytes): one column of text, one of integer class labels.
 
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
+use flate2::read::MultiGzDecoder;
 use kensho_core::{Error, Result, Tensor};
+
+use crate::csv_header::{describe, read_header};
 
 /// Reads the texts of column `text_column` and the class labels of column `label_column`
 /// (whole numbers >= 0) of a CSV file, in file order. Quoted fields may hold commas and line
@@ -19,19 +24,37 @@ use kensho_core::{Error, Result, Tensor};
 /// # Errors
 /// [`Error::Io`] if the file cannot be read; [`Error::Parse`] naming the file if it is not
 /// valid gzip (a truncated download), has no such column (the message lists the columns), a
-/// row has another number of fields than the header, or a label is not a whole number >= 0
-/// (the message gives the line).
+/// row has another number of fields than the header, or a label is not a whole number from 0
+/// to 2^24 (the message gives the line), or if the file is empty or its header names a column
+/// twice. A gzip'd file is inflated as it is read, never held whole.
 pub fn load_labelled_texts(
     path: impl AsRef<Path>,
     text_column: &str,
     label_column: &str,
 ) -> Result<(Vec<String>, Tensor)> {
     let path = path.as_ref();
-    let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let bytes = if raw.starts_with(&[0x1f, 0x8b]) { crate::idx::gunzip(&raw, path)? } else { raw };
+    let mut file = BufReader::new(File::open(path).map_err(|e| Error::io(path, e))?);
+    if file.fill_buf().map_err(|e| Error::io(path, e))?.starts_with(&[0x1f, 0x8b]) {
+        // Streamed: the inflated text is never held whole, only the texts read from it.
+        read_texts(MultiGzDecoder::new(file), path, true, text_column, label_column)
+    } else {
+        read_texts(file, path, false, text_column, label_column)
+    }
+}
+
+/// The largest label kept exactly by an `f32` (2^24): above it, neighbouring integers merge.
+const MAX_LABEL: u32 = 1 << 24;
+
+fn read_texts(
+    input: impl Read,
+    path: &Path,
+    gzip: bool,
+    text_column: &str,
+    label_column: &str,
+) -> Result<(Vec<String>, Tensor)> {
     let fail = |reason: String| Error::parse(path, reason);
-    let mut reader = csv::ReaderBuilder::new().from_reader(bytes.as_slice());
-    let header: Vec<String> = reader.headers().map_err(|e| fail(e.to_string()))?.iter().map(str::to_string).collect();
+    let mut reader = csv::ReaderBuilder::new().from_reader(input);
+    let header = read_header(&mut reader, path, gzip)?;
     let column = |name: &str| {
         header
             .iter()
@@ -42,14 +65,16 @@ pub fn load_labelled_texts(
     let mut texts = Vec::new();
     let mut labels = Vec::new();
     for record in reader.records() {
-        let record = record.map_err(|e| fail(e.to_string()))?;
+        let record = record.map_err(|e| fail(describe(&e, gzip)))?;
         let line = record.position().map_or(0, |p| p.line());
         let label = record.get(label_at).unwrap_or_default().trim();
         match label.parse::<u32>() {
-            Ok(value) => labels.push(value as f32),
-            Err(_) => {
+            Ok(value) if value <= MAX_LABEL => labels.push(value as f32),
+            _ => {
                 return Err(fail(format!(
-                    "line {line}: label {label:?} in column {label_column:?} is not a whole number >= 0"
+                    "line {line}, column {label_column:?} (#{}): label {label:?} is not a whole number \
+                     from 0 to {MAX_LABEL} (class labels are stored exactly as f32)",
+                    label_at + 1
                 )))
             }
         }
@@ -104,5 +129,38 @@ mod tests {
         let ragged = write(dir.path(), "ragged.csv", b"label,text\n1,a,b\n");
         assert!(load_labelled_texts(&ragged, "text", "label").is_err());
         assert!(load_labelled_texts(dir.path().join("missing.csv"), "text", "label").is_err());
+    }
+
+    #[test]
+    fn an_empty_file_says_so_in_both_forms() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, bytes) in [("empty.csv", &b""[..]), ("blank.csv", b" \n\n  \t\n")] {
+            for path in [write(dir.path(), name, bytes), write(dir.path(), &format!("{name}.gz"), &gzip(bytes))] {
+                let err = load_labelled_texts(&path, "text", "label").unwrap_err().to_string();
+                assert!(err.contains(name) && err.contains("the file is empty"), "{err}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_column_named_twice_is_an_error_giving_both_positions() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "twice.csv", b"label,text,label\n1,a,0\n");
+        let err = load_labelled_texts(&path, "text", "label").unwrap_err().to_string();
+        assert!(
+            err.contains("twice.csv") && err.contains("\"label\" appears twice, as column 1 and column 3"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn labels_that_f32_cannot_hold_exactly_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let fine = write(dir.path(), "fine.csv", b"label,text\n16777216,a\n");
+        assert_eq!(load_labelled_texts(&fine, "text", "label").unwrap().1.to_vec(), [16_777_216.0]);
+        // 16777217 would become 16777216 as f32: silently another class.
+        let big = write(dir.path(), "big.csv", b"label,text\n0,a\n16777217,b\n");
+        let err = load_labelled_texts(&big, "text", "label").unwrap_err().to_string();
+        assert!(err.contains("big.csv") && err.contains("line 3") && err.contains("\"16777217\""), "{err}");
     }
 }
