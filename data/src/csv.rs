@@ -6,6 +6,7 @@ use std::path::Path;
 
 use kensho_core::{Error, Result, Tensor};
 
+use crate::csv_header::{describe, read_header};
 use crate::LabelEncoder;
 
 /// What to do with a missing cell: an empty cell or one of `NA`, `N/A`, `NaN`, `nan`, `null`, `?`.
@@ -90,10 +91,15 @@ enum Cell {
 /// Reads a CSV file with a header row, as described by `options`.
 ///
 /// # Errors
-/// The file cannot be read; a target or categorical column that is not in the header (the
-/// error lists the columns); a non-numeric cell in a numeric column or a row with the wrong
-/// number of fields (the error names the file, line and column); a missing value the policy
-/// does not fill; no data rows.
+/// The file cannot be read; an empty file (0 bytes or only whitespace); a column name that
+/// appears twice in the header (the error gives both positions); a target or categorical column
+/// that is not in the header (the error lists the columns); a cell in a numeric column that is
+/// not a finite `f32` (text, `inf`, or out of range like `1e39`) or a row with the wrong number
+/// of fields (the error names the file, the line counting the header as line 1, and the column
+/// by name and 1-based position); a missing value the policy does not fill; no data rows.
+///
+/// The spellings of [`Missing`] (`NaN`, `nan`, `NA`, ...) are missing values, handled by the
+/// policy; any other non-finite number (`inf`, `-NaN`, `1e39`) is an error.
 ///
 /// ```no_run
 /// use kensho_data::{load_csv, CsvOptions, Missing};
@@ -115,7 +121,7 @@ pub fn read_csv(reader: impl Read, source: impl AsRef<Path>, options: &CsvOption
     let source = source.as_ref();
     let fail = |reason: String| Error::parse(source, reason);
     let mut rdr = csv::ReaderBuilder::new().delimiter(options.delimiter).trim(csv::Trim::All).from_reader(reader);
-    let header: Vec<String> = rdr.headers().map_err(|e| fail(csv_reason(&e)))?.iter().map(str::to_string).collect();
+    let header = read_header(&mut rdr, source, false)?;
     let find = |name: &str, role: &str| {
         header
             .iter()
@@ -133,20 +139,19 @@ pub fn read_csv(reader: impl Read, source: impl AsRef<Path>, options: &CsvOption
 
     let mut rows: Vec<(u64, Vec<Cell>)> = Vec::new();
     for record in rdr.records() {
-        let record = record.map_err(|e| fail(csv_reason(&e)))?;
+        let record = record.map_err(|e| fail(describe(&e, false)))?;
         let line = record.position().map_or(0, |p| p.line());
         let cells = record
             .iter()
             .zip(&header)
             .zip(&is_cat)
-            .map(|((cell, name), &cat)| match cell {
+            .enumerate()
+            .map(|(j, ((cell, name), &cat))| match cell {
                 c if MISSING.contains(&c) => Ok(Cell::Missing),
                 c if cat => Ok(Cell::Text(c.to_string())),
-                c => c.parse::<f32>().map(Cell::Num).map_err(|_| {
-                    fail(format!(
-                        "line {line}, column {name:?}: {c:?} is not a number (declare the column categorical if it holds categories)"
-                    ))
-                }),
+                c => number(c)
+                    .map(Cell::Num)
+                    .map_err(|why| fail(format!("line {line}, column {name:?} (#{}): {why}", j + 1))),
             })
             .collect::<Result<Vec<_>>>()?;
         rows.push((line, cells));
@@ -158,12 +163,20 @@ pub fn read_csv(reader: impl Read, source: impl AsRef<Path>, options: &CsvOption
     Ok(assemble(&rows, &header, &is_cat, target))
 }
 
-fn csv_reason(e: &csv::Error) -> String {
-    match e.kind() {
-        csv::ErrorKind::UnequalLengths { pos, expected_len, len } => {
-            format!("line {}: {len} fields where the header has {expected_len}", pos.as_ref().map_or(0, |p| p.line()))
-        }
-        _ => e.to_string(),
+/// A numeric cell as a finite `f32`, or why it is not one.
+fn number(cell: &str) -> std::result::Result<f32, String> {
+    // `inf`, `nan`, `infinity` (any case, signed) are words; a digit-led literal that parses
+    // as infinite has overflowed the f32 range.
+    let is_word = cell.trim_start_matches(['+', '-']).starts_with(|c: char| c.is_ascii_alphabetic());
+    match cell.parse::<f32>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        Ok(_) if is_word => Err(format!(
+            "{cell:?} is not a finite number; write a missing value as an empty cell or NA and choose a Missing policy"
+        )),
+        Ok(_) => Err(format!(
+            "{cell:?} is out of the range of f32 (about ±3.4e38); rescale the column (e.g. change its unit)"
+        )),
+        Err(_) => Err(format!("{cell:?} is not a number (declare the column categorical if it holds categories)")),
     }
 }
 
@@ -183,7 +196,7 @@ fn fill_missing(
     for (line, cells) in rows.iter() {
         if let Some(j) = (0..header.len()).find(|&j| matches!(cells[j], Cell::Missing) && !fillable(j)) {
             let how = if j == target || is_cat[j] { "use Missing::DropRow" } else { "choose a Missing policy" };
-            return Err(format!("line {line}, column {:?}: missing value ({how})", header[j]));
+            return Err(format!("line {line}, column {:?} (#{}): missing value ({how})", header[j], j + 1));
         }
     }
     for j in (0..header.len()).filter(|&j| fillable(j)) {
