@@ -4,6 +4,8 @@
 use kensho_core::{Error, Result, Tensor};
 use serde::{Deserialize, Serialize};
 
+use crate::persist::CheckState;
+
 /// One-hot encodes integer class indices, as Keras' `to_categorical`: a `[..]` tensor of class
 /// indices becomes `[.., num_classes]`. With `num_classes = None` it is `max(labels) + 1`.
 ///
@@ -83,9 +85,12 @@ impl OneHotEncoder {
     /// Learns the distinct values of `x` (`[n]` or `[n, 1]`).
     ///
     /// # Errors
-    /// Another shape, or a NaN value.
+    /// Another shape, no values, or a NaN value.
     pub fn fit(&mut self, x: &Tensor) -> Result<()> {
         let mut cats = column(x, "OneHotEncoder::fit")?;
+        if cats.is_empty() {
+            return Err(Error::shape("OneHotEncoder::fit", "at least one value to learn categories from", x.shape()));
+        }
         if cats.iter().any(|v| v.is_nan()) {
             return Err(Error::invalid("OneHotEncoder::fit: category", "NaN", "numbers (fill missing values first)"));
         }
@@ -141,6 +146,23 @@ impl OneHotEncoder {
 
     fn fitted(&self, op: &str) -> Result<&[f32]> {
         self.categories.as_deref().ok_or_else(|| Error::invalid(op, "an unfitted encoder", "call fit first"))
+    }
+}
+
+impl CheckState for OneHotEncoder {
+    fn check_state(&self) -> std::result::Result<(), String> {
+        let cats = match self.categories.as_deref() {
+            Some([]) => return Err("no categories, expected at least one (an encoder fitted on values)".to_string()),
+            Some(cats) => cats,
+            None => return Ok(()),
+        };
+        if let Some(v) = cats.iter().find(|v| v.is_nan()) {
+            return Err(format!("category {v}, expected numbers"));
+        }
+        match cats.windows(2).find(|w| w[0].total_cmp(&w[1]) != std::cmp::Ordering::Less) {
+            Some(w) => Err(format!("categories {} then {}, expected distinct values in increasing order", w[0], w[1])),
+            None => Ok(()),
+        }
     }
 }
 
@@ -230,6 +252,15 @@ impl LabelEncoder {
     }
 }
 
+impl CheckState for LabelEncoder {
+    fn check_state(&self) -> std::result::Result<(), String> {
+        match self.classes.windows(2).find(|w| w[0] >= w[1]) {
+            Some(w) => Err(format!("classes {:?} then {:?}, expected distinct labels in sorted order", w[0], w[1])),
+            None => Ok(()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,6 +283,8 @@ mod tests {
         enc.fit(&Tensor::from_vec(vec![1.0, 2.0], &[2, 1]).unwrap()).unwrap();
         assert!(enc.transform(&Tensor::from_vec(vec![3.0], &[1]).unwrap()).is_err());
         assert!(enc.transform(&Tensor::zeros(&[2, 2])).is_err());
+        // Fitting on nothing would leave no category, and inverse_transform nothing to pick from.
+        assert!(OneHotEncoder::new().fit(&Tensor::zeros(&[0])).is_err());
         let mut labels = LabelEncoder::new();
         assert!(labels.transform(&["a"]).is_err());
         labels.fit(&["a", "b"]);

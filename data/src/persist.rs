@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use kensho_core::{Error, Result};
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::{Deserialize, Serialize};
 
 use crate::{LabelEncoder, MinMaxScaler, Normalizer, OneHotEncoder, StandardScaler, Tokenizer};
@@ -28,11 +28,20 @@ struct Saved<'a, T> {
     state: &'a T,
 }
 
+/// The file read twice: first with the state skipped (`IgnoredAny`) to check what the file
+/// holds, then with the state typed, so that no intermediate JSON tree is built.
 #[derive(Deserialize)]
-struct Loaded {
+struct Loaded<S> {
     kensho: String,
     version: u32,
-    state: serde_json::Value,
+    state: S,
+}
+
+/// The invariants a loaded state must keep so that using it can neither panic nor give
+/// silently wrong results (a file edited by hand, damaged, or written by a buggy tool).
+pub(crate) trait CheckState {
+    /// `Err(what is wrong)` if the state breaks an invariant of the type.
+    fn check_state(&self) -> std::result::Result<(), String>;
 }
 
 /// Writes `value` as the JSON file of a `kind` at `path`, atomically.
@@ -43,9 +52,9 @@ fn save_json<T: Serialize>(value: &T, kind: &str, path: &Path) -> Result<()> {
 }
 
 /// Reads the JSON file of a `kind` at `path`.
-fn load_json<T: DeserializeOwned>(kind: &str, path: &Path) -> Result<T> {
+fn load_json<T: DeserializeOwned + CheckState>(kind: &str, path: &Path) -> Result<T> {
     let bytes = fs::read(path).map_err(|e| Error::io(path, e))?;
-    let file: Loaded = serde_json::from_slice(&bytes)
+    let file: Loaded<IgnoredAny> = serde_json::from_slice(&bytes)
         .map_err(|e| Error::parse(path, format!("not a kensho preprocessing file written by {kind}::save ({e})")))?;
     if file.kensho != kind {
         let reason = format!("holds a {}, not a {kind}: load it with {}::load", file.kensho, file.kensho);
@@ -56,8 +65,10 @@ fn load_json<T: DeserializeOwned>(kind: &str, path: &Path) -> Result<T> {
             format!("file version {} is newer than this kensho reads ({VERSION}): update kensho", file.version);
         return Err(Error::parse(path, reason));
     }
-    serde_json::from_value(file.state)
-        .map_err(|e| Error::parse(path, format!("the {kind} state in the file is damaged or incomplete: {e}")))
+    let damaged = |e: String| Error::parse(path, format!("the {kind} state in the file is damaged or incomplete: {e}"));
+    let file: Loaded<T> = serde_json::from_slice(&bytes).map_err(|e| damaged(e.to_string()))?;
+    file.state.check_state().map_err(damaged)?;
+    Ok(file.state)
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -99,7 +110,8 @@ macro_rules! persist {
             ///
             /// # Errors
             /// [`Error::Io`] if the file cannot be read; [`Error::Parse`] naming the file if it is
-            /// not valid JSON, holds another type, is from a newer kensho, or its state is damaged.
+            /// not valid JSON, holds another type, is from a newer kensho, or its state is damaged
+            /// (including a state that breaks the type's invariants, e.g. lists of unequal lengths).
             pub fn load(path: impl AsRef<Path>) -> Result<Self> {
                 load_json(stringify!($ty), path.as_ref())
             }
@@ -208,5 +220,50 @@ mod tests {
         assert!(err.to_string().contains("blocked"), "{err}");
         let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, vec!["blocked"]);
+    }
+
+    /// Each of these states parsed before but then panicked on use (index out of bounds,
+    /// `argmax` of nothing, an overflowing count) or gave silently wrong results (a binary
+    /// search over unsorted classes).
+    #[test]
+    fn a_loaded_state_that_breaks_an_invariant_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pre.json");
+        let file = |kind: &str, state: &str| {
+            fs::write(&path, format!(r#"{{"kensho": "{kind}", "version": 1, "state": {state}}}"#)).unwrap();
+        };
+        let refused = |err: Error, what: &str| {
+            let err = err.to_string();
+            assert!(err.contains("pre.json") && err.contains("damaged") && err.contains(what), "{err}");
+        };
+        file("StandardScaler", r#"{"state": [[1.0, 2.0], [1.0]]}"#);
+        refused(StandardScaler::load(&path).unwrap_err(), "2 mean values but 1 scales");
+        file("StandardScaler", r#"{"state": [[1.0], [0.0]]}"#);
+        refused(StandardScaler::load(&path).unwrap_err(), "feature 0: scale 0");
+        file("MinMaxScaler", r#"{"range": [0.0, 1.0], "state": [[0.0, 1.0], []]}"#);
+        refused(MinMaxScaler::load(&path).unwrap_err(), "2 data_min values but 0 scales");
+        file("MinMaxScaler", r#"{"range": [1.0, 0.0], "state": null}"#);
+        refused(MinMaxScaler::load(&path).unwrap_err(), "feature_range (1, 0)");
+        file("OneHotEncoder", r#"{"categories": []}"#);
+        refused(OneHotEncoder::load(&path).unwrap_err(), "no categories");
+        file("OneHotEncoder", r#"{"categories": [3.0, 1.0]}"#);
+        refused(OneHotEncoder::load(&path).unwrap_err(), "categories 3 then 1");
+        file("LabelEncoder", r#"{"classes": ["dog", "cat"]}"#);
+        refused(LabelEncoder::load(&path).unwrap_err(), r#"classes "dog" then "cat""#);
+        let tokenizer = |counts: &str, index: &str| {
+            format!(
+                r#"{{"num_words": null, "oov_token": null, "lower": true, "filters": "", "counts": {counts}, "word_index": {index}}}"#
+            )
+        };
+        file("Tokenizer", &tokenizer(r#"[["a", 1], ["a", 2]]"#, r#"{"a": 1}"#));
+        refused(Tokenizer::load(&path).unwrap_err(), r#"the word "a" is counted twice"#);
+        file("Tokenizer", &tokenizer(r#"[["a", 1]]"#, r#"{"a": 0}"#));
+        refused(Tokenizer::load(&path).unwrap_err(), "index 0");
+
+        // A count at the top of its range is kept (saturating), not an overflow panic.
+        file("Tokenizer", &tokenizer(&format!(r#"[["a", {}]]"#, usize::MAX), r#"{"a": 1}"#));
+        let mut loaded = Tokenizer::load(&path).unwrap();
+        loaded.fit_on_texts(&["a a"]);
+        assert_eq!(loaded.texts_to_sequences(&["a"]), vec![vec![1]]);
     }
 }

@@ -5,6 +5,8 @@
 use kensho_core::{Error, Result, Tensor};
 use serde::{Deserialize, Serialize};
 
+use crate::persist::CheckState;
+
 /// The `fit` / `transform` protocol shared by the scalers (scikit-learn's transformer API).
 ///
 /// Inputs are `[n, features]`. `transform` and `inverse_transform` return errors when called
@@ -79,6 +81,48 @@ fn column_stats(x: &Tensor, op: &str) -> Result<Vec<(f64, f64, f32, f32)>> {
             (mean, var, lo, hi)
         })
         .collect())
+}
+
+/// Per-feature `(offset, scale)` lists of one length, finite, with positive scales: what `fit`
+/// produces, so that a loaded state can neither index out of bounds nor divide by zero.
+fn check_pairs(state: &Option<(Vec<f32>, Vec<f32>)>, offset: &str) -> std::result::Result<(), String> {
+    let Some((offsets, scales)) = state else { return Ok(()) };
+    if offsets.len() != scales.len() {
+        return Err(format!(
+            "{} {offset} values but {} scales, expected one of each per feature",
+            offsets.len(),
+            scales.len()
+        ));
+    }
+    if let Some(j) = offsets.iter().position(|v| !v.is_finite()) {
+        return Err(format!("feature {j}: {offset} {}, expected a finite number", offsets[j]));
+    }
+    if let Some(j) = scales.iter().position(|v| !(v.is_finite() && *v > 0.0)) {
+        return Err(format!("feature {j}: scale {}, expected a finite number above 0", scales[j]));
+    }
+    Ok(())
+}
+
+impl CheckState for StandardScaler {
+    fn check_state(&self) -> std::result::Result<(), String> {
+        check_pairs(&self.state, "mean")
+    }
+}
+
+impl CheckState for MinMaxScaler {
+    fn check_state(&self) -> std::result::Result<(), String> {
+        let (lo, hi) = self.range;
+        if !(lo.is_finite() && hi.is_finite() && lo < hi) {
+            return Err(format!("feature_range ({lo}, {hi}), expected finite min < max"));
+        }
+        check_pairs(&self.state, "data_min")
+    }
+}
+
+impl CheckState for Normalizer {
+    fn check_state(&self) -> std::result::Result<(), String> {
+        Ok(())
+    }
 }
 
 /// Standardizes features to zero mean and unit variance: `(x - mean) / std`.

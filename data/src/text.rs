@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use kensho_core::{Error, Result, Tensor};
 use serde::{Deserialize, Serialize};
 
+use crate::persist::CheckState;
+
 /// Which end of a sequence [`pad_sequences`] pads or truncates.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Side {
@@ -144,7 +146,7 @@ impl Tokenizer {
         for text in texts {
             for word in self.split(text.as_ref()) {
                 match position.get(&word) {
-                    Some(&i) => self.counts[i].1 += 1,
+                    Some(&i) => self.counts[i].1 = self.counts[i].1.saturating_add(1), // a loaded count may be huge
                     None => {
                         position.insert(word.clone(), self.counts.len());
                         self.counts.push((word, 1));
@@ -202,6 +204,19 @@ impl Tokenizer {
                 words.join(" ")
             })
             .collect()
+    }
+}
+
+impl CheckState for Tokenizer {
+    fn check_state(&self) -> std::result::Result<(), String> {
+        let mut seen = std::collections::HashSet::with_capacity(self.counts.len());
+        if let Some((word, _)) = self.counts.iter().find(|(w, _)| !seen.insert(w.as_str())) {
+            return Err(format!("the word {word:?} is counted twice, expected each word once"));
+        }
+        match self.word_index.iter().find(|(_, &i)| i == 0) {
+            Some((word, _)) => Err(format!("the word {word:?} has index 0, expected 1 or more (0 is padding)")),
+            None => Ok(()),
+        }
     }
 }
 
