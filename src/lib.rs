@@ -68,7 +68,7 @@ pub use checkpoint::{load_model, LoadOptions, LoadReport, WeightsLayout};
 pub use compile::Head;
 pub use fit::FitOptions;
 pub use history::{History, Logs};
-pub use kensho_core::{set_num_threads, Error, Result, Tensor};
+pub use kensho_core::{deterministic, set_deterministic, set_num_threads, Error, Result, Tensor};
 pub use model::Model;
 pub use reducer::GradientReducer;
 pub use sequential::Sequential;

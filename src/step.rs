@@ -1,13 +1,15 @@
 //! The train step: forward, loss, backward, gradient reduction, optimizer update and state
 //! updates on one batch.
 //!
-//! With several kernel threads and a batch large enough, the batch is split into one shard per
-//! thread: each shard runs its forward and backward on its own tape at the same time, its loss
-//! scaled by its share of the batch, and the gradients are added in shard order before the one
-//! optimizer update. The sum is the full batch's gradient (up to float rounding; the result is
-//! the same for every run with the same thread count, and on one thread nothing is split). A
-//! model with a layer that makes masks is not split (the divisor of its loss, the mask's sum,
-//! is only known for the whole batch), nor one with a layer that needs the whole batch.
+//! A batch large enough is split into shards: each shard runs its forward and backward on its
+//! own tape (side by side on the kernel threads), its loss scaled by its share of the batch, and
+//! the gradients are added in shard order before the one optimizer update. The sum is the full
+//! batch's gradient up to float rounding. In the deterministic mode (the default, see
+//! [`kensho_core::set_deterministic`]) the shards depend on the batch size alone, so the weights
+//! are the same bits on any number of threads; otherwise there is one shard per thread (and
+//! none on one thread), repeatable for a given thread count. A model with a layer that makes
+//! masks is not split (the divisor of its loss, the mask's sum, is only known for the whole
+//! batch), nor one with a layer that needs the whole batch.
 //!
 //! Between backward and the optimizer the gradients, laid out in parameter order, pass through
 //! the model's [`GradientReducer`](crate::GradientReducer). State updates recorded by the
@@ -45,6 +47,10 @@ impl StepOutput {
 /// Batches are split only into shards of at least this many rows.
 const MIN_SHARD_ROWS: usize = 32;
 
+/// In the deterministic mode (see [`kensho_core::set_deterministic`]), the most shards a batch
+/// is split into, whatever the thread count.
+const DETERMINISTIC_SHARDS: usize = 2;
+
 /// What one shard of a batch gives back.
 struct Shard {
     grads: Grads,
@@ -74,14 +80,16 @@ impl ShardJob<'_> {
     }
 }
 
-/// How many shards a batch of `rows` is split into.
+/// How many shards a batch of `rows` is split into: in the deterministic mode a function of
+/// `rows` alone, so that the gradient sums are rounded the same on any number of threads;
+/// otherwise one shard per thread.
 fn shard_count(rows: usize, layers: &[Box<dyn Layer>]) -> usize {
-    let threads = kensho_core::num_threads();
     let whole_batch = layers.iter().any(|l| !l.per_sample() || l.makes_mask());
-    if threads <= 1 || rows < 2 * MIN_SHARD_ROWS || whole_batch {
+    if rows < 2 * MIN_SHARD_ROWS || whole_batch {
         return 1;
     }
-    threads.min(rows / MIN_SHARD_ROWS)
+    let most = if kensho_core::deterministic() { DETERMINISTIC_SHARDS } else { kensho_core::num_threads() };
+    most.min(rows / MIN_SHARD_ROWS)
 }
 
 /// Adds the shards' gradients in shard order into the first shard's.

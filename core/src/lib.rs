@@ -35,7 +35,7 @@ pub use tensor::{
     CellActivation, RecurrentArgs, RecurrentCell, RecurrentGrads, RecurrentNeeds, RecurrentSpec, RecurrentTrace,
 };
 pub use tensor::{MaxPoolArgmax, Pool1dOptions, Pool2dOptions};
-pub use threads::{num_threads, set_num_threads};
+pub use threads::{deterministic, num_threads, set_deterministic, set_num_threads};
 
 /// The random number generator used throughout kensho (seedable, reproducible for a given seed).
 pub type Rng = rand::rngs::StdRng;

@@ -3,11 +3,17 @@
 //! The default is `RAYON_NUM_THREADS` if set, else every core; [`set_num_threads`] changes it for
 //! the whole process. Large matrix products are split across this many threads; small ones (where
 //! a thread hand-off would cost more than it saves) always run on the calling thread.
+//!
+//! It also owns the deterministic switch ([`set_deterministic`]): whether results may depend on
+//! the thread count.
 
 use rayon::ThreadPool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 static POOL: RwLock<Option<Arc<ThreadPool>>> = RwLock::new(None);
+
+static DETERMINISTIC: AtomicBool = AtomicBool::new(true);
 
 fn default_threads() -> usize {
     std::env::var("RAYON_NUM_THREADS")
@@ -49,4 +55,28 @@ pub fn pool() -> Arc<ThreadPool> {
     }
     let mut slot = POOL.write().unwrap_or_else(|e| e.into_inner());
     Arc::clone(slot.get_or_insert_with(|| build(default_threads())))
+}
+
+/// Chooses whether training gives bit-identical weights whatever the thread count (`true`, the
+/// default) or may split work by the thread count for speed (`false`).
+///
+/// Every kernel gives the same bits on any number of threads; what the switch governs is how
+/// a train step splits its batch. Deterministic, a batch is split into shards by its size alone
+/// and their gradients are added in a fixed order, so a run on 1, 2 or 32 threads ends with the
+/// same weights. Otherwise it is split into one shard per thread, which may use many cores
+/// better but rounds the gradient sums differently for each thread count (each run with the
+/// same thread count is still repeatable).
+///
+/// ```
+/// kensho_core::set_deterministic(false);
+/// assert!(!kensho_core::deterministic());
+/// kensho_core::set_deterministic(true);
+/// ```
+pub fn set_deterministic(deterministic: bool) {
+    DETERMINISTIC.store(deterministic, Ordering::Relaxed);
+}
+
+/// Whether training results are independent of the thread count (see [`set_deterministic`]).
+pub fn deterministic() -> bool {
+    DETERMINISTIC.load(Ordering::Relaxed)
 }
