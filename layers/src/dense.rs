@@ -84,7 +84,7 @@ impl Layer for Dense {
         }
         let units = self.config.units;
         if !self.weights.has_kernel(&[features, units]) {
-            self.weights.create(name, &self.config.kernel, &[features, units], (features, units), units, rng);
+            self.weights.create(name, &self.config.kernel, &[features, units], (features, units), units, rng)?;
         }
         let mut dims = input_shape.dims().to_vec();
         *dims.last_mut().expect("rank checked") = Some(units);

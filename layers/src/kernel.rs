@@ -151,13 +151,20 @@ impl KernelBias {
         fans: (usize, usize),
         units: usize,
         rng: &mut Rng,
-    ) {
-        let kernel = options.kernel_initializer.init(kernel_shape, fans.0, fans.1, rng);
-        self.kernel = Some(Param::new(format!("{name}.{}", self.kernel_name), kernel));
-        self.bias = options
-            .use_bias
-            .then(|| Param::new(format!("{name}.bias"), options.bias_initializer.init(&[units], units, units, rng)));
+    ) -> kensho_core::Result<()> {
+        let kernel_name = format!("{name}.{}", self.kernel_name);
+        let kernel = options.kernel_initializer.init(&kernel_name, kernel_shape, fans.0, fans.1, rng)?;
+        let bias_name = format!("{name}.bias");
+        let bias = match options.use_bias {
+            true => {
+                Some(Param::new(&bias_name, options.bias_initializer.init(&bias_name, &[units], units, units, rng)?))
+            }
+            false => None,
+        };
+        self.kernel = Some(Param::new(kernel_name, kernel));
+        self.bias = bias;
         self.set_trainable(options.trainable);
+        Ok(())
     }
 
     /// Renames the weights after the layer.

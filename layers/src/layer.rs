@@ -110,7 +110,7 @@ pub fn apply_state_updates<'a>(states: impl IntoIterator<Item = &'a mut Param>, 
 ///
 /// ```
 /// use kensho_autograd::{Param, Tape, Var};
-/// use kensho_core::{Result, Rng, Tensor};
+/// use kensho_core::{Initializer, Result, Rng, Tensor};
 /// use kensho_layers::{Ctx, Layer, LayerConfig, Shape};
 ///
 /// /// The identity, keeping a moving average of its inputs' per-feature means.
@@ -121,8 +121,12 @@ pub fn apply_state_updates<'a>(states: impl IntoIterator<Item = &'a mut Param>, 
 ///     fn set_name(&mut self, name: &str) { self.name = name.to_string() }
 ///     fn kind(&self) -> &'static str { "MovingMean" }
 ///     fn config(&self) -> LayerConfig { LayerConfig::registered("MovingMean", &self.name) }
-///     fn build(&mut self, input: &Shape, _rng: &mut Rng) -> Result<Shape> {
-///         let mut mean = Param::new(format!("{}.mean", self.name), Tensor::zeros(&input.require_known("MovingMean")?));
+///     fn build(&mut self, input: &Shape, rng: &mut Rng) -> Result<Shape> {
+///         // Weights go through `Initializer::init`: it checks the shape's size and, when a
+///         // model file is loaded, that the file holds that many values.
+///         let weight = format!("{}.mean", self.name);
+///         let shape = input.require_known("MovingMean")?;
+///         let mut mean = Param::new(&weight, Initializer::Zeros.init(&weight, &shape, 1, 1, rng)?);
 ///         mean.trainable = false;
 ///         self.mean = Some(mean);
 ///         Ok(input.clone())

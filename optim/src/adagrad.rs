@@ -1,5 +1,6 @@
 //! Adagrad (Keras 3 `Adagrad`).
 
+use crate::optimizer::check_range;
 use crate::plumbing::{config_setters, optimizer_plumbing};
 use crate::rule::{sealed::Rule, Hyper, Runtime};
 use crate::OptimizerOptions;
@@ -34,9 +35,14 @@ pub struct Adagrad {
 
 impl Adagrad {
     /// Adagrad with the given learning rate and the Keras defaults for the rest.
+    ///
+    /// # Panics
+    /// If `learning_rate` is negative or not finite (a configuration from a file goes through
+    /// the fallible [`OptimizerConfig::build`](crate::OptimizerConfig::build) instead).
+    #[track_caller]
     pub fn new(learning_rate: f32) -> Self {
         let options = OptimizerOptions::new(learning_rate);
-        Adagrad::from_config(AdagradConfig { options, initial_accumulator_value: 0.1, epsilon: 1e-7 })
+        Adagrad::checked(AdagradConfig { options, initial_accumulator_value: 0.1, epsilon: 1e-7 })
     }
 }
 
@@ -56,6 +62,11 @@ config_setters!(Adagrad {
 });
 
 impl Rule for AdagradConfig {
+    fn check(&self) -> kensho_core::Result<()> {
+        check_range("Adagrad initial_accumulator_value", self.initial_accumulator_value, 0.0, f32::INFINITY, false)?;
+        check_range("Adagrad epsilon", self.epsilon, 0.0, f32::INFINITY, false)
+    }
+
     fn slot_names(&self) -> &'static [&'static str] {
         &["accumulator"]
     }

@@ -1,6 +1,7 @@
 //! Adam and AdamW (Keras 3 `Adam`, `AdamW`): one update rule; AdamW is Adam whose decoupled
 //! weight decay defaults to 0.004.
 
+use crate::optimizer::check_range;
 use crate::plumbing::{config_setters, optimizer_plumbing};
 use crate::rule::{sealed::Rule, Hyper, Runtime};
 use crate::OptimizerOptions;
@@ -65,8 +66,13 @@ pub struct Adam {
 
 impl Adam {
     /// Adam with the given learning rate and the Keras defaults for the rest.
+    ///
+    /// # Panics
+    /// If `learning_rate` is negative or not finite (a configuration from a file goes through
+    /// the fallible [`OptimizerConfig::build`](crate::OptimizerConfig::build) instead).
+    #[track_caller]
     pub fn new(learning_rate: f32) -> Self {
-        Adam::from_config(AdamConfig::new(learning_rate))
+        Adam::checked(AdamConfig::new(learning_rate))
     }
 }
 
@@ -95,8 +101,13 @@ pub struct AdamW {
 
 impl AdamW {
     /// AdamW with the given learning rate, weight decay 0.004 and the Adam defaults.
+    ///
+    /// # Panics
+    /// If `learning_rate` is negative or not finite (a configuration from a file goes through
+    /// the fallible [`OptimizerConfig::build`](crate::OptimizerConfig::build) instead).
+    #[track_caller]
     pub fn new(learning_rate: f32) -> Self {
-        AdamW::from_config(AdamConfig::new(learning_rate)).weight_decay(0.004)
+        AdamW::checked(AdamConfig::new(learning_rate)).weight_decay(0.004)
     }
 }
 
@@ -124,6 +135,12 @@ config_setters!(
 
 /// The one update rule of [`Adam`] and [`AdamW`].
 impl Rule for AdamConfig {
+    fn check(&self) -> kensho_core::Result<()> {
+        check_range("Adam beta_1", self.beta_1, 0.0, 1.0, false)?;
+        check_range("Adam beta_2", self.beta_2, 0.0, 1.0, false)?;
+        check_range("Adam epsilon", self.epsilon, 0.0, f32::INFINITY, false)
+    }
+
     fn slot_names(&self) -> &'static [&'static str] {
         if self.amsgrad {
             &["m", "v", "v_hat"]

@@ -5,6 +5,7 @@
 //! supplies its update rule through the crate-private `Rule` trait, and the `optimizer_plumbing!`
 //! macro of `plumbing.rs` wires its configuration and run-time state to that implementation.
 
+use crate::rule::sealed::Rule;
 use crate::{Adagrad, AdagradConfig, Adam, AdamConfig, AdamW, LearningRateSchedule, RmsProp, RmsPropConfig};
 use crate::{Sgd, SgdConfig};
 use kensho_autograd::{Grads, Param};
@@ -64,7 +65,8 @@ pub trait Optimizer: Send + Sync {
 /// let json = serde_json::to_string(&config).unwrap();
 /// let back: OptimizerConfig = serde_json::from_str(&json).unwrap();
 /// assert_eq!(back, config);
-/// assert_eq!(back.build().name(), "adam");
+/// assert_eq!(back.build()?.name(), "adam");
+/// # Ok::<(), kensho_core::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
@@ -82,18 +84,19 @@ pub enum OptimizerConfig {
 }
 
 impl OptimizerConfig {
-    /// A fresh optimizer (no state, zero iterations) with this configuration.
+    /// A fresh optimizer (no state, zero iterations) with this configuration, checked as the
+    /// constructors check it (see [`validate`](OptimizerConfig::validate)).
     ///
-    /// The values are used as given; call [`validate`](OptimizerConfig::validate) first on a
-    /// configuration that came from a file.
-    pub fn build(&self) -> Box<dyn Optimizer> {
-        match self.clone() {
-            OptimizerConfig::Sgd(c) => Box::new(Sgd::from_config(c)),
-            OptimizerConfig::Adam(c) => Box::new(Adam::from_config(c)),
-            OptimizerConfig::AdamW(c) => Box::new(AdamW::from_config(c)),
-            OptimizerConfig::RmsProp(c) => Box::new(RmsProp::from_config(c)),
-            OptimizerConfig::Adagrad(c) => Box::new(Adagrad::from_config(c)),
-        }
+    /// # Errors
+    /// [`Error::InvalidArgument`] naming the optimizer, the field, the value and the valid range.
+    pub fn build(&self) -> Result<Box<dyn Optimizer>> {
+        Ok(match self.clone() {
+            OptimizerConfig::Sgd(c) => Box::new(Sgd::from_config(c)?),
+            OptimizerConfig::Adam(c) => Box::new(Adam::from_config(c)?),
+            OptimizerConfig::AdamW(c) => Box::new(AdamW::from_config(c)?),
+            OptimizerConfig::RmsProp(c) => Box::new(RmsProp::from_config(c)?),
+            OptimizerConfig::Adagrad(c) => Box::new(Adagrad::from_config(c)?),
+        })
     }
 
     /// The options shared by all optimizers.
@@ -106,27 +109,54 @@ impl OptimizerConfig {
         }
     }
 
-    /// Checks the schedule and the common options (clipping thresholds and weight decay must
-    /// be positive and finite where set).
+    /// Checks every value as the constructors and setters do: the learning rate or schedule
+    /// ([`LearningRateSchedule::validate`]), the common options
+    /// ([`OptimizerOptions::validate`]) and the optimizer's own hyperparameters (Adam's
+    /// `beta_1` and `beta_2` in `[0, 1)`, `epsilon` finite and `>= 0`, SGD's `momentum` in
+    /// `[0, 1]`, RMSprop's `rho` in `[0, 1)`, ...). [`build`](OptimizerConfig::build) runs it.
+    ///
+    /// ```
+    /// use kensho_optim::OptimizerConfig;
+    /// let json = r#"{"type":"adam","learning_rate":{"type":"constant","learning_rate":0.001},
+    ///     "clipnorm":null,"clipvalue":null,"global_clipnorm":null,"weight_decay":null,
+    ///     "beta_1":5.0,"beta_2":0.999,"epsilon":1e-7,"amsgrad":false}"#;
+    /// let config: OptimizerConfig = serde_json::from_str(json).unwrap();
+    /// assert!(config.validate().unwrap_err().to_string().contains("beta_1"));
+    /// assert!(config.build().is_err());
+    /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] naming the offending field.
+    /// [`Error::InvalidArgument`] naming the optimizer, the field, the value and the valid range.
     pub fn validate(&self) -> Result<()> {
-        let o = self.options();
-        o.learning_rate.validate()?;
-        let fields = [
-            ("clipnorm", o.clipnorm),
-            ("clipvalue", o.clipvalue),
-            ("global_clipnorm", o.global_clipnorm),
-            ("weight_decay", o.weight_decay),
-        ];
-        for (what, value) in fields {
-            if let Some(v) = value.filter(|v| !(v.is_finite() && *v >= 0.0)) {
-                return Err(Error::invalid(format!("optimizer option {what}"), v, "a finite non-negative number"));
-            }
+        self.options().validate()?;
+        match self {
+            OptimizerConfig::Sgd(c) => c.check(),
+            OptimizerConfig::Adam(c) | OptimizerConfig::AdamW(c) => c.check(),
+            OptimizerConfig::RmsProp(c) => c.check(),
+            OptimizerConfig::Adagrad(c) => c.check(),
         }
-        Ok(())
     }
+}
+
+/// `Ok` if `value` lies in the range (`low` included, `high` included if `closed`), else the
+/// error naming `what`. The one range check of the crate.
+pub(crate) fn check_range(what: &str, value: f32, low: f32, high: f32, closed: bool) -> Result<()> {
+    let inside = value.is_finite() && value >= low && (value < high || (closed && value == high));
+    if inside {
+        return Ok(());
+    }
+    let range = match (high.is_infinite(), closed) {
+        (true, _) => format!("a finite number >= {low}"),
+        (false, true) => format!("a number in [{low}, {high}]"),
+        (false, false) => format!("a number in [{low}, {high})"),
+    };
+    Err(Error::invalid(what, value, range))
+}
+
+/// A checked value for a builder: the value, or a panic with the message of the error.
+#[track_caller]
+pub(crate) fn or_panic<T>(checked: Result<T>) -> T {
+    checked.unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The options every optimizer has (Keras 3 `BaseOptimizer` arguments).
@@ -150,6 +180,26 @@ pub struct OptimizerOptions {
 }
 
 impl OptimizerOptions {
+    /// Checks the learning rate or schedule ([`LearningRateSchedule::validate`]), the clipping
+    /// thresholds (positive and finite where set) and the weight decay (finite and `>= 0`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] naming the field.
+    pub fn validate(&self) -> Result<()> {
+        self.learning_rate.validate()?;
+        for (what, value) in
+            [("clipnorm", self.clipnorm), ("clipvalue", self.clipvalue), ("global_clipnorm", self.global_clipnorm)]
+        {
+            if let Some(c) = value {
+                check_clip(what, c)?;
+            }
+        }
+        if let Some(wd) = self.weight_decay {
+            check_range("optimizer option weight_decay", wd, 0.0, f32::INFINITY, false)?;
+        }
+        Ok(())
+    }
+
     /// Options with the given learning rate and nothing else set.
     pub fn new(learning_rate: impl Into<LearningRateSchedule>) -> Self {
         OptimizerOptions {
@@ -160,4 +210,12 @@ impl OptimizerOptions {
             weight_decay: None,
         }
     }
+}
+
+/// A clipping threshold must be positive and finite.
+pub(crate) fn check_clip(what: &str, c: f32) -> Result<()> {
+    if c.is_finite() && c > 0.0 {
+        return Ok(());
+    }
+    Err(Error::invalid(format!("optimizer option {what}"), c, "a positive finite number"))
 }

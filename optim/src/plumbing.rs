@@ -14,14 +14,32 @@ use crate::OptimizerOptions;
 macro_rules! optimizer_plumbing {
     ($ty:ident($config:ty), $variant:ident, $name:literal) => {
         impl $ty {
-            /// An optimizer with no state from a configuration.
-            pub fn from_config(config: $config) -> Self {
-                $ty { config, runtime: $crate::rule::Runtime::default() }
+            /// An optimizer with no state from a configuration, checked as the constructors
+            /// check it ([`OptimizerConfig::validate`](crate::OptimizerConfig::validate)).
+            ///
+            /// # Errors
+            /// [`Error::InvalidArgument`](kensho_core::Error::InvalidArgument) naming the field.
+            pub fn from_config(config: $config) -> kensho_core::Result<Self> {
+                config.options.validate()?;
+                $crate::rule::sealed::Rule::check(&config)?;
+                Ok($ty { config, runtime: $crate::rule::Runtime::default() })
+            }
+
+            /// [`from_config`](Self::from_config) for the constructors: panics on a bad value.
+            #[track_caller]
+            fn checked(config: $config) -> Self {
+                $crate::optimizer::or_panic(Self::from_config(config))
             }
 
             /// Uses a learning-rate schedule (or a constant `f32`) instead of the rate given to `new`.
+            ///
+            /// # Panics
+            /// If the schedule is invalid ([`LearningRateSchedule::validate`](crate::LearningRateSchedule::validate)).
+            #[track_caller]
             pub fn learning_rate_schedule(mut self, schedule: impl Into<$crate::LearningRateSchedule>) -> Self {
-                self.config.options.learning_rate = schedule.into();
+                let schedule = schedule.into();
+                $crate::optimizer::or_panic(schedule.validate());
+                self.config.options.learning_rate = schedule;
                 self
             }
 
@@ -61,12 +79,8 @@ macro_rules! optimizer_plumbing {
             /// If `wd` is negative or not finite.
             #[track_caller]
             pub fn weight_decay(mut self, wd: f32) -> Self {
-                assert!(
-                    wd.is_finite() && wd >= 0.0,
-                    "{}: weight_decay must be finite and >= 0, got {wd}",
-                    stringify!($ty)
-                );
-                self.config.options.weight_decay = (wd > 0.0).then_some(wd);
+                self.config.options.weight_decay = (wd != 0.0).then_some(wd);
+                $crate::optimizer::or_panic(self.config.options.validate());
                 self
             }
         }
@@ -98,14 +112,20 @@ macro_rules! optimizer_plumbing {
 pub(crate) use optimizer_plumbing;
 
 /// Implements, for each listed optimizer type, a builder setter per listed configuration field:
-/// `pub fn field(mut self, field: T) -> Self` that stores the value unchecked, with the doc given.
+/// `pub fn field(mut self, field: T) -> Self` that stores the value and checks the
+/// configuration with its `Rule::check`, with the doc given (and a `# Panics` section).
 macro_rules! config_setters {
     (@one $ty:ident { $($(#[$doc:meta])* $field:ident: $t:ty),* $(,)? }) => {
         impl $ty {
             $(
                 $(#[$doc])*
+                ///
+                /// # Panics
+                /// If the value is out of its range (see the configuration's field).
+                #[track_caller]
                 pub fn $field(mut self, $field: $t) -> Self {
                     self.config.$field = $field;
+                    $crate::optimizer::or_panic($crate::rule::sealed::Rule::check(&self.config));
                     self
                 }
             )*
@@ -123,7 +143,7 @@ pub(crate) use config_setters;
 
 #[track_caller]
 pub(crate) fn set_clip<'a>(o: &'a mut OptimizerOptions, what: &str, c: f32) -> &'a mut OptimizerOptions {
-    assert!(c.is_finite() && c > 0.0, "{what} must be positive and finite, got {c}");
+    crate::optimizer::or_panic(crate::optimizer::check_clip(what, c));
     o.clipnorm = None;
     o.clipvalue = None;
     o.global_clipnorm = None;

@@ -1,5 +1,6 @@
 //! RMSprop (Keras 3 `RMSprop`), optionally centered and with momentum.
 
+use crate::optimizer::check_range;
 use crate::plumbing::{config_setters, optimizer_plumbing};
 use crate::rule::{sealed::Rule, Hyper, Runtime};
 use crate::OptimizerOptions;
@@ -46,9 +47,14 @@ pub struct RmsProp {
 
 impl RmsProp {
     /// RMSprop with the given learning rate and the Keras defaults for the rest.
+    ///
+    /// # Panics
+    /// If `learning_rate` is negative or not finite (a configuration from a file goes through
+    /// the fallible [`OptimizerConfig::build`](crate::OptimizerConfig::build) instead).
+    #[track_caller]
     pub fn new(learning_rate: f32) -> Self {
         let options = OptimizerOptions::new(learning_rate);
-        RmsProp::from_config(RmsPropConfig { options, rho: 0.9, momentum: 0.0, epsilon: 1e-7, centered: false })
+        RmsProp::checked(RmsPropConfig { options, rho: 0.9, momentum: 0.0, epsilon: 1e-7, centered: false })
     }
 }
 
@@ -72,6 +78,12 @@ config_setters!(RmsProp {
 });
 
 impl Rule for RmsPropConfig {
+    fn check(&self) -> kensho_core::Result<()> {
+        check_range("RmsProp rho", self.rho, 0.0, 1.0, false)?;
+        check_range("RmsProp momentum", self.momentum, 0.0, 1.0, true)?;
+        check_range("RmsProp epsilon", self.epsilon, 0.0, f32::INFINITY, false)
+    }
+
     fn slot_names(&self) -> &'static [&'static str] {
         match (self.momentum > 0.0, self.centered) {
             (false, false) => &["velocity"],

@@ -110,6 +110,9 @@ pub(crate) mod sealed {
         /// The update of one parameter: `w` and `g` have the same length, each slot too.
         /// Apply `h.grad` to every gradient element and `h.decay` to every parameter element first.
         fn update(&self, w: &mut [f32], g: &[f32], slots: &mut [&mut [f32]], h: &Hyper);
+        /// Checks the rule's own hyperparameters (the one check that constructors, setters,
+        /// `from_config` and [`OptimizerConfig::validate`] all use).
+        fn check(&self) -> Result<()>;
     }
 
     /// An optimizer's configuration (whose [`Rule`] it follows) and run-time state, as generated

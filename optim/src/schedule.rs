@@ -4,6 +4,7 @@
 //! optimizer's [`iterations`](crate::Optimizer::iterations) before the update, so the first update
 //! uses the rate at step 0. Values are computed in `f64` and rounded to `f32` once.
 
+use crate::optimizer::check_range;
 use kensho_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -45,17 +46,33 @@ impl LearningRateSchedule {
         }
     }
 
-    /// Checks a schedule that did not come from the checked constructors (e.g. deserialized).
+    /// Checks a schedule (the optimizers' constructors and `from_config` run it; a schedule
+    /// from a file goes through it before use).
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] naming the field: `decay_steps == 0`, or piecewise `values`
-    /// not one longer than strictly increasing `boundaries`.
+    /// [`Error::InvalidArgument`] naming the field: a learning rate (constant, initial, piecewise
+    /// value or warmup target) or `decay_rate` that is negative or not finite, `alpha` outside
+    /// `[0, 1]`, `decay_steps == 0`, or piecewise `values` not one longer than strictly
+    /// increasing `boundaries`.
     pub fn validate(&self) -> Result<()> {
+        let rate = |what: &str, v: f32| check_range(what, v, 0.0, f32::INFINITY, false);
         match self {
-            LearningRateSchedule::ExponentialDecay(s) => positive_steps("ExponentialDecay: decay_steps", s.decay_steps),
-            LearningRateSchedule::PiecewiseConstantDecay(s) => check_piecewise(&s.boundaries, &s.values),
-            LearningRateSchedule::CosineDecay(s) => positive_steps("CosineDecay: decay_steps", s.decay_steps),
-            LearningRateSchedule::Constant { .. } => Ok(()),
+            LearningRateSchedule::Constant { learning_rate } => rate("optimizer learning_rate", *learning_rate),
+            LearningRateSchedule::ExponentialDecay(s) => {
+                rate("ExponentialDecay: initial_learning_rate", s.initial_learning_rate)?;
+                rate("ExponentialDecay: decay_rate", s.decay_rate)?;
+                positive_steps("ExponentialDecay: decay_steps", s.decay_steps)
+            }
+            LearningRateSchedule::PiecewiseConstantDecay(s) => {
+                s.values.iter().try_for_each(|&v| rate("PiecewiseConstantDecay: value", v))?;
+                check_piecewise(&s.boundaries, &s.values)
+            }
+            LearningRateSchedule::CosineDecay(s) => {
+                rate("CosineDecay: initial_learning_rate", s.initial_learning_rate)?;
+                check_range("CosineDecay: alpha", s.alpha, 0.0, 1.0, true)?;
+                s.warmup_target.map_or(Ok(()), |t| rate("CosineDecay: warmup_target", t))?;
+                positive_steps("CosineDecay: decay_steps", s.decay_steps)
+            }
         }
     }
 }

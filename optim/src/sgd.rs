@@ -1,5 +1,6 @@
 //! Stochastic gradient descent with optional (Nesterov) momentum, as Keras 3 `SGD`.
 
+use crate::optimizer::check_range;
 use crate::plumbing::{config_setters, optimizer_plumbing};
 use crate::rule::{sealed::Rule, Hyper, Runtime};
 use crate::OptimizerOptions;
@@ -37,8 +38,13 @@ pub struct Sgd {
 
 impl Sgd {
     /// Plain SGD with the given learning rate.
+    ///
+    /// # Panics
+    /// If `learning_rate` is negative or not finite (a configuration from a file goes through
+    /// the fallible [`OptimizerConfig::build`](crate::OptimizerConfig::build) instead).
+    #[track_caller]
     pub fn new(learning_rate: f32) -> Self {
-        Sgd::from_config(SgdConfig { options: OptimizerOptions::new(learning_rate), momentum: 0.0, nesterov: false })
+        Sgd::checked(SgdConfig { options: OptimizerOptions::new(learning_rate), momentum: 0.0, nesterov: false })
     }
 
     /// Sets the momentum factor.
@@ -47,8 +53,8 @@ impl Sgd {
     /// If `momentum` is not in `[0, 1]`.
     #[track_caller]
     pub fn momentum(mut self, momentum: f32) -> Self {
-        assert!((0.0..=1.0).contains(&momentum), "Sgd: momentum must be in [0, 1], got {momentum}");
         self.config.momentum = momentum;
+        crate::optimizer::or_panic(self.config.check());
         self
     }
 }
@@ -67,6 +73,10 @@ config_setters!(Sgd {
 });
 
 impl Rule for SgdConfig {
+    fn check(&self) -> kensho_core::Result<()> {
+        check_range("Sgd momentum", self.momentum, 0.0, 1.0, true)
+    }
+
     fn slot_names(&self) -> &'static [&'static str] {
         if self.momentum != 0.0 {
             &["momentum"]

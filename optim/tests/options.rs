@@ -195,7 +195,7 @@ fn configs_round_trip_through_json_and_build() {
         let back: OptimizerConfig = serde_json::from_str(&json).unwrap();
         assert_eq!(&back, config);
         back.validate().unwrap();
-        let built = back.build();
+        let built = back.build().unwrap();
         assert_eq!((built.name(), built.iterations()), (name, 0));
         assert_eq!(&built.config(), config);
     }
@@ -212,4 +212,59 @@ fn validate_rejects_bad_hand_written_configs() {
     let json = json.replace("[1.0]", "[1.0, 0.5]").replace(r#""clipnorm":null"#, r#""clipnorm":-1.0"#);
     let config: OptimizerConfig = serde_json::from_str(&json).unwrap();
     assert!(config.validate().unwrap_err().to_string().contains("clipnorm"));
+}
+
+/// The Adam JSON of a saved model with one field replaced, as a file could hold it.
+fn adam_json_with(field: &str, value: &str) -> OptimizerConfig {
+    let mut json = serde_json::to_value(Adam::new(1e-3).config()).unwrap();
+    match field {
+        "learning_rate" => json["learning_rate"]["learning_rate"] = serde_json::from_str(value).unwrap(),
+        _ => json[field] = serde_json::from_str(value).unwrap(),
+    }
+    serde_json::from_value(json).unwrap()
+}
+
+#[test]
+fn configs_from_files_are_checked_as_the_constructors_check_them() {
+    // Issue 14: a learning rate of -1 or beta_1 = 5 loaded from a model file.
+    let cases = [
+        ("learning_rate", "-1.0", "learning_rate"),
+        ("beta_1", "5.0", "beta_1"),
+        ("beta_2", "1.0", "beta_2"),
+        ("epsilon", "-0.5", "epsilon"),
+        ("clipvalue", "0.0", "clipvalue"),
+        ("weight_decay", "-0.5", "weight_decay"),
+    ];
+    for (field, value, named) in cases {
+        let config = adam_json_with(field, value);
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains(named) && err.contains(value.trim_end_matches(".0")), "{field}: {err}");
+        assert_eq!(config.build().err().map(|e| e.to_string()), Some(err), "{field}");
+    }
+    // The same values through the builders panic with the same sentence.
+    let panics = [
+        std::panic::catch_unwind(|| Adam::new(-1.0)).err(),
+        std::panic::catch_unwind(|| Adam::new(1e-3).beta_1(5.0)).err(),
+        std::panic::catch_unwind(|| Sgd::new(0.1).momentum(1.5)).err(),
+        std::panic::catch_unwind(|| RmsProp::new(0.1).rho(-0.1)).err(),
+        std::panic::catch_unwind(|| Adagrad::new(0.1).epsilon(f32::NAN)).err(),
+    ];
+    let message =
+        |p: &Option<Box<dyn std::any::Any + Send>>| p.as_ref().and_then(|p| p.downcast_ref::<String>()).cloned();
+    let messages: Vec<Option<String>> = panics.iter().map(message).collect();
+    assert_eq!(messages[0], adam_json_with("learning_rate", "-1.0").validate().err().map(|e| e.to_string()));
+    assert_eq!(messages[1], adam_json_with("beta_1", "5.0").validate().err().map(|e| e.to_string()));
+    for (m, named) in messages[2..].iter().zip(["Sgd momentum", "RmsProp rho", "Adagrad epsilon"]) {
+        assert!(m.as_deref().is_some_and(|m| m.contains(named)), "{m:?}");
+    }
+    // Every variant and the schedules are checked too.
+    let sgd = serde_json::to_value(Sgd::new(0.1).config()).unwrap();
+    let mut bad = sgd.clone();
+    bad["momentum"] = serde_json::json!(2.0);
+    assert!(serde_json::from_value::<OptimizerConfig>(bad).unwrap().build().is_err());
+    let mut bad = sgd;
+    bad["learning_rate"] =
+        serde_json::to_value(LearningRateSchedule::from(CosineDecay::new(0.1, 10).alpha(3.0))).unwrap();
+    let err = serde_json::from_value::<OptimizerConfig>(bad).unwrap().validate().unwrap_err().to_string();
+    assert!(err.contains("alpha"), "{err}");
 }

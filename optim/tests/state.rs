@@ -34,13 +34,13 @@ fn state_round_trip_continues_bit_identically() {
         }
         let saved = opt.state(&[&a, &b]);
         // A fresh optimizer from the config, on fresh params (new ids) with the same names.
-        let mut resumed = opt.config().build();
+        let mut resumed = opt.config().build().unwrap();
         let (mut a2, mut b2) = (Param::new("dense.kernel", a.value.clone()), Param::new("dense.bias", b.value.clone()));
         resumed.load_state(&[&a2, &b2], &saved).unwrap();
         assert_eq!(resumed.iterations(), 3);
         assert_eq!(resumed.learning_rate().to_bits(), opt.learning_rate().to_bits(), "{}", opt.name());
         // The same restart without the state, to show that the state matters.
-        let mut lost = opt.config().build();
+        let mut lost = opt.config().build().unwrap();
         let (mut a3, mut b3) = (Param::new("dense.kernel", a.value.clone()), Param::new("dense.bias", b.value.clone()));
         for t in 3..6 {
             step(opt.as_mut(), &mut a, &mut b, t);

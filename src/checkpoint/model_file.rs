@@ -23,6 +23,12 @@ pub(crate) const OPTIMIZER_PREFIX: &str = "optimizer/";
 /// The version of the JSON below; readers refuse newer ones. Version 1 (a chain of layers
 /// with one `input_shape`) is still read.
 const VERSION: u32 = 2;
+/// The values [`load_model`] lets the saved architecture create beyond those the file holds
+/// (64 Ki f32 values, 256 KiB): room for state a layer makes in `build` that a file need not
+/// hold, so that such a file fails on the clearer "missing tensor" check instead. The
+/// allocation of a load is thus bounded by about three times the file's values (the tensors
+/// read, the weights built, the copy assigned) plus this.
+const BUDGET_SLACK: usize = 1 << 16;
 
 /// The JSON stored under the `kensho.model` metadata key.
 #[derive(Serialize, Deserialize)]
@@ -278,25 +284,37 @@ fn load(path: &Path, metrics: Option<Vec<Box<dyn Metric>>>) -> Result<Model> {
         ));
     }
     let bad = |e: Error| Error::parse(path, format!("the saved architecture cannot be rebuilt: {e}"));
-    let (mut model, input_shapes) = spec.model().map_err(bad)?;
-    model.build_inputs(&input_shapes).map_err(bad)?;
+    // Build under a budget of the values the file holds, so that an architecture asking for
+    // more weights than the file can fill fails before allocating them (issue 14).
+    let held = tensors.iter().map(|(_, t)| t.len()).sum::<usize>();
+    let source = format!(
+        "the {held} values that {} holds (plus {BUDGET_SLACK} of slack): the saved architecture does not match \
+         its tensors, so the file is corrupt or not a kensho model file",
+        path.display()
+    );
+    let mut model = kensho_core::init::with_parameter_budget(held.saturating_add(BUDGET_SLACK), &source, || {
+        let (mut model, input_shapes) = spec.model()?;
+        model.build_inputs(&input_shapes)?;
+        Ok(model)
+    })
+    .map_err(bad)?;
     let (optimizer_state, weights): (Vec<_>, Vec<_>) =
         tensors.into_iter().partition(|(name, _)| name.starts_with(OPTIMIZER_PREFIX));
     let layout = super::torch_layout::file_layout(&model.graph, WeightsLayout::Kensho)?;
     assign(&mut model, &layout, weights, true, path)?;
     if let Some(compile) = spec.compile {
-        compile.optimizer.validate().map_err(bad)?;
+        let optimizer = || {
+            compile.optimizer.build().map_err(|e| Error::parse(path, format!("the saved optimizer is not valid: {e}")))
+        };
         if compile.heads.is_empty() {
             let metrics = match metrics {
                 Some(metrics) => metrics,
                 None => compile.metrics(path)?,
             };
-            model
-                .compile_boxed(compile.optimizer.build(), compile.loss.to_loss().map_err(bad)?, metrics)
-                .map_err(bad)?;
+            model.compile_boxed(optimizer()?, compile.loss.to_loss().map_err(bad)?, metrics).map_err(bad)?;
         } else {
             let heads = compile.heads.iter().map(|h| h.head(metrics.as_deref())).collect::<Result<Vec<Head>>>();
-            model.compile_outputs(compile.optimizer.build(), heads.map_err(bad)?).map_err(bad)?;
+            model.compile_outputs(optimizer()?, heads.map_err(bad)?).map_err(bad)?;
         }
         let state: Vec<(String, Tensor)> =
             optimizer_state.into_iter().map(|(n, t)| (n[OPTIMIZER_PREFIX.len()..].to_string(), t)).collect();

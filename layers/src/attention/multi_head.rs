@@ -346,7 +346,7 @@ impl Layer for MultiHeadAttention {
         let projections = [&mut self.query, &mut self.key, &mut self.value, &mut self.output];
         for ((proj, shape), split) in projections.into_iter().zip(wanted).zip([1, 1, 1, 2]) {
             if !proj.has_kernel(&shape) {
-                proj.create(&name, &shape, split, init, bias, rng);
+                proj.create(&name, &shape, split, init, bias, rng)?;
             }
         }
         self.set_trainable(self.config.trainable);

@@ -150,8 +150,9 @@ impl Layer for PositionEmbedding {
         }
         let shape = [max_len, features];
         if self.embeddings.as_ref().is_none_or(|e| e.value.shape() != shape) {
-            let value = self.config.initializer.init(&shape, max_len, features, rng);
-            self.embeddings = Some(Param::new(format!("{name}.embeddings"), value));
+            let weight = format!("{name}.embeddings");
+            let value = self.config.initializer.init(&weight, &shape, max_len, features, rng)?;
+            self.embeddings = Some(Param::new(weight, value));
         }
         self.set_trainable(self.config.trainable);
         Ok(input_shape.clone())

@@ -6,7 +6,7 @@
 
 use crate::Regularizer;
 use kensho_autograd::{Param, Tape, Var};
-use kensho_core::{Initializer, Rng};
+use kensho_core::{Initializer, Result, Rng};
 
 /// A kernel and an optional bias, applied to the last `inputs` features of a tensor.
 #[derive(Clone, Debug)]
@@ -41,16 +41,22 @@ impl Projection {
         init: (Initializer, Initializer),
         bias: bool,
         rng: &mut Rng,
-    ) {
-        let (fan_in, fan_out) =
-            (kernel_shape[..split].iter().product(), kernel_shape[split..].iter().product::<usize>());
-        self.split = split;
+    ) -> Result<()> {
+        let fan = |dims: &[usize]| dims.iter().fold(1usize, |n, &d| n.saturating_mul(d));
+        let (fan_in, fan_out) = (fan(&kernel_shape[..split]), fan(&kernel_shape[split..]));
         let name = |what: &str| format!("{layer}.{}.{what}", self.sublayer);
-        self.kernel = Some(Param::new(name("kernel"), init.0.init(kernel_shape, fan_in, fan_out, rng)));
-        self.bias = bias.then(|| {
-            let shape = &kernel_shape[split..];
-            Param::new(name("bias"), init.1.init(shape, fan_out, fan_out, rng))
-        });
+        let (kernel_name, bias_name) = (name("kernel"), name("bias"));
+        let kernel = init.0.init(&kernel_name, kernel_shape, fan_in, fan_out, rng)?;
+        let bias = match bias {
+            true => {
+                Some(Param::new(&bias_name, init.1.init(&bias_name, &kernel_shape[split..], fan_out, fan_out, rng)?))
+            }
+            false => None,
+        };
+        self.split = split;
+        self.kernel = Some(Param::new(kernel_name, kernel));
+        self.bias = bias;
+        Ok(())
     }
 
     /// Renames the weights after the layer.

@@ -147,7 +147,7 @@ impl Layer for DepthwiseConv2d {
         let sizes = Depthwise::new(&owner, self.window(), self.config.depth_multiplier, input_shape)?;
         if !self.weights.has_kernel(&sizes.kernel) {
             let units = sizes.output[2];
-            self.weights.create(&self.config.name, &self.config.kernel, &sizes.kernel, sizes.fans, units, rng);
+            self.weights.create(&self.config.name, &self.config.kernel, &sizes.kernel, sizes.fans, units, rng)?;
         }
         Ok(Shape::known(&sizes.output))
     }

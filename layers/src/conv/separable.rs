@@ -182,11 +182,18 @@ impl Layer for SeparableConv2d {
             return Err(Error::invalid(format!("{owner} filters"), 0, "at least 1"));
         }
         if !self.weights.depthwise.has_kernel(&sizes.kernel) {
-            self.weights.depthwise.create(&c.name, &self.depthwise_options(), &sizes.kernel, sizes.fans, middle, rng);
+            self.weights.depthwise.create(
+                &c.name,
+                &self.depthwise_options(),
+                &sizes.kernel,
+                sizes.fans,
+                middle,
+                rng,
+            )?;
         }
         let pointwise = [1, 1, middle, c.filters];
         if !self.weights.pointwise.has_kernel(&pointwise) {
-            self.weights.pointwise.create(&c.name, &c.kernel, &pointwise, (middle, c.filters), c.filters, rng);
+            self.weights.pointwise.create(&c.name, &c.kernel, &pointwise, (middle, c.filters), c.filters, rng)?;
         }
         Ok(Shape::known(&[sizes.output[0], sizes.output[1], c.filters]))
     }

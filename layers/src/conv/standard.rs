@@ -131,9 +131,11 @@ impl<const N: usize> Layer for Conv<N> {
         out.push(c.filters);
         let kernel_shape: Vec<usize> = c.kernel_size.iter().copied().chain([channels / c.groups, c.filters]).collect();
         if !self.weights.has_kernel(&kernel_shape) {
-            let taps: usize = c.kernel_size.iter().product();
-            let fans = (taps * channels / c.groups, taps * c.filters / c.groups);
-            self.weights.create(&c.name, &c.kernel, &kernel_shape, fans, c.filters, rng);
+            // Saturating: a size from a file must give an error (from `create`), not overflow here.
+            let taps = c.kernel_size.iter().fold(1usize, |n, &k| n.saturating_mul(k));
+            let groups = c.groups.max(1);
+            let fans = (taps.saturating_mul(channels) / groups, taps.saturating_mul(c.filters) / groups);
+            self.weights.create(&c.name, &c.kernel, &kernel_shape, fans, c.filters, rng)?;
         }
         Ok(Shape::known(&out))
     }

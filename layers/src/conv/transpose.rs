@@ -133,8 +133,9 @@ impl Layer for Conv2dTranspose {
         let kernel_shape = [c.kernel_size[0], c.kernel_size[1], c.filters, channels];
         if !self.weights.has_kernel(&kernel_shape) {
             // Keras' fans for a kernel [kh, kw, a, b]: a and b times the taps.
-            let taps = c.kernel_size[0] * c.kernel_size[1];
-            self.weights.create(&c.name, &c.kernel, &kernel_shape, (taps * c.filters, taps * channels), c.filters, rng);
+            let taps = c.kernel_size[0].saturating_mul(c.kernel_size[1]);
+            let fans = (taps.saturating_mul(c.filters), taps.saturating_mul(channels));
+            self.weights.create(&c.name, &c.kernel, &kernel_shape, fans, c.filters, rng)?;
         }
         Ok(Shape::known(&out))
     }

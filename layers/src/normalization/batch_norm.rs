@@ -339,15 +339,17 @@ impl Layer for BatchNormalization {
             return Ok(input_shape.clone());
         }
         let c = &self.config;
-        let init = |init: Initializer, suffix: &str, rng: &mut Rng| {
-            Param::new(format!("{name}.{suffix}"), init.init(&[features], features, features, rng))
+        let init = |init: Initializer, suffix: &str, rng: &mut Rng| -> Result<Param> {
+            let weight = format!("{name}.{suffix}");
+            Ok(Param::new(&weight, init.init(&weight, &[features], features, features, rng)?))
         };
-        self.gamma = c.scale.then(|| init(c.gamma_initializer, "gamma", rng));
-        self.beta = c.center.then(|| init(c.beta_initializer, "beta", rng));
+        let gamma = c.scale.then(|| init(c.gamma_initializer, "gamma", rng)).transpose()?;
+        let beta = c.center.then(|| init(c.beta_initializer, "beta", rng)).transpose()?;
         let mut state = [
-            init(c.moving_mean_initializer, "moving_mean", rng),
-            init(c.moving_variance_initializer, "moving_variance", rng),
+            init(c.moving_mean_initializer, "moving_mean", rng)?,
+            init(c.moving_variance_initializer, "moving_variance", rng)?,
         ];
+        (self.gamma, self.beta) = (gamma, beta);
         for s in &mut state {
             s.trainable = false;
         }

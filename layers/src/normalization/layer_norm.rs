@@ -289,13 +289,15 @@ impl Layer for LayerNormalization {
         if self.gamma.as_ref().or(self.beta.as_ref()).is_some_and(|p| p.value.shape() == dims) {
             return Ok(input_shape.clone());
         }
-        let size = dims.iter().product();
+        let size = dims.iter().fold(1usize, |n, &d| n.saturating_mul(d));
         let c = &self.config;
-        let init = |init: Initializer, suffix: &str, rng: &mut Rng| {
-            Param::new(format!("{name}.{suffix}"), init.init(&dims, size, size, rng))
+        let init = |init: Initializer, suffix: &str, rng: &mut Rng| -> Result<Param> {
+            let weight = format!("{name}.{suffix}");
+            Ok(Param::new(&weight, init.init(&weight, &dims, size, size, rng)?))
         };
-        self.gamma = c.scale.then(|| init(c.gamma_initializer, "gamma", rng));
-        self.beta = c.center.then(|| init(c.beta_initializer, "beta", rng));
+        let gamma = c.scale.then(|| init(c.gamma_initializer, "gamma", rng)).transpose()?;
+        let beta = c.center.then(|| init(c.beta_initializer, "beta", rng)).transpose()?;
+        (self.gamma, self.beta) = (gamma, beta);
         self.set_trainable(self.config.trainable);
         Ok(input_shape.clone())
     }

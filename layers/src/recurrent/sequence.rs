@@ -128,7 +128,7 @@ impl Sequence<'_> {
         }
         let width = self.cell.core().gates() * self.units;
         if !weights.fits(features, width) {
-            weights.create(self.name, self.cell, self.units, features, self.kernel, self.recurrent, rng);
+            weights.create(self.name, self.cell, self.units, features, self.kernel, self.recurrent, rng)?;
         }
         let output = if self.recurrent.return_sequences {
             Shape::new(vec![time, Some(self.units)])

@@ -8,7 +8,7 @@ use super::sequence::CellKind;
 use super::RecurrentOptions;
 use crate::KernelOptions;
 use kensho_autograd::{Param, Tape, Var};
-use kensho_core::{Rng, Tensor};
+use kensho_core::{Result, Rng, Tensor};
 
 /// The parameters of a recurrent layer (none before it is built).
 #[derive(Clone, Debug, Default)]
@@ -36,24 +36,32 @@ impl RecurrentWeights {
         kernel: &KernelOptions,
         recurrent: &RecurrentOptions,
         rng: &mut Rng,
-    ) {
-        let width = cell.core().gates() * units;
-        let param = |suffix: &str, value: Tensor| Some(Param::new(format!("{name}.{suffix}"), value));
-        self.kernel = param("kernel", kernel.kernel_initializer.init(&[features, width], features, width, rng));
-        let recurrent_kernel = recurrent.recurrent_initializer.init(&[units, width], units, width, rng);
-        self.recurrent_kernel = param("recurrent_kernel", recurrent_kernel);
-        let mut bias = |n: usize| kernel.bias_initializer.init(&[n], n, n, rng);
-        (self.bias, self.recurrent_bias) = match (kernel.use_bias, cell) {
+    ) -> Result<()> {
+        let width = cell.core().gates().saturating_mul(units);
+        let weight = |suffix: &str| format!("{name}.{suffix}");
+        let param = |suffix: &str, value: Tensor| Some(Param::new(weight(suffix), value));
+        let kernel_value =
+            kernel.kernel_initializer.init(&weight("kernel"), &[features, width], features, width, rng)?;
+        let recurrent_kernel =
+            recurrent.recurrent_initializer.init(&weight("recurrent_kernel"), &[units, width], units, width, rng)?;
+        let mut bias = |suffix: &str, n: usize| kernel.bias_initializer.init(&weight(suffix), &[n], n, n, rng);
+        let (b, recurrent_b) = match (kernel.use_bias, cell) {
             (false, _) => (None, None),
             // Keras' unit_forget_bias: the forget gate's block starts at one.
             (true, CellKind::Lstm { unit_forget_bias: true }) => {
-                let blocks = [bias(units), Tensor::ones(&[units]), bias(2 * units)];
+                let blocks = [bias("bias", units)?, Tensor::ones(&[units]), bias("bias", 2 * units)?];
                 (param("bias", Tensor::concat(&blocks, 0)), None)
             }
-            (true, CellKind::Gru { .. }) => (param("bias", bias(width)), param("recurrent_bias", bias(width))),
-            (true, _) => (param("bias", bias(width)), None),
+            (true, CellKind::Gru { .. }) => {
+                (param("bias", bias("bias", width)?), param("recurrent_bias", bias("recurrent_bias", width)?))
+            }
+            (true, _) => (param("bias", bias("bias", width)?), None),
         };
+        self.kernel = param("kernel", kernel_value);
+        self.recurrent_kernel = param("recurrent_kernel", recurrent_kernel);
+        (self.bias, self.recurrent_bias) = (b, recurrent_b);
         self.set_trainable(kernel.trainable);
+        Ok(())
     }
 
     /// Renames the weights after the layer.

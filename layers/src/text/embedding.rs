@@ -130,8 +130,9 @@ impl Layer for Embedding {
         }
         let shape = [input_dim, output_dim];
         if self.embeddings.as_ref().is_none_or(|p| p.value.shape() != shape) {
-            let value = self.config.embeddings_initializer.init(&shape, input_dim, output_dim, rng);
-            let mut param = Param::new(format!("{}.embeddings", self.config.name), value);
+            let name = format!("{}.embeddings", self.config.name);
+            let value = self.config.embeddings_initializer.init(&name, &shape, input_dim, output_dim, rng)?;
+            let mut param = Param::new(name, value);
             param.trainable = self.config.trainable;
             self.embeddings = Some(param);
         }

@@ -1,0 +1,132 @@
+//! Model and weights files that lie (issue 14): an architecture asking for more weights than the
+//! file holds, shapes whose product overflows, settings out of range, tensors that do not match
+//! the architecture, corrupt safetensors headers. Each must give an error naming the file (no
+//! abort, no panic, no allocation of what the file claims).
+
+use kensho::checkpoint::{load_tensors, save_tensors};
+use kensho::prelude::*;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// A tiny compiled model (Input 4 -> Dense 3, Adam) saved to `dir/name`.
+fn tiny_model_file(dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join(name);
+    let mut model = Sequential::new().add(Input::new(&[4])).add(Dense::new(3).activation(Activation::Relu));
+    model.compile(Adam::new(0.01), losses::MeanSquaredError, vec![]).unwrap();
+    model.save(&path).unwrap();
+    path
+}
+
+/// The model file at `path` with its architecture JSON changed by `edit`, saved as `out`.
+fn with_json(path: &Path, out: &Path, edit: impl FnOnce(&mut Value)) {
+    let (tensors, mut metadata) = load_tensors(path).unwrap();
+    let mut json: Value = serde_json::from_str(&metadata["kensho.model"]).unwrap();
+    edit(&mut json);
+    metadata.insert("kensho.model".into(), json.to_string());
+    save_tensors(out, &tensors, Some(metadata)).unwrap();
+}
+
+/// The Dense layer's config in the JSON.
+fn dense(json: &mut Value) -> &mut Value {
+    let layers = json["layers"].as_array_mut().unwrap();
+    let layer = layers.iter_mut().find(|l| l.to_string().contains("\"units\"")).expect("a Dense layer");
+    find_object_with(layer, "units").expect("units")
+}
+
+/// The innermost object holding `key`.
+fn find_object_with<'a>(v: &'a mut Value, key: &str) -> Option<&'a mut Value> {
+    if v.get(key).is_some() {
+        return Some(v);
+    }
+    match v {
+        Value::Object(map) => map.values_mut().find_map(|c| find_object_with(c, key)),
+        Value::Array(items) => items.iter_mut().find_map(|c| find_object_with(c, key)),
+        _ => None,
+    }
+}
+
+fn load_err(path: &Path) -> String {
+    let Err(err) = kensho::load_model(path) else { panic!("{}: the load should fail", path.display()) };
+    let err = err.to_string();
+    assert!(err.contains(&path.display().to_string()), "the message names the file: {err}");
+    err
+}
+
+#[test]
+fn an_architecture_larger_than_the_file_fails_before_allocating() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = tiny_model_file(dir.path(), "good.safetensors");
+    let bad = dir.path().join("huge.safetensors");
+    // 10^11 units: the kernel [4, 10^11] is 1.6 TB; before the fix the process aborted with
+    // "memory allocation of 1600000000000 bytes failed".
+    with_json(&good, &bad, |j| dense(j)["units"] = 100_000_000_000u64.into());
+    let err = load_err(&bad);
+    assert!(err.contains("dense.kernel") && err.contains("[4, 100000000000]"), "{err}");
+    assert!(err.contains("4.0e11") && err.contains("values that"), "{err}");
+    assert!(err.contains("corrupt or not a kensho model file"), "{err}");
+    // 2^62 units: the shape product wraps around; before the fix a panic in Tensor::from_vec.
+    with_json(&good, &bad, |j| dense(j)["units"] = (1u64 << 62).into());
+    let err = load_err(&bad);
+    assert!(err.contains("dense.kernel") && err.contains("4611686018427387904"), "{err}");
+    // The same through the input shape.
+    with_json(&good, &bad, |j| j["input_shapes"] = serde_json::json!([[1u64 << 62]]));
+    load_err(&bad);
+    with_json(&good, &bad, |j| j["input_shapes"] = serde_json::json!([[100_000_000_000u64]]));
+    load_err(&bad);
+}
+
+#[test]
+fn an_architecture_that_fits_the_budget_must_still_match_the_tensors() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = tiny_model_file(dir.path(), "good.safetensors");
+    let bad = dir.path().join("other.safetensors");
+    // 2 units instead of 3: fewer values than the file holds, so the budget lets it through;
+    // the strict match of names and shapes refuses it.
+    with_json(&good, &bad, |j| dense(j)["units"] = 2.into());
+    let err = load_err(&bad);
+    assert!(err.contains("dense.kernel") && err.contains("[4, 3]") && err.contains("[4, 2]"), "{err}");
+    // A renamed layer: the file's tensors are unexpected, the model's missing.
+    with_json(&good, &bad, |j| dense(j)["name"] = "head".into());
+    let err = load_err(&bad);
+    assert!(err.contains("head.kernel") && err.contains("missing"), "{err}");
+}
+
+#[test]
+fn layer_settings_from_a_file_are_checked_as_the_builders_check_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = tiny_model_file(dir.path(), "good.safetensors");
+    let bad = dir.path().join("bad.safetensors");
+    for units in [serde_json::json!(0), serde_json::json!(-3), serde_json::json!("ten"), serde_json::json!(1.5)] {
+        with_json(&good, &bad, |j| dense(j)["units"] = units.clone());
+        load_err(&bad);
+    }
+    // A Dropout layer with rate 5 (Keras refuses rates outside [0, 1)).
+    let path = dir.path().join("dropout.safetensors");
+    let mut model = Sequential::new().add(Input::new(&[4])).add(Dropout::new(0.5)).add(Dense::new(3));
+    model.compile(Sgd::new(0.1), losses::MeanSquaredError, vec![]).unwrap();
+    model.save(&path).unwrap();
+    with_json(&path, &bad, |j| find_object_with(j, "rate").unwrap()["rate"] = 5.0.into());
+    let err = load_err(&bad);
+    assert!(err.contains("Dropout") && err.contains("rate") && err.contains('5'), "{err}");
+    // An initializer whose numbers the fill cannot use (a negative standard deviation).
+    with_json(&good, &bad, |j| {
+        dense(j)["kernel_initializer"] = serde_json::json!({"RandomNormal": {"mean": 0.0, "std": -1.0}})
+    });
+    load_err(&bad);
+}
+
+#[test]
+fn optimizer_settings_from_a_file_are_checked_as_the_constructors_check_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = tiny_model_file(dir.path(), "good.safetensors");
+    let bad = dir.path().join("bad.safetensors");
+    // Before the fix both loaded, and training went the wrong way or diverged.
+    with_json(&good, &bad, |j| j["compile"]["optimizer"]["learning_rate"]["learning_rate"] = (-1.0).into());
+    let err = load_err(&bad);
+    assert!(err.contains("learning_rate") && err.contains("-1"), "{err}");
+    with_json(&good, &bad, |j| j["compile"]["optimizer"]["beta_1"] = 5.0.into());
+    let err = load_err(&bad);
+    assert!(err.contains("beta_1") && err.contains('5') && err.contains("[0, 1)"), "{err}");
+    // The original still loads.
+    kensho::load_model(&good).unwrap();
+}
