@@ -130,3 +130,42 @@ fn optimizer_settings_from_a_file_are_checked_as_the_constructors_check_them() {
     // The original still loads.
     kensho::load_model(&good).unwrap();
 }
+
+/// Issue 14: after `kill -9` during a save, hidden temporary files stayed forever.
+#[test]
+fn a_save_removes_the_temporary_files_that_killed_writers_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.safetensors");
+    let file = |name: &str| dir.path().join(name);
+    // 4000000000 is above any pid_max, so no process has it; pid 1 is always alive on unix.
+    let stale = [".m.safetensors.4000000000.0.tmp", ".m.safetensors.4000000000.17.tmp"];
+    let own = format!(".m.safetensors.{}.99999.tmp", std::process::id()); // this process's: may be in flight
+    let keep = [
+        own.as_str(),
+        ".other.safetensors.4000000000.0.tmp", // another target's
+        ".m.safetensors.notes.tmp",            // not named like a temporary file
+        "m.safetensors.4000000000.0.tmp",      // not hidden
+        ".m.safetensors.4000000000.0.tmp.bak",
+    ];
+    for name in stale.iter().chain(&keep) {
+        std::fs::write(file(name), b"partial").unwrap();
+    }
+    if cfg!(target_os = "linux") {
+        std::fs::write(file(".m.safetensors.1.3.tmp"), b"a live writer's").unwrap();
+    }
+    let model = Sequential::new().add(Input::new(&[2])).add(Dense::new(1));
+    model.save_weights(&path).unwrap();
+    for name in stale {
+        assert!(!file(name).exists(), "{name} should be removed");
+    }
+    for name in keep {
+        assert!(file(name).exists(), "{name} should stay");
+    }
+    if cfg!(target_os = "linux") {
+        assert!(file(".m.safetensors.1.3.tmp").exists(), "a live process's temporary file stays");
+    }
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert!(names.contains(&"m.safetensors".to_string()), "{names:?}");
+}
