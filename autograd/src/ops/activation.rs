@@ -7,6 +7,11 @@
 //!
 //! Kink conventions (pinned by named tests): relu's and leaky relu's gradient at exactly 0 is the
 //! left slope (0 and `alpha`), as in PyTorch.
+//!
+//! NaN (pinned by `activations_propagate_nan` in the tests): every activation maps a NaN input
+//! to NaN, as PyTorch does. The gradient at a NaN input follows PyTorch's backward formulas:
+//! relu and elu pass `dy` through (PyTorch's `x <= 0 ? 0 : dy`, false for NaN), leaky relu
+//! gives `alpha * dy` (`x > 0 ? dy : alpha * dy`), and the smooth activations give NaN.
 
 use crate::tape::Origin;
 use crate::Var;
@@ -14,10 +19,11 @@ use kensho_core::Tensor;
 use smallvec::smallvec;
 
 impl<'t> Var<'t> {
-    /// `max(x, 0)`. The gradient at exactly 0 is 0.
+    /// `max(x, 0)`, NaN kept. The gradient is 0 where `x <= 0` (so 0 at exactly 0) and `dy`
+    /// elsewhere, NaN inputs included (PyTorch's `threshold_backward`).
     pub fn relu(self) -> Var<'t> {
         self.unary(self.value().relu(), |dy, x, _| {
-            dy.zip_with(x, "relu backward", |g, v| if v > 0.0 { g } else { 0.0 })
+            dy.zip_with(x, "relu backward", |g, v| if v <= 0.0 { 0.0 } else { g })
         })
     }
 
@@ -32,7 +38,7 @@ impl<'t> Var<'t> {
     pub fn elu(self, alpha: f32) -> Var<'t> {
         let y = self.value().elu(alpha);
         self.unary(y, move |dy, x, y| {
-            let slope = x.zip_with(y, "elu backward", |v, out| if v > 0.0 { 1.0 } else { out + alpha });
+            let slope = x.zip_with(y, "elu backward", |v, out| if v <= 0.0 { out + alpha } else { 1.0 });
             dy.mul(&slope)
         })
     }

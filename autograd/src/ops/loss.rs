@@ -92,7 +92,7 @@ impl<'t> Var<'t> {
     }
 
     /// Elementwise binary cross-entropy of `sigmoid(logits)` against `targets` in `[0, 1]`, for
-    /// any shape, computed as `max(x, 0) - x * t + log(1 + e^-|x|)`.
+    /// any shape, computed as `max(x, 0) - x * t + log(1 + e^-|x|)` (NaN for NaN logits).
     ///
     /// Backward: `(sigmoid(x) - t) * dy`.
     ///
@@ -102,7 +102,10 @@ impl<'t> Var<'t> {
     pub fn sigmoid_cross_entropy(self, targets: &Tensor) -> Var<'t> {
         let logits = self.value();
         assert_eq!(logits.shape(), targets.shape(), "sigmoid_cross_entropy: logits and targets shapes differ");
-        let y = logits.zip_with(targets, "sigmoid_cross_entropy", |x, t| x.max(0.0) - x * t + (-x.abs()).exp().ln_1p());
+        // `max(x, 0)` written to keep NaN (`x.max(0.0)` maps NaN to 0; the other terms are NaN
+        // anyway, but the loss should not depend on that).
+        let relu = |x: f32| if x < 0.0 { 0.0 } else { x };
+        let y = logits.zip_with(targets, "sigmoid_cross_entropy", |x, t| relu(x) - x * t + (-x.abs()).exp().ln_1p());
         let targets = targets.clone();
         self.tape().record(y, &[self], move |dy, _| smallvec![Some(logits.sigmoid().sub(&targets).mul(dy))])
     }

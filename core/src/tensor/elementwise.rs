@@ -175,9 +175,24 @@ pub(crate) fn sigmoid_scalar(x: f32) -> f32 {
     }
 }
 
-/// `log(1 + exp(x))` without overflow.
+/// `max(x, 0)` that keeps NaN, as PyTorch's relu does: NaN in, NaN out (`x.max(0.0)` would
+/// give 0, hiding a NaN from the forward pass while its gradient still poisons the weights).
+/// `-0.0` stays `-0.0` (PyTorch's CPU kernel gives the same), every other value is unchanged.
+///
+/// Written so that it compiles to one `maxps 0, x` on x86 (which returns its second operand
+/// when either is NaN or both are equal), as cheap as `x.max(0.0)`; see the relu kernels.
+#[inline(always)]
+pub(crate) fn relu_scalar(x: f32) -> f32 {
+    if x < 0.0 {
+        0.0
+    } else {
+        x
+    }
+}
+
+/// `log(1 + exp(x))` without overflow; NaN for NaN.
 pub(crate) fn softplus_scalar(x: f32) -> f32 {
-    x.max(0.0) + (-x.abs()).exp().ln_1p()
+    relu_scalar(x) + (-x.abs()).exp().ln_1p()
 }
 
 /// The standard normal cumulative distribution function.
@@ -327,9 +342,9 @@ impl Tensor {
     pub fn clip(&self, min: f32, max: f32) -> Tensor {
         self.map(|v| v.clamp(min, max))
     }
-    /// `max(x, 0)`.
+    /// `max(x, 0)`; NaN stays NaN (as in PyTorch), so a NaN input is not hidden.
     pub fn relu(&self) -> Tensor {
-        self.map(|v| v.max(0.0))
+        self.map(relu_scalar)
     }
     /// `x` for positive inputs, `alpha * x` otherwise.
     pub fn leaky_relu(&self, alpha: f32) -> Tensor {
@@ -393,11 +408,14 @@ impl Tensor {
         self.map_costly(softplus_scalar)
     }
 
-    /// The backward of a relu applied after a bias, fused: `self` (`dy`) where `y > 0`, else 0,
+    /// The backward of a relu applied after a bias, fused: 0 where `y <= 0`, else `self` (`dy`),
     /// and that gradient's sum over every axis but the last (the bias gradient), for `dy` and
     /// the relu's output `y` of the same shape. Equal, bit for bit, to
-    /// `g = dy.zip_with(y, .., |g, y| if y > 0.0 { g } else { 0.0 })` and
+    /// `g = dy.zip_with(y, .., |g, y| if y <= 0.0 { 0.0 } else { g })` and
     /// `g.sum_axes(&[0, .., ndim - 2], false)`; on one thread both come from one pass.
+    ///
+    /// Where `y` is NaN the gradient passes through unchanged, as PyTorch's `threshold_backward`
+    /// (`y <= 0 ? 0 : dy`) does.
     ///
     /// ```
     /// use kensho_core::Tensor;
@@ -418,7 +436,7 @@ impl Tensor {
             self.shape(),
             y.shape()
         );
-        let mask = |g: f32, y: f32| if y > 0.0 { g } else { 0.0 };
+        let mask = |g: f32, y: f32| if y <= 0.0 { 0.0 } else { g };
         let f = self.shape()[self.ndim() - 1];
         let single = threads_for(self.len(), PARALLEL_MIN_ELEMS) <= 1;
         if let (Some(d), Some(ys), true) = (self.as_slice(), y.as_slice(), single && f > 0) {
@@ -571,11 +589,90 @@ mod tests {
         for shape in [vec![3, 5, 7, 4], vec![9, 1], vec![2, 300, 300, 4]] {
             let dy = Tensor::rand_uniform(&shape, -1.0, 1.0, &mut rng);
             let y = Tensor::rand_uniform(&shape, -1.0, 1.0, &mut rng).relu();
-            let g = dy.zip_with(&y, "mask", |g, y| if y > 0.0 { g } else { 0.0 });
+            let g = dy.zip_with(&y, "mask", |g, y| if y <= 0.0 { 0.0 } else { g });
             let lead: Vec<usize> = (0..shape.len() - 1).collect();
             let (fused_g, fused_db) = dy.relu_grad_and_bias_grad(&y);
             assert_eq!((fused_g.to_vec(), fused_db.to_vec()), (g.to_vec(), g.sum_axes(&lead, false).to_vec()));
         }
+    }
+
+    fn bits(v: &[f32]) -> Vec<u32> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
+    #[test]
+    fn activations_map_nan_to_nan_and_keep_other_values() {
+        // PyTorch: relu, leaky_relu, elu, gelu, silu, softplus, sigmoid and tanh of NaN are NaN.
+        let finite = [-3.5f32, -1.0, -1e-30, 0.0, 1e-30, 0.25, 2.0, 1e30, f32::INFINITY, f32::NEG_INFINITY];
+        let mut with_nan = finite.to_vec();
+        with_nan.insert(4, f32::NAN);
+        type Act = fn(&Tensor) -> Tensor;
+        let acts: [(&str, Act); 8] = [
+            ("relu", Tensor::relu),
+            ("leaky_relu", |x| x.leaky_relu(0.2)),
+            ("elu", |x| x.elu(0.7)),
+            ("sigmoid", Tensor::sigmoid),
+            ("tanh", Tensor::tanh),
+            ("gelu", Tensor::gelu),
+            ("silu", Tensor::silu),
+            ("softplus", Tensor::softplus),
+        ];
+        for (name, f) in acts {
+            let want = bits(&f(&t(&finite, &[10])).to_vec());
+            // Contiguous, and transposed (the strided path): NaN at index 4 only, the rest as without it.
+            let rows: Vec<f32> = with_nan.iter().chain(&with_nan).copied().collect();
+            let strided = f(&t(&rows, &[2, 11]).transpose()).transpose().to_vec();
+            for mut y in [f(&t(&with_nan, &[11])).to_vec(), strided[11..].to_vec()] {
+                assert!(y[4].is_nan(), "{name}(NaN) = {}", y[4]);
+                y.remove(4);
+                assert_eq!(bits(&y), want, "{name}: values beside a NaN");
+            }
+        }
+        // Relu and softplus give what `max(x, 0)` gave before, bit for bit, except that -0.0
+        // keeps its sign (as PyTorch's CPU relu).
+        let relu = t(&finite, &[10]).relu().to_vec();
+        let softplus = t(&finite, &[10]).softplus().to_vec();
+        for (i, &x) in finite.iter().enumerate() {
+            assert_eq!(relu[i].to_bits(), x.max(0.0).to_bits(), "relu({x})");
+            let old = x.max(0.0) + (-x.abs()).exp().ln_1p();
+            assert_eq!(softplus[i].to_bits(), old.to_bits(), "softplus({x})");
+        }
+        assert_eq!(t(&[-0.0], &[1]).relu().to_vec()[0].to_bits(), (-0.0f32).to_bits());
+        // Large enough to be split across the kernel threads.
+        let n = 3 * PARALLEL_MIN_ELEMS + 7;
+        let mut big: Vec<f32> = (0..n).map(|i| (i % 13) as f32 - 6.0).collect();
+        let spots = [0, 1, PARALLEL_MIN_ELEMS, n / 2, n - 1];
+        spots.iter().for_each(|&i| big[i] = f32::NAN);
+        let y = t(&big, &[n]).relu().to_vec();
+        for (i, (&x, &y)) in big.iter().zip(&y).enumerate() {
+            assert!(if spots.contains(&i) { y.is_nan() } else { y == x.max(0.0) }, "relu at {i}: {x} -> {y}");
+        }
+    }
+
+    #[test]
+    fn softmax_of_a_row_with_nan_is_nan_and_other_rows_are_untouched() {
+        let x = t(&[1.0, f32::NAN, -2.0, 0.5, 3.0, -1.0], &[2, 3]);
+        let clean = t(&[0.5, 3.0, -1.0], &[1, 3]);
+        for (y, y_clean) in [(x.softmax(1), clean.softmax(1)), (x.log_softmax(1), clean.log_softmax(1))] {
+            let y = y.to_vec();
+            assert!(y[..3].iter().all(|v| v.is_nan()), "{y:?}");
+            assert_eq!(bits(&y[3..]), bits(&y_clean.to_vec()));
+        }
+    }
+
+    #[test]
+    fn relu_backward_passes_the_gradient_at_nan_as_pytorch() {
+        // PyTorch's threshold_backward: `y <= 0 ? 0 : dy`, so a NaN output lets dy through.
+        let y = t(&[f32::NAN, 0.0, 2.0, -0.0, 0.5, f32::NAN], &[3, 2]);
+        let dy = t(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[3, 2]);
+        let (g, db) = dy.relu_grad_and_bias_grad(&y);
+        assert_eq!((g.to_vec(), db.to_vec()), (vec![1.0, 0.0, 3.0, 0.0, 5.0, 6.0], vec![9.0, 6.0]));
+        // The multi-threaded path (two passes) agrees.
+        let n = PARALLEL_MIN_ELEMS;
+        let y = t(&[f32::NAN, -1.0, 1.0, 0.0].repeat(n / 4 * 2), &[n / 2, 4]);
+        let (g, db) = Tensor::ones(&[n / 2, 4]).relu_grad_and_bias_grad(&y);
+        assert_eq!(g.to_vec()[..4], [1.0, 0.0, 1.0, 0.0]);
+        assert_eq!(db.to_vec(), vec![(n / 2) as f32, 0.0, (n / 2) as f32, 0.0]);
     }
 
     #[test]

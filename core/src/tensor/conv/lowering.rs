@@ -29,6 +29,7 @@
 
 use super::Geometry;
 use crate::gemm::{sgemm, Mat, PARALLEL_MIN_MACS};
+use crate::tensor::elementwise::relu_scalar;
 use std::cell::RefCell;
 use std::mem::MaybeUninit;
 
@@ -345,7 +346,8 @@ fn kernel_grad_gemms(g: &Geometry, m: usize, col: &[f32], dy: &[f32], dk: &mut [
 }
 
 /// The convolution of `x` (`g.input_shape()`, contiguous) with `kernel` (`g.kernel_shape()`),
-/// plus `bias` (`filters` values) on every output pixel if given, then `max(v, 0)` if `relu`:
+/// plus `bias` (`filters` values) on every output pixel if given, then `max(v, 0)` if `relu`
+/// (NaN kept, as [`Tensor::relu`](crate::Tensor::relu)):
 /// the output, `g.output_shape()`.
 ///
 /// The output buffer is not zeroed first (the GEMMs overwrite it), and the bias and relu are
@@ -365,8 +367,8 @@ pub(super) fn forward(g: &Geometry, x: &[f32], kernel: &[f32], bias: Option<&[f3
             }
             (Some(b), true) => piece
                 .chunks_exact_mut(f)
-                .for_each(|row| row.iter_mut().zip(b).for_each(|(v, &b)| *v = (*v + b).max(0.0))),
-            (None, true) => piece.iter_mut().for_each(|v| *v = v.max(0.0)),
+                .for_each(|row| row.iter_mut().zip(b).for_each(|(v, &b)| *v = relu_scalar(*v + b))),
+            (None, true) => piece.iter_mut().for_each(|v| *v = relu_scalar(*v)),
             (None, false) => {}
         }
     };

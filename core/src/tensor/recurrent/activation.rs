@@ -6,7 +6,11 @@
 //! a few multiply-adds (Cephes' `expf` polynomial after a range reduction by powers of two,
 //! within 2 ulp of `f32::exp`) that the compiler vectorizes; tanh is `1 - 2 / (e^2x + 1)`,
 //! exact to about 1e-7 in absolute terms.
+//!
+//! NaN in gives NaN out, as in PyTorch; the slopes at a NaN output follow PyTorch's backward
+//! formulas too (relu and elu pass the gradient through, `y <= 0 ? .. : 1`; the others are NaN).
 
+use crate::tensor::elementwise::relu_scalar;
 use serde::{Deserialize, Serialize};
 
 /// An activation inside a recurrent cell.
@@ -67,11 +71,11 @@ impl CellActivation {
     pub fn apply(self, xs: &mut [f32]) {
         match self {
             CellActivation::Linear => {}
-            CellActivation::Relu => xs.iter_mut().for_each(|v| *v = v.max(0.0)),
+            CellActivation::Relu => xs.iter_mut().for_each(|v| *v = relu_scalar(*v)),
             CellActivation::Elu { alpha } => {
                 xs.iter_mut().for_each(|v| *v = if *v > 0.0 { *v } else { alpha * v.exp_m1() })
             }
-            CellActivation::Softplus => xs.iter_mut().for_each(|v| *v = v.max(0.0) + (-v.abs()).exp().ln_1p()),
+            CellActivation::Softplus => xs.iter_mut().for_each(|v| *v = relu_scalar(*v) + (-v.abs()).exp().ln_1p()),
             CellActivation::Sigmoid => xs.iter_mut().for_each(|v| *v = fast_sigmoid(*v)),
             CellActivation::Tanh => xs.iter_mut().for_each(|v| *v = fast_tanh(*v)),
         }
@@ -105,8 +109,8 @@ impl CellActivation {
         let pairs = out.iter_mut().zip(ys);
         match self {
             CellActivation::Linear => pairs.for_each(|(o, _)| *o = 1.0),
-            CellActivation::Relu => pairs.for_each(|(o, &y)| *o = if y > 0.0 { 1.0 } else { 0.0 }),
-            CellActivation::Elu { alpha } => pairs.for_each(|(o, &y)| *o = if y > 0.0 { 1.0 } else { y + alpha }),
+            CellActivation::Relu => pairs.for_each(|(o, &y)| *o = if y <= 0.0 { 0.0 } else { 1.0 }),
+            CellActivation::Elu { alpha } => pairs.for_each(|(o, &y)| *o = if y <= 0.0 { y + alpha } else { 1.0 }),
             CellActivation::Softplus => pairs.for_each(|(o, &y)| *o = -(-y).exp_m1()),
             CellActivation::Sigmoid => pairs.for_each(|(o, &y)| *o = y * (1.0 - y)),
             CellActivation::Tanh => pairs.for_each(|(o, &y)| *o = 1.0 - y * y),
@@ -134,6 +138,37 @@ mod tests {
         assert!(fast_sigmoid(-1000.0) == fast_sigmoid(-88.0) && fast_sigmoid(-1000.0) < 1e-37);
         assert!(fast_sigmoid(1000.0) == 1.0 && fast_tanh(1000.0) == 1.0 && fast_tanh(-1000.0) == -1.0);
         assert!(fast_exp(f32::NAN).is_nan());
+    }
+
+    #[test]
+    fn nan_in_gives_nan_out_and_other_values_are_unchanged() {
+        let acts = [
+            CellActivation::Relu,
+            CellActivation::Elu { alpha: 0.7 },
+            CellActivation::Softplus,
+            CellActivation::Sigmoid,
+            CellActivation::Tanh,
+        ];
+        for act in acts {
+            let (mut xs, mut clean) = ([-2.0f32, f32::NAN, 0.5, f32::NAN, 3.0], [-2.0f32, 0.0, 0.5, 0.0, 3.0]);
+            act.apply(&mut xs);
+            act.apply(&mut clean);
+            assert!(xs[1].is_nan() && xs[3].is_nan() && act.of(f32::NAN).is_nan(), "{act:?}: {xs:?}");
+            for i in [0, 2, 4] {
+                assert_eq!(xs[i].to_bits(), clean[i].to_bits(), "{act:?}: element {i} beside a NaN");
+            }
+            // The slope at a NaN output, as PyTorch's backward formulas give it: relu and elu
+            // (`y <= 0 ? .. : 1`) pass the gradient through, the others are NaN.
+            let slope = act.slope(f32::NAN);
+            match act {
+                CellActivation::Relu | CellActivation::Elu { .. } => assert_eq!(slope, 1.0, "{act:?}"),
+                _ => assert!(slope.is_nan(), "{act:?}: {slope}"),
+            }
+        }
+        // Relu as `max(x, 0)` gave it, bit for bit, except -0.0 keeps its sign.
+        for x in [-3.0f32, -1e-30, 0.0, 1e-30, 2.5, f32::INFINITY, f32::NEG_INFINITY] {
+            assert_eq!(CellActivation::Relu.of(x).to_bits(), x.max(0.0).to_bits(), "relu({x})");
+        }
     }
 
     #[test]
