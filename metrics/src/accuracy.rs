@@ -10,7 +10,8 @@ use crate::{ratio, state, Metric, MetricConfig};
 /// How the truth is given and how predictions are scored.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Form {
-    /// Indices `[n]` / `[n, 1]` against argmax of `[n, C]` (or thresholded binary scores).
+    /// Indices `[n]` / `[n, 1]` against argmax of `[n, C]`, against class indices `[n]` /
+    /// `[n, 1]`, or against thresholded binary scores (see [`Accuracy`]).
     Sparse,
     /// One-hot `[n, C]` against argmax of `[n, C]`.
     Categorical,
@@ -52,8 +53,7 @@ impl Counter {
         let (truth, pred) = match self.form {
             Form::Sparse => {
                 expect_indices(name, &t, y_true, "CategoricalAccuracy")?;
-                let c = p.cols.max(2);
-                (input::truth_labels(name, &t, c)?, input::pred_labels(name, &p, c, 0.5)?)
+                sparse_labels(name, &t, &p)?
             }
             Form::Categorical => {
                 expect_one_hot(name, &t, y_true, "Accuracy (sparse categorical)")?;
@@ -71,6 +71,28 @@ impl Counter {
         let correct = truth.iter().zip(&pred).filter(|(a, b)| a == b).count();
         Ok((correct as u64, truth.len() as u64))
     }
+}
+
+/// True and predicted classes for [`Accuracy`]: predictions `[n, C]` by argmax; `[n]` / `[n, 1]`
+/// predictions as class indices when every value is a non-negative integer, otherwise as
+/// binary scores (class 1 when `> 0.5`), which need labels 0 and 1.
+fn sparse_labels(name: &str, t: &Matrix, p: &Matrix) -> Result<(Vec<usize>, Vec<usize>)> {
+    if p.cols > 1 {
+        return Ok((input::truth_labels(name, t, p.cols)?, input::pred_labels(name, p, p.cols, 0.5)?));
+    }
+    let truth = input::truth_labels(name, t, usize::MAX)?;
+    if input::holds_class_indices(p) {
+        return Ok((truth, input::pred_labels(name, p, usize::MAX, 0.5)?));
+    }
+    if let Some(c) = truth.iter().find(|&&c| c > 1) {
+        let score = p.data.iter().find(|v| **v < 0.0 || v.fract() != 0.0).expect("not all class indices");
+        let expected = format!(
+            "class indices (non-negative integers), as y_true holds class {c}; predictions of shape [n] that are \
+             not all integers are read as binary scores, for labels 0 and 1 only (give [n, C] scores otherwise)"
+        );
+        return Err(Error::invalid(format!("{name}: y_pred value"), score, expected));
+    }
+    Ok((truth, input::pred_labels(name, p, 2, 0.5)?))
 }
 
 fn expect_indices(name: &str, t: &Matrix, y_true: &Tensor, other: &str) -> Result<()> {
@@ -165,8 +187,16 @@ macro_rules! accuracy_metric {
     };
 }
 
-/// Sparse categorical accuracy, name "accuracy": true class indices `[n]` / `[n, 1]` against the
-/// argmax of `[n, C]` predictions (binary scores `[n]` / `[n, 1]` are thresholded at 0.5).
+/// Sparse categorical accuracy, name "accuracy": the fraction of samples whose predicted class
+/// equals the true class, for true class indices `[n]` / `[n, 1]` and predictions that are
+/// - scores `[n, C]`: the predicted class is the argmax (the first maximum wins ties);
+/// - `[n]` / `[n, 1]` values that are all non-negative integers: class indices, compared with
+///   the truth as they are (scikit-learn's `accuracy_score`, Keras' `Accuracy`);
+/// - other `[n]` / `[n, 1]` values: binary scores, class 1 when `score > 0.5` (probabilities;
+///   for another threshold use [`BinaryAccuracy`]); the truth must then be 0 or 1.
+///
+/// The rule is applied to each batch; the last two readings agree on predictions of 0 and 1,
+/// so a stream of batches gives the same result as one batch of all of them.
 ///
 /// ```
 /// use kensho_core::Tensor;
@@ -353,6 +383,39 @@ mod tests {
         assert_eq!(top_k_accuracy_score(&y, &p, 1).unwrap(), 1.0 / 3.0);
         assert_eq!(top_k_accuracy_score(&y, &p, 2).unwrap(), 2.0 / 3.0);
         assert_eq!(top_k_accuracy_score(&y, &p, 3).unwrap(), 1.0);
+    }
+
+    #[test]
+    fn class_index_predictions_beyond_two_classes_are_compared_as_indices() {
+        // Expected values counted by hand (scikit-learn's accuracy_score gives the same:
+        // the fraction of positions where y_true == y_pred).
+        let v = |x: &[f32]| Tensor::from_vec(x.to_vec(), &[x.len()]).unwrap();
+        let col = |x: &[f32]| Tensor::from_vec(x.to_vec(), &[x.len(), 1]).unwrap();
+        // Matches at positions 0, 2, 4, 5: 4 of 6.
+        let (y, p) = (v(&[0., 1., 2., 2., 1., 0.]), v(&[0., 2., 2., 1., 1., 0.]));
+        let mut acc = Accuracy::new();
+        acc.update(&y, &p).unwrap();
+        assert_eq!(acc.result(), 4.0 / 6.0);
+        assert_eq!(accuracy_score(&y, &p).unwrap(), 4.0 / 6.0);
+        // Truth of 0/1 only in the first batch, a prediction of 2 (thresholding at 0.5 would count
+        // it as class 1, a hit): [1, 0, 1] vs [2, 0, 1] is 2 of 3; then [2, 2, 0] vs [2, 1, 0]
+        // (shape [n, 1]) is 2 of 3: 4 of 6 over the stream, as accuracy_score on the concatenation.
+        let mut acc = Accuracy::new();
+        acc.update(&v(&[1., 0., 1.]), &v(&[2., 0., 1.])).unwrap();
+        assert_eq!(acc.result(), 2.0 / 3.0);
+        acc.update(&col(&[2., 2., 0.]), &col(&[2., 1., 0.])).unwrap();
+        assert_eq!(acc.result(), 4.0 / 6.0);
+        let all = (v(&[1., 0., 1., 2., 2., 0.]), v(&[2., 0., 1., 2., 1., 0.]));
+        assert_eq!(accuracy_score(&all.0, &all.1).unwrap(), acc.result());
+        // Binary scores are still thresholded at 0.5: predictions [1, 0, 0, 0], 3 of 4 right.
+        let mut acc = Accuracy::new();
+        acc.update(&v(&[1., 0., 1., 0.]), &v(&[0.7, 0.2, 0.4, 0.5])).unwrap();
+        assert_eq!(acc.result(), 0.75);
+        // Fractional scores with a third class blame y_pred and say what to give instead.
+        let e = Accuracy::new().update(&v(&[0., 2.]), &v(&[0.3, 0.9])).unwrap_err().to_string();
+        assert!(e.contains("accuracy: y_pred") && e.contains("0.3") && e.contains("class 2"), "{e}");
+        let e = Accuracy::new().update(&v(&[0., -1.]), &v(&[0., 1.])).unwrap_err().to_string();
+        assert!(e.contains("y_true") && e.contains("non-negative integer"), "{e}");
     }
 
     #[test]

@@ -58,10 +58,13 @@ pub(crate) fn pair(metric: &str, y_true: &Tensor, y_pred: &Tensor) -> Result<(Ma
     Ok((t, p))
 }
 
-/// Reads `v` as a class index in `0..num_classes`.
+/// Reads `v` as a class index in `0..num_classes` (`usize::MAX`: any non-negative integer).
 fn index(metric: &str, arg: &str, v: f32, num_classes: usize) -> Result<usize> {
     if v < 0.0 || v.fract() != 0.0 || v as usize >= num_classes {
-        let expected = format!("an integer class index in 0..{num_classes}");
+        let expected = match num_classes {
+            usize::MAX => "a non-negative integer class index".to_string(),
+            n => format!("an integer class index in 0..{n}"),
+        };
         return Err(Error::invalid(format!("{metric}: {arg} label"), v, expected));
     }
     Ok(v as usize)
@@ -76,6 +79,13 @@ pub(crate) fn argmax(row: &[f32]) -> usize {
         }
     }
     best
+}
+
+/// Whether a one-column `y_pred` holds class indices (every value a non-negative integer)
+/// rather than binary scores. The two readings agree on 0 and 1, so a stream of batches is
+/// scored the same whichever reading each batch gets.
+pub(crate) fn holds_class_indices(p: &Matrix) -> bool {
+    p.cols == 1 && p.data.iter().all(|v| *v >= 0.0 && v.fract() == 0.0)
 }
 
 /// True class indices: a column of integer labels, or one-hot rows (argmax) with `num_classes` columns.
@@ -143,7 +153,7 @@ pub(crate) fn infer_num_classes(metric: &str, y_true: &Tensor, y_pred: &Tensor) 
     for &v in &t.data {
         top = top.max(index(metric, "y_true", v, usize::MAX)?);
     }
-    if p.data.iter().all(|v| *v >= 0.0 && v.fract() == 0.0) {
+    if holds_class_indices(&p) {
         top = top.max(p.data.iter().fold(0.0f32, |a, &b| a.max(b)) as usize);
     }
     Ok(top + 1)
