@@ -169,3 +169,61 @@ fn a_save_removes_the_temporary_files_that_killed_writers_left() {
     names.sort();
     assert!(names.contains(&"m.safetensors".to_string()), "{names:?}");
 }
+
+/// The bytes of a safetensors file with this header JSON and `data` bytes after it.
+fn raw_file(header: &str, data: &[u8]) -> Vec<u8> {
+    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+    bytes.extend_from_slice(header.as_bytes());
+    bytes.extend_from_slice(data);
+    bytes
+}
+
+/// Issue 14: safetensors errors showed the library's variant names (`TensorInvalidInfo`) instead
+/// of the tensor and the byte counts.
+#[test]
+fn corrupt_headers_are_described_with_the_tensor_and_the_sizes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.safetensors");
+    let f32s = |n: usize| vec![0u8; 4 * n];
+    let entry = |name: &str, shape: &str, begin: usize, end: usize| {
+        format!(r#""{name}":{{"dtype":"F32","shape":{shape},"data_offsets":[{begin},{end}]}}"#)
+    };
+    let cases: Vec<(Vec<u8>, Vec<&str>)> = vec![
+        // Shape [4, 3] needs 48 bytes; the offsets give 40 (was: TensorInvalidInfo).
+        (
+            raw_file(&format!("{{{}}}", entry("dense.kernel", "[4,3]", 0, 40)), &f32s(10)),
+            vec!["dense.kernel", "48", "40"],
+        ),
+        // Offsets past the end of the file (a lying size).
+        (
+            raw_file(&format!("{{{}}}", entry("dense.kernel", "[4,3]", 0, 48)), &f32s(5)),
+            vec!["dense.kernel", "48", "20", "truncated"],
+        ),
+        // A gap between two tensors (was: InvalidOffset).
+        (
+            raw_file(&format!("{{{},{}}}", entry("a", "[2]", 0, 8), entry("b", "[2]", 12, 20)), &f32s(5)),
+            vec!["\"b\"", "12", "8"],
+        ),
+        // A shape whose byte size overflows (was: ValidationOverflow).
+        (raw_file(&format!("{{{}}}", entry("big", "[4611686018427387904,4]", 0, 0)), &[]), vec!["big", "overflows"]),
+        // Bytes after the last tensor (was: MetadataIncompleteBuffer).
+        (raw_file(&format!("{{{}}}", entry("a", "[2]", 0, 8)), &f32s(3)), vec!["8", "12", "4 bytes after"]),
+        // A dtype safetensors does not define.
+        (raw_file(r#"{"a":{"dtype":"Q4","shape":[2],"data_offsets":[0,1]}}"#, &[0]), vec!["\"a\"", "Q4"]),
+        // A header length past the end, and one beyond the limit.
+        (raw_file("{}", &[])[..9].to_vec(), vec!["2 bytes", "1 bytes follow"]),
+        (u64::MAX.to_le_bytes().to_vec(), vec!["18446744073709551615", "100000000"]),
+        (vec![1, 2, 3], vec!["3 bytes long"]),
+        (raw_file("{\"a\":3}", &[]), vec!["\"a\"", "data_offsets"]),
+        (raw_file("not json", &[]), vec!["not a JSON object"]),
+    ];
+    for (bytes, wanted) in cases {
+        std::fs::write(&path, &bytes).unwrap();
+        let err = kensho::checkpoint::load_tensors(&path).unwrap_err().to_string();
+        assert!(err.starts_with(&path.display().to_string()), "{err}");
+        for w in wanted {
+            assert!(err.contains(w), "{w:?} not in: {err}");
+        }
+        assert!(!err.contains("TensorInvalidInfo") && !err.contains("InvalidOffset"), "{err}");
+    }
+}

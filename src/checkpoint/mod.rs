@@ -99,6 +99,7 @@
 //! A load that matches no key lists both sides' keys and suggests such rules.
 
 mod atomic;
+mod header;
 pub(crate) mod model_file;
 mod tensors_file;
 pub(crate) mod torch_layout;

@@ -87,16 +87,13 @@ pub fn load_tensors(path: impl AsRef<Path>) -> Result<(Vec<(String, Tensor)>, Me
 
 /// Parses the bytes of a safetensors file (see [`load_tensors`]).
 pub(crate) fn parse(path: &Path, bytes: &[u8]) -> Result<(Vec<(String, Tensor)>, Metadata)> {
-    let file = SafeTensors::deserialize(bytes).map_err(|e| {
-        Error::parse(
-            path,
-            format!(
-                "not a valid safetensors file ({} bytes; the file is truncated or its header is corrupt): {e:?}",
-                bytes.len()
-            ),
-        )
-    })?;
-    let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| Error::parse(path, format!("{e:?}")))?;
+    super::header::check(path, bytes)?;
+    let unreadable = |e: safetensors::SafeTensorError| {
+        let reason = super::header::describe(&e);
+        Error::parse(path, format!("not a valid safetensors file ({} bytes): {reason}", bytes.len()))
+    };
+    let file = SafeTensors::deserialize(bytes).map_err(unreadable)?;
+    let (_, header) = SafeTensors::read_metadata(bytes).map_err(unreadable)?;
     let metadata = header.metadata().clone().unwrap_or_default();
     let mut tensors: Vec<(usize, String, Tensor)> = Vec::with_capacity(file.len());
     for (name, view) in file.tensors() {
