@@ -122,6 +122,11 @@ impl Model {
         }
         let names = self.output_names();
         for (((shape, targets), head), name) in shapes.iter().zip(y).zip(&compiled.heads).zip(&names) {
+            let what = || match names.len() {
+                1 => "y".to_string(),
+                _ => format!("y of output \"{name}\""),
+            };
+            crate::finite::check_finite(context, &what, targets)?;
             let output: Vec<usize> = std::iter::once(x[0].shape()[0])
                 .chain(
                     shape

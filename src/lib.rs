@@ -47,6 +47,7 @@ pub mod callbacks;
 pub mod checkpoint;
 mod compile;
 mod evaluate;
+mod finite;
 mod fit;
 mod functional;
 mod graph;

@@ -238,6 +238,11 @@ impl Model {
             if t.is_empty() {
                 return Err(Error::invalid(format!("{context}: x"), "an empty data set", "at least one sample"));
             }
+            let what = || match shapes.len() {
+                1 => "x".to_string(),
+                _ => format!("x of input \"{}\"", self.input_names()[i]),
+            };
+            crate::finite::check_finite(context, &what, t)?;
             if let Some(layer) = self.first_layer(i) {
                 layer.validate_input(t).map_err(|e| Error::invalid(context, e.to_string(), "valid input values"))?;
             }

@@ -8,6 +8,7 @@
 mod conv;
 mod create;
 mod elementwise;
+mod finite;
 pub(crate) mod heap;
 mod index;
 mod matmul;
