@@ -37,7 +37,7 @@ fn fit_refuses_a_nan_in_x_before_touching_the_weights() {
     let (x, y) = data();
     let mut model = model();
     let before = model.get_weights();
-    let err = model.fit(&with_value(&x, &[57, 2], f32::NAN), &y, quiet()).unwrap_err().to_string();
+    let err = model.fit(with_value(&x, &[57, 2], f32::NAN), &y, quiet()).unwrap_err().to_string();
     assert!(err.contains("fit: x") && err.contains("NaN at row 57, column 2"), "{err}");
     assert_eq!(model.get_weights(), before, "no step may run on data with a NaN");
 }
