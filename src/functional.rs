@@ -179,8 +179,8 @@ fn check_ends(inputs: &[&SymbolicTensor], outputs: &[&SymbolicTensor], calls: &[
 /// user chose (a clash between two chosen names is reported when the model builds).
 fn unique_names(layers: &mut [Box<dyn Layer>], auto_named: &[bool]) {
     let mut taken: Vec<String> =
-        layers.iter().zip(auto_named).filter(|(_, &auto)| !auto).map(|(l, _)| l.name().to_string()).collect();
-    for (layer, _) in layers.iter_mut().zip(auto_named).filter(|(_, &auto)| auto) {
+        layers.iter().zip(auto_named).filter(|&(_, &auto)| !auto).map(|(l, _)| l.name().to_string()).collect();
+    for (layer, _) in layers.iter_mut().zip(auto_named).filter(|&(_, &auto)| auto) {
         let name = unused_name(&snake_case(layer.kind()), |n| taken.iter().any(|t| t == n));
         layer.set_name(&name);
         taken.push(name);

@@ -182,15 +182,15 @@ impl Model {
         for &output in &self.graph.outputs {
             let (mut stack, mut next) = (Vec::<(usize, usize)>::new(), Some(output));
             loop {
-                if let Some(ValueRef::Call { call, .. }) = next.take() {
-                    if !seen[call] {
-                        seen[call] = true;
-                        if met[calls[call].layer] == usize::MAX {
-                            met[calls[call].layer] = layers_met;
-                            layers_met += 1;
-                        }
-                        stack.push((call, 0));
+                if let Some(ValueRef::Call { call, .. }) = next.take()
+                    && !seen[call]
+                {
+                    seen[call] = true;
+                    if met[calls[call].layer] == usize::MAX {
+                        met[calls[call].layer] = layers_met;
+                        layers_met += 1;
                     }
+                    stack.push((call, 0));
                 }
                 let Some((call, read)) = stack.last_mut() else { break };
                 match calls[*call].inputs.get(*read) {

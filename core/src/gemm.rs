@@ -49,7 +49,8 @@ pub(crate) unsafe fn sgemm(
     csc: isize,
 ) {
     if threads <= 1 || (m < 16 && n < 16) {
-        matrixmultiply::sgemm(m, k, n, alpha, a.ptr, a.rs, a.cs, b.ptr, b.rs, b.cs, beta, c, rsc, csc);
+        // SAFETY: the caller guarantees the operands' bounds (this function's contract).
+        unsafe { matrixmultiply::sgemm(m, k, n, alpha, a.ptr, a.rs, a.cs, b.ptr, b.rs, b.cs, beta, c, rsc, csc) };
         return;
     }
     // Split the larger side of C into one block per thread; each block is an independent GEMM,

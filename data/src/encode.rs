@@ -33,7 +33,7 @@ pub fn to_categorical(labels: &Tensor, num_classes: Option<usize>) -> Result<Ten
         classes.push(v as usize);
     }
     let k = num_classes.unwrap_or_else(|| classes.iter().max().map_or(0, |m| m + 1));
-    if let Some((i, c)) = classes.iter().enumerate().find(|(_, &c)| c >= k) {
+    if let Some((i, c)) = classes.iter().enumerate().find(|&(_, &c)| c >= k) {
         return Err(Error::invalid(
             format!("to_categorical: label at flat index {i}"),
             c,

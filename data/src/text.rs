@@ -213,7 +213,7 @@ impl CheckState for Tokenizer {
         if let Some((word, _)) = self.counts.iter().find(|(w, _)| !seen.insert(w.as_str())) {
             return Err(format!("the word {word:?} is counted twice, expected each word once"));
         }
-        match self.word_index.iter().find(|(_, &i)| i == 0) {
+        match self.word_index.iter().find(|&(_, &i)| i == 0) {
             Some((word, _)) => Err(format!("the word {word:?} has index 0, expected 1 or more (0 is padding)")),
             None => Ok(()),
         }

@@ -113,16 +113,16 @@ pub(crate) fn averaged(cm: &ConfusionMatrix, kind: Kind, average: Average, zd: Z
 
 fn check_config(metric: &str, num_classes: usize, kind: Kind, average: Average) -> Result<()> {
     input::check_num_classes(metric, num_classes)?;
-    if let Average::Binary { pos_label } = average {
-        if pos_label >= num_classes {
-            let expected = format!("a class in 0..{num_classes}");
-            return Err(Error::invalid(format!("{metric}: pos_label"), pos_label, expected));
-        }
+    if let Average::Binary { pos_label } = average
+        && pos_label >= num_classes
+    {
+        let expected = format!("a class in 0..{num_classes}");
+        return Err(Error::invalid(format!("{metric}: pos_label"), pos_label, expected));
     }
-    if let Kind::FBeta(beta) = kind {
-        if !(beta.is_finite() && beta >= 0.0) {
-            return Err(Error::invalid(format!("{metric}: beta"), beta, "a finite number >= 0"));
-        }
+    if let Kind::FBeta(beta) = kind
+        && !(beta.is_finite() && beta >= 0.0)
+    {
+        return Err(Error::invalid(format!("{metric}: beta"), beta, "a finite number >= 0"));
     }
     Ok(())
 }

@@ -251,11 +251,11 @@ impl Tensor {
     /// tensors are split across the kernel threads.
     pub fn map_inplace(&mut self, f: impl Fn(f32) -> f32 + Sync) {
         let threads = threads_for(self.len(), PARALLEL_MIN_ELEMS);
-        if threads > 1 {
-            if let Some(s) = self.0.as_slice_memory_order_mut() {
-                for_each_piece(s, threads, 1, |_, piece| piece.iter_mut().for_each(|v| *v = f(*v)));
-                return;
-            }
+        if threads > 1
+            && let Some(s) = self.0.as_slice_memory_order_mut()
+        {
+            for_each_piece(s, threads, 1, |_, piece| piece.iter_mut().for_each(|v| *v = f(*v)));
+            return;
         }
         self.0.mapv_inplace(f);
     }

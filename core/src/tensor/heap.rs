@@ -35,7 +35,7 @@ pub fn keep_freed_buffers() {
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn tune() {
     use std::os::raw::c_int;
-    extern "C" {
+    unsafe extern "C" {
         fn mallopt(param: c_int, value: c_int) -> c_int;
     }
     const M_TRIM_THRESHOLD: c_int = -1;

@@ -41,25 +41,22 @@ impl Tensor {
         if let Some(&bad) = indices.iter().find(|&&i| i >= n) {
             panic!("index_select: index {bad} out of bounds for axis {axis} of shape {:?}", self.shape());
         }
-        if axis == 0 {
-            if let Some(data) = self.as_slice() {
-                let row = self.len() / n.max(1);
-                let mut out = vec![0.0f32; row * indices.len()];
-                let copy = |(dst, &i): (&mut [f32], &usize)| dst.copy_from_slice(&data[i * row..(i + 1) * row]);
-                // Large gathers (a batch of rows from a big data set) wait on memory: split them
-                // across the kernel threads, unless already inside a parallel region.
-                if out.len() >= PARALLEL_GATHER_MIN
-                    && rayon::current_thread_index().is_none()
-                    && crate::num_threads() > 1
-                {
-                    crate::threads::pool().install(|| out.par_chunks_mut(row.max(1)).zip(indices).for_each(copy));
-                } else {
-                    out.chunks_mut(row.max(1)).zip(indices).for_each(copy);
-                }
-                let mut shape = self.shape().to_vec();
-                shape[0] = indices.len();
-                return Tensor::from_vec(out, &shape).expect("sizes match");
+        if axis == 0
+            && let Some(data) = self.as_slice()
+        {
+            let row = self.len() / n.max(1);
+            let mut out = vec![0.0f32; row * indices.len()];
+            let copy = |(dst, &i): (&mut [f32], &usize)| dst.copy_from_slice(&data[i * row..(i + 1) * row]);
+            // Large gathers (a batch of rows from a big data set) wait on memory: split them
+            // across the kernel threads, unless already inside a parallel region.
+            if out.len() >= PARALLEL_GATHER_MIN && rayon::current_thread_index().is_none() && crate::num_threads() > 1 {
+                crate::threads::pool().install(|| out.par_chunks_mut(row.max(1)).zip(indices).for_each(copy));
+            } else {
+                out.chunks_mut(row.max(1)).zip(indices).for_each(copy);
             }
+            let mut shape = self.shape().to_vec();
+            shape[0] = indices.len();
+            return Tensor::from_vec(out, &shape).expect("sizes match");
         }
         Tensor::from_array(self.0.select(Axis(axis), indices))
     }

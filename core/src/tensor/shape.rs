@@ -20,7 +20,7 @@ impl Tensor {
     /// ```
     pub fn reshape(&self, dims: &[isize]) -> Result<Tensor> {
         let bad = |why: &str| Error::shape(format!("reshape to {dims:?}"), why.to_string(), self.shape());
-        let inferred: Vec<usize> = dims.iter().enumerate().filter(|(_, &d)| d == -1).map(|(i, _)| i).collect();
+        let inferred: Vec<usize> = dims.iter().enumerate().filter(|&(_, &d)| d == -1).map(|(i, _)| i).collect();
         if inferred.len() > 1 || dims.iter().any(|&d| d < -1) {
             return Err(bad("at most one -1 and otherwise non-negative dimensions"));
         }

@@ -118,14 +118,14 @@ impl Layer for Conv2dTranspose {
         if c.filters == 0 {
             return Err(Error::invalid(format!("{owner} filters"), 0, "at least 1"));
         }
-        if let Some(p) = &c.output_padding {
-            if p.len() != 2 || p.iter().zip(&c.strides).any(|(p, s)| p >= s) {
-                return Err(Error::invalid(
-                    format!("{owner} output_padding"),
-                    format!("{p:?}"),
-                    format!("2 numbers, each less than its stride (strides {:?})", c.strides),
-                ));
-            }
+        if let Some(p) = &c.output_padding
+            && (p.len() != 2 || p.iter().zip(&c.strides).any(|(p, s)| p >= s))
+        {
+            return Err(Error::invalid(
+                format!("{owner} output_padding"),
+                format!("{p:?}"),
+                format!("2 numbers, each less than its stride (strides {:?})", c.strides),
+            ));
         }
         let channels = dims[2];
         let mut out = self.window().transpose_output(&dims[..2], c.output_padding.as_deref());
