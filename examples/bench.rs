@@ -37,15 +37,17 @@ use serde_json::{json, Value};
 use std::hint::black_box;
 use std::time::Instant;
 
-const USAGE: &str = "usage: bench <W1|W2|W3|W4|W5|W6|all> [--threads N] [--reps R]
+const USAGE: &str = "usage: bench <W1|W2|W3|W4|W5|W6|all> [--threads N] [--reps R] [--deterministic]
   runs the workloads of WORKLOADS.md and prints one JSON object per figure on stdout
-  --threads N  kernel threads (kensho::set_num_threads), default 1
-  --reps R     repetitions per figure, median reported (default 3)";
+  --threads N           kernel threads (kensho::set_num_threads), default 1
+  --reps R              repetitions per figure, median reported (default 3)
+  --deterministic       kensho::set_deterministic(true): weights independent of the thread count";
 
 struct Args {
     workloads: Vec<&'static str>,
     threads: usize,
     reps: usize,
+    deterministic: bool,
 }
 
 fn usage_exit(msg: &str) -> ! {
@@ -57,6 +59,7 @@ fn parse_args() -> Args {
     let mut workloads = None;
     let mut threads = 1usize;
     let mut reps = 3usize;
+    let mut deterministic = false;
     let mut it = std::env::args().skip(1);
     let positive = |flag: &str, v: Option<String>| -> usize {
         match v.as_deref().map(str::parse::<usize>) {
@@ -68,6 +71,7 @@ fn parse_args() -> Args {
         match arg.as_str() {
             "--threads" => threads = positive("--threads", it.next()),
             "--reps" => reps = positive("--reps", it.next()),
+            "--deterministic" => deterministic = true,
             "-h" | "--help" => {
                 eprintln!("{USAGE}");
                 std::process::exit(2);
@@ -90,7 +94,7 @@ fn parse_args() -> Args {
         }
     }
     let workloads = workloads.unwrap_or_else(|| usage_exit("missing workload"));
-    Args { workloads, threads, reps }
+    Args { workloads, threads, reps, deterministic }
 }
 
 /// Prints one figure: the median of `reps` and all of them, keys in a fixed order.
@@ -422,6 +426,7 @@ fn w6(threads: usize, reps: usize) -> Result<()> {
 fn main() {
     let args = parse_args();
     kensho::set_num_threads(args.threads);
+    kensho::set_deterministic(args.deterministic);
     let threads = args.threads;
     for w in &args.workloads {
         let result = match *w {

@@ -4,10 +4,10 @@
 //! A batch large enough is split into shards: each shard runs its forward and backward on its
 //! own tape (side by side on the kernel threads), its loss scaled by its share of the batch, and
 //! the gradients are added in shard order before the one optimizer update. The sum is the full
-//! batch's gradient up to float rounding. In the deterministic mode (the default, see
+//! batch's gradient up to float rounding. By default there is one shard per thread (and none on
+//! one thread), repeatable bit for bit for a given thread count; in the deterministic mode (see
 //! [`kensho_core::set_deterministic`]) the shards depend on the batch size alone, so the weights
-//! are the same bits on any number of threads; otherwise there is one shard per thread (and
-//! none on one thread), repeatable for a given thread count. A model with a layer that makes
+//! are the same bits on any number of threads. A model with a layer that makes
 //! masks is not split (the divisor of its loss, the mask's sum, is only known for the whole
 //! batch), nor one with a layer that needs the whole batch.
 //!
