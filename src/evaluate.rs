@@ -126,7 +126,7 @@ impl Model {
                 1 => "y".to_string(),
                 _ => format!("y of output \"{name}\""),
             };
-            crate::finite::check_finite(context, &what, targets)?;
+            crate::finite::check_finite(context, &what, targets, 0)?;
             let output: Vec<usize> = std::iter::once(x[0].shape()[0])
                 .chain(
                     shape

@@ -5,14 +5,15 @@
 use kensho_core::{Error, Result, Tensor};
 
 /// An error naming the first NaN or infinite value of `t`, if it has one. `context` names the
-/// call (`"fit"`), `what` the tensor (`"x"`, `"y of output \"score\""`).
-pub(crate) fn check_finite(context: &str, what: &dyn Fn() -> String, t: &Tensor) -> Result<()> {
+/// call (`"fit"`), `what` the tensor (`"x"`, `"y of output \"score\""`); `first_row` is the
+/// index of `t`'s first row in the caller's data.
+pub(crate) fn check_finite(context: &str, what: &dyn Fn() -> String, t: &Tensor, first_row: usize) -> Result<()> {
     let Some(index) = t.first_non_finite() else {
         return Ok(());
     };
     let value = t.to_contiguous().as_slice().expect("contiguous")[index];
     let row_len: usize = t.shape().iter().skip(1).product::<usize>().max(1);
-    let (row, within) = (index / row_len, index % row_len);
+    let (row, within) = (first_row + index / row_len, index % row_len);
     let place = match t.shape() {
         [] | [_] => format!("row {row}"),
         [_, _] => format!("row {row}, column {within}"),
@@ -40,7 +41,7 @@ mod tests {
     use super::*;
 
     fn message(t: &Tensor) -> String {
-        check_finite("fit", &|| "x".to_string(), t).unwrap_err().to_string()
+        check_finite("fit", &|| "x".to_string(), t, 0).unwrap_err().to_string()
     }
 
     #[test]
@@ -54,6 +55,8 @@ mod tests {
         values[7] = f32::NEG_INFINITY;
         let msg = message(&Tensor::from_vec(values, &[2, 3, 2]).unwrap());
         assert!(msg.contains("-inf at row 1, position [0, 1]"), "{msg}");
-        assert!(check_finite("fit", &|| "x".into(), &Tensor::ones(&[3, 2])).is_ok());
+        assert!(check_finite("fit", &|| "x".into(), &Tensor::ones(&[3, 2]), 0).is_ok());
+        let msg = check_finite("predict", &|| "x".into(), &Tensor::full(&[2, 2], f32::NAN), 256).unwrap_err();
+        assert!(msg.to_string().contains("NaN at row 256, column 0"), "{msg}");
     }
 }

@@ -213,8 +213,28 @@ impl Model {
         self.check_input(x, context)
     }
 
-    /// Checks that each input is `[batch, input_shape..]` for a built model, with one batch size.
+    /// Checks that each input is `[batch, input_shape..]` for a built model, with one batch size,
+    /// and holds finite values only.
     pub(crate) fn check_input(&self, x: &[Tensor], context: &str) -> Result<()> {
+        self.check_input_shapes(x, context)?;
+        self.check_finite_inputs(x, context, 0)
+    }
+
+    /// Checks that every value of the inputs `x` is finite; `first_row` is the index of their
+    /// first row in the caller's data (for the error).
+    pub(crate) fn check_finite_inputs(&self, x: &[Tensor], context: &str, first_row: usize) -> Result<()> {
+        for (i, t) in x.iter().enumerate() {
+            let what = || match x.len() {
+                1 => "x".to_string(),
+                _ => format!("x of input \"{}\"", self.input_names()[i]),
+            };
+            crate::finite::check_finite(context, &what, t, first_row)?;
+        }
+        Ok(())
+    }
+
+    /// [`Model::check_input`] without the finiteness check.
+    fn check_input_shapes(&self, x: &[Tensor], context: &str) -> Result<()> {
         let Some(shapes) = self.input_shapes() else {
             return Err(Error::invalid(
                 context,
@@ -238,11 +258,6 @@ impl Model {
             if t.is_empty() {
                 return Err(Error::invalid(format!("{context}: x"), "an empty data set", "at least one sample"));
             }
-            let what = || match shapes.len() {
-                1 => "x".to_string(),
-                _ => format!("x of input \"{}\"", self.input_names()[i]),
-            };
-            crate::finite::check_finite(context, &what, t)?;
             if let Some(layer) = self.first_layer(i) {
                 layer.validate_input(t).map_err(|e| Error::invalid(context, e.to_string(), "valid input values"))?;
             }
@@ -336,13 +351,15 @@ impl Model {
             .resolve(&self.input_names(), "input")
             .map_err(|e| Error::invalid("predict", e.to_string(), "one tensor per model input, in order or by name"))?;
         let x = x.as_slice();
-        self.check_input(x, "predict")?;
+        // Values are checked piece by piece as each is predicted (while in cache), not in a
+        // pass of their own: predicting changes nothing, so an error part-way loses nothing.
+        self.check_input_shapes(x, "predict")?;
         if batch_size == 0 {
             return Err(Error::invalid("predict: batch_size", 0, "a positive number of samples per batch"));
         }
         let n = x[0].shape()[0];
         let batch_size = batch_size.min(PREDICT_PIECE_ROWS);
-        let (graph, seed) = (&self.graph, self.seed);
+        let graph = &self.graph;
         let rows_of = |start: usize| -> Vec<Tensor> {
             x.iter().map(|t| t.slice_axis(0, start, (start + batch_size).min(n))).collect()
         };
@@ -352,12 +369,13 @@ impl Model {
         else {
             // Output sizes known only from the data: run the pieces, then join them.
             let starts: Vec<usize> = (0..n).step_by(batch_size).collect();
-            let run = |&start: &usize| predict_on_batch(graph, seed, &rows_of(start));
-            let pieces: Vec<Vec<Tensor>> = if parallel {
+            let run = |&start: &usize| self.predict_piece(&rows_of(start), start);
+            let pieces: Vec<Result<Vec<Tensor>>> = if parallel {
                 kensho_core::threads::pool().install(|| starts.par_iter().map(run).collect())
             } else {
                 starts.iter().map(run).collect()
             };
+            let pieces = pieces.into_iter().collect::<Result<Vec<_>>>()?;
             return (0..graph.outputs.len())
                 .map(|o| Tensor::try_concat(&pieces.iter().map(|p| p[o].clone()).collect::<Vec<_>>(), 0))
                 .collect();
@@ -372,18 +390,20 @@ impl Model {
                 job.1.push(chunk);
             }
         }
-        let run = |(start, outs): &mut (usize, Vec<&mut [f32]>)| {
-            for (out, y) in outs.iter_mut().zip(predict_on_batch(graph, seed, &rows_of(*start))) {
+        let run = |(start, outs): &mut (usize, Vec<&mut [f32]>)| -> Result<()> {
+            for (out, y) in outs.iter_mut().zip(self.predict_piece(&rows_of(*start), *start)?) {
                 out.copy_from_slice(y.to_contiguous().as_slice().expect("a contiguous output"));
             }
+            Ok(())
         };
         // Batches are independent: with several threads they run side by side (each batch's
-        // result is the same either way).
-        if parallel {
-            kensho_core::threads::pool().install(|| jobs.par_iter_mut().for_each(run));
+        // result is the same either way). The first failing piece in row order gives the error.
+        let done: Vec<Result<()>> = if parallel {
+            kensho_core::threads::pool().install(|| jobs.par_iter_mut().map(run).collect())
         } else {
-            jobs.iter_mut().for_each(run);
-        }
+            jobs.iter_mut().map(run).collect()
+        };
+        done.into_iter().collect::<Result<()>>()?;
         drop(jobs);
         buffers
             .into_iter()
@@ -467,6 +487,15 @@ impl Model {
 }
 
 /// The outputs of the graph for one batch, in inference mode (inputs assumed checked).
+impl Model {
+    /// One piece of `predict`'s input, starting at row `first_row`: its values checked, then
+    /// run in inference mode.
+    fn predict_piece(&self, x: &[Tensor], first_row: usize) -> Result<Vec<Tensor>> {
+        self.check_finite_inputs(x, "predict", first_row)?;
+        Ok(predict_on_batch(&self.graph, self.seed, x))
+    }
+}
+
 fn predict_on_batch(graph: &Graph, seed: u64, x: &[Tensor]) -> Vec<Tensor> {
     let tape = Tape::no_grad();
     let cx = Ctx::new(&tape, false, seeded_rng(seed));

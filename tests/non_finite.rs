@@ -61,6 +61,11 @@ fn predict_and_validation_data_refuse_non_finite_inputs() {
     let mut model = model();
     let err = model.predict(&with_value(&x, &[99, 3], f32::NAN)).unwrap_err().to_string();
     assert!(err.contains("predict: x") && err.contains("NaN at row 99, column 3"), "{err}");
+    // predict checks piece by piece (32 rows each here, side by side on several threads): the
+    // first bad row in order is the one reported.
+    let two_bad = with_value(&with_value(&x, &[90, 0], f32::NAN), &[40, 2], f32::INFINITY);
+    let err = model.predict(&two_bad).unwrap_err().to_string();
+    assert!(err.contains("inf at row 40, column 2"), "{err}");
     let (vx, vy) = (with_value(&x, &[1, 1], f32::NAN), y.clone());
     let before = model.get_weights();
     let options = FitOptions { validation_data: Some((&vx, &vy)), ..quiet() };
