@@ -50,7 +50,7 @@ impl Layer for Flatten {
     }
     fn build(&mut self, input_shape: &Shape, _rng: &mut Rng) -> Result<Shape> {
         let dims = input_shape.require_known(&format!("Flatten \"{}\"", self.config.name))?;
-        Ok(Shape::from([dims.iter().product()]))
+        Ok(Shape::from([Tensor::element_count(&dims)?]))
     }
     fn forward<'t>(&self, x: Var<'t>, _cx: &Ctx<'t>) -> Var<'t> {
         let shape = x.shape();

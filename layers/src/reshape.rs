@@ -53,16 +53,16 @@ impl Layer for Reshape {
     }
     fn build(&mut self, input_shape: &Shape, _rng: &mut Rng) -> Result<Shape> {
         let input_shape = input_shape.require_known(&format!("Reshape \"{}\"", self.config.name))?;
-        // Resolve -1 with the same rules as Tensor::reshape, on a stand-in of the sample's size.
-        let sample = Tensor::zeros(&[input_shape.iter().product()]);
-        let resolved = sample.reshape(&self.config.target_shape).map_err(|_| {
+        // Resolve -1 with the same rules as Tensor::reshape, from the sample's size alone.
+        let len = Tensor::element_count(&input_shape)?;
+        let resolved = Tensor::reshape_dims(len, &self.config.target_shape).map_err(|why| {
             Error::shape(
                 format!("Reshape \"{}\" to {:?}", self.config.name, self.config.target_shape),
-                "a per-sample shape with the same number of elements".to_string(),
+                format!("a per-sample shape with the same number of elements: {why}"),
                 &input_shape,
             )
         })?;
-        self.resolved = resolved.shape().to_vec();
+        self.resolved = resolved;
         Ok(Shape::known(&self.resolved))
     }
     fn forward<'t>(&self, x: Var<'t>, _cx: &Ctx<'t>) -> Var<'t> {

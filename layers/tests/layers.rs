@@ -251,6 +251,23 @@ fn reshape_to_an_incompatible_target_is_an_error() {
     assert_eq!(Reshape::new(&[3, 4]).build(&[2, 6].into(), &mut rng).unwrap(), vec![3, 4]);
 }
 
+/// Shapes as a hostile model file may give them: building works out the output shape without
+/// allocating a sample (before, a 2^40-element input allocated 4 TiB and aborted) and refuses
+/// products that overflow.
+#[test]
+fn reshape_and_flatten_build_huge_shapes_without_allocating_and_refuse_overflow() {
+    let mut rng = seeded_rng(0);
+    let huge: Shape = [1usize << 20, 1 << 20].into();
+    assert_eq!(Reshape::new(&[-1]).build(&huge, &mut rng).unwrap(), vec![1usize << 40]);
+    assert_eq!(Flatten::new().build(&huge, &mut rng).unwrap(), vec![1usize << 40]);
+    let overflowing: Shape = [1usize << 40, 1 << 40].into();
+    let msg = Reshape::new(&[-1]).build(&overflowing, &mut rng).unwrap_err().to_string();
+    assert!(msg.contains("elements"), "{msg}");
+    assert!(Flatten::new().build(&overflowing, &mut rng).is_err());
+    let msg = Reshape::new(&[1 << 62, 1 << 62, -1]).build(&[4].into(), &mut rng).unwrap_err().to_string();
+    assert!(msg.contains("fits in memory"), "{msg}");
+}
+
 #[test]
 fn input_rejects_a_shape_other_than_declared() {
     let mut input = Input::new(&[3, 2]);

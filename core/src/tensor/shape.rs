@@ -19,23 +19,39 @@ impl Tensor {
     /// # Ok::<(), kensho_core::Error>(())
     /// ```
     pub fn reshape(&self, dims: &[isize]) -> Result<Tensor> {
-        let bad = |why: &str| Error::shape(format!("reshape to {dims:?}"), why.to_string(), self.shape());
+        let shape = Tensor::reshape_dims(self.len(), dims)
+            .map_err(|why| Error::shape(format!("reshape to {dims:?}"), why, self.shape()))?;
+        Ok(self.reshape_to(&shape))
+    }
+
+    /// The shape [`Tensor::reshape`] gives `len` elements for `dims` (one of which may be `-1`),
+    /// worked out without a tensor; the error says what `dims` must be.
+    ///
+    /// ```
+    /// use kensho_core::Tensor;
+    /// assert_eq!(Tensor::reshape_dims(12, &[3, -1]), Ok(vec![3, 4]));
+    /// assert!(Tensor::reshape_dims(12, &[5, -1]).is_err());
+    /// ```
+    pub fn reshape_dims(len: usize, dims: &[isize]) -> std::result::Result<Vec<usize>, String> {
         let inferred: Vec<usize> = dims.iter().enumerate().filter(|&(_, &d)| d == -1).map(|(i, _)| i).collect();
         if inferred.len() > 1 || dims.iter().any(|&d| d < -1) {
-            return Err(bad("at most one -1 and otherwise non-negative dimensions"));
+            return Err("at most one -1 and otherwise non-negative dimensions".to_string());
         }
-        let known: usize = dims.iter().filter(|&&d| d >= 0).map(|&d| d as usize).product();
         let mut shape: Vec<usize> = dims.iter().map(|&d| d.max(0) as usize).collect();
+        let known = dims.iter().filter(|&&d| d >= 0).try_fold(1usize, |n, &d| n.checked_mul(d as usize));
+        let Some(known) = known else {
+            return Err(format!("dimensions whose product fits in memory, for {len} elements in total"));
+        };
         if let Some(&i) = inferred.first() {
-            if known == 0 || !self.len().is_multiple_of(known) {
-                return Err(bad(&format!("a size that divides {} elements", self.len())));
+            if known == 0 || !len.is_multiple_of(known) {
+                return Err(format!("a size that divides {len} elements"));
             }
-            shape[i] = self.len() / known;
+            shape[i] = len / known;
         }
-        if shape.iter().product::<usize>() != self.len() {
-            return Err(bad(&format!("{} elements in total", self.len())));
+        if known != len && inferred.is_empty() {
+            return Err(format!("{len} elements in total"));
         }
-        Ok(self.reshape_to(&shape))
+        Ok(shape)
     }
 
     /// The same elements with a new shape of the same size (no copy if contiguous).
