@@ -6,11 +6,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::persist::CheckState;
 
+/// The largest class index an `f32` label holds exactly (2^24).
+const MAX_EXACT_LABEL: f32 = 16_777_216.0;
+
 /// One-hot encodes integer class indices, as Keras' `to_categorical`: a `[..]` tensor of class
 /// indices becomes `[.., num_classes]`. With `num_classes = None` it is `max(labels) + 1`.
 ///
 /// # Errors
-/// A label that is negative, not an integer, or `>= num_classes`.
+/// A label that is negative, not an integer, above 2^24 (where `f32` no longer holds every
+/// integer, so a stray `1e9` cannot ask for gigabytes of columns), or `>= num_classes`; a result
+/// whose size overflows (checked before allocating).
 ///
 /// ```
 /// use kensho_core::Tensor;
@@ -23,11 +28,11 @@ pub fn to_categorical(labels: &Tensor, num_classes: Option<usize>) -> Result<Ten
     let values = labels.to_vec();
     let mut classes = Vec::with_capacity(values.len());
     for (i, &v) in values.iter().enumerate() {
-        if v < 0.0 || v.fract() != 0.0 || !v.is_finite() {
+        if v < 0.0 || v.fract() != 0.0 || !v.is_finite() || v > MAX_EXACT_LABEL {
             return Err(Error::invalid(
                 format!("to_categorical: label at flat index {i}"),
                 v,
-                "a class index 0, 1, 2, ...",
+                "a class index 0, 1, 2, ... up to 2^24 (the integers f32 holds exactly)",
             ));
         }
         classes.push(v as usize);
@@ -40,9 +45,17 @@ pub fn to_categorical(labels: &Tensor, num_classes: Option<usize>) -> Result<Ten
             format!("a class index below num_classes = {k}"),
         ));
     }
+    let out_shape = [labels.shape(), &[k]].concat();
+    Tensor::element_count(&out_shape).map_err(|e| {
+        Error::invalid(
+            "to_categorical: num_classes",
+            format!("{k} classes for {} labels ({e})", classes.len()),
+            "a number of classes whose one-hot table fits in memory: is a label mistyped?",
+        )
+    })?;
     let mut out = vec![0.0; classes.len() * k];
     classes.iter().enumerate().for_each(|(i, &c)| out[i * k + c] = 1.0);
-    Tensor::from_vec(out, &[labels.shape(), &[k]].concat())
+    Tensor::from_vec(out, &out_shape)
 }
 
 /// One-hot encoder for one column of numeric categories (scikit-learn's `OneHotEncoder` with
@@ -274,6 +287,17 @@ mod tests {
         assert!(to_categorical(&y, Some(3)).unwrap_err().to_string().contains("num_classes = 3"));
         assert!(to_categorical(&Tensor::from_vec(vec![0.5], &[1]).unwrap(), None).is_err());
         assert!(to_categorical(&Tensor::from_vec(vec![-1.0], &[1]).unwrap(), None).is_err());
+    }
+
+    #[test]
+    fn a_stray_huge_label_is_an_error_before_any_allocation() {
+        // Before, 1e9 asked for a [1, 1e9] table (4 GB) and 1e30 for more than memory holds.
+        for label in [1e9f32, 1e30, 16_777_218.0] {
+            let msg = to_categorical(&Tensor::from_vec(vec![0.0, label], &[2]).unwrap(), None).unwrap_err();
+            assert!(msg.to_string().contains("2^24"), "{label}: {msg}");
+        }
+        let msg = to_categorical(&Tensor::from_vec(vec![1.0], &[1]).unwrap(), Some(usize::MAX)).unwrap_err();
+        assert!(msg.to_string().contains("fits in memory"), "{msg}");
     }
 
     #[test]
