@@ -4,7 +4,7 @@ the `safetensors` package from PyPI (no kensho code involved).
 
 Usage: python scripts/crosscheck_safetensors.py DIR
 
-Run by tests/checkpoint_crosscheck.rs when KENSHO_PYTHON names a python with numpy and
+Run by tests/suite/checkpoint_crosscheck.rs when KENSHO_PYTHON names a python with numpy and
 safetensors installed:
 
 1. Reads DIR/model.safetensors, a trained MLP saved by kensho's `Sequential::save`: the

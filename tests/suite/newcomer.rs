@@ -71,8 +71,10 @@ fn child_training_run() {
 /// terminal.
 #[test]
 fn training_output_goes_to_stdout_in_keras_words() {
+    // The child test's name as the harness knows it: its module path without the crate's name.
+    let child = module_path!().split_once("::").map_or(String::new(), |(_, m)| format!("{m}::")) + "child_training_run";
     let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_training_run", "--include-ignored", "--nocapture", "--test-threads=1"])
+        .args(["--exact", &child, "--include-ignored", "--nocapture", "--test-threads=1"])
         .output()
         .unwrap();
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
