@@ -6,6 +6,7 @@
 //! so that the tests of this file run one at a time and only the loader under test allocates.
 
 use std::alloc::{GlobalAlloc, Layout, System};
+#[path = "suite/common.rs"]
 mod common;
 
 use std::io::Write;

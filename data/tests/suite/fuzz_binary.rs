@@ -4,9 +4,7 @@
 //! cut short at any length must be an error. Proptest catches panics and shrinks the input.
 //! Headers that lie about sizes are in `allocation_bounds.rs`, where memory is measured.
 
-mod common;
-
-use common::{
+use crate::common::{
     cifar_records, config, flip, for_each_truncation, gzip, idx_bytes, ok_or_names_file, small_idx_images, write,
 };
 use kensho_data::{cifar, idx};

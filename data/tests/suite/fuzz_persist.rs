@@ -3,12 +3,10 @@
 //! returns `Ok` or an error naming the file, never panics, and whatever it accepts can then be
 //! used (`transform`, `inverse_transform`, sequences, ...) without panicking.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use common::{config, flip, for_each_truncation, ok_or_names_file, write};
+use crate::common::{config, flip, for_each_truncation, ok_or_names_file, write};
 use kensho_data::{
     LabelEncoder, MinMaxScaler, Normalizer, OneHotEncoder, StandardScaler, Tensor, Tokenizer, Transformer,
 };

@@ -3,8 +3,7 @@
 // The literals are the float64 reference output, pasted as printed.
 #![allow(clippy::excessive_precision)]
 
-mod common;
-use common::{assert_close, param, step1};
+use crate::common::{assert_close, param, step1};
 use kensho_optim::{Adagrad, Adam, AdamW, Optimizer, RmsProp, Sgd};
 
 const W0: [f32; 3] = [1.0, -2.0, 3.0];

@@ -1,8 +1,7 @@
 //! The options every optimizer shares (clipping, weight decay, learning rate and schedules),
 //! frozen and gradient-less parameters, and configuration round trips. Values hand-computed.
 
-mod common;
-use common::{assert_close, grads, param, step1};
+use crate::common::{assert_close, grads, param, step1};
 use kensho_optim::{
     Adagrad, Adam, AdamW, CosineDecay, ExponentialDecay, LearningRateSchedule, Optimizer, OptimizerConfig,
     PiecewiseConstantDecay, RmsProp, Sgd,

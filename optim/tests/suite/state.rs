@@ -1,7 +1,6 @@
 //! Checkpoints: `state()` → `load_state()` continues bit-identically, entry names, and errors.
 
-mod common;
-use common::{grads, param};
+use crate::common::{grads, param};
 use kensho_autograd::Param;
 use kensho_core::{Error, Tensor};
 use kensho_optim::{Adagrad, Adam, AdamW, CosineDecay, Optimizer, RmsProp, Sgd};

@@ -5,11 +5,9 @@
 //! fields to lie about; its nearest thing, rows with a field too many or too few, is tested
 //! here by a plain loop.
 
-mod common;
-
 use std::path::Path;
 
-use common::{config, flip, for_each_truncation, gzip, ok_or_names_file, write, SMALL_CSV, SMALL_TEXTS};
+use crate::common::{config, flip, for_each_truncation, gzip, ok_or_names_file, write, SMALL_CSV, SMALL_TEXTS};
 use kensho_data::{load_csv, load_labelled_texts, read_csv, CsvData, CsvOptions, Missing};
 use proptest::collection::vec;
 use proptest::prelude::*;
