@@ -16,7 +16,8 @@
 //!
 //! Case counts (debug build, 2 shared cores: about 11 s for the whole binary): every truncation of the
 //! three files (~3,000 loads), 256 arbitrary byte strings, 256 mutated files, 256 lying headers,
-//! 256 JSON mutations.
+//! 256 JSON mutations of the Dense model's file, and 256 of a convolutional and a sequence
+//! model's files.
 
 use kensho::checkpoint::load_tensors;
 use kensho::prelude::*;
@@ -235,33 +236,90 @@ proptest! {
     #[test]
     fn mutated_model_json_is_checked(leaf in any::<usize>(), change in 0..9usize) {
         let f = files();
-        let (mut header, data) = split(&f.model);
-        let mut json: Value = serde_json::from_str(header["__metadata__"]["kensho.model"].as_str().unwrap()).unwrap();
-        let mut leaves = Vec::new();
-        pointers(&json, String::new(), &mut leaves);
-        let at = &leaves[leaf % leaves.len()];
-        let new = [
-            serde_json::json!(100_000_000_000u64),
-            serde_json::json!(0),
-            serde_json::json!(-1),
-            serde_json::json!(1u64 << 62),
-            serde_json::json!(u64::MAX),
-            serde_json::json!(1.5),
-            serde_json::json!("x"),
-            Value::Null,
-        ];
-        if change < new.len() {
-            *json.pointer_mut(at).unwrap() = new[change].clone();
-        } else {
-            let (parent, key) = at.rsplit_once('/').unwrap();
-            match json.pointer_mut(parent).unwrap() {
-                Value::Object(map) => { map.remove(key); }
-                Value::Array(items) => { items.remove(key.parse::<usize>().unwrap()); }
-                _ => unreachable!(),
-            }
-        }
-        header["__metadata__"]["kensho.model"] = Value::from(json.to_string());
-        let bytes = join(&header, &data);
-        check_all_parsers(&f.case(), &bytes);
+        check_all_parsers(&f.case(), &mutate_architecture(&f.model, leaf, change));
     }
+
+    /// 256 mutations as above of the architectures of a convolutional model (Conv2D, batch
+    /// normalization, pooling, dropout, flatten) and a sequence model (Embedding with a mask,
+    /// bidirectional LSTM, GRU, layer normalization), read by `load_model`: their layers' sizes,
+    /// strides, rates and shapes come from the file too.
+    #[test]
+    fn mutated_architectures_of_conv_and_sequence_models_are_checked(
+        which in 0..2usize, leaf in any::<usize>(), change in 0..9usize,
+    ) {
+        let f = files();
+        let path = f.case();
+        let bytes = mutate_architecture(&rich_model_files()[which], leaf, change);
+        std::fs::write(&path, &bytes).unwrap();
+        let (r, peak) = measured(|| kensho::load_model(&path).map(|_| ()));
+        prop_assert!(peak <= bound(bytes.len()), "{peak} bytes allocated for a {}-byte file", bytes.len());
+        if let Err(e) = r {
+            prop_assert!(e.to_string().contains(&path.display().to_string()), "the error does not name the file: {e}");
+        }
+    }
+}
+
+/// A model file (`bytes`, valid) whose architecture JSON has leaf number `leaf` (modulo their
+/// count) replaced by the `change`-th hostile value, or removed (`change` 8).
+fn mutate_architecture(bytes: &[u8], leaf: usize, change: usize) -> Vec<u8> {
+    let (mut header, data) = split(bytes);
+    let mut json: Value = serde_json::from_str(header["__metadata__"]["kensho.model"].as_str().unwrap()).unwrap();
+    let mut leaves = Vec::new();
+    pointers(&json, String::new(), &mut leaves);
+    let at = &leaves[leaf % leaves.len()];
+    let new = [
+        serde_json::json!(100_000_000_000u64),
+        serde_json::json!(0),
+        serde_json::json!(-1),
+        serde_json::json!(1u64 << 62),
+        serde_json::json!(u64::MAX),
+        serde_json::json!(1.5),
+        serde_json::json!("x"),
+        Value::Null,
+    ];
+    if change < new.len() {
+        *json.pointer_mut(at).unwrap() = new[change].clone();
+    } else {
+        let (parent, key) = at.rsplit_once('/').unwrap();
+        match json.pointer_mut(parent).unwrap() {
+            Value::Object(map) => {
+                map.remove(key);
+            }
+            Value::Array(items) => {
+                items.remove(key.parse::<usize>().unwrap());
+            }
+            _ => unreachable!(),
+        }
+    }
+    header["__metadata__"]["kensho.model"] = Value::from(json.to_string());
+    join(&header, &data)
+}
+
+/// Whole-model files of a small convolutional and a small sequence model, saved once.
+fn rich_model_files() -> &'static [Vec<u8>; 2] {
+    static FILES: std::sync::OnceLock<[Vec<u8>; 2]> = std::sync::OnceLock::new();
+    FILES.get_or_init(|| {
+        let conv = Sequential::new()
+            .add(Input::new(&[6, 6, 1]))
+            .add(Conv2d::new(2, [3, 3]).strides([1, 1]).activation(Activation::Relu))
+            .add(BatchNormalization::new())
+            .add(MaxPooling2d::new([2, 2]))
+            .add(Dropout::new(0.25))
+            .add(Flatten::new())
+            .add(Dense::new(2));
+        let sequence = Sequential::new()
+            .add(Input::new(&[5]))
+            .add(Embedding::new(10, 3).mask_zero(true))
+            .add(Bidirectional::new(Lstm::new(2).return_sequences(true)))
+            .add(Gru::new(2))
+            .add(LayerNormalization::new())
+            .add(Dense::new(1));
+        let dir = tempfile::tempdir().unwrap();
+        [conv, sequence].map(|mut model| {
+            model.compile(Adam::new(0.01), losses::MeanSquaredError, vec![]).unwrap();
+            let path = dir.path().join("m");
+            model.save(&path).unwrap();
+            std::fs::read(path).unwrap()
+        })
+    })
 }
