@@ -11,12 +11,26 @@ use kensho_core::{Error, Result, Tensor};
 
 use crate::{input, state, Metric};
 
-/// Cumulative (false positives, true positives) at each distinct score, highest score first,
-/// starting from (0, 0); and the totals (negatives, positives).
-fn curve(pairs: &[(f32, bool)]) -> (Vec<(f64, f64)>, f64, f64) {
+/// The counts behind both curves: cumulative (false positives, true positives) at each distinct
+/// score, highest score first, starting from (0, 0) at threshold +∞; the score each point
+/// thresholds at (`score >= threshold` counts as positive); and the totals.
+pub(crate) struct Counts {
+    /// (false positives, true positives), one per threshold.
+    pub points: Vec<(f64, f64)>,
+    /// The threshold of each point, +∞ first, then the distinct scores in decreasing order.
+    pub thresholds: Vec<f32>,
+    /// The number of negatives.
+    pub negatives: f64,
+    /// The number of positives.
+    pub positives: f64,
+}
+
+/// The [`Counts`] of (score, label) pairs.
+pub(crate) fn curve(pairs: &[(f32, bool)]) -> Counts {
     let mut sorted = pairs.to_vec();
     sorted.sort_by(|a, b| b.0.total_cmp(&a.0));
     let mut points = vec![(0.0, 0.0)];
+    let mut thresholds = vec![f32::INFINITY];
     let (mut fp, mut tp) = (0.0, 0.0);
     for (i, &(score, positive)) in sorted.iter().enumerate() {
         if positive {
@@ -26,14 +40,15 @@ fn curve(pairs: &[(f32, bool)]) -> (Vec<(f64, f64)>, f64, f64) {
         }
         if sorted.get(i + 1).is_none_or(|next| next.0 != score) {
             points.push((fp, tp));
+            thresholds.push(score);
         }
     }
-    (points, fp, tp)
+    Counts { points, thresholds, negatives: fp, positives: tp }
 }
 
 /// ROC AUC by the trapezoidal rule; `None` when only one class is present.
 fn roc_auc(pairs: &[(f32, bool)]) -> Option<f64> {
-    let (points, neg, pos) = curve(pairs);
+    let Counts { points, negatives: neg, positives: pos, .. } = curve(pairs);
     if neg == 0.0 || pos == 0.0 {
         return None;
     }
@@ -43,7 +58,7 @@ fn roc_auc(pairs: &[(f32, bool)]) -> Option<f64> {
 
 /// Average precision `Σ (R_k − R_{k−1}) P_k` over distinct thresholds; 0.0 without positives.
 fn average_precision(pairs: &[(f32, bool)]) -> f64 {
-    let (points, _, pos) = curve(pairs);
+    let Counts { points, positives: pos, .. } = curve(pairs);
     if pos == 0.0 {
         return 0.0;
     }
@@ -51,7 +66,7 @@ fn average_precision(pairs: &[(f32, bool)]) -> f64 {
 }
 
 /// The (score, label) pairs of one batch.
-fn batch(metric: &str, y_true: &Tensor, y_pred: &Tensor) -> Result<Vec<(f32, bool)>> {
+pub(crate) fn batch(metric: &str, y_true: &Tensor, y_pred: &Tensor) -> Result<Vec<(f32, bool)>> {
     let (truth, scores) = input::binary_scores(metric, y_true, y_pred)?;
     Ok(scores.into_iter().zip(truth).collect())
 }

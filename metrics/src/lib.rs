@@ -62,6 +62,7 @@ mod accuracy;
 mod auc;
 mod config;
 mod confusion;
+mod curves;
 mod input;
 mod prf;
 mod regression;
@@ -75,6 +76,7 @@ pub use accuracy::{
 pub use auc::{average_precision_score, roc_auc_score, AveragePrecision, RocAuc};
 pub use config::{register_metric, MetricConfig, PrfConfig};
 pub use confusion::{confusion_matrix, ConfusionMatrix};
+pub use curves::{precision_recall_curve, roc_curve, PrecisionRecallCurve, RocCurve};
 pub use kensho_core::{Error, Result};
 pub use prf::{
     f1_score, fbeta_score, precision_recall_fscore_support, precision_score, recall_score, Average, F1Score,
