@@ -105,7 +105,7 @@ pub mod losses {
 pub mod prelude {
     pub use crate::callbacks::{
         Callback, Control, CsvLogger, EarlyStopping, LearningRateScheduler, ModelCheckpoint, ReduceLROnPlateau,
-        TerminateOnNaN,
+        TensorBoard, TerminateOnNaN, UpdateFreq,
     };
     pub use crate::{
         losses, metrics, CallLayer, FitOptions, Head, History, Input, Logs, Model, Sequential, SharedLayer,

@@ -11,6 +11,7 @@ mod lr_scheduler;
 mod model_checkpoint;
 mod monitor;
 mod reduce_lr;
+pub mod tensorboard;
 mod terminate_on_nan;
 
 pub use csv_logger::CsvLogger;
@@ -19,6 +20,7 @@ pub use lr_scheduler::LearningRateScheduler;
 pub use model_checkpoint::ModelCheckpoint;
 pub use monitor::{Mode, Monitor};
 pub use reduce_lr::ReduceLROnPlateau;
+pub use tensorboard::{TensorBoard, UpdateFreq};
 pub use terminate_on_nan::TerminateOnNaN;
 
 use crate::{History, Logs, Model, Result};

@@ -18,5 +18,7 @@ mod non_finite;
 mod readme_and_docs;
 mod shared_models;
 mod summary_functional;
+mod tensorboard;
+mod tensorboard_crosscheck;
 mod text_models;
 mod transformer;
