@@ -22,6 +22,7 @@
 //! | `loss=SparseCategoricalCrossentropy(from_logits=True)` | `losses::SparseCategoricalCrossentropy::from_logits()` |
 //! | `model.fit(x, y, epochs=10, batch_size=32, validation_split=0.2)` | `model.fit(&x, &y, FitOptions { epochs: 10, validation_split: 0.2, ..Default::default() })?` |
 //! | `callbacks=[EarlyStopping(patience=3)]` | `FitOptions { callbacks: vec![&mut stop], .. }` with `let mut stop = EarlyStopping::new("val_loss").patience(3);` |
+//! | `callbacks=[TensorBoard("logs", histogram_freq=1, update_freq=100)]` | `TensorBoard::new("logs").histogram_freq(1).update_freq(UpdateFreq::Batches(100))`; open with `tensorboard --logdir logs` |
 //! | `history.history["val_loss"]` | `history.get("val_loss")` |
 //! | `model.evaluate(x, y)` | `model.evaluate(&x, &y)?` returns [`Logs`](crate::Logs) by name |
 //! | `model.predict(x)` | `model.predict(&x)?` (batches of 32, no gradients, dropout off) |

@@ -238,3 +238,27 @@ fn an_unwritable_log_dir_is_an_io_error_naming_it() {
     let err = model.fit(&x, &y, options).unwrap_err();
     assert!(err.to_string().contains("update_freq"), "{err}");
 }
+
+#[test]
+fn each_fit_starts_a_new_event_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    let x = Tensor::zeros(&[4, 2]);
+    let y = Tensor::zeros(&[4, 1]);
+    let mut model = Sequential::new().add(Input::new(&[2])).add(Dense::new(1));
+    model.compile(Sgd::new(0.1), losses::MeanSquaredError, vec![]).unwrap();
+    let mut board = TensorBoard::new(&logs).write_graph(false);
+    for _ in 0..2 {
+        let options = FitOptions { epochs: 2, verbose: 0, callbacks: vec![&mut board], ..Default::default() };
+        model.fit(&x, &y, options).unwrap();
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(logs.join("train")).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    assert_eq!(files.len(), 2, "{files:?}");
+    for file in &files {
+        let records = read_records(&std::fs::read(file).unwrap()).unwrap();
+        // The file version and one event per epoch; no validation data, so no validation folder.
+        assert_eq!(records.len(), 3);
+    }
+    assert!(!logs.join("validation").exists());
+}

@@ -121,11 +121,6 @@ impl TensorBoard {
         &self.log_dir
     }
 
-    /// The event file of the training figures of the current (or last) `fit`, once it exists.
-    pub fn train_file(&self) -> Option<&Path> {
-        self.train.as_ref().map(|w| w.path())
-    }
-
     fn train_writer(&mut self) -> Result<&mut EventWriter> {
         if self.train.is_none() {
             self.train = Some(EventWriter::create(&self.log_dir.join("train"))?);

@@ -83,11 +83,6 @@ impl EventWriter {
         Ok(writer)
     }
 
-    /// The event file's path.
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Writes one summary at `step`.
     pub(crate) fn write_summary(&mut self, step: i64, summary: Summary) -> Result<()> {
         if summary.value.is_empty() {
