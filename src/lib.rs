@@ -39,6 +39,7 @@
 //! | [`data`] | loaders, embedded data sets, splits, preprocessing (with `save` / `load`), batching | [`data::load_csv`], [`data::mnist`], [`data::datasets`], [`data::train_test_split`], [`data::StandardScaler`], [`data::Tokenizer`], [`data::DataLoader`] |
 //! | [`metrics`] | streaming metrics and scikit-learn's one-shot functions | [`metrics::Accuracy`], [`metrics::F1Score`], [`metrics::classification_report`] |
 //! | [`autograd`] | the tape behind `fit`, for custom training steps | [`autograd::Tape`], [`autograd::Param`] |
+//! | `plot` (feature `plot`) | training pictures as SVG: `History::plot`, confusion-matrix heatmaps, ROC and precision-recall curves | `plot::plot_confusion_matrix`, `plot::plot_roc_curve` |
 //! | [`checkpoint`] | weights and model files, PyTorch interchange | [`load_model`], [`LoadOptions`] |
 
 #![forbid(unsafe_code)]
@@ -55,6 +56,8 @@ pub mod guide;
 mod history;
 mod model;
 mod nested;
+#[cfg(feature = "plot")]
+pub mod plot;
 mod progress;
 mod reducer;
 mod sequential;
@@ -107,6 +110,8 @@ pub mod prelude {
         Callback, Control, CsvLogger, EarlyStopping, LearningRateScheduler, ModelCheckpoint, ReduceLROnPlateau,
         TensorBoard, TerminateOnNaN, UpdateFreq,
     };
+    #[cfg(feature = "plot")]
+    pub use crate::plot::{plot_confusion_matrix, plot_precision_recall_curve, plot_roc_curve};
     pub use crate::{
         losses, metrics, CallLayer, FitOptions, Head, History, Input, Logs, Model, Sequential, SharedLayer,
         SymbolicTensor, Tensors,
