@@ -24,6 +24,8 @@
 //! | `callbacks=[EarlyStopping(patience=3)]` | `FitOptions { callbacks: vec![&mut stop], .. }` with `let mut stop = EarlyStopping::new("val_loss").patience(3);` |
 //! | `callbacks=[TensorBoard("logs", histogram_freq=1, update_freq=100)]` | `TensorBoard::new("logs").histogram_freq(1).update_freq(UpdateFreq::Batches(100))`; open with `tensorboard --logdir logs` |
 //! | `history.history["val_loss"]` | `history.get("val_loss")` |
+//! | `plt.plot(history.history["loss"])` (matplotlib) | `history.plot("history.svg")?`: every quantity with its `val_` twin, as SVG (feature `plot`) |
+//! | scikit-learn's `ConfusionMatrixDisplay`, `RocCurveDisplay`, `PrecisionRecallDisplay` | `plot::plot_confusion_matrix(&cm, &names, "cm.svg")?`, `plot::plot_roc_curve(&y, &scores, "roc.svg")?`, `plot::plot_precision_recall_curve(..)?` (feature `plot`) |
 //! | `model.evaluate(x, y)` | `model.evaluate(&x, &y)?` returns [`Logs`](crate::Logs) by name |
 //! | `model.predict(x)` | `model.predict(&x)?` (batches of 32, no gradients, dropout off) |
 //! | `model.summary()` | `println!("{}", model.summary())` |

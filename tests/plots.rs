@@ -206,3 +206,39 @@ fn precision_recall_picture_is_a_staircase_with_the_average_precision() {
     let err = plot_precision_recall_curve(&Tensor::zeros(&[3]), &Tensor::zeros(&[3]), &path).unwrap_err();
     assert!(err.to_string().contains("only class 0"), "{err}");
 }
+
+#[test]
+fn history_plot_leaves_out_non_finite_values_and_aligns_late_series_to_the_last_epochs() {
+    let mut history = History::default();
+    for epoch in 0..4 {
+        let mut logs = Logs::new();
+        logs.set("loss", if epoch == 1 { f32::NAN } else { 1.0 - 0.1 * epoch as f32 });
+        if epoch >= 2 {
+            logs.set("val_loss", 0.9);
+        }
+        history.push(epoch, &logs);
+    }
+    let (_dir, path) = temp("history.svg");
+    history.plot(&path).unwrap();
+    let svg = read(&path);
+    let train = lines(&svg, MAIN);
+    let validation = lines(&svg, VALIDATION);
+    assert_eq!(train[0].len(), 3, "epoch 2's NaN is left out: {train:?}");
+    assert_eq!(validation[0].len(), 2, "{validation:?}");
+    // val_loss began at the third epoch: its points sit above the last two training points.
+    let xs = |l: &[(f64, f64)]| l.iter().map(|p| p.0).collect::<Vec<_>>();
+    assert_eq!(xs(validation[0]), xs(&train[0][1..]));
+}
+
+#[test]
+fn history_plot_of_one_epoch_draws_one_point() {
+    let mut history = History::default();
+    let mut logs = Logs::new();
+    logs.set("loss", 0.5);
+    history.push(0, &logs);
+    let (_dir, path) = temp("history.svg");
+    history.plot(&path).unwrap();
+    let svg = read(&path);
+    assert_eq!(lines(&svg, MAIN)[0].len(), 1);
+    assert!(has_text(&svg, "1"), "epoch 1 is labelled: {:?}", svg.texts);
+}
