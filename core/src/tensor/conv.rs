@@ -127,9 +127,12 @@ impl Conv1dOptions {
 /// assert_eq!(conv_output_len(28, 3, 1, 1, Padding::Valid), 26);
 /// assert_eq!(conv_output_len(7, 3, 2, 1, Padding::Same), 4);
 /// assert_eq!(conv_output_len(5, 3, 1, 3, Padding::Valid), 0);
+/// // Sizes from a hostile model file: the window cannot fit, no overflow.
+/// assert_eq!(conv_output_len(5, 1 << 62, 1, 1 << 62, Padding::Valid), 0);
 /// ```
 pub fn conv_output_len(input: usize, kernel: usize, stride: usize, dilation: usize, padding: Padding) -> usize {
-    let span = kernel.saturating_sub(1) * dilation + 1;
+    // Saturating: sizes read from a model file may be huge, and a window that cannot fit gives 0.
+    let span = kernel.saturating_sub(1).saturating_mul(dilation).saturating_add(1);
     match padding {
         Padding::Valid if input >= span => (input - span) / stride.max(1) + 1,
         Padding::Valid => 0,

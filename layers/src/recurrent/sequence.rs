@@ -126,7 +126,9 @@ impl Sequence<'_> {
         if let Some(bad) = initial.iter().find(|s| s.dims() != [Some(self.units)]) {
             return Err(Error::invalid(format!("{owner} initial state"), bad, format!("[{}]", self.units)));
         }
-        let width = self.cell.core().gates() * self.units;
+        let width = self.cell.core().gates().checked_mul(self.units).ok_or_else(|| {
+            Error::invalid(format!("{owner} units"), self.units, "a number of units whose gate width fits in memory")
+        })?;
         if !weights.fits(features, width) {
             weights.create(self.name, self.cell, self.units, features, self.kernel, self.recurrent, rng)?;
         }

@@ -480,3 +480,12 @@ fn pytorch_layout_uses_pytorch_names_shapes_and_gate_orders() {
     assert!(built(Lstm::new(2).activation(Activation::Relu), 3, 2).torch_layout().is_none());
     assert!(built(SimpleRnn::new(2).activation(Activation::Sigmoid), 3, 2).torch_layout().is_none());
 }
+
+/// Units as a hostile model file may give them: a gate width that overflows is an error naming
+/// the layer, not an arithmetic panic (found by the model-file fuzzer).
+#[test]
+fn units_whose_gate_width_overflows_are_an_error() {
+    let mut lstm = Lstm::new(1 << 62);
+    let err = lstm.build(&[5, 3].into(), &mut seeded_rng(0)).unwrap_err().to_string();
+    assert!(err.contains("LSTM") && err.contains("units") && err.contains("4611686018427387904"), "{err}");
+}
