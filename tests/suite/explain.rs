@@ -1,0 +1,174 @@
+//! `kensho::explain`: saliency and integrated gradients against closed forms, finite
+//! differences and the completeness property, and their errors.
+
+use kensho::explain::{integrated_gradients, saliency, Target};
+use kensho::prelude::*;
+
+fn built(model: Sequential) -> Sequential {
+    let mut model = model;
+    model.build_model().unwrap();
+    model
+}
+
+fn linear() -> Sequential {
+    built(Sequential::new().add(Input::new(&[3])).add(Dense::new(2).with_name("dense")))
+}
+
+fn kernel(model: &Model) -> Vec<f32> {
+    model.layer("dense").unwrap().params()[0].value.to_vec()
+}
+
+fn sample(rows: usize, cols: usize, seed: u64) -> Tensor {
+    Tensor::rand_uniform(&[rows, cols], -1.0, 1.0, &mut kensho::core::seeded_rng(seed))
+}
+
+#[test]
+fn saliency_of_a_linear_model_is_the_kernel_column() {
+    let model = linear();
+    let x = sample(4, 3, 1);
+    let w = kernel(&model);
+    for k in 0..2 {
+        let grad = saliency(&model, &x, Target::Class(k)).unwrap();
+        assert_eq!(grad.shape(), &[4, 3]);
+        let grad = grad.to_vec();
+        for r in 0..4 {
+            for i in 0..3 {
+                assert!((grad[r * 3 + i] - w[i * 2 + k]).abs() < 1e-6, "row {r} input {i} class {k}");
+            }
+        }
+    }
+}
+
+#[test]
+fn saliency_of_tanh_layers_matches_finite_differences_of_predict() {
+    let model = built(
+        Sequential::new()
+            .add(Input::new(&[4]))
+            .add(Dense::new(5).activation(Activation::Tanh))
+            .add(Dense::new(3).activation(Activation::Tanh)),
+    );
+    let x = sample(3, 4, 2);
+    let grad = saliency(&model, &x, Target::Class(2)).unwrap().to_vec();
+    let eps = 1e-2;
+    let xs = x.to_vec();
+    for j in 0..xs.len() {
+        let shifted = |d: f32| {
+            let mut v = xs.clone();
+            v[j] += d;
+            Tensor::from_vec(v, &[3, 4]).unwrap()
+        };
+        let row = j / 4;
+        let up = model.predict(&shifted(eps)).unwrap().to_vec()[row * 3 + 2] as f64;
+        let down = model.predict(&shifted(-eps)).unwrap().to_vec()[row * 3 + 2] as f64;
+        let numeric = (up - down) / (2.0 * eps as f64);
+        assert!((grad[j] as f64 - numeric).abs() < 1e-3 + 1e-2 * numeric.abs(), "value {j}: {} vs {numeric}", grad[j]);
+    }
+}
+
+#[test]
+fn predicted_target_follows_each_rows_argmax() {
+    let model = linear();
+    let x = sample(6, 3, 3);
+    let y = model.predict(&x).unwrap().to_vec();
+    let predicted = saliency(&model, &x, Target::Predicted).unwrap().to_vec();
+    let by_class: Vec<Vec<f32>> = (0..2).map(|k| saliency(&model, &x, Target::Class(k)).unwrap().to_vec()).collect();
+    for r in 0..6 {
+        let k = usize::from(y[r * 2 + 1] > y[r * 2]);
+        assert_eq!(predicted[r * 3..r * 3 + 3], by_class[k][r * 3..r * 3 + 3], "row {r}");
+    }
+}
+
+#[test]
+fn integrated_gradients_of_a_linear_model_are_the_difference_times_the_weights() {
+    let model = linear();
+    let x = sample(4, 3, 4);
+    let baseline = sample(1, 3, 5).reshape(&[3]).unwrap();
+    let w = kernel(&model);
+    let ig = integrated_gradients(&model, &x, Some(&baseline), 3, Target::Class(1)).unwrap().to_vec();
+    let (xs, bs) = (x.to_vec(), baseline.to_vec());
+    for r in 0..4 {
+        for i in 0..3 {
+            let expected = (xs[r * 3 + i] - bs[i]) * w[i * 2 + 1];
+            assert!((ig[r * 3 + i] - expected).abs() < 1e-6, "row {r} input {i}: {} vs {expected}", ig[r * 3 + i]);
+        }
+    }
+}
+
+#[test]
+fn integrated_gradients_are_complete_on_a_trained_relu_softmax_network() {
+    let mut rng = kensho::core::seeded_rng(7);
+    let x = Tensor::rand_uniform(&[60, 4], -1.0, 1.0, &mut rng);
+    let xs = x.to_vec();
+    // Three classes by the sign pattern of two input sums.
+    let labels: Vec<f32> = (0..60)
+        .map(|r| {
+            if xs[r * 4] + xs[r * 4 + 1] > 0.3 {
+                0.0
+            } else if xs[r * 4 + 2] > 0.0 {
+                1.0
+            } else {
+                2.0
+            }
+        })
+        .collect();
+    let y = Tensor::from_vec(labels, &[60]).unwrap();
+    let mut model = Sequential::new()
+        .seed(3)
+        .add(Input::new(&[4]))
+        .add(Dense::new(16).activation(Activation::Relu))
+        .add(Dense::new(3).activation(Activation::Softmax));
+    model.compile(Adam::new(0.02), losses::SparseCategoricalCrossentropy::new(), vec![]).unwrap();
+    model.fit(&x, &y, FitOptions { epochs: 60, batch_size: 20, verbose: 0, ..Default::default() }).unwrap();
+
+    let rows = x.slice_axis(0, 0, 10);
+    let baseline = Tensor::zeros(&[10, 4]);
+    let at_x = model.predict(&rows).unwrap().to_vec();
+    let at_base = model.predict(&baseline).unwrap().to_vec();
+    let mut worst = 0.0f32;
+    for k in 0..3 {
+        let ig = integrated_gradients(&model, &rows, None, 200, Target::Class(k)).unwrap().to_vec();
+        for r in 0..10 {
+            let sum: f32 = ig[r * 4..r * 4 + 4].iter().sum();
+            let change = at_x[r * 3 + k] - at_base[r * 3 + k];
+            let error = (sum - change).abs() / change.abs().max(1e-2);
+            worst = worst.max(error);
+            assert!(error < 0.01, "class {k} row {r}: attributions add to {sum}, F(x) - F(0) = {change}");
+        }
+    }
+    eprintln!("worst relative completeness error: {worst}");
+}
+
+#[test]
+fn errors_name_the_argument() {
+    let model = linear();
+    let x = sample(2, 3, 6);
+    let err = saliency(&model, &sample(2, 4, 6), Target::Class(0)).unwrap_err().to_string();
+    assert!(err.contains("saliency") && err.contains("[2, 4]"), "{err}");
+    let err = saliency(&model, &x, Target::Class(2)).unwrap_err().to_string();
+    assert!(err.contains("Class") && err.contains('2'), "{err}");
+    let err = integrated_gradients(&model, &x, None, 0, Target::Class(0)).unwrap_err().to_string();
+    assert!(err.contains("steps"), "{err}");
+    let err =
+        integrated_gradients(&model, &x, Some(&Tensor::zeros(&[4])), 8, Target::Class(0)).unwrap_err().to_string();
+    assert!(err.contains("baseline") && err.contains("[4]"), "{err}");
+    let err = integrated_gradients(&model, &x, None, 8, Target::Class(5)).unwrap_err().to_string();
+    assert!(err.contains("Class") && err.contains('5'), "{err}");
+    let unbuilt = Sequential::new().add(Dense::new(2));
+    assert!(saliency(&unbuilt, &x, Target::Predicted).is_err());
+}
+
+#[test]
+fn models_with_several_inputs_or_outputs_are_refused() {
+    let input = Input::new(&[3]);
+    let a = Dense::new(2).on(&input).unwrap();
+    let b = Dense::new(1).on(&input).unwrap();
+    let model = Model::new(&[&input], &[&a, &b]).unwrap();
+    let err = saliency(&model, &sample(2, 3, 8), Target::Class(0)).unwrap_err().to_string();
+    assert!(err.contains("outputs") && err.contains('2'), "{err}");
+
+    let (p, q) = (Input::new(&[3]), Input::new(&[3]));
+    let joined = Add::new().on_all(&[&p, &q]).unwrap();
+    let model = Model::new(&[&p, &q], &[&joined]).unwrap();
+    let err = integrated_gradients(&model, &sample(2, 3, 8), None, 4, Target::Class(0)).unwrap_err().to_string();
+    assert!(err.contains("inputs") && err.contains('2'), "{err}");
+}
