@@ -40,7 +40,7 @@
 //! | [`metrics`] | streaming metrics and scikit-learn's one-shot functions | [`metrics::Accuracy`], [`metrics::F1Score`], [`metrics::classification_report`] |
 //! | [`autograd`] | the tape behind `fit`, for custom training steps | [`autograd::Tape`], [`autograd::Param`] |
 //! | `plot` (feature `plot`) | training pictures as SVG: `History::plot`, confusion-matrix heatmaps, ROC and precision-recall curves | `plot::plot_confusion_matrix`, `plot::plot_roc_curve` |
-//! | [`explain`] | attributions: which inputs an output depends on | [`explain::saliency`], [`explain::integrated_gradients`] |
+//! | [`explain`] | attributions: which inputs an output depends on | [`explain::saliency`], [`explain::integrated_gradients`], [`explain::occlusion`] |
 //! | [`checkpoint`] | weights and model files, PyTorch interchange | [`load_model`], [`LoadOptions`] |
 
 #![forbid(unsafe_code)]

@@ -7,7 +7,9 @@
 //! - [`saliency`]: the gradient of the chosen output with respect to the input;
 //! - [`integrated_gradients`]: `(x - baseline)` times the mean gradient along the straight
 //!   path from the baseline to `x` (midpoint rule), whose attributions of a row add up to
-//!   `F(x) - F(baseline)` as the number of steps grows.
+//!   `F(x) - F(baseline)` as the number of steps grows;
+//! - [`occlusion`]: for images, how much the output drops when a sliding window of pixels is
+//!   covered (no gradients: any model, even one with non-differentiable parts).
 //!
 //! The output explained is chosen by a [`Target`]: one output column for every row, or each
 //! row's predicted (largest) output. A model's rows are independent, so one backward pass over
@@ -35,9 +37,11 @@
 //! ```
 
 mod integrated;
+mod occlusion;
 mod saliency;
 
 pub use integrated::integrated_gradients;
+pub use occlusion::occlusion;
 pub use saliency::saliency;
 
 use crate::Model;

@@ -1,7 +1,8 @@
 //! `kensho::explain`: saliency and integrated gradients against closed forms, finite
-//! differences and the completeness property, and their errors.
+//! differences and the completeness property, occlusion against models that read one pixel, and
+//! their errors.
 
-use kensho::explain::{integrated_gradients, saliency, Target};
+use kensho::explain::{integrated_gradients, occlusion, saliency, Target};
 use kensho::prelude::*;
 
 fn built(model: Sequential) -> Sequential {
@@ -171,4 +172,77 @@ fn models_with_several_inputs_or_outputs_are_refused() {
     let model = Model::new(&[&p, &q], &[&joined]).unwrap();
     let err = integrated_gradients(&model, &sample(2, 3, 8), None, 4, Target::Class(0)).unwrap_err().to_string();
     assert!(err.contains("inputs") && err.contains('2'), "{err}");
+}
+
+/// `Flatten` + `Dense(2)` on 3x3x2 images whose output 0 is pixel (1, 1), channel 0, alone.
+fn one_pixel_model(h: usize, w: usize) -> Sequential {
+    let mut model =
+        built(Sequential::new().add(Input::new(&[h, w, 2])).add(Flatten::new()).add(Dense::new(2).with_name("dense")));
+    let mut kernel = vec![0.0; h * w * 2 * 2];
+    kernel[(w + 1) * 2 * 2] = 1.0; // row (1, 1, channel 0), column 0
+    model.set_weights(&[Tensor::from_vec(kernel, &[h * w * 2, 2]).unwrap(), Tensor::zeros(&[2])]).unwrap();
+    model
+}
+
+#[test]
+fn occlusion_gives_the_drop_to_the_pixels_of_the_windows_that_cover_the_one_pixel_read() {
+    let model = one_pixel_model(4, 4);
+    let x = Tensor::rand_uniform(&[2, 4, 4, 2], 1.0, 2.0, &mut kensho::core::seeded_rng(9));
+    let xs = x.to_vec();
+    // 2x2 windows at stride 2: only the top-left window covers pixel (1, 1).
+    let map = occlusion(&model, &x, (2, 2), (2, 2), 0.5, Target::Class(0)).unwrap();
+    assert_eq!(map.shape(), &[2, 4, 4, 2]);
+    let map = map.to_vec();
+    for r in 0..2 {
+        let drop = xs[((r * 4 + 1) * 4 + 1) * 2] - 0.5;
+        for p in 0..32 {
+            let (i, j) = (p / 2 / 4, p / 2 % 4);
+            let expected = if i < 2 && j < 2 { drop } else { 0.0 };
+            assert!((map[r * 32 + p] - expected).abs() < 1e-6, "row {r} pixel ({i}, {j}): {}", map[r * 32 + p]);
+        }
+    }
+}
+
+#[test]
+fn occlusion_averages_over_the_covering_windows_and_covers_the_far_edge() {
+    // 3x3 images, 2x2 windows at stride 2: starts 0 and the flush start 1 on each axis, so all
+    // four windows cover pixel (1, 1) and every pixel's mean drop is the same.
+    let model = one_pixel_model(3, 3);
+    let x = Tensor::rand_uniform(&[1, 3, 3, 2], 1.0, 2.0, &mut kensho::core::seeded_rng(10));
+    let drop = x.to_vec()[(3 + 1) * 2];
+    let map = occlusion(&model, &x, (2, 2), (2, 2), 0.0, Target::Class(0)).unwrap().to_vec();
+    for (p, v) in map.iter().enumerate() {
+        assert!((v - drop).abs() < 1e-6, "value {p}: {v} vs {drop}");
+    }
+    // Output 1 reads nothing: occluding changes nothing.
+    let map = occlusion(&model, &x, (1, 1), (1, 1), 0.0, Target::Class(1)).unwrap().to_vec();
+    assert!(map.iter().all(|&v| v == 0.0), "{map:?}");
+}
+
+#[test]
+fn occlusion_errors_name_the_argument() {
+    let model = one_pixel_model(3, 3);
+    let x = Tensor::ones(&[1, 3, 3, 2]);
+    let err = occlusion(&model, &x, (4, 1), (1, 1), 0.0, Target::Class(0)).unwrap_err().to_string();
+    assert!(err.contains("window") && err.contains("(4, 1)"), "{err}");
+    let err = occlusion(&model, &x, (2, 2), (0, 1), 0.0, Target::Class(0)).unwrap_err().to_string();
+    assert!(err.contains("stride"), "{err}");
+    let err = occlusion(&model, &x, (2, 2), (1, 1), f32::NAN, Target::Class(0)).unwrap_err().to_string();
+    assert!(err.contains("fill"), "{err}");
+    let err = occlusion(&linear(), &sample(2, 3, 1), (1, 1), (1, 1), 0.0, Target::Class(0)).unwrap_err().to_string();
+    assert!(err.contains("height, width, channels"), "{err}");
+}
+
+#[test]
+fn occlusion_with_more_windows_than_one_pass_holds_matches_a_single_pixel() {
+    // 22 x 25 one-pixel windows: 550 occluded copies, more than one predict call takes.
+    let (h, w) = (22, 25);
+    let model = one_pixel_model(h, w);
+    let x = Tensor::rand_uniform(&[1, h, w, 2], 1.0, 2.0, &mut kensho::core::seeded_rng(11));
+    let drop = x.to_vec()[(w + 1) * 2] + 1.0;
+    let map = occlusion(&model, &x, (1, 1), (1, 1), -1.0, Target::Predicted).unwrap().to_vec();
+    for (p, v) in map.iter().enumerate() {
+        let expected = if p / 2 == w + 1 { drop } else { 0.0 };
+        assert!((v - expected).abs() < 1e-6, "value {p}: {v} vs {expected}");
+    }
 }
