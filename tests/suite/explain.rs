@@ -246,3 +246,14 @@ fn occlusion_with_more_windows_than_one_pass_holds_matches_a_single_pixel() {
         assert!((v - expected).abs() < 1e-6, "value {p}: {v} vs {expected}");
     }
 }
+
+#[test]
+fn saliency_runs_in_inference_mode_so_dropout_is_off() {
+    let model =
+        built(Sequential::new().add(Input::new(&[3])).add(Dropout::new(0.5)).add(Dense::new(2).with_name("dense")));
+    let w = kernel(&model);
+    let grad = saliency(&model, &sample(8, 3, 12), Target::Class(0)).unwrap().to_vec();
+    for (p, g) in grad.iter().enumerate() {
+        assert!((g - w[(p % 3) * 2]).abs() < 1e-6, "value {p}: {g}, a dropped or rescaled input");
+    }
+}
