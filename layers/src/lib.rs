@@ -72,7 +72,7 @@ pub use kernel::KernelOptions;
 pub use layer::{apply_state_updates, register_layer, Ctx, Layer, LayerConfig, StateUpdate};
 pub use loss::{
     register_loss, BinaryCrossentropy, CategoricalCrossentropy, Huber, Loss, LossConfig, MeanAbsoluteError,
-    MeanSquaredError, SparseCategoricalCrossentropy,
+    MeanSquaredError, SparseCategoricalCrossentropy, DistillationLoss,
 };
 pub use merge::{
     Add, Average, Concatenate, ConcatenateConfig, Dot, DotAxes, DotConfig, Maximum, Merge, MergeConfig, MergeOp,

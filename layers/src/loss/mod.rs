@@ -6,9 +6,11 @@
 //! reduction does.
 
 mod crossentropy;
+mod distillation;
 mod regression;
 
 pub use crossentropy::{BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy};
+pub use distillation::DistillationLoss;
 pub use regression::{Huber, MeanAbsoluteError, MeanSquaredError};
 
 use kensho_autograd::Var;
@@ -61,6 +63,8 @@ pub enum LossConfig {
     CategoricalCrossentropy(CategoricalCrossentropy),
     /// [`SparseCategoricalCrossentropy`].
     SparseCategoricalCrossentropy(SparseCategoricalCrossentropy),
+    /// [`DistillationLoss`].
+    DistillationLoss(DistillationLoss),
     /// A user-defined loss, rebuilt by the factory given to [`register_loss`].
     #[serde(untagged)]
     Registered(RegisteredConfig),
@@ -73,6 +77,7 @@ kensho_core::deserialize_by_class_name!(LossConfig {
     BinaryCrossentropy,
     CategoricalCrossentropy,
     SparseCategoricalCrossentropy,
+    DistillationLoss,
 });
 
 /// User-defined losses, by class name.
@@ -110,6 +115,7 @@ impl LossConfig {
             LossConfig::BinaryCrossentropy(l) => Box::new(l),
             LossConfig::CategoricalCrossentropy(l) => Box::new(l),
             LossConfig::SparseCategoricalCrossentropy(l) => Box::new(l),
+            LossConfig::DistillationLoss(l) => Box::new(l),
             LossConfig::Registered(r) => return LOSSES.make(&r.class_name, &r.config),
         })
     }
