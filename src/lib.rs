@@ -48,6 +48,7 @@
 pub mod callbacks;
 pub mod checkpoint;
 mod compile;
+mod distill;
 mod evaluate;
 pub mod explain;
 mod finite;
@@ -72,6 +73,7 @@ mod tensors;
 pub use callbacks::{Callback, Control, Mode};
 pub use checkpoint::{load_model, LoadOptions, LoadReport, WeightsLayout};
 pub use compile::Head;
+pub use distill::Distiller;
 pub use fit::FitOptions;
 pub use history::{History, Logs};
 pub use kensho_core::{deterministic, set_deterministic, set_num_threads, Error, Result, Tensor};
@@ -99,8 +101,8 @@ pub use kensho_optim as optim;
 /// own, and [`register_loss`](losses::register_loss) so that models compiled with them load.
 pub mod losses {
     pub use kensho_layers::{
-        register_loss, BinaryCrossentropy, CategoricalCrossentropy, Huber, Loss, LossConfig, MeanAbsoluteError,
-        MeanSquaredError, SparseCategoricalCrossentropy,
+        register_loss, BinaryCrossentropy, CategoricalCrossentropy, DistillationLoss, Huber, Loss, LossConfig,
+        MeanAbsoluteError, MeanSquaredError, SparseCategoricalCrossentropy,
     };
 }
 

@@ -71,8 +71,8 @@ pub use kensho_core::{Error, Result};
 pub use kernel::KernelOptions;
 pub use layer::{apply_state_updates, register_layer, Ctx, Layer, LayerConfig, StateUpdate};
 pub use loss::{
-    register_loss, BinaryCrossentropy, CategoricalCrossentropy, Huber, Loss, LossConfig, MeanAbsoluteError,
-    MeanSquaredError, SparseCategoricalCrossentropy, DistillationLoss,
+    register_loss, BinaryCrossentropy, CategoricalCrossentropy, DistillationLoss, Huber, Loss, LossConfig,
+    MeanAbsoluteError, MeanSquaredError, SparseCategoricalCrossentropy,
 };
 pub use merge::{
     Add, Average, Concatenate, ConcatenateConfig, Dot, DotAxes, DotConfig, Maximum, Merge, MergeConfig, MergeOp,

@@ -181,10 +181,7 @@ mod tests {
         loss.check(&[2, 3], &targets).unwrap();
         let tape = Tape::new();
         let got = loss.per_element(tape.constant(student), &targets).value().to_vec();
-        let want = [
-            0.5 * 3f32.ln() + (9.0f32 / 8.0).ln(),
-            0.5 * 1.5f32.ln() + 2.0 / 3.0 * (32.0f32 / 27.0).ln(),
-        ];
+        let want = [0.5 * 3f32.ln() + (9.0f32 / 8.0).ln(), 0.5 * 1.5f32.ln() + 2.0 / 3.0 * (32.0f32 / 27.0).ln()];
         for (g, w) in got.iter().zip(want) {
             assert!((g - w).abs() < 1e-5, "got {got:?}, want {want:?}");
         }
