@@ -47,6 +47,7 @@
 //! | a model called on a tensor: `encoder(x)` | `encoder.on(&x)?` (the model becomes a layer, weights included) |
 //! | `model.fit({"user": u, "item": i}, y)`, `fit([a, b], y)` | `model.fit([("user", &u), ("item", &i)], &y, ..)?`, `model.fit([&a, &b], &y, ..)?` |
 //! | `compile(loss={"a": .., "b": ..}, loss_weights={"b": 0.5}, metrics={"a": ["accuracy"]})` | `model.compile_heads(opt, vec![("a", Head::new(..).metrics(..)), ("b", Head::new(..).weight(0.5))])?` |
+//! | the "Knowledge Distillation" example: `Distiller(student=s, teacher=t)`, `compile(optimizer, metrics, student_loss_fn, distillation_loss_fn, alpha=0.1, temperature=10)` | [`Distiller::new(t, s)`](crate::Distiller)`.alpha(0.1).temperature(10.0)`, `compile(Adam::new(1e-3), metrics)?` (both models output logits; the losses are built in: [`DistillationLoss`](crate::losses::DistillationLoss)) |
 //! | `model.predict([a, b])` (several outputs) | `model.predict_many([&a, &b], 32)?` gives one tensor per output |
 //! | `keras.Model(m.input, m.get_layer("x").output)` | `m.feature_extractor(&["x"])?` (with copies of the weights) |
 //! | `model.get_layer("x")` | `model.layer("x")` |
