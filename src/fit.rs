@@ -252,7 +252,11 @@ impl Model {
                 cb.on_batch_begin(epoch, step);
             }
             let step_seed = seed.wrapping_add(step as u64 + 1);
+            let global_step = self.optimizer().map_or(0, |o| o.iterations());
             let out = self.train_step_unchecked(&batch.x, &batch.y, batch.weights.as_ref(), step_seed)?;
+            for cb in callbacks.iter_mut() {
+                cb.on_train_step_end(global_step, self)?;
+            }
             if out.loss.is_finite() {
                 tracker.update(out.loss, &out.output_losses, batch.rows(), &batch.y, &out.outputs)?;
             } else {

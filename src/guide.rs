@@ -48,6 +48,7 @@
 //! | `model.fit({"user": u, "item": i}, y)`, `fit([a, b], y)` | `model.fit([("user", &u), ("item", &i)], &y, ..)?`, `model.fit([&a, &b], &y, ..)?` |
 //! | `compile(loss={"a": .., "b": ..}, loss_weights={"b": 0.5}, metrics={"a": ["accuracy"]})` | `model.compile_heads(opt, vec![("a", Head::new(..).metrics(..)), ("b", Head::new(..).weight(0.5))])?` |
 //! | the "Knowledge Distillation" example: `Distiller(student=s, teacher=t)`, `compile(optimizer, metrics, student_loss_fn, distillation_loss_fn, alpha=0.1, temperature=10)` | [`Distiller::new(t, s)`](crate::Distiller)`.alpha(0.1).temperature(10.0)`, `compile(Adam::new(1e-3), metrics)?` (both models output logits; the losses are built in: [`DistillationLoss`](crate::losses::DistillationLoss)) |
+//! | tfmot: `prune_low_magnitude(model, pruning_schedule=PolynomialDecay(0.0, 0.8, 0, 1000))`, `callbacks=[UpdatePruningStep()]`, then `strip_pruning(model)` | `let mut prune =` [`PruneLowMagnitude::new`](crate::callbacks::PruneLowMagnitude)`(`[`PolynomialDecay::new(0.0, 0.8, 0, 1000)?`](crate::PolynomialDecay)`);` in `FitOptions { callbacks: vec![&mut prune], .. }`; the masks live in the callback, so there is nothing to strip; [`kensho::sparsity(&model)`](crate::sparsity) reports each kernel's zeros |
 //! | `model.predict([a, b])` (several outputs) | `model.predict_many([&a, &b], 32)?` gives one tensor per output |
 //! | `keras.Model(m.input, m.get_layer("x").output)` | `m.feature_extractor(&["x"])?` (with copies of the weights) |
 //! | `model.get_layer("x")` | `model.layer("x")` |

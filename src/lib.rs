@@ -62,6 +62,7 @@ mod nested;
 #[cfg(feature = "plot")]
 pub mod plot;
 mod progress;
+mod pruning;
 mod reducer;
 mod sequential;
 mod source;
@@ -78,6 +79,7 @@ pub use fit::FitOptions;
 pub use history::{History, Logs};
 pub use kensho_core::{deterministic, set_deterministic, set_num_threads, Error, Result, Tensor};
 pub use model::Model;
+pub use pruning::{sparsity, PolynomialDecay};
 pub use reducer::GradientReducer;
 pub use sequential::Sequential;
 pub use step::StepOutput;

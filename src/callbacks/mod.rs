@@ -10,6 +10,7 @@ mod early_stopping;
 mod lr_scheduler;
 mod model_checkpoint;
 mod monitor;
+mod prune_low_magnitude;
 mod reduce_lr;
 pub mod tensorboard;
 mod terminate_on_nan;
@@ -19,6 +20,7 @@ pub use early_stopping::EarlyStopping;
 pub use lr_scheduler::LearningRateScheduler;
 pub use model_checkpoint::ModelCheckpoint;
 pub use monitor::{Mode, Monitor};
+pub use prune_low_magnitude::PruneLowMagnitude;
 pub use reduce_lr::ReduceLROnPlateau;
 pub use tensorboard::{TensorBoard, UpdateFreq};
 pub use terminate_on_nan::TerminateOnNaN;
@@ -49,6 +51,14 @@ pub trait Callback {
     }
     /// Before each training batch (0-based within the epoch).
     fn on_batch_begin(&mut self, _epoch: usize, _batch: usize) {}
+    /// Right after each train step (the optimizer update), before
+    /// [`on_batch_end`](Self::on_batch_end), with the model. `step` is the global step: the
+    /// optimizer's `iterations` before this step, so 0 for the first step of a fresh model, and
+    /// counting on across epochs and calls of `fit`. A callback that edits weights during
+    /// training ([`PruneLowMagnitude`]) does it here.
+    fn on_train_step_end(&mut self, _step: u64, _model: &mut Model) -> Result<()> {
+        Ok(())
+    }
     /// After each training batch, with the batch's loss.
     fn on_batch_end(&mut self, _epoch: usize, _batch: usize, _logs: &Logs) -> Control {
         Control::Continue

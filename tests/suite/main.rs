@@ -17,6 +17,7 @@ mod metrics_wiring;
 mod nested_models;
 mod newcomer;
 mod non_finite;
+mod pruning;
 mod readme_and_docs;
 mod shared_models;
 mod summary_functional;
