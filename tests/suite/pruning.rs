@@ -218,3 +218,48 @@ fn an_mlp_pruned_to_80_percent_still_reads_the_digits() {
     assert_eq!(report[1].1, 0.8);
     assert!(accuracy > 0.7, "accuracy {accuracy}");
 }
+
+#[test]
+fn convolution_kernels_are_pruned_by_default_and_other_kernels_by_name() {
+    let conv_model = || {
+        let mut model = Sequential::new()
+            .seed(5)
+            .add(Input::new(&[6, 6, 2]))
+            .add(Conv2d::new(4, [3, 3]).activation(Activation::Relu))
+            .add(DepthwiseConv2d::new([3, 3]))
+            .add(Flatten::new())
+            .add(Dense::new(2))
+            .into_model();
+        model.compile(Adam::new(1e-2), losses::MeanSquaredError, vec![]).unwrap();
+        model
+    };
+    let depthwise_kernel = |model: &Model| {
+        let layer = model.layers().iter().find(|l| l.kind() == "DepthwiseConv2D").unwrap();
+        (layer.name().to_string(), layer.params()[0].value.to_vec())
+    };
+    let mut rng = kensho::core::seeded_rng(4);
+    let x = Tensor::rand_uniform(&[16, 6, 6, 2], -1.0, 1.0, &mut rng);
+    let y = Tensor::rand_uniform(&[16, 2], -1.0, 1.0, &mut rng);
+    let schedule = PolynomialDecay::new(0.5, 0.5, 0, 1).unwrap().frequency(1).unwrap();
+
+    // Default: the Conv2D kernel [3, 3, 2, 4] (72 -> 36 zeros) and the Dense kernel [16, 2]
+    // (32 -> 16), not the depthwise kernel; `sparsity` lists the same kernels.
+    let mut model = conv_model();
+    let mut prune = PruneLowMagnitude::new(schedule.clone());
+    model.fit(&x, &y, quiet(3, vec![&mut prune])).unwrap();
+    let names: Vec<String> = kensho::sparsity(&model).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(prune.masked(), names);
+    assert_eq!(kensho::sparsity(&model).iter().map(|(_, s)| *s).collect::<Vec<f32>>(), vec![0.5, 0.5]);
+    let (_, depthwise) = depthwise_kernel(&model);
+    assert_eq!(depthwise.len(), 36);
+    assert!(depthwise.iter().all(|v| *v != 0.0));
+
+    // By name: only the depthwise kernel [3, 3, 4, 1] (36 -> 18 zeros).
+    let mut model = conv_model();
+    let (name, _) = depthwise_kernel(&model);
+    let mut prune = PruneLowMagnitude::new(schedule).layers(&[&name]);
+    model.fit(&x, &y, quiet(3, vec![&mut prune])).unwrap();
+    let (_, depthwise) = depthwise_kernel(&model);
+    assert_eq!(depthwise.iter().filter(|v| **v == 0.0).count(), 18);
+    assert!(kensho::sparsity(&model).iter().all(|(_, s)| *s == 0.0));
+}
