@@ -1,34 +1,13 @@
 //! Knowledge distillation end to end: a teacher MLP trained on the embedded digits teaches a
 //! smaller student through `Distiller`, and the distiller's errors.
 
-use kensho::data::{datasets, train_test_split, SplitOptions, StandardScaler, Transformer};
+use crate::digits::{mlp, standardised_digits as digits};
 use kensho::losses::Loss;
 use kensho::prelude::*;
 use kensho::Distiller;
 
 fn quiet(epochs: usize) -> FitOptions<'static> {
     FitOptions { epochs, batch_size: 32, verbose: 0, ..Default::default() }
-}
-
-/// An MLP on the 64 pixels ending in `classes` logits.
-fn mlp(seed: u64, hidden: usize, classes: usize) -> Model {
-    Sequential::new()
-        .seed(seed)
-        .add(Input::new(&[64]))
-        .add(Dense::new(hidden).activation(Activation::Relu))
-        .add(Dense::new(classes))
-        .into_model()
-}
-
-/// Standardised digits, split 80/20 with stratification.
-fn digits() -> (Tensor, Tensor, Tensor, Tensor) {
-    let (x, y) = datasets::digits();
-    let (x_train, x_test, y_train, y_test) =
-        train_test_split(&x, &y, SplitOptions { test_size: 0.2, seed: 7, stratify: true }).unwrap();
-    let mut scaler = StandardScaler::new();
-    let x_train = scaler.fit_transform(&x_train).unwrap();
-    let x_test = scaler.transform(&x_test).unwrap();
-    (x_train, x_test, y_train, y_test)
 }
 
 #[test]

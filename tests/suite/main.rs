@@ -7,6 +7,7 @@ mod callbacks;
 mod checkpoint_crosscheck;
 mod checkpoint_dtypes;
 mod conv_layers;
+mod digits;
 mod distill;
 mod explain;
 mod feature_extraction;

@@ -3,7 +3,6 @@
 //! alone), its errors, and a pruned MLP on the embedded digits.
 
 use kensho::callbacks::PruneLowMagnitude;
-use kensho::data::{datasets, train_test_split, SplitOptions, StandardScaler, Transformer};
 use kensho::prelude::*;
 use kensho::PolynomialDecay;
 
@@ -184,18 +183,8 @@ fn named_layers_restrict_pruning_and_unknown_names_are_errors() {
 
 #[test]
 fn an_mlp_pruned_to_80_percent_still_reads_the_digits() {
-    let (x, y) = datasets::digits();
-    let (x_train, x_test, y_train, y_test) =
-        train_test_split(&x, &y, SplitOptions { test_size: 0.2, seed: 7, stratify: true }).unwrap();
-    let mut scaler = StandardScaler::new();
-    let x_train = scaler.fit_transform(&x_train).unwrap();
-    let x_test = scaler.transform(&x_test).unwrap();
-    let mut model = Sequential::new()
-        .seed(1)
-        .add(Input::new(&[64]))
-        .add(Dense::new(64).activation(Activation::Relu))
-        .add(Dense::new(10))
-        .into_model();
+    let (x_train, x_test, y_train, y_test) = crate::digits::standardised_digits();
+    let mut model = crate::digits::mlp(1, 64, 10);
     model
         .compile(
             Adam::new(1e-3),
