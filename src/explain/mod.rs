@@ -98,13 +98,10 @@ pub(crate) fn resolve_target(model: &Model, x: &Tensor, target: Target, context:
             }
         }
         Target::Predicted => {
-            let y = model.predict(x)?.to_contiguous();
-            let values = y.as_slice().expect("a contiguous tensor");
-            let width = values.len() / n;
-            Ok(values
-                .chunks(width.max(1))
-                .map(|row| row.iter().enumerate().fold(0, |best, (i, &v)| if v > row[best] { i } else { best }))
-                .collect())
+            // Each row's largest output (the first on ties), over its flattened outputs.
+            let y = model.predict(x)?;
+            let width = y.len() / n;
+            Ok(y.reshape_to(&[n, width]).argmax_indices(1))
         }
     }
 }
