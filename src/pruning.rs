@@ -128,16 +128,24 @@ impl PolynomialDecay {
 /// # Ok::<(), kensho::Error>(())
 /// ```
 pub fn sparsity(model: &Model) -> Vec<(String, f32)> {
+    kernel_zeros(model, |kind| PRUNABLE_KINDS.contains(&kind))
+        .into_iter()
+        .map(|(name, zeros, len)| (name, zeros as f32 / len.max(1) as f32))
+        .collect()
+}
+
+/// Each kernel's name, count of exact zeros and size, for the layers (of the model itself, in
+/// order) whose kind `of_kind` accepts.
+pub(crate) fn kernel_zeros(model: &Model, of_kind: impl Fn(&str) -> bool) -> Vec<(String, usize, usize)> {
     model
         .layers()
         .iter()
-        .filter(|l| PRUNABLE_KINDS.contains(&l.kind()))
+        .filter(|l| of_kind(l.kind()))
         .flat_map(|l| l.params())
         .filter(|p| is_kernel(p))
         .map(|p| {
-            let values = p.value.to_vec();
-            let zeros = values.iter().filter(|v| **v == 0.0).count();
-            (p.name().to_string(), zeros as f32 / values.len().max(1) as f32)
+            let zeros = p.value.to_vec().iter().filter(|v| **v == 0.0).count();
+            (p.name().to_string(), zeros, p.value.len())
         })
         .collect()
 }

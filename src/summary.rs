@@ -256,6 +256,18 @@ impl Model {
     /// "Connected to", which names the values each layer reads as `layer[call][output]` (a
     /// shared layer is one row that lists the inputs of all its calls). Its long cells wrap.
     ///
+    /// When some kernel of the model holds weights that are exactly zero, as after
+    /// [`PruneLowMagnitude`](crate::callbacks::PruneLowMagnitude), lines below the totals give
+    /// every kernel's sparsity (the kernels of all the model's layers, biases aside):
+    ///
+    /// ```text
+    ///  Kernel sparsity (weights exactly zero):
+    ///    dense.kernel: 80.0 % (160,563 of 200,704)
+    ///    dense_1.kernel: 80.0 % (26,214 of 32,768)
+    /// ```
+    ///
+    /// Otherwise (any model that was not pruned) the summary is Keras' alone.
+    ///
     /// ```
     /// use kensho::prelude::*;
     /// let mut model = Sequential::new()
@@ -315,6 +327,21 @@ impl Model {
         out += &format!(" Total params: {} ({})\n", thousands(total), byte_size(total));
         out += &format!(" Trainable params: {} ({})\n", thousands(trainable), byte_size(trainable));
         out += &format!(" Non-trainable params: {} ({})\n", thousands(total - trainable), byte_size(total - trainable));
+        out + &self.sparsity_text()
+    }
+
+    /// The lines below the totals of a model with pruned kernels: each kernel's share of weights
+    /// that are exactly zero, or nothing when no kernel has a zero (Keras' table unchanged).
+    fn sparsity_text(&self) -> String {
+        let kernels = crate::pruning::kernel_zeros(self, |_| true);
+        if kernels.iter().all(|(_, zeros, _)| *zeros == 0) {
+            return String::new();
+        }
+        let mut out = " Kernel sparsity (weights exactly zero):\n".to_string();
+        for (name, zeros, len) in kernels {
+            let percent = 100.0 * zeros as f64 / len as f64;
+            out += &format!("   {name}: {percent:.1} % ({} of {})\n", thousands(zeros), thousands(len));
+        }
         out
     }
     /// The model as a Mermaid `graph TD` flowchart (input, each layer with its output shape,

@@ -252,3 +252,30 @@ fn convolution_kernels_are_pruned_by_default_and_other_kernels_by_name() {
     assert_eq!(depthwise.iter().filter(|v| **v == 0.0).count(), 18);
     assert!(kensho::sparsity(&model).iter().all(|(_, s)| *s == 0.0));
 }
+
+#[test]
+fn the_summary_reports_each_kernels_sparsity_once_pruned_and_nothing_before() {
+    let (mut model, x, y) = small_model();
+    model.fit(&x, &y, quiet(1, vec![])).unwrap();
+    // Trained but not pruned: Keras' table and totals alone.
+    let plain = model.summary();
+    assert!(plain.ends_with(" Non-trainable params: 0 (0.00 B)\n"), "{plain}");
+    assert!(!plain.contains("sparsity"), "{plain}");
+
+    // Only dense_1 pruned, to 80 %: 0.8 * 48 = 38.4 -> 38 zeros (79.2 %); dense's kernel is
+    // listed at 0 % so that the reader sees it was left dense.
+    // Steps count on across fits: 8 per epoch, so the second fit runs steps 8..16.
+    let at = |step| PolynomialDecay::new(0.8, 0.8, step, step + 1).unwrap().frequency(1).unwrap();
+    let mut prune = PruneLowMagnitude::new(at(8)).layers(&["dense_1"]);
+    model.fit(&x, &y, quiet(1, vec![&mut prune])).unwrap();
+    let expected_footer = " Kernel sparsity (weights exactly zero):\n   dense.kernel: 0.0 % (0 of 128)\n   \
+                           dense_1.kernel: 79.2 % (38 of 48)\n";
+    assert_eq!(model.summary(), format!("{plain}{expected_footer}"));
+
+    // Every kernel pruned to 80 %: 102 of 128 (79.7 %) and 38 of 48; the table is unchanged.
+    let mut prune = PruneLowMagnitude::new(at(16));
+    model.fit(&x, &y, quiet(1, vec![&mut prune])).unwrap();
+    let expected_footer = " Kernel sparsity (weights exactly zero):\n   dense.kernel: 79.7 % (102 of 128)\n   \
+                           dense_1.kernel: 79.2 % (38 of 48)\n";
+    assert_eq!(model.summary(), format!("{plain}{expected_footer}"));
+}
