@@ -2,7 +2,8 @@
 //!
 //! One concrete tensor type: `f32`, dynamic rank, row-major, cheap to clone (a shared buffer with
 //! copy-on-write, built on `ndarray`). Kernels are plain methods grouped by family in
-//! `tensor/{create,elementwise,reduce,shape,index,matmul}.rs`; random initialisation lives in
+//! `tensor/{create,elementwise,reduce,shape,index,matmul}.rs`; int8 products for quantized
+//! inference in [`quant`]; random initialisation lives in
 //! [`init`], thread control in [`threads`], and the one error type in [`Error`].
 //!
 //! Neighbours: `kensho-autograd` records these kernels on a tape; `kensho-data` and
@@ -21,6 +22,7 @@
 mod error;
 mod gemm;
 pub mod init;
+pub mod quant;
 pub mod registry;
 mod tensor;
 pub mod threads;
