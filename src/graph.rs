@@ -106,6 +106,15 @@ impl Graph {
         }
     }
 
+    /// The per-sample shapes of the first input and first output of layer `layer`'s first call,
+    /// once built.
+    pub(crate) fn first_call_shapes(&self, layer: usize) -> Option<(Shape, Shape)> {
+        let c = self.calls.iter().position(|call| call.layer == layer)?;
+        let input = self.shape_of(*self.calls[c].inputs.first()?)?.clone();
+        let output = self.call_shapes.as_ref()?.get(c)?.first()?.clone();
+        Some((input, output))
+    }
+
     /// Forgets the shapes (after a change of layers).
     pub(crate) fn unbuild(&mut self) {
         self.input_shapes = None;

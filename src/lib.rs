@@ -63,6 +63,7 @@ mod nested;
 pub mod plot;
 mod progress;
 mod pruning;
+pub mod quantization;
 mod reducer;
 mod sequential;
 mod source;

@@ -31,7 +31,7 @@
 //!
 //! Every file is written atomically (a temporary file in the same folder, flushed to disk, then
 //! renamed over the target), so a crash or a full disk never leaves a half-written file where
-//! the previous good one was. Tensors are written as F32; F16, BF16, F64 and I64 tensors (as
+//! the previous good one was. Tensors are written as F32 (int8 kernels of a [`QuantizedModel`](crate::quantization::QuantizedModel) as I8); F16, BF16, F64, I64 and I8 tensors (as
 //! PyTorch may save them) are read by converting to f32. Reading a truncated or corrupt file,
 //! or one holding tensors of another type, gives an [`Error::Parse`](crate::Error::Parse)
 //! naming the file, never a panic.
@@ -101,11 +101,13 @@
 mod atomic;
 mod header;
 pub(crate) mod model_file;
+mod quantized_file;
 mod tensors_file;
 pub(crate) mod torch_layout;
 mod weights;
 
 pub use model_file::{load_model, load_model_with_metrics, metric_from_name};
+pub use quantized_file::load_quantized_model;
 pub use tensors_file::{load_tensors, save_tensors, Metadata};
 
 /// How parameters are named and laid out in a weights file.

@@ -16,6 +16,8 @@ use std::path::Path;
 
 /// The `format` metadata value of a whole-model file.
 pub(crate) const FORMAT: &str = "kensho.model";
+/// The format of a model's contents copied in memory, without the optimizer's state.
+const DUPLICATE_FORMAT: &str = "kensho.model_without_optimizer_state";
 /// The metadata key holding the model's JSON.
 pub(crate) const MODEL_KEY: &str = "kensho.model";
 /// The prefix of the optimizer state's tensors.
@@ -199,6 +201,13 @@ impl Model {
     /// If the model is not built, or the file cannot be written ([`Error::Io`]).
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
+        let (tensors, metadata) = self.file_contents(path, true)?;
+        save_tensors(path, &tensors, Some(metadata))
+    }
+
+    /// The tensors and metadata of the model's file (see [`Model::save`]); the optimizer
+    /// state only if `optimizer_state`. `path` names the file in errors.
+    pub(crate) fn file_contents(&self, path: &Path, optimizer_state: bool) -> Result<(Vec<(String, Tensor)>, Metadata)> {
         self.input_shapes().filter(|_| self.is_built()).ok_or_else(|| {
             Error::invalid(
                 format!("save ({})", path.display()),
@@ -211,8 +220,10 @@ impl Model {
             self.weights().iter().map(|p| (p.name().to_string(), p.value.to_contiguous())).collect();
         let compile = match (self.optimizer(), self.loss()) {
             (Some(optimizer), Some(loss)) => {
-                let state = optimizer.state(&params);
-                tensors.extend(state.into_iter().map(|(n, t)| (format!("{OPTIMIZER_PREFIX}{n}"), t)));
+                if optimizer_state {
+                    let state = optimizer.state(&params);
+                    tensors.extend(state.into_iter().map(|(n, t)| (format!("{OPTIMIZER_PREFIX}{n}"), t)));
+                }
                 let first = self.metrics();
                 let heads = self.heads();
                 Some(CompileSpec {
@@ -230,7 +241,20 @@ impl Model {
             serde_json::to_value(&compile).map_err(|e| Error::parse(path, format!("cannot serialize: {e}")))?;
         let json = serde_json::to_string(&spec).map_err(|e| Error::parse(path, format!("cannot serialize: {e}")))?;
         let metadata = Metadata::from([(FORMAT_KEY.to_string(), FORMAT.to_string()), (MODEL_KEY.to_string(), json)]);
-        save_tensors(path, &tensors, Some(metadata))
+        Ok((tensors, metadata))
+    }
+
+    /// A copy of the model: its architecture, weights and compile settings (without the
+    /// optimizer's state), rebuilt as [`load_model`] rebuilds a saved one.
+    pub(crate) fn duplicate(&self) -> Result<Model> {
+        let label = Path::new(self.name());
+        let (tensors, mut metadata) = self.file_contents(label, false)?;
+        metadata.insert(FORMAT_KEY.to_string(), DUPLICATE_FORMAT.to_string());
+        // The metrics themselves, so that user-defined ones (which a file cannot rebuild) carry
+        // over; a model with several heads rebuilds each head's from its configs.
+        let metrics = (self.compiled.is_some() && self.heads().len() == 1)
+            .then(|| self.metrics().iter().map(|m| m.clone_box()).collect());
+        model_from_contents(label, tensors, &metadata, DUPLICATE_FORMAT, metrics, |_, _| Ok(()))
     }
 }
 
@@ -261,17 +285,36 @@ pub fn load_model_with_metrics(path: impl AsRef<Path>, metrics: Vec<Box<dyn Metr
 }
 
 fn load(path: &Path, metrics: Option<Vec<Box<dyn Metric>>>) -> Result<Model> {
-    crate::nested::register_model_classes();
     let (tensors, metadata) = load_tensors(path)?;
-    let json =
-        match (metadata.get(FORMAT_KEY), metadata.get(MODEL_KEY)) {
-            (Some(f), Some(json)) if f == FORMAT => json,
-            _ => return Err(Error::parse(
+    model_from_contents(path, tensors, &metadata, FORMAT, metrics, |_, _| Ok(()))
+}
+
+/// The model a file's tensors and metadata describe (a file of `format`, see [`Model::save`]):
+/// built under a budget of the values the file holds, given to `prepare` with the tensors
+/// (which may take those it consumes and change layers), then given the remaining weights
+/// (strictly) and, if the file says so, compiled, with the optimizer state for a
+/// [`FORMAT`] file (other formats hold none).
+pub(crate) fn model_from_contents(
+    path: &Path,
+    tensors: Vec<(String, Tensor)>,
+    metadata: &Metadata,
+    format: &str,
+    metrics: Option<Vec<Box<dyn Metric>>>,
+    prepare: impl FnOnce(&mut Model, &mut Vec<(String, Tensor)>) -> Result<()>,
+) -> Result<Model> {
+    crate::nested::register_model_classes();
+    let json = match (metadata.get(FORMAT_KEY), metadata.get(MODEL_KEY)) {
+        (Some(f), Some(json)) if f == format => json,
+        _ => {
+            return Err(Error::parse(
                 path,
-                "holds no kensho model (its safetensors metadata has no \"kensho.model\" entry); for a weights-only \
-                 file, build the model in code and call load_weights",
-            )),
-        };
+                format!(
+                    "holds no kensho model of format \"{format}\" (its safetensors metadata has no \"{MODEL_KEY}\" \
+                     entry with that format); for a weights-only file, build the model in code and call load_weights"
+                ),
+            ));
+        }
+    };
     let spec: ModelSpec = serde_json::from_str(json)
         .map_err(|e| Error::parse(path, format!("the model description in the metadata is not valid: {e}")))?;
     if spec.format_version > VERSION {
@@ -298,8 +341,9 @@ fn load(path: &Path, metrics: Option<Vec<Box<dyn Metric>>>) -> Result<Model> {
         Ok(model)
     })
     .map_err(bad)?;
-    let (optimizer_state, weights): (Vec<_>, Vec<_>) =
+    let (optimizer_state, mut weights): (Vec<_>, Vec<_>) =
         tensors.into_iter().partition(|(name, _)| name.starts_with(OPTIMIZER_PREFIX));
+    prepare(&mut model, &mut weights)?;
     let layout = super::torch_layout::file_layout(&model.graph, WeightsLayout::Kensho)?;
     assign(&mut model, &layout, weights, true, path)?;
     if let Some(compile) = spec.compile {
@@ -320,10 +364,12 @@ fn load(path: &Path, metrics: Option<Vec<Box<dyn Metric>>>) -> Result<Model> {
             optimizer_state.into_iter().map(|(n, t)| (n[OPTIMIZER_PREFIX.len()..].to_string(), t)).collect();
         let params: Vec<kensho_autograd::Param> = model.params().into_iter().map(|p| p.share()).collect();
         let refs: Vec<&kensho_autograd::Param> = params.iter().collect();
-        let optimizer = model.optimizer_mut().expect("compiled above");
-        optimizer
-            .load_state(&refs, &state)
-            .map_err(|e| Error::parse(path, format!("the optimizer state does not match the model: {e}")))?;
+        if format == FORMAT {
+            let optimizer = model.optimizer_mut().expect("compiled above");
+            optimizer
+                .load_state(&refs, &state)
+                .map_err(|e| Error::parse(path, format!("the optimizer state does not match the model: {e}")))?;
+        }
     }
     Ok(model)
 }

@@ -1,9 +1,9 @@
 //! Reading and writing named f32 tensors as one safetensors file, with its `__metadata__`
 //! string map; every failure is an [`Error`] naming the file.
 //!
-//! Files are written as F32. Reading also takes F16, BF16, F64 and I64 tensors (as PyTorch and
-//! NumPy checkpoints often hold them) and converts them to f32 as PyTorch's `.float()` does:
-//! F16 and BF16 exactly, F64 and I64 rounded to the nearest f32 (F64 beyond the f32 range
+//! Files are written as F32. Reading also takes F16, BF16, F64, I64 and I8 tensors (as PyTorch and
+//! NumPy checkpoints often hold them, and quantized models their kernels) and converts them to
+//! f32 as PyTorch's `.float()` does: F16, BF16 and I8 exactly, F64 and I64 rounded to the nearest f32 (F64 beyond the f32 range
 //! becomes infinite, I64 beyond 2^24 loses its last digits). Other dtypes are refused.
 
 use super::atomic::write_atomic;
@@ -42,7 +42,30 @@ pub fn save_tensors(path: impl AsRef<Path>, tensors: &[(String, Tensor)], metada
 
 /// The bytes of a safetensors file holding `tensors` and `metadata`.
 pub(crate) fn serialize(path: &Path, tensors: &[(String, Tensor)], metadata: Option<Metadata>) -> Result<Vec<u8>> {
-    let mut names: Vec<&str> = tensors.iter().map(|(n, _)| n.as_str()).collect();
+    let entries = tensors
+        .iter()
+        .map(|(name, t)| RawTensor {
+            name: name.clone(),
+            dtype: Dtype::F32,
+            shape: t.shape().to_vec(),
+            bytes: t.iter().flat_map(f32::to_le_bytes).collect(),
+        })
+        .collect();
+    serialize_raw(path, entries, metadata)
+}
+
+/// A tensor as a file stores it: its name, dtype, shape and little-endian bytes.
+pub(crate) struct RawTensor {
+    pub(crate) name: String,
+    pub(crate) dtype: Dtype,
+    pub(crate) shape: Vec<usize>,
+    pub(crate) bytes: Vec<u8>,
+}
+
+/// The bytes of a safetensors file holding tensors of any dtype (their byte counts match
+/// their shapes) and `metadata`.
+pub(crate) fn serialize_raw(path: &Path, tensors: Vec<RawTensor>, metadata: Option<Metadata>) -> Result<Vec<u8>> {
+    let mut names: Vec<&str> = tensors.iter().map(|t| t.name.as_str()).collect();
     names.sort_unstable();
     if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
         return Err(Error::invalid(
@@ -51,19 +74,12 @@ pub(crate) fn serialize(path: &Path, tensors: &[(String, Tensor)], metadata: Opt
             "names unique within one file",
         ));
     }
-    let data: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
+    let views = tensors
         .iter()
-        .map(|(name, t)| {
-            let bytes = t.iter().flat_map(f32::to_le_bytes).collect();
-            (name.clone(), t.shape().to_vec(), bytes)
-        })
-        .collect();
-    let views = data
-        .iter()
-        .map(|(name, shape, bytes)| {
-            let view = safetensors::tensor::TensorView::new(Dtype::F32, shape.clone(), bytes)
-                .expect("the byte count of an f32 tensor matches its shape");
-            (name.as_str(), view)
+        .map(|t| {
+            let view = safetensors::tensor::TensorView::new(t.dtype, t.shape.clone(), &t.bytes)
+                .expect("the byte count of a tensor matches its shape and dtype");
+            (t.name.as_str(), view)
         })
         .collect::<Vec<_>>();
     safetensors::serialize(views, &metadata).map_err(|e| Error::parse(path, format!("cannot serialize: {e}")))
@@ -72,8 +88,8 @@ pub(crate) fn serialize(path: &Path, tensors: &[(String, Tensor)], metadata: Opt
 /// Reads every tensor of a safetensors file as f32, in the order they are stored, with the
 /// file's `__metadata__` map (empty if it has none).
 ///
-/// F32 tensors are read as they are; F16, BF16, F64 and I64 tensors are converted to f32 as
-/// PyTorch's `.float()` does (exactly for F16 and BF16, to the nearest f32 for F64 and I64).
+/// F32 tensors are read as they are; F16, BF16, F64, I64 and I8 tensors are converted to f32 as
+/// PyTorch's `.float()` does (exactly for F16, BF16 and I8, to the nearest f32 for F64 and I64).
 ///
 /// # Errors
 /// [`Error::Io`] if the file cannot be read; [`Error::Parse`] naming the file if it is truncated,
@@ -100,7 +116,7 @@ pub(crate) fn parse(path: &Path, bytes: &[u8]) -> Result<(Vec<(String, Tensor)>,
         let values = to_f32(view.dtype(), view.data()).ok_or_else(|| {
             let dtype = view.dtype();
             let reason = format!(
-                "tensor \"{name}\" has dtype {dtype:?}; kensho reads F32, F16, BF16, F64 and I64 tensors \
+                "tensor \"{name}\" has dtype {dtype:?}; kensho reads F32, F16, BF16, F64, I64 and I8 tensors \
                  (convert it with .float())"
             );
             Error::parse(path, reason)
@@ -126,6 +142,7 @@ fn to_f32(dtype: Dtype, data: &[u8]) -> Option<Vec<f32>> {
         Dtype::BF16 => each(data, |b| bf16_to_f32(u16::from_le_bytes(b))),
         Dtype::F64 => each(data, |b| f64::from_le_bytes(b) as f32),
         Dtype::I64 => each(data, |b| i64::from_le_bytes(b) as f32),
+        Dtype::I8 => each(data, |[b]| f32::from(b as i8)),
         _ => return None,
     })
 }

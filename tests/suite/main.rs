@@ -19,6 +19,7 @@ mod nested_models;
 mod newcomer;
 mod non_finite;
 mod pruning;
+mod quantization;
 mod readme_and_docs;
 mod shared_models;
 mod summary_functional;
