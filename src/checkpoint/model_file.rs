@@ -207,7 +207,11 @@ impl Model {
 
     /// The tensors and metadata of the model's file (see [`Model::save`]); the optimizer
     /// state only if `optimizer_state`. `path` names the file in errors.
-    pub(crate) fn file_contents(&self, path: &Path, optimizer_state: bool) -> Result<(Vec<(String, Tensor)>, Metadata)> {
+    pub(crate) fn file_contents(
+        &self,
+        path: &Path,
+        optimizer_state: bool,
+    ) -> Result<(Vec<(String, Tensor)>, Metadata)> {
         self.input_shapes().filter(|_| self.is_built()).ok_or_else(|| {
             Error::invalid(
                 format!("save ({})", path.display()),

@@ -58,7 +58,12 @@ impl QuantizedModel {
             let kernel = w.kernel.to_row_major().iter().map(|&v| v as u8).collect();
             entries.push(raw(format!("{}.kernel", w.name), Dtype::I8, w.kernel_shape.clone(), kernel));
             let channels = w.kernel_scales.len();
-            entries.push(raw(format!("{}.kernel_scale", w.name), Dtype::F32, vec![channels], f32_bytes(&w.kernel_scales)));
+            entries.push(raw(
+                format!("{}.kernel_scale", w.name),
+                Dtype::F32,
+                vec![channels],
+                f32_bytes(&w.kernel_scales),
+            ));
             if let Some(bias) = &w.bias {
                 entries.push(raw(format!("{}.bias", w.name), Dtype::F32, vec![channels], f32_bytes(bias)));
             }
@@ -66,7 +71,8 @@ impl QuantizedModel {
             let zero_point = i64::from(w.input.zero_point).to_le_bytes().to_vec();
             entries.push(raw(format!("{}.input_zero_point", w.name), Dtype::I64, vec![], zero_point));
         }
-        let spec = QuantizationSpec { format_version: 1, layers: self.quantized.iter().map(|w| w.name.clone()).collect() };
+        let spec =
+            QuantizationSpec { format_version: 1, layers: self.quantized.iter().map(|w| w.name.clone()).collect() };
         let json = serde_json::to_string(&spec).map_err(|e| Error::parse(path, format!("cannot serialize: {e}")))?;
         metadata.insert(FORMAT_KEY.to_string(), QUANTIZED_FORMAT.to_string());
         metadata.insert(QUANTIZATION_KEY.to_string(), json);
@@ -117,8 +123,10 @@ pub fn load_quantized_model(path: impl AsRef<Path>) -> Result<QuantizedModel> {
     let model = model_from_contents(path, tensors, &metadata, QUANTIZED_FORMAT, None, |model, tensors| {
         for name in &spec.layers {
             let bad = |reason: String| Error::parse(path, format!("quantized layer \"{name}\": {reason}"));
-            let index = model.graph.layer_index(name).ok_or_else(|| bad("no layer of the model has this name".into()))?;
-            let (input_shape, output_shape) = model.graph.first_call_shapes(index).ok_or_else(|| bad("never called".into()))?;
+            let index =
+                model.graph.layer_index(name).ok_or_else(|| bad("no layer of the model has this name".into()))?;
+            let (input_shape, output_shape) =
+                model.graph.first_call_shapes(index).ok_or_else(|| bad("never called".into()))?;
             let kernel = take(tensors, &format!("{name}.kernel"), path)?;
             let kernel_values = kernel
                 .to_vec()
@@ -140,7 +148,10 @@ pub fn load_quantized_model(path: impl AsRef<Path>) -> Result<QuantizedModel> {
             let float = &model.graph.layers[index];
             let expected_shape: Vec<usize> = float.params()[0].value.shape().to_vec();
             if kernel.shape() != expected_shape.as_slice() {
-                return Err(bad(format!("kernel of shape {:?}; the architecture needs {expected_shape:?}", kernel.shape())));
+                return Err(bad(format!(
+                    "kernel of shape {:?}; the architecture needs {expected_shape:?}",
+                    kernel.shape()
+                )));
             }
             let weights = QuantizedWeights::new(name, expected_shape, &kernel_values, scales, bias, input)
                 .map_err(|e| bad(e.to_string()))?;

@@ -26,11 +26,9 @@ impl Calibration {
     /// Checks the percentile.
     pub(crate) fn validate(self) -> Result<()> {
         match self {
-            Calibration::Percentile(p) if !(p > 50.0 && p <= 100.0) => Err(Error::invalid(
-                "quantize: Calibration::Percentile",
-                p,
-                "a percentage in (50, 100], such as 99.99",
-            )),
+            Calibration::Percentile(p) if !(p > 50.0 && p <= 100.0) => {
+                Err(Error::invalid("quantize: Calibration::Percentile", p, "a percentage in (50, 100], such as 99.99"))
+            }
             _ => Ok(()),
         }
     }

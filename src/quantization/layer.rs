@@ -51,7 +51,11 @@ impl QuantizedWeights {
         let scales: Vec<f32> = (0..n)
             .map(|j| {
                 let max = (0..k).map(|p| values[p * n + j].abs()).fold(0.0f32, f32::max);
-                if max > 0.0 { max / 127.0 } else { 1.0 }
+                if max > 0.0 {
+                    max / 127.0
+                } else {
+                    1.0
+                }
             })
             .collect();
         let q: Vec<i8> = values
@@ -72,7 +76,7 @@ impl QuantizedWeights {
         input: InputQuantization,
     ) -> Result<QuantizedWeights> {
         let n = kernel_shape.last().copied().unwrap_or(0);
-        let k = if n == 0 { 0 } else { kernel.len() / n };
+        let k = kernel.len().checked_div(n).unwrap_or(0);
         let what = |part: &str| format!("quantized layer \"{name}\": {part}");
         if kernel_scales.len() != n || kernel_scales.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
             return Err(Error::invalid(
@@ -86,14 +90,15 @@ impl QuantizedWeights {
         {
             return Err(Error::invalid(what("bias"), b.len(), format!("{n} values")));
         }
-        if !(input.scale.is_finite() && input.scale > 0.0) || !(0..=255).contains(&input.zero_point) {
+        if !(input.scale.is_finite() && input.scale > 0.0 && (0..=255).contains(&input.zero_point)) {
             return Err(Error::invalid(
                 what("input quantization"),
                 format!("scale {}, zero point {}", input.scale, input.zero_point),
                 "a finite positive scale and a zero point in 0..=255",
             ));
         }
-        let kernel = PackedI8Matrix::pack(kernel, k, n).map_err(|e| Error::invalid(what("kernel"), e, "a [K, N] int8 kernel"))?;
+        let kernel = PackedI8Matrix::pack(kernel, k, n)
+            .map_err(|e| Error::invalid(what("kernel"), e, "a [K, N] int8 kernel"))?;
         Ok(QuantizedWeights { name: name.to_string(), kernel_shape, kernel, kernel_scales, bias, input })
     }
 }
@@ -121,8 +126,9 @@ impl QuantizedLayer {
         weights: Arc<QuantizedWeights>,
     ) -> Result<QuantizedLayer> {
         let config = float.config();
-        let (operation, activation) = operation_of(&config, input_shape)
-            .ok_or_else(|| Error::invalid(format!("quantize: layer \"{}\"", float.name()), float.kind(), "a Dense or Conv2D layer"))?;
+        let (operation, activation) = operation_of(&config, input_shape).ok_or_else(|| {
+            Error::invalid(format!("quantize: layer \"{}\"", float.name()), float.kind(), "a Dense or Conv2D layer")
+        })?;
         let expected_k = match &operation {
             Operation::Dense => input_shape.to_known().and_then(|s| s.last().copied()),
             Operation::Conv2d(g) => Some(g.patch_len()),
@@ -219,6 +225,10 @@ impl Layer for QuantizedLayer {
             }
         };
         let y = cx.tape.constant(Tensor::from_vec(out, &out_shape).expect("the output's size matches its shape"));
-        if self.activation == Activation::Relu { y } else { self.activation.apply(y) }
+        if self.activation == Activation::Relu {
+            y
+        } else {
+            self.activation.apply(y)
+        }
     }
 }

@@ -97,7 +97,11 @@ pub fn quantize(model: &Model, calibration_data: impl Into<Tensors>) -> Result<Q
 /// If the model is not built, the calibration data does not fit it or has no rows, a layer
 /// named in `options.layers` does not exist or is not a Dense or Conv2D layer (or the model
 /// has none), or an option is out of range.
-pub fn quantize_with(model: &Model, calibration_data: impl Into<Tensors>, options: QuantizeOptions) -> Result<QuantizedModel> {
+pub fn quantize_with(
+    model: &Model,
+    calibration_data: impl Into<Tensors>,
+    options: QuantizeOptions,
+) -> Result<QuantizedModel> {
     options.calibration.validate()?;
     if !model.is_built() {
         return Err(Error::invalid(
@@ -123,9 +127,9 @@ pub fn quantize_with(model: &Model, calibration_data: impl Into<Tensors>, option
         })
         .collect();
     let calibrate = |copy: &Model| -> Result<()> {
-        let rows = copy.predict_many(data.clone(), options.batch_size).map_err(|e| {
-            Error::invalid("quantize: calibration_data", e.to_string(), "data the model predicts on")
-        })?;
+        let rows = copy
+            .predict_many(data.clone(), options.batch_size)
+            .map_err(|e| Error::invalid("quantize: calibration_data", e.to_string(), "data the model predicts on"))?;
         match rows.first().map(|t| t.shape()[0]) {
             Some(0) | None => Err(Error::invalid("quantize: calibration_data", "no rows", "at least one sample")),
             Some(_) => Ok(()),
@@ -169,7 +173,9 @@ pub fn quantize_with(model: &Model, calibration_data: impl Into<Tensors>, option
 fn quantizable_layers(model: &Model, names: Option<&[String]>) -> Result<Vec<usize>> {
     let graph = &model.graph;
     let quantizable = |i: usize| {
-        graph.first_call_shapes(i).is_some_and(|(input, _)| layer::operation_of(&graph.layers[i].config(), &input).is_some())
+        graph
+            .first_call_shapes(i)
+            .is_some_and(|(input, _)| layer::operation_of(&graph.layers[i].config(), &input).is_some())
     };
     let chosen: Vec<usize> = match names {
         None => (0..graph.layers.len()).filter(|&i| quantizable(i)).collect(),

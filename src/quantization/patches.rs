@@ -181,11 +181,8 @@ mod tests {
                 let y = (oy * g.strides[0] + ky * g.dilation[0]) as isize - g.pad[0] as isize;
                 let x = (ox * g.strides[1] + kx * g.dilation[1]) as isize - g.pad[1] as isize;
                 let inside = (0..g.in_h as isize).contains(&y) && (0..g.in_w as isize).contains(&x);
-                let expected = if inside {
-                    image[((n * g.in_h + y as usize) * g.in_w + x as usize) * g.channels + c]
-                } else {
-                    0
-                };
+                let expected =
+                    if inside { image[((n * g.in_h + y as usize) * g.in_w + x as usize) * g.channels + c] } else { 0 };
                 assert_eq!(v, expected, "row {r} value {i}");
             }
         }
