@@ -39,7 +39,7 @@
 //! | [`data`] | loaders, embedded data sets, splits, preprocessing (with `save` / `load`), batching | [`data::load_csv`], [`data::mnist`], [`data::datasets`], [`data::train_test_split`], [`data::StandardScaler`], [`data::Tokenizer`], [`data::DataLoader`] |
 //! | [`metrics`] | streaming metrics and scikit-learn's one-shot functions | [`metrics::Accuracy`], [`metrics::F1Score`], [`metrics::classification_report`] |
 //! | [`autograd`] | the tape behind `fit`, for custom training steps | [`autograd::Tape`], [`autograd::Param`] |
-//! | `plot` (feature `plot`) | training pictures as SVG: `History::plot`, confusion-matrix heatmaps, ROC and precision-recall curves | `plot::plot_confusion_matrix`, `plot::plot_roc_curve` |
+//! | `plot` (feature `plot`) | training pictures as SVG: `History::plot`, confusion-matrix heatmaps, ROC and precision-recall curves, attribution heatmaps | `plot::plot_confusion_matrix`, `plot::plot_roc_curve`, `plot::plot_attributions` |
 //! | [`explain`] | attributions: which inputs an output depends on | [`explain::saliency`], [`explain::integrated_gradients`], [`explain::occlusion`] |
 //! | [`checkpoint`] | weights and model files, PyTorch interchange | [`load_model`], [`LoadOptions`] |
 
@@ -118,7 +118,7 @@ pub mod prelude {
         TensorBoard, TerminateOnNaN, UpdateFreq,
     };
     #[cfg(feature = "plot")]
-    pub use crate::plot::{plot_confusion_matrix, plot_precision_recall_curve, plot_roc_curve};
+    pub use crate::plot::{plot_attributions, plot_confusion_matrix, plot_precision_recall_curve, plot_roc_curve};
     pub use crate::{
         losses, metrics, CallLayer, FitOptions, Head, History, Input, Logs, Model, Sequential, SharedLayer,
         SymbolicTensor, Tensors,

@@ -1,11 +1,12 @@
 //! The `plot` feature's pictures, read back as XML: each line has one point per epoch or per
 //! threshold, the heatmap one cell per (true, predicted) pair, the curves run from (0, 0) to
-//! (1, 1) in data terms, and the texts name what is drawn.
+//! (1, 1) in data terms, the attribution maps one cell per pixel in the right colours, and the
+//! texts name what is drawn.
 
 use std::path::{Path, PathBuf};
 
 use kensho::metrics::{roc_curve, ConfusionMatrix};
-use kensho::plot::{plot_confusion_matrix, plot_precision_recall_curve, plot_roc_curve};
+use kensho::plot::{plot_attributions, plot_confusion_matrix, plot_precision_recall_curve, plot_roc_curve};
 use kensho::{History, Logs, Tensor};
 
 /// The stroke colours of training series and curves, of validation series, of chance lines.
@@ -13,10 +14,12 @@ const MAIN: &str = "#1F77B4";
 const VALIDATION: &str = "#E66E14";
 const CHANCE: &str = "#808080";
 
-/// What a picture holds: its polylines (stroke colour, pixel points), filled rectangles, texts.
+/// What a picture holds: its polylines (stroke colour, pixel points), rectangles (the count, and
+/// the filled ones as (fill colour, x, y)), texts.
 struct Svg {
     lines: Vec<(String, Vec<(f64, f64)>)>,
     rects: usize,
+    fills: Vec<(String, f64, f64)>,
     texts: Vec<String>,
 }
 
@@ -24,7 +27,7 @@ fn read(path: &Path) -> Svg {
     let text = std::fs::read_to_string(path).unwrap();
     let doc = roxmltree::Document::parse(&text).unwrap_or_else(|e| panic!("{}: not XML: {e}", path.display()));
     assert_eq!(doc.root_element().tag_name().name(), "svg");
-    let mut svg = Svg { lines: Vec::new(), rects: 0, texts: Vec::new() };
+    let mut svg = Svg { lines: Vec::new(), rects: 0, fills: Vec::new(), texts: Vec::new() };
     for node in doc.descendants() {
         match node.tag_name().name() {
             "polyline" => {
@@ -36,7 +39,13 @@ fn read(path: &Path) -> Svg {
                 let stroke = node.attribute("stroke").unwrap_or("").to_string();
                 svg.lines.push((stroke, points.split_whitespace().map(parse).collect()));
             }
-            "rect" => svg.rects += 1,
+            "rect" => {
+                svg.rects += 1;
+                let number = |name: &str| node.attribute(name).expect("rect position").parse().unwrap();
+                if let Some(fill) = node.attribute("fill").filter(|f| *f != "none") {
+                    svg.fills.push((fill.to_string(), number("x"), number("y")));
+                }
+            }
             "text" => svg.texts.push(node.text().unwrap_or("").trim().to_string()),
             _ => {}
         }
@@ -241,4 +250,98 @@ fn history_plot_of_one_epoch_draws_one_point() {
     let svg = read(&path);
     assert_eq!(lines(&svg, MAIN)[0].len(), 1);
     assert!(has_text(&svg, "1"), "epoch 1 is labelled: {:?}", svg.texts);
+}
+
+/// The diverging scale's ends and the image's ink, as the SVG writes them.
+const POSITIVE: &str = "#B2182B";
+const NEGATIVE: &str = "#2166AC";
+const INK: &str = "#000000";
+/// The bands of each map's colour bar.
+const BAR_STEPS: usize = 40;
+
+/// A 5 x 4 "image" with its largest value at row 1, column 2, and two signed maps: one peaking
+/// at +3 (row 4, column 0), one at -2 (row 0, column 3) with +1 elsewhere.
+fn attribution_inputs() -> (Tensor, Tensor, Tensor) {
+    let image = Tensor::from_vec((0..20).map(|i| if i == 6 { 9.0 } else { (i % 3) as f32 }).collect(), &[5, 4, 1]);
+    let up = Tensor::from_vec((0..20).map(|i| if i == 16 { 3.0 } else { (i as f32 - 10.0) / 10.0 }).collect(), &[5, 4]);
+    let down = Tensor::from_vec((0..20).map(|i| if i == 3 { -2.0 } else { 1.0 }).collect(), &[5, 4, 1]);
+    (image.unwrap(), up.unwrap(), down.unwrap())
+}
+
+#[test]
+fn attribution_picture_has_a_cell_per_pixel_and_the_extreme_colours_at_the_extremes() {
+    let (image, up, down) = attribution_inputs();
+    let (_dir, path) = temp("attributions.svg");
+    plot_attributions(&image, &[("saliency", &up), ("integrated gradients", &down)], "digit 7", &path).unwrap();
+    let svg = read(&path);
+    // The background, 20 cells and a frame per panel, and per map a colour bar of bands and its
+    // outline.
+    assert_eq!(svg.rects, 1 + 3 * (20 + 1) + 2 * (BAR_STEPS + 1));
+    for text in ["digit 7", "input", "saliency", "integrated gradients", "3.00", "-3.00", "2.00", "-2.00", "0"] {
+        assert!(has_text(&svg, text), "no text {text:?} in {:?}", svg.texts);
+    }
+    // Filled rectangles in drawing order: the image's 20 cells, then for each map its 20 cells
+    // (row by row from the top) and its colour bar's bands (from the top).
+    let cells = &svg.fills[1..];
+    assert_eq!(cells.len(), 20 + 2 * (20 + BAR_STEPS));
+    let start = |p: usize| if p == 0 { 0 } else { 20 + (p - 1) * (20 + BAR_STEPS) };
+    let panel = |p: usize| &cells[start(p)..start(p) + 20];
+    let at = |p: usize, i: usize| panel(p)[i].0.as_str();
+    assert_eq!(at(0, 6), INK, "the image's largest value is black");
+    assert_eq!(at(0, 0), "#FFFFFF", "the image's smallest value is white");
+    assert_eq!(at(1, 16), POSITIVE);
+    assert_eq!(at(1, 10), "#FFFFFF", "0 is white");
+    assert_eq!(at(2, 3), NEGATIVE);
+    let strictly_between = |p: usize, i: usize, end: &str| at(p, i) != end && at(p, i) != "#FFFFFF";
+    assert!((0..20).filter(|&i| i != 16 && i != 10).all(|i| strictly_between(1, i, POSITIVE)), "{:?}", panel(1));
+    // +1 against a scale of 2: the positive colour halfway to white, in the other panel.
+    assert!((0..20).filter(|&i| i != 3).all(|i| at(2, i) == at(2, 4) && strictly_between(2, i, POSITIVE)));
+    // Row 0 is at the top, and the cells are square and side by side.
+    for p in 0..3 {
+        assert!(panel(p)[4].2 > panel(p)[0].2 && panel(p)[1].1 > panel(p)[0].1, "{:?}", panel(p));
+        assert_eq!(panel(p)[1].1 - panel(p)[0].1, panel(p)[4].2 - panel(p)[0].2, "square cells");
+    }
+    assert!(panel(1)[0].1 > panel(0)[3].1 && panel(2)[0].1 > panel(1)[3].1, "panels left to right");
+    // Each colour bar runs from the positive colour at the top to the negative one at the bottom,
+    // right of its map.
+    for p in 1..3 {
+        let bar = &cells[start(p) + 20..start(p) + 20 + BAR_STEPS];
+        assert_eq!((bar[0].0.as_str(), bar[BAR_STEPS - 1].0.as_str()), (POSITIVE, NEGATIVE), "{bar:?}");
+        assert!(bar[BAR_STEPS - 1].2 > bar[0].2 && bar[0].1 > panel(p)[3].1, "{bar:?}");
+    }
+}
+
+#[test]
+fn attribution_picture_checks_its_inputs() {
+    let (image, up, down) = attribution_inputs();
+    let (_dir, path) = temp("attributions.svg");
+    let error =
+        |image: &Tensor, maps: &[(&str, &Tensor)]| plot_attributions(image, maps, "", &path).unwrap_err().to_string();
+    let err = error(&image, &[]);
+    assert!(err.contains("maps") && err.contains("no map") && err.contains("attributions.svg"), "{err}");
+    let err = error(&Tensor::zeros(&[1, 5, 4, 1]), &[("a", &up)]);
+    assert!(err.contains("image") && err.contains("[1, 5, 4, 1]") && err.contains("[height, width]"), "{err}");
+    let err = error(&Tensor::zeros(&[5, 4, 3]), &[("a", &up)]);
+    assert!(err.contains("[5, 4, 3]"), "{err}");
+    let err = error(&image, &[("a", &up), ("wide", &Tensor::zeros(&[5, 5]))]);
+    assert!(err.contains("maps[1] (\"wide\")") && err.contains("[5, 5]") && err.contains("[5, 4]"), "{err}");
+    let mut values = down.to_vec();
+    values[7] = f32::NAN;
+    let err = error(&image, &[("nan", &Tensor::from_vec(values, &[5, 4]).unwrap())]);
+    assert!(err.contains("maps[0] (\"nan\")") && err.contains("index 7") && err.contains("finite"), "{err}");
+    let mut values = image.to_vec();
+    values[0] = f32::INFINITY;
+    let err = error(&Tensor::from_vec(values, &[5, 4]).unwrap(), &[("a", &up)]);
+    assert!(err.contains("image") && err.contains("inf"), "{err}");
+    assert!(!path.exists(), "nothing is written on an error");
+}
+
+#[test]
+fn attribution_picture_of_an_all_zero_map_is_white() {
+    let (image, _, _) = attribution_inputs();
+    let (_dir, path) = temp("zero.svg");
+    plot_attributions(&image, &[("nothing", &Tensor::zeros(&[5, 4]))], "", &path).unwrap();
+    let svg = read(&path);
+    assert!(svg.fills[21..41].iter().all(|(fill, _, _)| fill == "#FFFFFF"), "{:?}", &svg.fills[21..41]);
+    assert!(!has_text(&svg, "digit 7"));
 }

@@ -1,12 +1,14 @@
 //! Training pictures as SVG files, drawn with plotters' SVG backend (the optional `plot`
 //! feature): [`History::plot`](crate::History::plot) for the loss and metrics per epoch,
 //! [`plot_confusion_matrix`] for a confusion-matrix heatmap, [`plot_roc_curve`] and
-//! [`plot_precision_recall_curve`] for binary classifiers.
+//! [`plot_precision_recall_curve`] for binary classifiers, [`plot_attributions`] for an image
+//! beside its attribution maps (see [`explain`](crate::explain)).
 //!
 //! No fonts or system libraries are needed: text is written as SVG `<text>` elements, which the
 //! viewer renders with its own fonts (labels are placed from an estimate of their width).
 //! Convert a picture to PNG with any SVG tool, for example `rsvg-convert -w 800 -o a.png a.svg`.
 
+mod attributions;
 mod confusion;
 mod curves;
 mod history;
@@ -17,6 +19,7 @@ use kensho_core::{Error, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+pub use attributions::plot_attributions;
 pub use confusion::plot_confusion_matrix;
 pub use curves::{plot_precision_recall_curve, plot_roc_curve};
 
