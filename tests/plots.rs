@@ -345,3 +345,31 @@ fn attribution_picture_of_an_all_zero_map_is_white() {
     assert!(svg.fills[21..41].iter().all(|(fill, _, _)| fill == "#FFFFFF"), "{:?}", &svg.fills[21..41]);
     assert!(!has_text(&svg, "digit 7"));
 }
+
+#[test]
+fn attribution_picture_of_a_model_explained_by_kensho_explain() {
+    use kensho::explain::{integrated_gradients, saliency, Target};
+    use kensho::prelude::*;
+    let mut model = Sequential::new()
+        .seed(3)
+        .add(Input::new(&[6, 5, 1]))
+        .add(Conv2d::new(2, [3, 3]).activation(Activation::Tanh))
+        .add(Flatten::new())
+        .add(Dense::new(3));
+    model.build_model().unwrap();
+    let x = Tensor::rand_uniform(&[2, 6, 5, 1], 0.0, 1.0, &mut kensho::core::seeded_rng(4));
+    let grads = saliency(&model, &x, Target::Predicted).unwrap();
+    let ig = integrated_gradients(&model, &x, None, 16, Target::Predicted).unwrap();
+    // The second image of the batch, as the docs say: one row, then its batch axis dropped.
+    let one = |t: &Tensor| t.slice_axis(0, 1, 2).squeeze(0);
+    let (_dir, path) = temp("explained.svg");
+    plot_attributions(&one(&x), &[("saliency", &one(&grads)), ("integrated gradients", &one(&ig))], "", &path).unwrap();
+    let svg = read(&path);
+    assert_eq!(svg.rects, 1 + 3 * (30 + 1) + 2 * (BAR_STEPS + 1), "6 x 5 cells per panel");
+    // The colour bar after the map's title is labelled with its largest |value|, to 3 digits.
+    let largest = one(&ig).iter().fold(0.0_f64, |m, v| m.max(f64::from(v).abs()));
+    let title = svg.texts.iter().position(|t| t == "integrated gradients").unwrap();
+    let label: f64 = svg.texts[title + 1].parse().unwrap();
+    assert!((label - largest).abs() <= 5e-3 * largest, "{label} against {largest}");
+    assert_eq!(svg.texts[title + 2..title + 4], ["0".to_string(), format!("-{}", svg.texts[title + 1])]);
+}
