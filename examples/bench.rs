@@ -153,6 +153,7 @@ fn repeat_for(min_secs: f64, mut f: impl FnMut()) -> (usize, f64) {
 // ------------------------------------------------------------------------------------------ W1
 
 fn w1(threads: usize, reps: usize) {
+    use kensho::core::quant::{gemm_u8i8_f32, Dequantize, PackedI8Matrix};
     for n in [128usize, 256, 512, 1024] {
         let mut rng = seeded_rng(1);
         let a = Tensor::rand_uniform(&[n, n], 0.0, 1.0, &mut rng);
@@ -170,6 +171,27 @@ fn w1(threads: usize, reps: usize) {
             })
             .collect();
         emit("W1", threads, "gflops", &figures, &[("n", json!(n))]);
+
+        // `gemm_int8_gmacs` = n³/t (multiply-adds, so compare with gflops / 2) for the int8 product
+        // of quantized inference on the same shape: u8 inputs x packed i8 weights, dequantized to
+        // f32 by `gemm_u8i8_f32` (zero point, per-column scale, bias); the packing is done once.
+        let a: Vec<u8> = (0..n * n).map(|_| rng.random()).collect();
+        let b: Vec<i8> = (0..n * n).map(|_| rng.random()).collect();
+        let b = PackedI8Matrix::pack(&b, n, n).expect("n * n values");
+        let (scales, bias) = (vec![1e-4f32; n], vec![0.5f32; n]);
+        let dq = Dequantize { input_zero_point: 3, scales: &scales, bias: Some(&bias), relu: false };
+        let mut out = vec![0f32; n * n];
+        let mut product = || gemm_u8i8_f32(n, black_box(&a), n, &b, black_box(&mut out), n, &dq);
+        for _ in 0..5 {
+            product();
+        }
+        let figures: Vec<f64> = (0..reps)
+            .map(|_| {
+                let (calls, secs) = repeat_for(0.5, &mut product);
+                flop / 2.0 * calls as f64 / secs / 1e9
+            })
+            .collect();
+        emit("W1", threads, "gemm_int8_gmacs", &figures, &[("n", json!(n))]);
     }
 }
 

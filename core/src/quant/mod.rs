@@ -224,6 +224,23 @@ impl Output<'_> {
     }
 }
 
+/// The `valid` (1 to 4) bytes of `a` from `at` as a little-endian word, zeros above: the last,
+/// partial group of 4 values of a row of `A` (the packed `B` is zero there, but the bytes of `A`
+/// past `k` may be anything). One 4-byte read when it stays inside `a`.
+#[inline(always)]
+pub(crate) fn tail_word(a: &[u8], at: usize, valid: usize) -> u32 {
+    debug_assert!((1..=4).contains(&valid));
+    let mask = u32::MAX >> (8 * (4 - valid));
+    match a.get(at..at + 4) {
+        Some(bytes) => u32::from_le_bytes(bytes.try_into().expect("4 bytes")) & mask,
+        None => {
+            let mut bytes = [0u8; 4];
+            bytes[..valid].copy_from_slice(&a[at..at + valid]);
+            u32::from_le_bytes(bytes)
+        }
+    }
+}
+
 /// Rows per shard are a multiple of this (every kernel's row block divides it).
 const SHARD_ROWS: usize = 24;
 

@@ -42,7 +42,7 @@ pub(super) unsafe fn gemm(rows: usize, a: &[u8], lda: usize, b: &PackedI8Matrix,
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::super::pack::{Block, KR, NR};
-    use super::super::{Output, PackedI8Matrix};
+    use super::super::{tail_word, Output, PackedI8Matrix};
     use super::{MR, NP};
     use std::arch::x86_64::*;
 
@@ -113,19 +113,8 @@ mod x86 {
                 // SAFETY: the last group of each panel is in `b`.
                 let bv: [__m512i; P] =
                     std::array::from_fn(|q| unsafe { _mm512_load_si512(b.add(q * groups + full).cast()) });
-                // The bytes of the row from 4 * full on, past k zeroed (B is zero there, but A may
-                // hold anything).
-                let tail_mask = (1u32 << (8 * (k - KR * full))) - 1;
                 for (r, acc) in acc.iter_mut().enumerate() {
-                    let at = r * lda + KR * full;
-                    let word = if at + KR <= self.a.len() {
-                        // SAFETY: the 4 bytes from `at` are inside `a` (checked just above).
-                        unsafe { a.add(at).cast::<u32>().read_unaligned() & tail_mask }
-                    } else {
-                        let mut bytes = [0u8; KR];
-                        bytes[..k - KR * full].copy_from_slice(&self.a[at..r * lda + k]);
-                        u32::from_le_bytes(bytes)
-                    };
+                    let word = tail_word(self.a, r * lda + KR * full, k - KR * full);
                     let av = _mm512_set1_epi32(word as i32);
                     for (acc, &bv) in acc.iter_mut().zip(&bv) {
                         *acc = _mm512_dpbusd_epi32(*acc, av, bv);
