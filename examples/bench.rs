@@ -28,6 +28,11 @@
 //!   unshuffled pass of `fit` (batch 32, 50 steps, after 5 warm-up steps) on a Transformer
 //!   encoder block over W5's tokens; the PyTorch peer is `scripts/bench_w6_torch.py`.
 //!
+//! - Q (issue 17, int8): `predict_samples_per_s_f32` and `predict_samples_per_s_int8` of the W2
+//!   MLP (10,000 rows) and the W3 convnet (2,000 rows), `predict_batched` at batch 128, the
+//!   model and its `quantize`d form (calibrated on 512 rows) timed alternately within each
+//!   repetition; `int8_speedup` is each repetition's ratio.
+//!
 //! Bad arguments print a usage message on stderr and exit with code 2.
 
 use kensho::core::seeded_rng;
@@ -37,7 +42,7 @@ use serde_json::{json, Value};
 use std::hint::black_box;
 use std::time::Instant;
 
-const USAGE: &str = "usage: bench <W1|W2|W3|W4|W5|W6|all> [--threads N] [--reps R] [--deterministic]
+const USAGE: &str = "usage: bench <W1|W2|W3|W4|W5|W6|Q|all> [--threads N] [--reps R] [--deterministic]
   runs the workloads of WORKLOADS.md and prints one JSON object per figure on stdout
   --threads N           kernel threads (kensho::set_num_threads), default 1
   --reps R              repetitions per figure, median reported (default 3)
@@ -86,7 +91,8 @@ fn parse_args() -> Args {
                     "W4" => vec!["W4"],
                     "W5" => vec!["W5"],
                     "W6" => vec!["W6"],
-                    "ALL" => vec!["W1", "W2", "W3", "W4", "W5", "W6"],
+                    "Q" => vec!["Q"],
+                    "ALL" => vec!["W1", "W2", "W3", "W4", "W5", "W6", "Q"],
                     _ => usage_exit(&format!("unknown workload {s:?}")),
                 })
             }
@@ -443,6 +449,46 @@ fn w6(threads: usize, reps: usize) -> Result<()> {
     Ok(())
 }
 
+// ------------------------------------------------------------------------------------------ Q
+
+/// Samples per second of `predict` over `x` at batch 128 (after two warm-up passes).
+fn predict_rate(predict: impl Fn(&Tensor) -> Result<Tensor>, x: &Tensor) -> Result<f64> {
+    for _ in 0..2 {
+        black_box(predict(x)?);
+    }
+    let mut err = Ok(());
+    let (calls, secs) = repeat_for(0.5, || {
+        if let Err(e) = predict(x).map(black_box) {
+            err = Err(e);
+        }
+    });
+    err?;
+    Ok(x.shape()[0] as f64 * calls as f64 / secs)
+}
+
+fn q(threads: usize, reps: usize) -> Result<()> {
+    let (w2_x, _) = synthetic(10_000, 784, 10, 43);
+    let (w3_x, _) = synthetic(2_000, 28 * 28, 10, 44);
+    let w3_x = w3_x.reshape_to(&[2_000, 28, 28, 1]);
+    for (name, model, x) in [("W2", w2_model(Api::Sequential)?, w2_x), ("W3", w3_model()?.into_model(), w3_x)] {
+        let quantized = kensho::quantization::quantize(&model, x.slice_axis(0, 0, 512))?;
+        let (mut float, mut int8, mut speedup) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..reps {
+            let f = predict_rate(|x| model.predict_batched(x, 128), &x)?;
+            let i = predict_rate(|x| quantized.predict_batched(x, 128), &x)?;
+            float.push(f);
+            int8.push(i);
+            speedup.push(i / f);
+        }
+        let extra = [("model", json!(name)), ("batch", json!(128))];
+        emit("Q", threads, "predict_samples_per_s_f32", &float, &extra);
+        emit("Q", threads, "predict_samples_per_s_int8", &int8, &extra);
+        let ratios: Vec<f64> = speedup.iter().map(|r| r * 100.0).collect();
+        emit("Q", threads, "int8_speedup_percent", &ratios, &extra);
+    }
+    Ok(())
+}
+
 // ------------------------------------------------------------------------------------------ main
 
 fn main() {
@@ -461,7 +507,8 @@ fn main() {
             "W4" => w4(threads, args.reps),
             "W5" => w5(threads, args.reps),
             "W6" => w6(threads, args.reps),
-            _ => unreachable!("parse_args accepts only W1..W6"),
+            "Q" => q(threads, args.reps),
+            _ => unreachable!("parse_args accepts only W1..W6 and Q"),
         };
         if let Err(e) = result {
             eprintln!("bench: {w} failed: {e}");

@@ -12,7 +12,7 @@ use super::atomic::write_atomic;
 use super::model_file::model_from_contents;
 use super::tensors_file::{parse, serialize_raw, RawTensor};
 use super::weights::FORMAT_KEY;
-use crate::quantization::{InputQuantization, QuantizedLayer, QuantizedModel, QuantizedWeights};
+use crate::quantization::{install, InputQuantization, QuantizedModel, QuantizedWeights};
 use kensho_core::{Error, Result, Tensor};
 use safetensors::Dtype;
 use serde::{Deserialize, Serialize};
@@ -125,8 +125,6 @@ pub fn load_quantized_model(path: impl AsRef<Path>) -> Result<QuantizedModel> {
             let bad = |reason: String| Error::parse(path, format!("quantized layer \"{name}\": {reason}"));
             let index =
                 model.graph.layer_index(name).ok_or_else(|| bad("no layer of the model has this name".into()))?;
-            let (input_shape, output_shape) =
-                model.graph.first_call_shapes(index).ok_or_else(|| bad("never called".into()))?;
             let kernel = take(tensors, &format!("{name}.kernel"), path)?;
             let kernel_values = kernel
                 .to_vec()
@@ -146,7 +144,11 @@ pub fn load_quantized_model(path: impl AsRef<Path>) -> Result<QuantizedModel> {
             }
             let input = InputQuantization { scale, zero_point: zero_point as i32 };
             let float = &model.graph.layers[index];
-            let expected_shape: Vec<usize> = float.params()[0].value.shape().to_vec();
+            let expected_shape: Vec<usize> = float
+                .params()
+                .first()
+                .map(|kernel| kernel.value.shape().to_vec())
+                .ok_or_else(|| bad(format!("a {} layer has no kernel to quantize", float.kind())))?;
             if kernel.shape() != expected_shape.as_slice() {
                 return Err(bad(format!(
                     "kernel of shape {:?}; the architecture needs {expected_shape:?}",
@@ -156,9 +158,7 @@ pub fn load_quantized_model(path: impl AsRef<Path>) -> Result<QuantizedModel> {
             let weights = QuantizedWeights::new(name, expected_shape, &kernel_values, scales, bias, input)
                 .map_err(|e| bad(e.to_string()))?;
             let weights = Arc::new(weights);
-            let layer = QuantizedLayer::new(float.as_ref(), &input_shape, &output_shape, Arc::clone(&weights))
-                .map_err(|e| bad(e.to_string()))?;
-            model.graph.layers[index] = Box::new(layer);
+            install(&mut model.graph, index, Arc::clone(&weights)).map_err(|e| bad(e.to_string()))?;
             quantized.push(weights);
         }
         Ok(())

@@ -3,7 +3,7 @@
 //! accumulation), dequantized to f32 with the bias and a fused ReLU.
 
 use super::calibrate::InputQuantization;
-use super::patches::{ConvGeometry, Patches};
+use super::patches::{ConvGeometry, MaxPool};
 use kensho_autograd::Var;
 use kensho_core::quant::{gemm_u8i8_f32, quantize_u8, Dequantize, PackedI8Matrix};
 use kensho_core::{Error, Result, Rng, Tensor};
@@ -113,17 +113,22 @@ pub(crate) struct QuantizedLayer {
     weights: Arc<QuantizedWeights>,
     /// `input.scale * kernel_scales[j]`: what turns an int32 sum into f32.
     output_scales: Vec<f32>,
+    /// A max pooling applied to the convolution's output, sample by sample while it is in
+    /// cache (the pooling layer of the model then passes its input on).
+    pool: Option<MaxPool>,
     output_shape: Shape,
 }
 
 impl QuantizedLayer {
-    /// The quantized form of `float` (a Dense, or a Conv2D in one group; `None` for any other
-    /// layer) with the given weights, for per-sample input shape `input_shape`.
+    /// The quantized form of `float` (a Dense, or a Conv2D in one group; an error for any
+    /// other layer) with the given weights, for per-sample input shape `input_shape`; `pool`
+    /// is a max pooling to fuse after a convolution.
     pub(crate) fn new(
         float: &dyn Layer,
         input_shape: &Shape,
         output_shape: &Shape,
         weights: Arc<QuantizedWeights>,
+        pool: Option<MaxPool>,
     ) -> Result<QuantizedLayer> {
         let config = float.config();
         let (operation, activation) = operation_of(&config, input_shape).ok_or_else(|| {
@@ -141,6 +146,17 @@ impl QuantizedLayer {
             ));
         }
         let output_scales = weights.kernel_scales.iter().map(|s| s * weights.input.scale).collect();
+        let pool = match (&operation, pool) {
+            (Operation::Conv2d(g), Some(pool)) if pool.output(g.out_h, g.out_w).is_some() => Some(pool),
+            (_, None) => None,
+            _ => {
+                return Err(Error::invalid(
+                    format!("quantize: layer \"{}\"", float.name()),
+                    "a pooling",
+                    "a convolution to fuse it with",
+                ))
+            }
+        };
         Ok(QuantizedLayer {
             config,
             kind: float.kind(),
@@ -148,8 +164,36 @@ impl QuantizedLayer {
             activation,
             weights,
             output_scales,
+            pool,
             output_shape: output_shape.clone(),
         })
+    }
+
+    /// The convolution of a batch (`input` `[batch, h, w, C]`), sample by sample: quantize,
+    /// gather the windows, multiply, and pool if a pooling is fused. Returns the values and
+    /// their shape.
+    fn convolve(&self, g: &ConvGeometry, input: &[f32], batch: usize) -> (Vec<f32>, Vec<usize>) {
+        let w = &self.weights;
+        let n = w.kernel.n();
+        let sample_len = g.in_h * g.in_w * g.channels;
+        let (out_h, out_w) = match &self.pool {
+            Some(pool) => pool.output(g.out_h, g.out_w).expect("checked in new"),
+            None => (g.out_h, g.out_w),
+        };
+        let mut out = Vec::with_capacity(batch * out_h * out_w * n);
+        let mut q = vec![0u8; sample_len];
+        let mut rows = vec![0u8; g.out_pixels() * g.patch_len()];
+        let mut conv = vec![0.0f32; g.out_pixels() * n];
+        for sample in input.chunks_exact(sample_len) {
+            quantize_u8(sample, 1.0 / w.input.scale, w.input.zero_point, &mut q);
+            g.fill(&q, w.input.zero_point as u8, &mut rows);
+            self.product(g.out_pixels(), &rows, g.patch_len(), &mut conv);
+            match &self.pool {
+                Some(pool) => pool.pool_into(&conv, g.out_h, g.out_w, n, &mut out),
+                None => out.extend_from_slice(&conv),
+            }
+        }
+        (out, vec![batch, out_h, out_w, n])
     }
 
     /// `y = dequantize(q(x) · W)` for `rows` rows of `k` u8 values.
@@ -199,30 +243,19 @@ impl Layer for QuantizedLayer {
     fn forward<'t>(&self, x: Var<'t>, cx: &Ctx<'t>) -> Var<'t> {
         let value = x.value().to_contiguous();
         let input = value.as_slice().expect("a contiguous tensor");
-        let w = &self.weights;
-        let mut q = vec![0u8; input.len()];
-        quantize_u8(input, 1.0 / w.input.scale, w.input.zero_point, &mut q);
-        let n = w.kernel.n();
         let shape = value.shape();
         let (out, out_shape) = match &self.operation {
             Operation::Dense => {
-                let k = w.kernel.k();
+                let w = &self.weights;
+                let (k, n) = (w.kernel.k(), w.kernel.n());
+                let mut q = vec![0u8; input.len()];
+                quantize_u8(input, 1.0 / w.input.scale, w.input.zero_point, &mut q);
                 let rows = input.len() / k;
                 let mut out = vec![0.0; rows * n];
                 self.product(rows, &q, k, &mut out);
                 (out, [&shape[..shape.len() - 1], &[n]].concat())
             }
-            Operation::Conv2d(g) => {
-                let batch = shape[0];
-                let mut out = vec![0.0; batch * g.out_pixels() * n];
-                let mut patches = Patches::new(g, &q, batch, w.input.zero_point as u8);
-                let mut first = 0;
-                while let Some((rows, block)) = patches.next_block() {
-                    self.product(rows, block, g.patch_len(), &mut out[first * n..(first + rows) * n]);
-                    first += rows;
-                }
-                (out, vec![batch, g.out_h, g.out_w, n])
-            }
+            Operation::Conv2d(g) => self.convolve(g, input, shape[0]),
         };
         let y = cx.tape.constant(Tensor::from_vec(out, &out_shape).expect("the output's size matches its shape"));
         if self.activation == Activation::Relu {
@@ -230,5 +263,47 @@ impl Layer for QuantizedLayer {
         } else {
             self.activation.apply(y)
         }
+    }
+}
+
+/// A layer whose work a quantized convolution before it has done (a fused max pooling): it
+/// passes its input on, and keeps the float layer's name, kind and config for files.
+pub(crate) struct FusedAway {
+    name: String,
+    kind: &'static str,
+    config: LayerConfig,
+    output_shape: Shape,
+}
+
+impl FusedAway {
+    /// Stands in for `float`, whose per-sample output shape is `output_shape`.
+    pub(crate) fn new(float: &dyn Layer, output_shape: &Shape) -> FusedAway {
+        FusedAway {
+            name: float.name().to_string(),
+            kind: float.kind(),
+            config: float.config(),
+            output_shape: output_shape.clone(),
+        }
+    }
+}
+
+impl Layer for FusedAway {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn set_name(&mut self, name: &str) {
+        self.name = name.to_string();
+    }
+    fn kind(&self) -> &'static str {
+        self.kind
+    }
+    fn config(&self) -> LayerConfig {
+        self.config.clone()
+    }
+    fn build(&mut self, _input_shape: &Shape, _rng: &mut Rng) -> Result<Shape> {
+        Ok(self.output_shape.clone())
+    }
+    fn forward<'t>(&self, x: Var<'t>, _cx: &Ctx<'t>) -> Var<'t> {
+        x
     }
 }

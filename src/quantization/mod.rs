@@ -33,13 +33,16 @@ mod patches;
 
 pub use crate::checkpoint::load_quantized_model;
 pub use calibrate::{Calibration, InputQuantization};
-pub(crate) use layer::{QuantizedLayer, QuantizedWeights};
+pub(crate) use layer::QuantizedWeights;
 
+use crate::graph::{Graph, ValueRef};
 use crate::{Logs, Model, Tensors};
 use calibrate::Observer;
-use kensho_core::{Error, Result, Tensor};
-use kensho_layers::{Layer, Loss};
+use kensho_core::{Error, Padding, Result, Tensor};
+use kensho_layers::{Layer, LayerConfig, Loss, Shape};
 use kensho_metrics::Metric;
+use layer::{FusedAway, QuantizedLayer};
+use patches::MaxPool;
 use std::sync::{Arc, Mutex};
 
 /// How [`quantize_with`] quantizes.
@@ -142,7 +145,6 @@ pub fn quantize_with(
     }
     let mut quantized = Vec::with_capacity(chosen.len());
     for i in chosen {
-        let (input_shape, output_shape) = copy.graph.first_call_shapes(i).expect("a built, called layer");
         let layer = &copy.graph.layers[i];
         let seen = observed[i].as_ref().expect("observed above").lock().unwrap_or_else(|e| e.into_inner());
         if !seen.seen() {
@@ -161,12 +163,56 @@ pub fn quantize_with(
             InputQuantization::from_range(lo, hi),
         )?;
         let weights = Arc::new(weights);
-        let q = QuantizedLayer::new(layer.as_ref(), &input_shape, &output_shape, Arc::clone(&weights))?;
         drop(seen);
-        copy.graph.layers[i] = Box::new(q);
+        install(&mut copy.graph, i, Arc::clone(&weights))?;
         quantized.push(weights);
     }
     Ok(QuantizedModel { model: copy, quantized })
+}
+
+/// Puts the quantized form of layer `index` (with `weights`) in its place. A convolution whose
+/// output only a max pooling reads takes that pooling over (see [`fusable_pool`]).
+pub(crate) fn install(graph: &mut Graph, index: usize, weights: Arc<QuantizedWeights>) -> Result<()> {
+    let float = graph.layers[index].as_ref();
+    let (input_shape, output_shape) = graph.first_call_shapes(index).ok_or_else(|| {
+        Error::invalid(
+            format!("quantize: layer \"{}\"", float.name()),
+            "a layer never called",
+            "a layer the model calls",
+        )
+    })?;
+    let fused = matches!(float.config(), LayerConfig::Conv2D(_)).then(|| fusable_pool(graph, index)).flatten();
+    let (pool, output_shape) = match &fused {
+        Some((_, pool, pooled)) => (Some(pool.clone()), pooled.clone()),
+        None => (None, output_shape),
+    };
+    let layer = QuantizedLayer::new(float, &input_shape, &output_shape, weights, pool)?;
+    if let Some((p, _, pooled)) = fused {
+        graph.layers[p] = Box::new(FusedAway::new(graph.layers[p].as_ref(), &pooled));
+    }
+    graph.layers[index] = Box::new(layer);
+    Ok(())
+}
+
+/// The max pooling that alone reads the output of layer `conv` (called once), if it can run
+/// fused with it: a MaxPooling2D with valid padding, called once, whose input is not a model
+/// output. Returns its layer index, its windows and its per-sample output shape.
+fn fusable_pool(graph: &Graph, conv: usize) -> Option<(usize, MaxPool, Shape)> {
+    let calls_of = |layer: usize| graph.calls.iter().enumerate().filter(move |(_, c)| c.layer == layer).map(|(i, _)| i);
+    let [call] = calls_of(conv).collect::<Vec<_>>()[..] else { return None };
+    let value = ValueRef::Call { call, output: 0 };
+    let readers: Vec<usize> =
+        graph.calls.iter().enumerate().filter(|(_, c)| c.inputs.contains(&value)).map(|(i, _)| i).collect();
+    let [reader] = readers[..] else { return None };
+    let pool = graph.calls[reader].layer;
+    if graph.outputs.contains(&value) || calls_of(pool).count() != 1 {
+        return None;
+    }
+    let LayerConfig::MaxPooling2D(config) = graph.layers[pool].config() else { return None };
+    let size: [usize; 2] = config.pool_size.as_slice().try_into().ok()?;
+    let strides: [usize; 2] = config.strides.as_deref().unwrap_or(&config.pool_size).try_into().ok()?;
+    let pooled = graph.call_shapes.as_ref()?.get(reader)?.first()?.clone();
+    (config.padding == Padding::Valid).then_some((pool, MaxPool { size, strides }, pooled))
 }
 
 /// The indices of the layers to quantize: those named, or every Dense and Conv2D layer.

@@ -1,5 +1,6 @@
-//! The windows of a channels-last u8 image as rows of a matrix (im2col), a block of rows at a
-//! time, so that an int8 convolution is an int8 matrix product over cache-sized blocks.
+//! The windows of a channels-last u8 image as rows of a matrix (im2col), one sample at a time
+//! (so that the rows stay in cache for the int8 matrix product that follows), and the max
+//! pooling fused after such a convolution.
 //!
 //! Row `r` is output pixel `r` (batch, then row, then column); its `kh * kw * C` values run
 //! over the kernel's rows, columns and channels in that order, the order of a Keras kernel
@@ -71,35 +72,56 @@ impl ConvGeometry {
         self.out_h * self.out_w
     }
 
-    /// Writes the window of output pixel `pixel` (over the whole batch) into `row`.
-    fn fill(&self, image: &[u8], pixel: usize, zero_point: u8, row: &mut [u8]) {
-        let c = self.channels;
-        let sample = pixel / self.out_pixels();
-        let (oy, ox) = ((pixel % self.out_pixels()) / self.out_w, pixel % self.out_w);
-        let sample = &image[sample * self.in_h * self.in_w * c..][..self.in_h * self.in_w * c];
-        let [kh, kw] = self.kernel;
-        for ky in 0..kh {
-            let out = &mut row[ky * kw * c..][..kw * c];
-            let y = (oy * self.strides[0] + ky * self.dilation[0]).checked_sub(self.pad[0]).filter(|&y| y < self.in_h);
-            let Some(y) = y else {
-                out.fill(zero_point);
-                continue;
+    /// Writes the windows of one sample's image (`[h, w, C]` u8) into `rows`
+    /// (`out_pixels * patch_len` values), one row per output pixel.
+    pub(crate) fn fill(&self, image: &[u8], zero_point: u8, rows: &mut [u8]) {
+        if self.pad == [0, 0] && self.dilation == [1, 1] {
+            // Each kernel row is one run of `kw * C` values: copied with a length known at
+            // compile time for the short runs of images with few channels.
+            return match self.kernel[1] * self.channels {
+                1 => self.fill_unpadded::<1>(image, rows),
+                2 => self.fill_unpadded::<2>(image, rows),
+                3 => self.fill_unpadded::<3>(image, rows),
+                4 => self.fill_unpadded::<4>(image, rows),
+                6 => self.fill_unpadded::<6>(image, rows),
+                8 => self.fill_unpadded::<8>(image, rows),
+                9 => self.fill_unpadded::<9>(image, rows),
+                12 => self.fill_unpadded::<12>(image, rows),
+                16 => self.fill_unpadded::<16>(image, rows),
+                _ => self.fill_unpadded::<0>(image, rows),
             };
-            let left = (ox * self.strides[1]).checked_sub(self.pad[1]);
-            match left {
-                // The whole kernel row inside the image, contiguous: one copy.
-                Some(x) if self.dilation[1] == 1 && x + kw <= self.in_w => {
-                    out.copy_from_slice(&sample[(y * self.in_w + x) * c..][..kw * c]);
-                }
-                _ => {
-                    for kx in 0..kw {
-                        let x = (ox * self.strides[1] + kx * self.dilation[1])
-                            .checked_sub(self.pad[1])
-                            .filter(|&x| x < self.in_w);
-                        let cell = &mut out[kx * c..][..c];
-                        match x {
-                            Some(x) => cell.copy_from_slice(&sample[(y * self.in_w + x) * c..][..c]),
-                            None => cell.fill(zero_point),
+        }
+        let c = self.channels;
+        let [kh, kw] = self.kernel;
+        let mut rows = rows.chunks_exact_mut(self.patch_len());
+        for oy in 0..self.out_h {
+            for ox in 0..self.out_w {
+                let row = rows.next().expect("a row per output pixel");
+                for ky in 0..kh {
+                    let out = &mut row[ky * kw * c..][..kw * c];
+                    let y = (oy * self.strides[0] + ky * self.dilation[0])
+                        .checked_sub(self.pad[0])
+                        .filter(|&y| y < self.in_h);
+                    let Some(y) = y else {
+                        out.fill(zero_point);
+                        continue;
+                    };
+                    match (ox * self.strides[1]).checked_sub(self.pad[1]) {
+                        // The whole kernel row inside the image, contiguous: one copy.
+                        Some(x) if self.dilation[1] == 1 && x + kw <= self.in_w => {
+                            copy(out, &image[(y * self.in_w + x) * c..][..kw * c]);
+                        }
+                        _ => {
+                            for kx in 0..kw {
+                                let x = (ox * self.strides[1] + kx * self.dilation[1])
+                                    .checked_sub(self.pad[1])
+                                    .filter(|&x| x < self.in_w);
+                                let cell = &mut out[kx * c..][..c];
+                                match x {
+                                    Some(x) => copy(cell, &image[(y * self.in_w + x) * c..][..c]),
+                                    None => cell.fill(zero_point),
+                                }
+                            }
                         }
                     }
                 }
@@ -108,48 +130,79 @@ impl ConvGeometry {
     }
 }
 
-/// About this many bytes of windows per block (in L2 beside the packed kernel).
-const BLOCK_BYTES: usize = 96 * 1024;
-
-/// The windows of a batch, block by block.
-pub(crate) struct Patches<'a> {
-    geometry: &'a ConvGeometry,
-    image: &'a [u8],
-    zero_point: u8,
-    next: usize,
-    total: usize,
-    rows_per_block: usize,
-    buffer: Vec<u8>,
-}
-
-impl<'a> Patches<'a> {
-    /// The windows of `batch` images (`[batch, h, w, C]` u8, row-major).
-    pub(crate) fn new(geometry: &'a ConvGeometry, image: &'a [u8], batch: usize, zero_point: u8) -> Patches<'a> {
-        let rows_per_block = (BLOCK_BYTES / geometry.patch_len().max(1)).clamp(16, 4096);
-        Patches {
-            geometry,
-            image,
-            zero_point,
-            next: 0,
-            total: batch * geometry.out_pixels(),
-            rows_per_block,
-            buffer: vec![0; rows_per_block * geometry.patch_len()],
+impl ConvGeometry {
+    /// [`ConvGeometry::fill`] without padding or dilation; `RUN` is `kw * C` if known at
+    /// compile time, else 0.
+    fn fill_unpadded<const RUN: usize>(&self, image: &[u8], rows: &mut [u8]) {
+        let c = self.channels;
+        let run = if RUN == 0 { self.kernel[1] * c } else { RUN };
+        let k = self.patch_len();
+        for oy in 0..self.out_h {
+            for ky in 0..self.kernel[0] {
+                let source = &image[(oy * self.strides[0] + ky) * self.in_w * c..];
+                let first = oy * self.out_w * k + ky * run;
+                for ox in 0..self.out_w {
+                    rows[first + ox * k..][..run].copy_from_slice(&source[ox * self.strides[1] * c..][..run]);
+                }
+            }
         }
     }
+}
 
-    /// The next block: its row count and its rows (`rows * patch_len` values), or `None` at
-    /// the end.
-    pub(crate) fn next_block(&mut self) -> Option<(usize, &[u8])> {
-        if self.next >= self.total {
-            return None;
+/// Copies `src` into `dst`; short runs (a kernel row of one or a few channels) four bytes at
+/// a time in registers, where a call to `memcpy` would cost more than the copy.
+#[inline]
+fn copy(dst: &mut [u8], src: &[u8]) {
+    if dst.len() >= 32 {
+        dst.copy_from_slice(src);
+        return;
+    }
+    let mut d = dst.chunks_exact_mut(4);
+    let mut s = src.chunks_exact(4);
+    for (d, s) in (&mut d).zip(&mut s) {
+        d.copy_from_slice(s);
+    }
+    for (d, s) in d.into_remainder().iter_mut().zip(s.remainder()) {
+        *d = *s;
+    }
+}
+
+/// A max pooling fused after a convolution: `[h, w, C]` f32 to `[oh, ow, C]`, valid padding.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct MaxPool {
+    pub(crate) size: [usize; 2],
+    pub(crate) strides: [usize; 2],
+}
+
+impl MaxPool {
+    /// The output size of the pooling of a `[h, w]` input (valid padding).
+    pub(crate) fn output(&self, h: usize, w: usize) -> Option<(usize, usize)> {
+        let out = |input: usize, size: usize, stride: usize| Some(input.checked_sub(size)? / stride + 1);
+        Some((out(h, self.size[0], self.strides[0])?, out(w, self.size[1], self.strides[1])?))
+    }
+
+    /// Appends the pooling of `input` (`[h, w, C]`, row-major) to `out`.
+    pub(crate) fn pool_into(&self, input: &[f32], h: usize, w: usize, channels: usize, out: &mut Vec<f32>) {
+        let (oh, ow) = self.output(h, w).expect("a pooling with an output");
+        let mut best = vec![f32::NEG_INFINITY; channels];
+        for oy in 0..oh {
+            for ox in 0..ow {
+                best.fill(f32::NEG_INFINITY);
+                for py in 0..self.size[0] {
+                    let y = oy * self.strides[0] + py;
+                    for px in 0..self.size[1] {
+                        let x = ox * self.strides[1] + px;
+                        let pixel = &input[(y * w + x) * channels..][..channels];
+                        for (b, &v) in best.iter_mut().zip(pixel) {
+                            // A comparison rather than f32::max, so that it is one `maxps`
+                            // (the values are finite: inputs are checked).
+                            *b = if v > *b { v } else { *b };
+                        }
+                    }
+                }
+                out.extend_from_slice(&best);
+            }
         }
-        let rows = self.rows_per_block.min(self.total - self.next);
-        let len = self.geometry.patch_len();
-        for (r, row) in self.buffer.chunks_exact_mut(len).take(rows).enumerate() {
-            self.geometry.fill(self.image, self.next + r, self.zero_point, row);
-        }
-        self.next += rows;
-        Some((rows, &self.buffer[..rows * len]))
     }
 }
 
@@ -168,10 +221,10 @@ mod tests {
     fn check(g: &ConvGeometry, batch: usize) {
         let len = batch * g.in_h * g.in_w * g.channels;
         let image: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8 + 1).collect();
-        let mut patches = Patches::new(g, &image, batch, 0);
-        let mut rows = Vec::new();
-        while let Some((_, block)) = patches.next_block() {
-            rows.extend_from_slice(block);
+        let sample = g.in_h * g.in_w * g.channels;
+        let mut rows = vec![1; batch * g.out_pixels() * g.patch_len()];
+        for (image, rows) in image.chunks(sample).zip(rows.chunks_mut(g.out_pixels() * g.patch_len())) {
+            g.fill(image, 0, rows);
         }
         assert_eq!(rows.len(), batch * g.out_pixels() * g.patch_len());
         for (r, row) in rows.chunks(g.patch_len()).enumerate() {
@@ -196,7 +249,21 @@ mod tests {
         assert_eq!((same.out_h, same.out_w, same.pad), (4, 3, [1, 0]));
         check(&same, 3);
         check(&geometry([9, 9, 1], Conv2d::new(2, [3, 3]).dilation_rate([2, 2]).padding(Padding::Same)), 1);
-        // Enough rows for several blocks.
+        // A wide kernel row copied whole.
         check(&geometry([40, 40, 8], Conv2d::new(4, [5, 5]).padding(Padding::Same)), 3);
+    }
+
+    #[test]
+    fn the_fused_max_pooling_is_the_core_one() {
+        use kensho_core::{Pool2dOptions, Tensor};
+        for (size, strides, (h, w)) in [([2, 2], [2, 2], (7, 6)), ([3, 2], [1, 2], (5, 9)), ([2, 2], [3, 3], (8, 8))] {
+            let x = Tensor::rand_normal(&[1, h, w, 5], 0.0, 1.0, &mut kensho_core::seeded_rng(3));
+            let expected = x.max_pool2d(Pool2dOptions::new(size).strides(strides));
+            let pool = MaxPool { size, strides };
+            let mut out = Vec::new();
+            pool.pool_into(&x.to_vec(), h, w, 5, &mut out);
+            assert_eq!(out, expected.to_vec(), "{size:?} {strides:?}");
+            assert_eq!(pool.output(h, w), Some((expected.shape()[1], expected.shape()[2])));
+        }
     }
 }
