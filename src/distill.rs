@@ -178,4 +178,9 @@ impl Distiller {
     pub fn into_student(self) -> Model {
         self.student
     }
+
+    /// The teacher and the student, to distil the same teacher into another student.
+    pub fn into_parts(self) -> (Model, Model) {
+        (self.teacher, self.student)
+    }
 }

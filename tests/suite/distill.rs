@@ -50,7 +50,7 @@ fn a_small_student_learns_the_digits_from_a_teacher() {
     let logits = distiller.student().predict(&x_test).unwrap();
     let tape = kensho::autograd::Tape::no_grad();
     let plain = losses::SparseCategoricalCrossentropy::from_logits()
-        .per_element(tape.constant(logits), &y_test)
+        .per_element(tape.constant(logits.clone()), &y_test)
         .value()
         .mean_all();
     assert!((after.get("loss").unwrap() - plain).abs() < 1e-6);
@@ -58,7 +58,11 @@ fn a_small_student_learns_the_digits_from_a_teacher() {
     for (a, b) in teacher_weights.iter().zip(distiller.teacher().get_weights()) {
         assert_eq!(a.to_vec(), b.to_vec());
     }
-    assert_eq!(distiller.into_student().count_params(), 64 * 8 + 8 + 8 * 10 + 10);
+    // The parts come back in order: the student predicts as the distiller's student did.
+    let (teacher, student) = distiller.into_parts();
+    assert_eq!(teacher.count_params(), 64 * 64 + 64 + 64 * 10 + 10);
+    assert_eq!(student.count_params(), 64 * 8 + 8 + 8 * 10 + 10);
+    assert_eq!(student.predict(&x_test).unwrap().to_vec(), logits.to_vec());
 }
 
 #[test]
