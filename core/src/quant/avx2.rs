@@ -113,11 +113,48 @@ mod x86 {
         for (r, acc) in acc.iter().enumerate() {
             // [c0 c1 c4 c5 | c2 c3 c6 c7], then the 64-bit pairs back in order.
             let sums = _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_hadd_epi32(acc[0], acc[1]));
+            if n - col >= HALF {
+                // SAFETY: 8 columns below n of a row of the tile.
+                unsafe { store8(out, row + r, col, sums) };
+                continue;
+            }
             let mut values = [0i32; HALF];
             // SAFETY: 8 i32 into an array of 8; then columns below n of a row of the tile.
             unsafe {
                 _mm256_storeu_si256(values.as_mut_ptr().cast(), sums);
-                out.store(row + r, col, &values[..HALF.min(n - col)]);
+                out.store(row + r, col, &values[..n - col]);
+            }
+        }
+    }
+
+    /// Stores 8 finished sums at row `row`, columns `col..col + 8` (the epilogue of
+    /// [`Output::store`] on 8 lanes: the same operations in the same order, so the same bits).
+    ///
+    /// # Safety
+    /// AVX2; the 8 columns are below `n` in a row of the output.
+    #[target_feature(enable = "avx2")]
+    unsafe fn store8(out: Output, row: usize, col: usize, sums: __m256i) {
+        match out {
+            // SAFETY: the caller's contract.
+            Output::I32 { ptr, ldc } => unsafe { _mm256_storeu_si256(ptr.add(row * ldc + col).cast(), sums) },
+            Output::F32 { ptr, ldc, dq, column_sums } => {
+                let columns = col..col + HALF;
+                // SAFETY: 8 values of each slice (the ranges are bounds-checked).
+                let (sums8, scale, bias) = unsafe {
+                    (
+                        _mm256_loadu_si256(column_sums[columns.clone()].as_ptr().cast()),
+                        _mm256_loadu_ps(dq.scales[columns.clone()].as_ptr()),
+                        dq.bias.map_or(_mm256_setzero_ps(), |b| _mm256_loadu_ps(b[columns].as_ptr())),
+                    )
+                };
+                let offset = _mm256_mullo_epi32(_mm256_set1_epi32(dq.input_zero_point), sums8);
+                let x = _mm256_cvtepi32_ps(_mm256_sub_epi32(sums, offset));
+                let mut y = _mm256_add_ps(_mm256_mul_ps(x, scale), bias);
+                if dq.relu {
+                    y = _mm256_max_ps(y, _mm256_setzero_ps());
+                }
+                // SAFETY: the caller's contract.
+                unsafe { _mm256_storeu_ps(ptr.add(row * ldc + col), y) }
             }
         }
     }

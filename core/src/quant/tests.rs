@@ -71,7 +71,9 @@ fn every_kernel_matches_on_every_small_shape_and_on_model_shapes() {
             }
         }
     }
-    for (m, k, n) in [(128, 784, 256), (37, 1600, 128), (128, 288, 64), (700, 9, 32), (128, 128, 10)] {
+    let shapes =
+        [(128, 784, 256), (37, 1600, 128), (128, 288, 64), (700, 9, 32), (128, 128, 10), (101, 517, 33), (7, 259, 70)];
+    for (m, k, n) in shapes {
         check_i32(&random_case(&mut rng, m, k, n, k));
     }
 }
