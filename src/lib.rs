@@ -41,6 +41,7 @@
 //! | [`autograd`] | the tape behind `fit`, for custom training steps | [`autograd::Tape`], [`autograd::Param`] |
 //! | `plot` (feature `plot`) | training pictures as SVG: `History::plot`, confusion-matrix heatmaps, ROC and precision-recall curves, attribution heatmaps | `plot::plot_confusion_matrix`, `plot::plot_roc_curve`, `plot::plot_attributions` |
 //! | [`explain`] | attributions: which inputs an output depends on | [`explain::saliency`], [`explain::integrated_gradients`], [`explain::occlusion`] |
+//! | [`quantization`] | post-training int8 for inference: Dense and Conv2D layers in int8 | [`quantization::quantize`], [`quantization::QuantizedModel`], [`quantization::load_quantized_model`] |
 //! | [`checkpoint`] | weights and model files, PyTorch interchange | [`load_model`], [`LoadOptions`] |
 
 #![forbid(unsafe_code)]

@@ -322,9 +322,39 @@ impl QuantizedModel {
         self.model.compile(kensho_optim::Sgd::new(0.01), loss, metrics)
     }
 
-    /// The layers' table, as [`Model::summary`] prints it; quantized layers count no float
-    /// parameters.
+    /// The layers' table, as [`Model::summary`] prints it (the totals count the weights left
+    /// in f32), then each int8 layer's weights and the model's size in int8 against f32.
+    ///
+    /// ```
+    /// use kensho::prelude::*;
+    /// let model = Sequential::new().add(Input::new(&[4])).add(Dense::new(3));
+    /// let quantized = kensho::quantization::quantize(&model, Tensor::ones(&[2, 4]))?;
+    /// assert!(quantized.summary().contains("   dense: 12 int8 values, 3 scales, 3 biases"));
+    /// # Ok::<(), kensho::Error>(())
+    /// ```
     pub fn summary(&self) -> String {
-        self.model.summary()
+        let mut out = self.model.summary();
+        out += " Int8 layers (an f32 scale and bias per output channel, an f32 input scale):\n";
+        let mut int8_bytes = 0;
+        for w in &self.quantized {
+            let (values, channels) = (w.kernel.k() * w.kernel.n(), w.kernel_scales.len());
+            let biases = w.bias.as_ref().map_or(0, Vec::len);
+            out += &format!("   {}: {values} int8 values, {channels} scales, {biases} biases\n", w.name);
+            int8_bytes += values + 4 * (channels + biases + 2);
+        }
+        let float_bytes = 4 * self.model.count_params();
+        let f32_bytes = float_bytes
+            + self
+                .quantized
+                .iter()
+                .map(|w| 4 * (w.kernel.k() * w.kernel.n() + w.bias.as_ref().map_or(0, Vec::len)))
+                .sum::<usize>();
+        out += &format!(
+            " Weights: {:.2} KB (int8 layers) + {:.2} KB (f32 layers), against {:.2} KB all in f32\n",
+            int8_bytes as f64 / 1024.0,
+            float_bytes as f64 / 1024.0,
+            f32_bytes as f64 / 1024.0
+        );
+        out
     }
 }

@@ -146,6 +146,16 @@ fn a_convnet_with_pooling_and_softmax_round_trips_through_its_file() {
         .into_model();
     let q = quantize(&model, &x).unwrap();
     assert_eq!(q.quantized_layers(), ["conv2d", "conv2d_1", "dense"]);
+    let summary = q.summary();
+    // 3x3x2x4, 2x2x4x6 (no bias), and 4x4x6 inputs to 3 units.
+    assert!(summary.contains("   conv2d: 72 int8 values, 4 scales, 4 biases\n"), "{summary}");
+    assert!(summary.contains("   conv2d_1: 96 int8 values, 6 scales, 0 biases\n"), "{summary}");
+    assert!(summary.contains("   dense: 288 int8 values, 3 scales, 3 biases\n"), "{summary}");
+    // int8: 456 values + 4 x (scales, biases and 2 per layer: 10 + 8 + 8); f32: 463 weights.
+    assert!(
+        summary.contains("Weights: 0.55 KB (int8 layers) + 0.00 KB (f32 layers), against 1.81 KB all in f32"),
+        "{summary}"
+    );
     let (float, int8) = (model.predict(&x).unwrap(), q.predict(&x).unwrap());
     let worst = float.to_vec().iter().zip(int8.to_vec()).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
     assert!(worst < 0.02, "{worst}");
