@@ -14,7 +14,7 @@ pub(crate) const NR: usize = 16;
 pub(crate) const KR: usize = 4;
 
 /// One group of [`KR`] rows of one panel: byte `KR * c + t` is `B[KR * g + t, NR * panel + c]`.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 #[repr(C, align(64))]
 pub(crate) struct Block(pub(crate) [i8; NR * KR]);
 
@@ -28,7 +28,7 @@ pub(crate) struct Block(pub(crate) [i8; NR * KR]);
 /// assert_eq!(b.to_row_major(), vec![1, -2, 3, 4, 5, -6]);
 /// # Ok::<(), kensho_core::Error>(())
 /// ```
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct PackedI8Matrix {
     k: usize,
     n: usize,

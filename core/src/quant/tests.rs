@@ -211,6 +211,15 @@ fn the_detected_kernel_is_supported_and_the_best_one() {
     let kernel = int8_kernel();
     assert!(kernel.is_supported());
     assert_eq!(kernel, supported()[0]);
+    // The SIMD kernels are tested wherever the CPU has them (CI's has both), not skipped silently.
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::is_x86_feature_detected as has;
+        if has!("avx512f") && has!("avx512bw") && has!("avx512vnni") {
+            assert_eq!(kernel, Int8Kernel::Avx512Vnni);
+        }
+        assert_eq!(Int8Kernel::Avx2.is_supported(), has!("avx2"));
+    }
 }
 
 #[test]
