@@ -224,15 +224,13 @@ impl Output<'_> {
     }
 }
 
-/// The `valid` (1 to 4) bytes of `a` from `at` as a little-endian word, zeros above: the last,
-/// partial group of 4 values of a row of `A` (the packed `B` is zero there, but the bytes of `A`
-/// past `k` may be anything). One 4-byte read when it stays inside `a`.
+/// The last, partial group of 4 values of a row of `A`, from `a[at]` on, as a little-endian
+/// word: one 4-byte read when it stays inside `a`, else the `valid` (1 to 3) bytes left and zeros.
+/// The bytes past `k` need no masking: the packed `B` is zero there, and so are their products.
 #[inline(always)]
 pub(crate) fn tail_word(a: &[u8], at: usize, valid: usize) -> u32 {
-    debug_assert!((1..=4).contains(&valid));
-    let mask = u32::MAX >> (8 * (4 - valid));
     match a.get(at..at + 4) {
-        Some(bytes) => u32::from_le_bytes(bytes.try_into().expect("4 bytes")) & mask,
+        Some(bytes) => u32::from_le_bytes(bytes.try_into().expect("4 bytes")),
         None => {
             let mut bytes = [0u8; 4];
             bytes[..valid].copy_from_slice(&a[at..at + valid]);

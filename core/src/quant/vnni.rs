@@ -4,7 +4,8 @@
 //! A tile of `R` rows × `P` panels (16 columns each) lives in `R · P` zmm accumulators. Per group
 //! of 4 values of `k` it loads `P` packed blocks of `B`, broadcasts 4 bytes of each of the `R`
 //! rows of `A`, and issues `R · P` `vpdpbusd`. The last group of a `k` that is not a multiple of 4
-//! is read byte by byte (zero-filled), so nothing is read past `A`. The epilogue converts,
+//! is read byte by byte where a 4-byte read would pass the end of `A` (`tail_word`; the bytes
+//! past `k` meet zeros in the packed `B`). The epilogue converts,
 //! scales, adds the bias, applies ReLU and stores through masks for the last panel's columns.
 
 use super::{Output, PackedI8Matrix};
