@@ -114,8 +114,16 @@ mod x86 {
                 // SAFETY: the last group of each panel is in `b`.
                 let bv: [__m512i; P] =
                     std::array::from_fn(|q| unsafe { _mm512_load_si512(b.add(q * groups + full).cast()) });
+                // One bounds check for the tile: the rows' 4-byte reads end in order.
+                let in_bounds = (R - 1) * lda + KR * full + KR <= self.a.len();
                 for (r, acc) in acc.iter_mut().enumerate() {
-                    let word = tail_word(self.a, r * lda + KR * full, k - KR * full);
+                    let at = r * lda + KR * full;
+                    let word = if in_bounds {
+                        // SAFETY: the 4 bytes from `at` end before the last row's (checked above).
+                        unsafe { a.add(at).cast::<u32>().read_unaligned() }
+                    } else {
+                        tail_word(self.a, at, k - KR * full)
+                    };
                     let av = _mm512_set1_epi32(word as i32);
                     for (acc, &bv) in acc.iter_mut().zip(&bv) {
                         *acc = _mm512_dpbusd_epi32(*acc, av, bv);
@@ -123,12 +131,13 @@ mod x86 {
                 }
             }
             // SAFETY: the caller's contract.
-            unsafe { self.store(&acc) }
+            unsafe { self.store(acc) }
         }
 
         /// Stores the finished accumulators: columns past `n` are masked off.
+        #[inline]
         #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-        unsafe fn store<const R: usize, const P: usize>(self, acc: &[[__m512i; P]; R]) {
+        unsafe fn store<const R: usize, const P: usize>(self, acc: [[__m512i; P]; R]) {
             let n = self.b.n();
             let col0 = self.p0 * NR;
             let masks: [__mmask16; P] = std::array::from_fn(|q| match n - col0 - q * NR {
@@ -137,21 +146,20 @@ mod x86 {
             });
             match self.out {
                 Output::I32 { ptr, ldc } => {
+                    let row = self.row;
                     for (r, acc) in acc.iter().enumerate() {
                         for (q, (&acc, &mask)) in acc.iter().zip(&masks).enumerate() {
                             // SAFETY: the masked lanes are columns < n of a row < R of the tile.
                             unsafe {
-                                _mm512_mask_storeu_epi32(
-                                    ptr.add((self.row + r) * ldc + col0 + q * NR).cast(),
-                                    mask,
-                                    acc,
-                                )
+                                _mm512_mask_storeu_epi32(ptr.add((row + r) * ldc + col0 + q * NR).cast(), mask, acc)
                             }
                         }
                     }
                 }
                 Output::F32 { ptr, ldc, dq, column_sums } => {
                     let zp = _mm512_set1_epi32(dq.input_zero_point);
+                    // Read once: the stores through `ptr` could alias `dq` as far as the compiler knows.
+                    let (relu, row) = (dq.relu, self.row);
                     for (q, &mask) in masks.iter().enumerate() {
                         let col = col0 + q * NR;
                         // SAFETY: the masked lanes are columns < n, and each slice has n values.
@@ -166,11 +174,11 @@ mod x86 {
                         for (r, acc) in acc.iter().enumerate() {
                             let x = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[q], offset));
                             let mut y = _mm512_add_ps(_mm512_mul_ps(x, scale), bias);
-                            if dq.relu {
+                            if relu {
                                 y = _mm512_max_ps(y, _mm512_setzero_ps());
                             }
                             // SAFETY: the masked lanes are columns < n of a row < R of the tile.
-                            unsafe { _mm512_mask_storeu_ps(ptr.add((self.row + r) * ldc + col), mask, y) }
+                            unsafe { _mm512_mask_storeu_ps(ptr.add((row + r) * ldc + col), mask, y) }
                         }
                     }
                 }
