@@ -4,9 +4,15 @@
 //! A tile of `R` rows × `P` panels (16 columns each) lives in `R · P` zmm accumulators. Per group
 //! of 4 values of `k` it loads `P` packed blocks of `B`, broadcasts 4 bytes of each of the `R`
 //! rows of `A`, and issues `R · P` `vpdpbusd`. The last group of a `k` that is not a multiple of 4
-//! is read byte by byte where a 4-byte read would pass the end of `A` (`tail_word`; the bytes
-//! past `k` meet zeros in the packed `B`). The epilogue converts,
-//! scales, adds the bias, applies ReLU and stores through masks for the last panel's columns.
+//! is read as one 4-byte word (the bytes past `k` meet zeros in the packed `B`), byte by byte only
+//! where that word would pass the end of `A`. The epilogue converts, scales, adds the bias,
+//! applies ReLU and stores through masks for the last panel's columns.
+//!
+//! There is no cache blocking beyond the panel blocks: 4 panels of `B` are `64 · k` bytes (100 KiB
+//! at `k` = 1600) and stay in L2 while every row passes. Splitting `k` into L1-sized blocks, with
+//! partial sums between them, was measured on the model shapes and on 1024³ and gained nothing:
+//! every shape with `k` ≥ 256 runs at about 520 GMAC/s on one Zen core, close to two `vpdpbusd`
+//! per cycle.
 
 use super::{Output, PackedI8Matrix};
 
