@@ -14,7 +14,8 @@
 //! * Loaders: CSV ([`load_csv`]), MNIST / Fashion-MNIST IDX files ([`mnist`], [`idx`]),
 //!   CIFAR-10 binary batches ([`cifar`]); with the `download` feature, verified downloads
 //!   (the `download` module). Images keep their raw pixel values 0..=255 (as `f32`), as Keras'
-//!   `load_data` returns them: scale them yourself (`x / 255.0`).
+//!   `load_data` returns them: scale them yourself (`x / 255.0`). Audio: WAV files, folders of
+//!   class sub-folders and CSV manifests ([`audio`]).
 //! * Embedded data sets ([`datasets`]): iris, digits and wine, from the UCI Machine Learning
 //!   Repository under CC BY 4.0 (Fisher 1936; Alpaydin & Kaynak 1998; Forina et al.), as shipped
 //!   in scikit-learn; see `datasets/NOTICE.md`.
@@ -52,6 +53,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod audio;
 mod bounded_read;
 pub mod cifar;
 mod csv;

@@ -2,6 +2,7 @@
 //! (one build and link instead of one per file); `allocation_bounds` (a counting allocator)
 //! keeps a program of its own.
 
+mod audio;
 mod batches;
 mod common;
 mod csv_validation;
