@@ -32,6 +32,8 @@
 //!   MLP (10,000 rows) and the W3 convnet (2,000 rows), `predict_batched` at batch 128, the
 //!   model and its `quantize`d form (calibrated on 512 rows) timed alternately within each
 //!   repetition; `int8_speedup` is each repetition's ratio.
+//! - F (issue 19, audio features): `mel_clips_per_s` = log-mel spectrograms per second of
+//!   1-second 8 kHz clips (window 200, hop 80, FFT 256, 40 bands), batches of 64 clips.
 //!
 //! Bad arguments print a usage message on stderr and exit with code 2.
 
@@ -42,7 +44,7 @@ use serde_json::{json, Value};
 use std::hint::black_box;
 use std::time::Instant;
 
-const USAGE: &str = "usage: bench <W1|W2|W3|W4|W5|W6|Q|all> [--threads N] [--reps R] [--deterministic]
+const USAGE: &str = "usage: bench <W1|W2|W3|W4|W5|W6|Q|F|all> [--threads N] [--reps R] [--deterministic]
   runs the workloads of WORKLOADS.md and prints one JSON object per figure on stdout
   --threads N           kernel threads (kensho::set_num_threads), default 1
   --reps R              repetitions per figure, median reported (default 3)
@@ -92,6 +94,7 @@ fn parse_args() -> Args {
                     "W5" => vec!["W5"],
                     "W6" => vec!["W6"],
                     "Q" => vec!["Q"],
+                    "F" => vec!["F"],
                     "ALL" => vec!["W1", "W2", "W3", "W4", "W5", "W6", "Q"],
                     _ => usage_exit(&format!("unknown workload {s:?}")),
                 })
@@ -489,6 +492,24 @@ fn q(threads: usize, reps: usize) -> Result<()> {
     Ok(())
 }
 
+/// Log-mel extraction rate on 1-second 8 kHz clips (25 ms windows, 10 ms hop, 40 bands).
+fn f(threads: usize, reps: usize) -> Result<()> {
+    use kensho::core::audio::{mel_spectrogram, MelOptions};
+    let clips = Tensor::rand_uniform(&[64, 8000], -0.5, 0.5, &mut seeded_rng(45));
+    let options = MelOptions {
+        sampling_rate: 8000,
+        fft_length: 256,
+        sequence_length: Some(200),
+        sequence_stride: 80,
+        num_mel_bins: 40,
+        ..MelOptions::default()
+    };
+    let rates =
+        (0..reps).map(|_| predict_rate(|x| mel_spectrogram(x, &options), &clips)).collect::<Result<Vec<_>>>()?;
+    emit("F", threads, "mel_clips_per_s", &rates, &[("batch", json!(64))]);
+    Ok(())
+}
+
 // ------------------------------------------------------------------------------------------ main
 
 fn main() {
@@ -508,7 +529,8 @@ fn main() {
             "W5" => w5(threads, args.reps),
             "W6" => w6(threads, args.reps),
             "Q" => q(threads, args.reps),
-            _ => unreachable!("parse_args accepts only W1..W6 and Q"),
+            "F" => f(threads, args.reps),
+            _ => unreachable!("parse_args accepts only W1..W6, Q and F"),
         };
         if let Err(e) = result {
             eprintln!("bench: {w} failed: {e}");

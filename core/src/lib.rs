@@ -3,8 +3,9 @@
 //! One concrete tensor type: `f32`, dynamic rank, row-major, cheap to clone (a shared buffer with
 //! copy-on-write, built on `ndarray`). Kernels are plain methods grouped by family in
 //! `tensor/{create,elementwise,reduce,shape,index,matmul}.rs`; int8 products for quantized
-//! inference in [`quant`]; random initialisation lives in
-//! [`init`], thread control in [`threads`], and the one error type in [`Error`].
+//! inference in [`quant`]; audio features (STFT, mel spectrograms, MFCCs) in [`audio`]; random
+//! initialisation lives in [`init`], thread control in [`threads`], and the one error type in
+//! [`Error`].
 //!
 //! Neighbours: `kensho-autograd` records these kernels on a tape; `kensho-data` and
 //! `kensho-metrics` use tensors without the tape.
@@ -19,6 +20,7 @@
 //! # Ok::<(), kensho_core::Error>(())
 //! ```
 
+pub mod audio;
 mod error;
 mod gemm;
 pub mod init;
