@@ -68,30 +68,45 @@ pub(crate) struct ClipOptions {
 
 /// Reads `paths` into a `[n, length, channels]` tensor and returns it with the common sample
 /// rate. `length` is `output_sequence_length`, else the longest clip. Without a
-/// `sampling_rate`, every file must have the rate of the first.
+/// `sampling_rate`, every file must have the rate of the first. With a fixed length each clip
+/// goes straight into the tensor's buffer; without one the clips are held until the longest is
+/// known.
 pub(crate) fn load_clips(paths: &[PathBuf], options: ClipOptions, what: &str) -> Result<(Tensor, u32)> {
     if let Some(rate) = options.sampling_rate.filter(|&r| r == 0) {
         return Err(Error::invalid(format!("{what}: sampling_rate"), rate, "a rate above 0 Hz, e.g. 16000"));
     }
     let mut resamplers = ResamplerCache::default();
-    let mut clips = Vec::with_capacity(paths.len());
+    let mut first: Option<(u32, usize)> = None;
+    let mut held = Vec::new();
+    let mut data = Vec::new();
     for path in paths {
         let clip = adjust(read_wav(path)?, path, options, &mut resamplers)?;
-        if let Some(first) = clips.first() {
-            check_same(first, &paths[0], &clip, path, what)?;
+        match first {
+            Some(format) => check_same(format, &paths[0], &clip, path, what)?,
+            None => first = Some((clip.sample_rate, clip.channels)),
         }
-        clips.push(clip);
+        match options.output_sequence_length {
+            Some(length) => {
+                data.reserve_exact((paths.len() * length * clip.channels).saturating_sub(data.len()));
+                append_row(&mut data, &clip.samples, length * clip.channels);
+            }
+            None => held.push(clip),
+        }
     }
-    let (rate, channels) =
-        clips.first().map_or((options.sampling_rate.unwrap_or(0), 1), |c| (c.sample_rate, c.channels));
-    let length = options.output_sequence_length.unwrap_or_else(|| clips.iter().map(Audio::frames).max().unwrap_or(0));
-    let row = length * channels;
-    let mut data = vec![0.0f32; clips.len() * row];
-    for (clip, out) in clips.iter().zip(data.chunks_exact_mut(row.max(1))) {
-        let n = clip.samples.len().min(row);
-        out[..n].copy_from_slice(&clip.samples[..n]);
+    let (rate, channels) = first.unwrap_or((options.sampling_rate.unwrap_or(0), 1));
+    let length = options.output_sequence_length.unwrap_or_else(|| held.iter().map(Audio::frames).max().unwrap_or(0));
+    data.reserve_exact(held.len() * length * channels);
+    for clip in &held {
+        append_row(&mut data, &clip.samples, length * channels);
     }
-    Ok((Tensor::from_vec(data, &[clips.len(), length, channels])?, rate))
+    Ok((Tensor::from_vec(data, &[paths.len(), length, channels])?, rate))
+}
+
+/// Appends `samples` trimmed or zero-padded to `row` values.
+fn append_row(data: &mut Vec<f32>, samples: &[f32], row: usize) {
+    let n = samples.len().min(row);
+    data.extend_from_slice(&samples[..n]);
+    data.resize(data.len() + row - n, 0.0);
 }
 
 /// Applies the channel policy and the resampling to one clip.
@@ -117,9 +132,10 @@ fn adjust(clip: Audio, path: &Path, options: ClipOptions, resamplers: &mut Resam
     }
 }
 
-/// Checks that `clip` has the sample rate and channel count of the first clip.
-fn check_same(first: &Audio, first_path: &Path, clip: &Audio, path: &Path, what: &str) -> Result<()> {
-    if clip.sample_rate != first.sample_rate {
+/// Checks that `clip` has the sample rate and channel count of the first clip, `first`.
+fn check_same(first: (u32, usize), first_path: &Path, clip: &Audio, path: &Path, what: &str) -> Result<()> {
+    let (first_rate, first_channels) = first;
+    if clip.sample_rate != first_rate {
         return Err(Error::parse(
             path,
             format!(
@@ -127,11 +143,11 @@ fn check_same(first: &Audio, first_path: &Path, clip: &Audio, path: &Path, what:
                  tensor need one rate: set sampling_rate to resample every file to it",
                 clip.sample_rate,
                 first_path.display(),
-                first.sample_rate
+                first_rate
             ),
         ));
     }
-    if clip.channels != first.channels {
+    if clip.channels != first_channels {
         return Err(Error::parse(
             path,
             format!(
@@ -139,7 +155,7 @@ fn check_same(first: &Audio, first_path: &Path, clip: &Audio, path: &Path, what:
                  one channel count: use Channels::Mix to mix every file down to mono",
                 clip.channels,
                 first_path.display(),
-                first.channels
+                first_channels
             ),
         ));
     }
