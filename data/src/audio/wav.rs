@@ -102,7 +102,9 @@ impl Audio {
 /// # Errors
 /// [`Error::Io`] if the file cannot be read; [`Error::Parse`] naming the file if it is not a
 /// RIFF/WAVE file (the message shows the bytes found), its header or data are truncated, or it
-/// holds an encoding other than integer PCM or 32-bit float (ADPCM, A-law, 64-bit float, ...).
+/// holds an encoding other than integer PCM or 32-bit float (ADPCM, A-law, 64-bit float, ...), or
+/// its header gives a sample rate of 0 Hz. A header announcing more data than the file holds
+/// is reported as truncated without reserving the announced size.
 pub fn read_wav(path: impl AsRef<Path>) -> Result<Audio> {
     let path = path.as_ref();
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
@@ -115,15 +117,26 @@ pub(crate) fn decode_wav(bytes: &[u8], path: &Path) -> Result<Audio> {
     check_riff(bytes).map_err(fail)?;
     let mut reader = WavReader::new(Cursor::new(bytes)).map_err(|e| fail(header_error(e, bytes.len())))?;
     let spec = reader.spec();
+    if spec.sample_rate == 0 {
+        return Err(fail("the header gives a sample rate of 0 Hz; expected a positive rate such as 16000".to_string()));
+    }
     let expected = reader.len() as usize;
-    let mut samples = Vec::with_capacity(expected);
+    // A header may announce more samples than the file holds: reserve no more than its bytes.
+    let mut samples = Vec::with_capacity(expected.min(bytes.len()));
     let outcome = match spec.sample_format {
-        SampleFormat::Int => {
-            let scale = 1.0 / (1u64 << (spec.bits_per_sample - 1)) as f32;
+        SampleFormat::Int if (1..=32).contains(&spec.bits_per_sample) => {
+            let scale = 0.5f32.powi(i32::from(spec.bits_per_sample) - 1);
             reader.samples::<i32>().try_for_each(|s| s.map(|v| samples.push(v as f32 * scale)))
         }
         SampleFormat::Float if spec.bits_per_sample == 32 => {
             reader.samples::<f32>().try_for_each(|s| s.map(|v| samples.push(v)))
+        }
+        SampleFormat::Int => {
+            return Err(fail(format!(
+                "{}-bit integer samples are not supported; expected integer PCM of 8, 16, 24 or 32 bits, \
+                 or 32-bit float",
+                spec.bits_per_sample
+            )))
         }
         SampleFormat::Float => {
             return Err(fail(format!(

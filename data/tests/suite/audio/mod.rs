@@ -2,6 +2,7 @@
 //! `hound`'s writer, and on the spoken_digits data set when it is found beside the repository.
 
 mod folders;
+mod fuzz;
 mod manifest;
 mod resample;
 mod spoken_digits;
