@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use kensho_core::{Error, Result, Tensor};
 
-use super::resample::ResamplerCache;
+use super::resample::{ResamplerCache, MAX_RESAMPLE_RATE};
 use super::{read_wav, Audio};
 
 /// What to do with the channels of the files read by the loaders.
@@ -72,8 +72,12 @@ pub(crate) struct ClipOptions {
 /// goes straight into the tensor's buffer; without one the clips are held until the longest is
 /// known.
 pub(crate) fn load_clips(paths: &[PathBuf], options: ClipOptions, what: &str) -> Result<(Tensor, u32)> {
-    if let Some(rate) = options.sampling_rate.filter(|&r| r == 0) {
-        return Err(Error::invalid(format!("{what}: sampling_rate"), rate, "a rate above 0 Hz, e.g. 16000"));
+    if let Some(rate) = options.sampling_rate.filter(|&r| r == 0 || r > MAX_RESAMPLE_RATE) {
+        return Err(Error::invalid(
+            format!("{what}: sampling_rate"),
+            rate,
+            format!("a rate from 1 to {MAX_RESAMPLE_RATE} Hz, e.g. 16000"),
+        ));
     }
     let mut resamplers = ResamplerCache::default();
     let mut first: Option<(u32, usize)> = None;
@@ -127,6 +131,13 @@ fn adjust(clip: Audio, path: &Path, options: ClipOptions, resamplers: &mut Resam
         }
     };
     match options.sampling_rate {
+        Some(_) if clip.sample_rate > MAX_RESAMPLE_RATE => Err(Error::parse(
+            path,
+            format!(
+                "sample rate {} Hz, above the {MAX_RESAMPLE_RATE} Hz the resampler converts (a damaged header?)",
+                clip.sample_rate
+            ),
+        )),
         Some(rate) if rate != clip.sample_rate => resamplers.resample(&clip, rate),
         _ => Ok(clip),
     }

@@ -39,4 +39,5 @@ pub use directory::{
     audio_dataset_from_directory, audio_dataset_from_directory_both, AudioDirectoryOptions, LabelMode, Subset,
 };
 pub use manifest::{load_audio_manifest, ManifestOptions};
+pub use resample::MAX_RESAMPLE_RATE;
 pub use wav::{read_wav, Audio};

@@ -12,6 +12,10 @@ use super::Audio;
 /// Frames per chunk given to the FFT resampler (it splits them into sub-chunks of about 256).
 const CHUNK: usize = 1024;
 
+/// The highest rate converted (Hz): 768 kHz, beyond every audio format in use. The FFT sizes
+/// grow with the rates, so a damaged header's rate of billions must not reach the resampler.
+pub const MAX_RESAMPLE_RATE: u32 = 768_000;
+
 impl Audio {
     /// The clip at `sample_rate` Hz: `round(frames * sample_rate / self.sample_rate)` frames, as
     /// Keras does (`scipy.signal.resample` in its grain path), band-limited so that content
@@ -29,7 +33,8 @@ impl Audio {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] if `sample_rate` is 0.
+    /// [`Error::InvalidArgument`] if `sample_rate` is 0, or it or the clip's rate is above
+    /// [`MAX_RESAMPLE_RATE`].
     pub fn resample(&self, sample_rate: u32) -> Result<Audio> {
         ResamplerCache::default().resample(self, sample_rate)
     }
@@ -50,6 +55,13 @@ impl ResamplerCache {
         }
         if sample_rate == audio.sample_rate {
             return Ok(audio.clone());
+        }
+        if sample_rate.max(audio.sample_rate) > MAX_RESAMPLE_RATE {
+            return Err(Error::invalid(
+                "resample",
+                format!("{} Hz -> {sample_rate} Hz", audio.sample_rate),
+                format!("rates from 1 to {MAX_RESAMPLE_RATE} Hz"),
+            ));
         }
         let frames = audio.frames();
         let target = (frames as f64 * f64::from(sample_rate) / f64::from(audio.sample_rate)).round() as usize;

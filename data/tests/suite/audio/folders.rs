@@ -196,9 +196,14 @@ fn sample_rates_must_agree_unless_resampled() {
         audio_dataset_from_directory(dir.path(), &unshuffled()),
         &["fast.wav", "16000 Hz", "slow.wav", "8000 Hz", "sampling_rate"],
     );
+    let too_fast = AudioDirectoryOptions { sampling_rate: Some(10_000_000), ..unshuffled() };
+    assert_err(audio_dataset_from_directory(dir.path(), &too_fast), &["sampling_rate", "10000000"]);
     let resampled = AudioDirectoryOptions { sampling_rate: Some(16_000), ..unshuffled() };
     let data = audio_dataset_from_directory(dir.path(), &resampled).unwrap();
     assert_eq!((data.audio.shape(), data.sample_rate), (&[2, 1600, 1][..], 16_000));
+    // A damaged header's absurd rate is refused before it reaches the resampler.
+    constant_clip(dir.path(), "b/absurd.wav", 4, 1_000_000_000, 1);
+    assert_err(audio_dataset_from_directory(dir.path(), &resampled), &["absurd.wav", "1000000000 Hz"]);
 }
 
 #[test]

@@ -66,4 +66,7 @@ fn lengths_round_as_keras_and_channels_resample_together() {
     assert_eq!(stereo.resample(8000).unwrap(), stereo);
     assert_eq!(Audio::new(vec![], 1, 8000).unwrap().resample(16_000).unwrap().frames(), 0);
     assert!(stereo.resample(0).is_err());
+    assert!(stereo.resample(kensho_data::audio::MAX_RESAMPLE_RATE + 1).is_err());
+    let absurd = Audio::new(vec![0.0; 4], 1, 3_000_000_000).unwrap();
+    assert!(absurd.resample(16_000).is_err());
 }
