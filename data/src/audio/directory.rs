@@ -99,17 +99,30 @@ impl Default for AudioDirectoryOptions {
 /// with the same seed and the two subsets are disjoint and cover every file. `length` is
 /// `output_sequence_length`, else the longest clip of the returned set.
 ///
-/// ```no_run
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let spec = hound::WavSpec { channels: 1, sample_rate: 8000, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+/// # for (class, count) in [("no", 3), ("yes", 2)] {
+/// #     std::fs::create_dir_all(dir.path().join(class)).unwrap();
+/// #     for i in 0..count {
+/// #         let mut w = hound::WavWriter::create(dir.path().join(class).join(format!("{i}.wav")), spec).unwrap();
+/// #         (0..4000 + 1000 * i).for_each(|_| w.write_sample(100i16).unwrap());
+/// #         w.finalize().unwrap();
+/// #     }
+/// # }
 /// use kensho_data::audio::{audio_dataset_from_directory, AudioDirectoryOptions, Subset};
+/// // A folder with `no/` (3 clips) and `yes/` (2 clips) of 0.5 to 0.75 s at 8 kHz.
 /// let options = AudioDirectoryOptions {
-///     output_sequence_length: Some(8000),
+///     output_sequence_length: Some(8000), // pad (or trim) every clip to 1 s
 ///     validation_split: Some(0.2),
 ///     subset: Some(Subset::Training),
 ///     seed: Some(42),
 ///     ..Default::default()
 /// };
-/// let train = audio_dataset_from_directory("path/to/spoken_digits/wav", &options)?;
-/// assert_eq!(train.audio.shape(), &[1600, 8000, 1]);
+/// let train = audio_dataset_from_directory(dir.path(), &options)?;
+/// assert_eq!(train.class_names, ["no", "yes"]);
+/// assert_eq!(train.audio.shape(), &[4, 8000, 1]); // floor(0.2 * 5) = 1 file kept for validation
+/// assert_eq!(train.labels.unwrap().shape(), &[4]);
 /// # Ok::<(), kensho_core::Error>(())
 /// ```
 ///

@@ -89,12 +89,24 @@ impl ManifestOptions {
 /// test splits of one manifest share one numbering; they are sorted as numbers when they all
 /// are whole numbers (`"2"` before `"10"`), else as text.
 ///
-/// ```no_run
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let spec = hound::WavSpec { channels: 1, sample_rate: 8000, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+/// # std::fs::create_dir_all(dir.path().join("wav")).unwrap();
+/// # for name in ["a", "b", "c"] {
+/// #     let mut w = hound::WavWriter::create(dir.path().join(format!("wav/{name}.wav")), spec).unwrap();
+/// #     (0..6000).for_each(|_| w.write_sample(100i16).unwrap());
+/// #     w.finalize().unwrap();
+/// # }
+/// # let manifest = dir.path().join("manifest.csv");
+/// # std::fs::write(&manifest, "file,digit,split\nwav/a.wav,7,train\nwav/b.wav,2,test\nwav/c.wav,2,train\n").unwrap();
 /// use kensho_data::audio::{load_audio_manifest, ManifestOptions};
+/// // manifest.csv: file,digit,split / wav/a.wav,7,train / wav/b.wav,2,test / wav/c.wav,2,train
 /// let options = ManifestOptions::new("file", "digit").split("split", "train").output_sequence_length(8000);
-/// let train = load_audio_manifest("path/to/spoken_digits/manifest.csv", &options)?;
-/// assert_eq!(train.audio.shape(), &[1600, 8000, 1]);
-/// assert_eq!(train.class_names, ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
+/// let train = load_audio_manifest(&manifest, &options)?;
+/// assert_eq!(train.audio.shape(), &[2, 8000, 1]); // a.wav and c.wav, padded to 1 s
+/// assert_eq!(train.class_names, ["2", "7"]); // from every row, train and test
+/// assert_eq!(train.labels.unwrap().to_vec(), [1.0, 0.0]);
 /// # Ok::<(), kensho_core::Error>(())
 /// ```
 ///
