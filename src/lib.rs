@@ -33,6 +33,7 @@
 //! |---|---|---|
 //! | [`prelude`] | one import for a training program | [`Sequential`], [`Model`], [`FitOptions`], [`callbacks`] |
 //! | [`core`] | the tensor, its kernels and operators (`x / 255.0`, `&a - &b`), the one error type | [`Tensor`], [`Tensor::argmax_indices`], [`Error`] |
+//! | [`core::audio`] | audio features as functions (STFT, mel spectrograms, MFCCs); as layers and augmentations in [`layers`] | [`core::audio::mel_spectrogram`], [`layers::MelSpectrogram`], [`layers::SpecAugment`] |
 //! | [`layers`] | layers, activations, regularizers | [`layers::Dense`], [`layers::Conv2d`], [`layers::Lstm`], [`layers::Layer`] |
 //! | [`losses`] | Keras' `keras.losses` | [`losses::SparseCategoricalCrossentropy`], [`losses::BinaryCrossentropy`] |
 //! | [`optim`] | optimizers and learning-rate schedules | [`optim::Adam`], [`optim::Sgd`], [`optim::CosineDecay`] |

@@ -355,6 +355,20 @@ pub enum LayerConfig {
     RandomZoom(crate::preprocessing::RandomZoomConfig),
     /// [`crate::RandomContrast`].
     RandomContrast(crate::preprocessing::RandomContrastConfig),
+    /// [`crate::StftSpectrogram`].
+    #[allow(clippy::upper_case_acronyms)]
+    STFTSpectrogram(crate::audio::StftSpectrogramConfig),
+    /// [`crate::MelSpectrogram`].
+    MelSpectrogram(crate::audio::MelSpectrogramConfig),
+    /// [`crate::Mfcc`].
+    #[allow(clippy::upper_case_acronyms)]
+    MFCC(crate::audio::MfccConfig),
+    /// [`crate::RandomTimeShift`].
+    RandomTimeShift(crate::audio::RandomTimeShiftConfig),
+    /// [`crate::RandomNoise`].
+    RandomNoise(crate::audio::RandomNoiseConfig),
+    /// [`crate::SpecAugment`].
+    SpecAugment(crate::audio::SpecAugmentConfig),
     /// [`crate::SpatialDropout2d`].
     SpatialDropout2D(crate::spatial_dropout::SpatialDropout2dConfig),
     /// [`crate::Add`].
@@ -434,6 +448,12 @@ kensho_core::deserialize_by_class_name!(LayerConfig {
     RandomRotation,
     RandomZoom,
     RandomContrast,
+    STFTSpectrogram,
+    MelSpectrogram,
+    MFCC,
+    RandomTimeShift,
+    RandomNoise,
+    SpecAugment,
     SpatialDropout2D,
     Add,
     Subtract,
@@ -513,6 +533,12 @@ impl LayerConfig {
             LayerConfig::RandomRotation(c) => Box::new(crate::RandomRotation::from_config(c.clone())),
             LayerConfig::RandomZoom(c) => Box::new(crate::RandomZoom::from_config(c.clone())),
             LayerConfig::RandomContrast(c) => Box::new(crate::RandomContrast::from_config(c.clone())),
+            LayerConfig::STFTSpectrogram(c) => Box::new(crate::StftSpectrogram::from_config(c.clone())),
+            LayerConfig::MelSpectrogram(c) => Box::new(crate::MelSpectrogram::from_config(c.clone())),
+            LayerConfig::MFCC(c) => Box::new(crate::Mfcc::from_config(c.clone())),
+            LayerConfig::RandomTimeShift(c) => Box::new(crate::RandomTimeShift::from_config(c.clone())),
+            LayerConfig::RandomNoise(c) => Box::new(crate::RandomNoise::from_config(c.clone())),
+            LayerConfig::SpecAugment(c) => Box::new(crate::SpecAugment::from_config(c.clone())),
             LayerConfig::SpatialDropout2D(c) => Box::new(crate::SpatialDropout2d::from_config(c.clone())),
             LayerConfig::Add(c) => Box::new(crate::Add::from_config(c.clone())),
             LayerConfig::Subtract(c) => Box::new(crate::Subtract::from_config(c.clone())),

@@ -32,6 +32,7 @@
 mod activation;
 mod activation_layer;
 mod attention;
+mod audio;
 mod conv;
 mod dense;
 mod dropout;
@@ -57,6 +58,10 @@ mod torch;
 pub use activation::Activation;
 pub use activation_layer::{ActivationConfig, ActivationLayer};
 pub use attention::{MultiHeadAttention, MultiHeadAttentionConfig, PositionEmbedding, PositionEmbeddingConfig};
+pub use audio::{
+    MaskFill, MelSpectrogram, MelSpectrogramConfig, Mfcc, MfccConfig, RandomNoise, RandomNoiseConfig, RandomTimeShift,
+    RandomTimeShiftConfig, Shift, ShiftFill, SpecAugment, SpecAugmentConfig, StftSpectrogram, StftSpectrogramConfig,
+};
 pub use conv::{
     Conv, Conv1d, Conv2d, Conv2dTranspose, Conv2dTransposeConfig, ConvConfig, Cropping2d, Cropping2dConfig,
     DepthwiseConv2d, DepthwiseConv2dConfig, SeparableConv2d, SeparableConv2dConfig, UpSampling2d, UpSampling2dConfig,
