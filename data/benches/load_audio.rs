@@ -1,6 +1,7 @@
 //! Benchmark: read every clip of the spoken_digits manifest (2,000 one-second 8 kHz 16-bit WAV
-//! files) three times and print the median time in seconds, then the same files resampled to
-//! 16 kHz once.
+//! files) three times and print the median time in seconds, then once each: the same files
+//! resampled to 16 kHz, and its `wav/` folder (a sub-folder per digit) through
+//! `audio_dataset_from_directory`.
 //!
 //! `cargo bench -p kensho-data --bench load_audio -- <spoken_digits-folder>`. Cargo runs
 //! benchmarks from the crate folder (`data/`): give an absolute path, or one relative to it.
@@ -8,12 +9,12 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use kensho_data::audio::{load_audio_manifest, ManifestOptions};
+use kensho_data::audio::{audio_dataset_from_directory, load_audio_manifest, AudioDirectoryOptions, ManifestOptions};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // `cargo bench` passes `--bench`; the folder is the first argument that is not a flag.
     let dir = std::env::args().skip(1).find(|a| !a.starts_with("--")).ok_or("give the spoken_digits folder")?;
-    let manifest = PathBuf::from(dir).join("manifest.csv");
+    let manifest = PathBuf::from(&dir).join("manifest.csv");
     let options = ManifestOptions::new("file", "digit").output_sequence_length(8000);
     let mut times = Vec::new();
     for _ in 0..3 {
@@ -30,6 +31,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "load_audio: the same resampled to 16 kHz: {:.3} s, {:?}",
         start.elapsed().as_secs_f64(),
         data.audio.shape()
+    );
+    let start = Instant::now();
+    let options = AudioDirectoryOptions { output_sequence_length: Some(8000), seed: Some(1), ..Default::default() };
+    let data = audio_dataset_from_directory(PathBuf::from(&dir).join("wav"), &options)?;
+    println!(
+        "load_audio: audio_dataset_from_directory: {:.3} s, {:?}, classes {:?}",
+        start.elapsed().as_secs_f64(),
+        data.audio.shape(),
+        data.class_names
     );
     Ok(())
 }
