@@ -37,6 +37,12 @@ pub struct MelOptions {
     pub min_power: f32,
     /// Reference power: decibels are `10 log10(S / ref_power)` (default 1).
     pub ref_power: f32,
+    /// Centred frames, `fft_length / 2` samples reflected at each end (default true, as Keras,
+    /// whose `MelSpectrogram` always centres); `false` takes only frames inside the signal
+    /// (`padding="valid"`: `(samples - sequence_length) / sequence_stride + 1` frames, each
+    /// window at the start of its FFT buffer), as a numpy or `tf.signal.stft` pipeline does.
+    /// Not a Keras argument (librosa's and torchaudio's `center`).
+    pub center: bool,
 }
 
 impl Default for MelOptions {
@@ -55,6 +61,7 @@ impl Default for MelOptions {
             mag_exp: 2.0,
             min_power: 1e-10,
             ref_power: 1.0,
+            center: true,
         }
     }
 }
@@ -65,8 +72,8 @@ impl MelOptions {
         self.max_freq.unwrap_or(self.sampling_rate as f32 / 2.0)
     }
 
-    /// The framing, as [`StftOptions`]: centred frames (Keras' `ops.stft(center=True)`), a
-    /// periodic window, no scaling, the power spectrum.
+    /// The framing, as [`StftOptions`]: centred frames (Keras' `ops.stft(center=True)`; valid
+    /// ones without `center`), a periodic window, no scaling, the power spectrum.
     pub fn stft_options(&self) -> StftOptions {
         StftOptions {
             mode: SpectrumMode::Power,
@@ -76,7 +83,7 @@ impl MelOptions {
             window: self.window,
             periodic: true,
             scaling: Scaling::None,
-            padding: FramePadding::Center,
+            padding: if self.center { FramePadding::Center } else { FramePadding::Valid },
         }
     }
 
@@ -114,10 +121,25 @@ impl MelOptions {
     /// The `[frames, num_mel_bins]` [`mel_spectrogram`] gives for signals of `samples` samples.
     ///
     /// # Errors
-    /// As [`MelOptions::validate`], or if the signal is too short (at most `fft_length / 2`).
+    /// As [`MelOptions::validate`], or if the signal is too short: at most `fft_length / 2`
+    /// samples with `center`, fewer than `sequence_length` without.
     pub fn output_shape(&self, samples: usize, owner: &str) -> Result<[usize; 2]> {
         self.validate(owner)?;
+        self.check_samples(samples, owner)?;
         Ok([self.stft_options().output_shape(samples, owner)?[0], self.num_mel_bins])
+    }
+
+    /// Checks that signals of `samples` samples hold one frame, naming this type's arguments.
+    fn check_samples(&self, samples: usize, owner: &str) -> Result<()> {
+        let length = self.sequence_length.unwrap_or(self.fft_length);
+        if !self.center && samples < length {
+            return Err(Error::invalid(
+                format!("{owner}: sequence_length"),
+                length,
+                format!("at most the signal's {samples} samples (with center false); use shorter windows or center"),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -240,6 +262,7 @@ impl MelPlan {
     /// Plans mel spectrograms of `options` over signals of `samples` samples.
     pub(crate) fn new(options: &MelOptions, samples: usize, owner: &str) -> Result<MelPlan> {
         options.validate(owner)?;
+        options.check_samples(samples, owner)?;
         let framing = Framing::new(&options.stft_options(), samples, owner)?;
         let (n_bands, bins) = (options.num_mel_bins, options.fft_length / 2 + 1);
         let rate = options.sampling_rate as f32;

@@ -366,3 +366,35 @@ fn bad_arguments_are_errors_naming_them() {
     assert!(mel_filterbank(4, 1, 8000.0, 0.0, 4000.0).is_err());
     assert!(dct(&x, 101).is_err());
 }
+
+#[test]
+fn mel_without_center_frames_inside_the_signal() {
+    let x = Tensor::rand_uniform(&[2, 8000], -1.0, 1.0, &mut seeded_rng(8));
+    let o = MelOptions {
+        fft_length: 256,
+        sequence_length: Some(200),
+        sequence_stride: 80,
+        sampling_rate: 8000,
+        num_mel_bins: 40,
+        power_to_db: false,
+        center: false,
+        ..Default::default()
+    };
+    let got = mel_spectrogram(&x, &o).unwrap();
+    assert_eq!(got.shape(), &[2, 98, 40]); // (8000 - 200) / 80 + 1, as a sliding window
+                                           // The composition: a valid periodic-Hann power STFT times the filterbank.
+    let power = StftOptions {
+        mode: SpectrumMode::Power,
+        frame_length: 200,
+        frame_step: Some(80),
+        fft_length: Some(256),
+        periodic: true,
+        scaling: Scaling::None,
+        ..Default::default()
+    };
+    let spec = stft(&x, &power).unwrap().reshape_to(&[2 * 98, 129]);
+    let want = spec.matmul(&mel_filterbank(40, 129, 8000.0, 20.0, 4000.0).unwrap()).reshape_to(&[2, 98, 40]);
+    assert!(got.allclose(&want, 1e-4, 1e-6));
+    let short = mel_spectrogram(&Tensor::zeros(&[1, 150]), &o).unwrap_err().to_string();
+    assert!(short.contains("mel_spectrogram: sequence_length"), "{short}");
+}

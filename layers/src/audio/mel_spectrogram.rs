@@ -34,7 +34,8 @@ pub struct MelSpectrogramConfig {
 /// gives `[batch, num_mel_bins, frames]`), so a Conv1D, a recurrent layer or (with
 /// [`expand_dims`](MelSpectrogram::expand_dims)) a Conv2D follows directly; the `top_db` floor
 /// is per clip (Keras takes the maximum over the whole batch), so a clip's features do not
-/// depend on its batch. No gradient flows to the input (see the module docs).
+/// depend on its batch; [`MelOptions::center`] `false` frames only inside the signal (Keras
+/// always centres). No gradient flows to the input (see the module docs).
 ///
 /// # Shapes
 /// Input `[batch, samples]` or `[batch, samples, 1]`; output `[batch, frames, num_mel_bins]`

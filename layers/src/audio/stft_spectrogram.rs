@@ -36,7 +36,9 @@ pub struct StftSpectrogramConfig {
 /// the input has one channel (`[batch, samples]` or `[batch, samples, 1]`; Keras takes several
 /// and concatenates their bins); there is no `mode="stft"` (real and imaginary parts side by
 /// side); a [`FramePadding::Center`](kensho_core::audio::FramePadding) framing is offered
-/// beside `valid` and `same`. No gradient flows to the input (see the module docs).
+/// beside `valid` and `same`; a `frame_step` above `frame_length` (frames with gaps) is
+/// allowed, and an `fft_length` that is not a power of two gives no warning. No gradient flows
+/// to the input (see the module docs).
 ///
 /// # Shapes
 /// Input `[batch, samples]` or `[batch, samples, 1]`; output `[batch, frames, fft_length / 2 +

@@ -72,6 +72,9 @@ fn feature_layers_reject_bad_shapes_and_arguments_by_name() {
     assert!(err(Box::new(MelSpectrogram::new(order)), &[8000]).contains("max_freq"));
     let too_many = MfccOptions { mel: mel_8k(), num_mfcc: 41 };
     assert!(err(Box::new(Mfcc::new(too_many)), &[8000]).contains("MFCC \"f\": num_mfcc"));
+    let valid = MelOptions { center: false, ..mel_8k() };
+    assert!(err(Box::new(MelSpectrogram::new(valid)), &[150]).contains("MelSpectrogram \"f\": sequence_length"));
+    assert!(err(Box::new(MelSpectrogram::new(mel_8k())), &[100]).contains("MelSpectrogram \"f\": fft_length"));
     let image = err(Box::new(MelSpectrogram::new(mel_8k())), &[28, 28]);
     assert!(image.contains("[samples, 1]"), "{image}");
     let unknown = MelSpectrogram::new(mel_8k()).build(&Shape::new(vec![None]), &mut seeded_rng(0));
