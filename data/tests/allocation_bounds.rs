@@ -2,16 +2,19 @@
 //! a gzip bomb (a small file inflating to far more than its header announces) and headers that
 //! lie about their sizes must fail after allocating little, never after filling the memory.
 //!
-//! The allocator counts the bytes live in this whole test binary; each measurement holds a lock
-//! so that the tests of this file run one at a time and only the loader under test allocates.
+//! The allocator counts the bytes allocated and freed by the thread that measures (the loaders
+//! under test run on the calling thread), so that another test's setup running at the same
+//! moment (a proptest strategy compiling its regex, the harness starting a thread) never counts;
+//! each measurement also holds a lock, so the tests of this file run one at a time.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 #[path = "suite/common.rs"]
 mod common;
 
+use std::cell::Cell;
 use std::io::Write;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicIsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use common::{cifar_records, config, gzip, idx_bytes, ok_or_names_file, write};
@@ -23,12 +26,29 @@ use proptest::prelude::*;
 /// The system allocator, counting the bytes live and their peak.
 struct Counting;
 
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+static PEAK: AtomicIsize = AtomicIsize::new(0);
+
+thread_local! {
+    /// Whether this thread's allocations are counted (the thread inside `peak_of`).
+    static MEASURED: Cell<bool> = const { Cell::new(false) };
+}
+
+fn measured() -> bool {
+    MEASURED.try_with(Cell::get).unwrap_or(false)
+}
 
 fn grew(by: usize) {
-    let now = LIVE.fetch_add(by, Ordering::SeqCst) + by;
-    PEAK.fetch_max(now, Ordering::SeqCst);
+    if measured() {
+        let now = LIVE.fetch_add(by as isize, Ordering::SeqCst) + by as isize;
+        PEAK.fetch_max(now, Ordering::SeqCst);
+    }
+}
+
+fn shrank(by: usize) {
+    if measured() {
+        LIVE.fetch_sub(by as isize, Ordering::SeqCst);
+    }
 }
 
 // SAFETY: every call is forwarded unchanged to `System`; only counters are added.
@@ -52,7 +72,7 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: `ptr` came from this allocator, that is from `System`, with `layout`.
         unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::SeqCst);
+        shrank(layout.size());
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: as in `dealloc`; `new_size` is the caller's.
@@ -60,7 +80,7 @@ unsafe impl GlobalAlloc for Counting {
         if !p.is_null() {
             // Counted as if the old and new blocks coexisted for a moment, as a moving realloc does.
             grew(new_size);
-            LIVE.fetch_sub(layout.size(), Ordering::SeqCst);
+            shrank(layout.size());
         }
         p
     }
@@ -83,8 +103,10 @@ fn alone() -> Alone {
 fn peak_of<T>(_alone: &Alone, f: impl FnOnce() -> T) -> (T, usize) {
     let base = LIVE.load(Ordering::SeqCst);
     PEAK.store(base, Ordering::SeqCst);
+    MEASURED.with(|m| m.set(true));
     let out = f();
-    (out, PEAK.load(Ordering::SeqCst).saturating_sub(base))
+    MEASURED.with(|m| m.set(false));
+    (out, (PEAK.load(Ordering::SeqCst) - base).max(0) as usize)
 }
 
 /// 256 KiB: what a loader may allocate beyond the values a header validly announces or in
