@@ -14,6 +14,8 @@
 //! | `layers.MaxPooling2D(2)`, `GlobalAveragePooling2D()` | `MaxPooling2d::new([2, 2])`, `GlobalAveragePooling2d::new()` |
 //! | `layers.BatchNormalization()` | `BatchNormalization::new()` (moving statistics are non-trainable state) |
 //! | `layers.RandomFlip("horizontal")`, `Rescaling(1/255)` | `RandomFlip::new(FlipMode::Horizontal)`, `Rescaling::new(1.0 / 255.0)` |
+//! | `keras.utils.audio_dataset_from_directory("dir", output_sequence_length=16000, validation_split=0.2, subset="both", seed=1)` | [`data::audio::audio_dataset_from_directory_both`](crate::data::audio::audio_dataset_from_directory_both)`("dir", &AudioDirectoryOptions { output_sequence_length: Some(16000), validation_split: Some(0.2), seed: Some(1), ..Default::default() })?` (tensors `[n, samples, channels]`, not a batched dataset); a CSV listing: [`data::audio::load_audio_manifest`](crate::data::audio::load_audio_manifest) |
+//! | `layers.MelSpectrogram(fft_length=256, sequence_stride=80, sequence_length=200, sampling_rate=8000, num_mel_bins=40)`, `STFTSpectrogram(..)` | [`MelSpectrogram::new`](crate::layers::MelSpectrogram)`(MelOptions { fft_length: 256, sequence_stride: 80, sequence_length: Some(200), sampling_rate: 8000, num_mel_bins: 40, ..Default::default() })`, [`StftSpectrogram`](crate::layers::StftSpectrogram), [`Mfcc`](crate::layers::Mfcc); as functions on tensors: [`core::audio::mel_spectrogram`](crate::core::audio::mel_spectrogram) (output `[batch, frames, mels]`, time first) |
 //! | `layers.Activation("softmax")` | `ActivationLayer::new(Activation::Softmax)` |
 //! | `kernel_regularizer=regularizers.l2(0.01)` | `.kernel_regularizer(Regularizer::l2(0.01))` |
 //! | `kernel_initializer="he_normal"` | `.kernel_initializer(Initializer::HeNormal)` |
