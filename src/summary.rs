@@ -320,7 +320,7 @@ impl Model {
                     vec![format!("{} ({})", layer.name(), layer.kind()), shape, self.count_text(calls[c].layer)]
                 })
                 .collect();
-            out += &table(&CHAIN_COLUMNS, &rows, false);
+            out += &table(&CHAIN_COLUMNS, &rows, true);
         }
         let total = self.count_params();
         let trainable: usize = self.params().iter().filter(|p| p.trainable).map(|p| p.value.len()).sum();
