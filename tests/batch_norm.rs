@@ -119,8 +119,14 @@ fn the_summary_counts_four_weights_per_feature_two_of_them_non_trainable() {
     m.build_model().unwrap();
     let summary = m.summary();
     // Wider than its column: wrapped at the space, as Keras' table (rich) wraps it.
-    assert!(summary.contains("│ batch_normalization             │ (None, 6)              │            24 │\n"), "{summary}");
-    assert!(summary.contains("│ (BatchNormalization)            │                        │               │\n"), "{summary}");
+    assert!(
+        summary.contains("│ batch_normalization             │ (None, 6)              │            24 │\n"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("│ (BatchNormalization)            │                        │               │\n"),
+        "{summary}"
+    );
     assert!(summary.contains("Total params: 45 "), "{summary}");
     assert!(summary.contains("Trainable params: 33 "), "{summary}");
     assert!(summary.contains("Non-trainable params: 12 "), "{summary}");

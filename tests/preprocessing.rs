@@ -61,7 +61,9 @@ fn an_augmented_image_model_trains_saves_and_loads() {
         assert!(summary.contains(&format!("({kind})")), "{kind} in {summary}");
         assert!(m.to_mermaid().contains(kind), "{kind}");
     }
-    assert!(summary.contains("spatial_dropout2d (SpatialDropout2D)"), "{summary}");
+    // Longer than its column: the type wraps onto a line of its own, as in Keras.
+    assert!(summary.contains("│ spatial_dropout2d               │"), "{summary}");
+    assert!(summary.contains("│ (SpatialDropout2D)              │"), "{summary}");
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("torch.safetensors");

@@ -50,7 +50,14 @@ fn layers_are_named_summarized_and_shaped_as_in_keras() {
     ];
     assert_eq!(names, expected);
     let summary = model.summary();
-    for row in ["conv2d_transpose (Conv2DTranspose)", "(None, 10, 10, 3)", "(None, 16, 16, 3)", "(None, 12, 12, 3)"] {
+    // The type of a long name wraps onto the next line, as in Keras.
+    for row in [
+        "│ conv2d_transpose                │",
+        "│ (Conv2DTranspose)               │",
+        "(None, 10, 10, 3)",
+        "(None, 16, 16, 3)",
+        "(None, 12, 12, 3)",
+    ] {
         assert!(summary.contains(row), "{row} in\n{summary}");
     }
     // depthwise 3*3*3*2 + 6, separable 3*3*6 + 6*4 + 4, transpose 2*2*3*4 + 3, dense 432*2 + 2.
