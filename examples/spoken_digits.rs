@@ -23,7 +23,7 @@
 
 use kensho::core::audio::{mel_spectrogram, MelOptions};
 use kensho::data::audio::{load_audio_manifest, ManifestOptions};
-use kensho::layers::{MelSpectrogram, RandomTimeShift, Rescaling, Shift, ShiftFill, SpecAugment};
+use kensho::layers::{Shift, ShiftFill};
 use kensho::prelude::*;
 use std::path::PathBuf;
 use std::time::Instant;

@@ -136,6 +136,7 @@ pub mod prelude {
     pub use kensho_layers::{Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract};
     pub use kensho_layers::{Bidirectional, Gru, Lstm, MergeMode, SimpleRnn};
     pub use kensho_layers::{LayerNormalization, MultiHeadAttention, PositionEmbedding, TimeDistributed};
+    pub use kensho_layers::{MelSpectrogram, Mfcc, RandomNoise, RandomTimeShift, SpecAugment, StftSpectrogram};
     pub use kensho_optim::*;
 }
 
