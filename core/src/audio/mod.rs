@@ -5,7 +5,7 @@
 //! Every function takes one signal `[samples]`, a batch `[batch, samples]` or a batch with one
 //! channel `[batch, samples, 1]`, and gives `[frames, bins]` for one signal and
 //! `[batch, frames, bins]` otherwise (time first, as Keras' `STFTSpectrogram`). The FFT is
-//! `realfft`'s, planned once per call; each worker thread keeps its own buffers, so no frame
+//! rustfft's (see `fft.rs`), planned once per call; each worker thread keeps its own buffers, so no frame
 //! allocates. Clips are independent: a batch is split across the kernel threads
 //! ([`set_num_threads`](crate::set_num_threads)) and gives the same bits on any number of them.
 //!
@@ -21,6 +21,7 @@
 //! # Ok::<(), kensho_core::Error>(())
 //! ```
 
+mod fft;
 mod mel;
 mod mfcc;
 mod stft;

@@ -1,10 +1,10 @@
 //! [`stft`]: the short-time Fourier transform of batched signals, its [`StftOptions`] (Keras 3
 //! `STFTSpectrogram`'s arguments and defaults) and the framing plan the mel features share.
 
+use super::fft::RealFft;
 use super::{Signals, Window};
 use crate::{Error, Result, Tensor};
-use realfft::num_complex::Complex;
-use realfft::{RealFftPlanner, RealToComplex};
+use rustfft::num_complex::Complex;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -207,7 +207,8 @@ fn write_mode(mode: SpectrumMode, spectrum: &[Complex<f32>], out: &mut [f32]) {
 /// The framing of signals of one length: where each frame starts, the scaled window and the
 /// FFT plan, made once per call and shared by the threads.
 pub(crate) struct Framing {
-    fft: Arc<dyn RealToComplex<f32>>,
+    fft: Arc<RealFft>,
+    fft_length: usize,
     window: Vec<f32>,
     step: usize,
     samples: usize,
@@ -266,17 +267,17 @@ impl Framing {
             (_, Scaling::Spectrum) => window.iter().map(|w| w.abs()).sum::<f32>(),
         };
         window.iter_mut().for_each(|w| *w /= norm);
-        let fft = RealFftPlanner::<f32>::new().plan_fft_forward(fft_length);
+        let fft = Arc::new(RealFft::new(fft_length));
         let reflect = options.padding == FramePadding::Center;
-        Ok(Framing { fft, window, step, samples, pad_left, offset, reflect, frames })
+        Ok(Framing { fft, fft_length, window, step, samples, pad_left, offset, reflect, frames })
     }
 
     /// Fresh buffers for one thread.
     pub(crate) fn scratch(&self) -> Scratch {
         Scratch {
-            input: self.fft.make_input_vec(),
-            spectrum: self.fft.make_output_vec(),
-            work: self.fft.make_scratch_vec(),
+            input: vec![0.0; self.fft_length],
+            spectrum: vec![Complex::new(0.0, 0.0); self.fft.bins()],
+            work: vec![Complex::new(0.0, 0.0); self.fft.scratch_len()],
         }
     }
 
@@ -304,9 +305,7 @@ impl Framing {
                     *o = signal[k as usize] * w;
                 }
             }
-            self.fft
-                .process_with_scratch(&mut s.input, &mut s.spectrum, &mut s.work)
-                .expect("the FFT buffers were made by its plan");
+            self.fft.process(&s.input, &mut s.spectrum, &mut s.work);
             each(t, &s.spectrum);
         }
     }
