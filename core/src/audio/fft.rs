@@ -24,19 +24,24 @@ pub(crate) struct RealFft {
     twiddles: Vec<Complex<f32>>,
 }
 
-/// A forward complex FFT of `len` points.
-fn plan(len: usize) -> Arc<dyn Fft<f32>> {
+/// A forward complex FFT of `len` points: AVX if `avx` and the CPU has it, else scalar.
+fn plan(len: usize, avx: bool) -> Arc<dyn Fft<f32>> {
     match FftPlannerAvx::<f32>::new() {
-        Ok(mut avx) => avx.plan_fft_forward(len),
-        Err(()) => FftPlannerScalar::<f32>::new().plan_fft_forward(len),
+        Ok(mut planner) if avx => planner.plan_fft_forward(len),
+        _ => FftPlannerScalar::<f32>::new().plan_fft_forward(len),
     }
 }
 
 impl RealFft {
     /// Plans the FFT of `len` real samples (`len >= 1`).
     pub(crate) fn new(len: usize) -> RealFft {
+        RealFft::planned(len, true)
+    }
+
+    /// [`RealFft::new`], on the scalar planner unless `avx` (for tests of both).
+    fn planned(len: usize, avx: bool) -> RealFft {
         if len % 2 == 1 {
-            return RealFft { len, fft: plan(len), twiddles: Vec::new() };
+            return RealFft { len, fft: plan(len, avx), twiddles: Vec::new() };
         }
         let twiddles = (0..=len / 2)
             .map(|k| {
@@ -44,7 +49,7 @@ impl RealFft {
                 Complex::new(angle.cos() as f32, angle.sin() as f32)
             })
             .collect();
-        RealFft { len, fft: plan(len / 2), twiddles }
+        RealFft { len, fft: plan(len / 2, avx), twiddles }
     }
 
     /// The number of bins: `len / 2 + 1`.
@@ -97,12 +102,14 @@ impl RealFft {
 mod tests {
     use super::*;
 
-    /// Every bin against the definition `X[k] = Σ x[t] exp(-2πikt / n)`, in f64.
+    /// Every bin against the definition `X[k] = Σ x[t] exp(-2πikt / n)`, in f64, on both
+    /// planners (the AVX one where the CPU has it).
     #[test]
     fn bins_match_the_definition_for_even_and_odd_lengths() {
-        for n in [1usize, 2, 3, 8, 15, 16, 200, 256, 257, 400] {
+        for (n, avx) in [1usize, 2, 3, 8, 15, 16, 200, 256, 257, 400].into_iter().flat_map(|n| [(n, true), (n, false)])
+        {
             let x: Vec<f32> = (0..n).map(|t| ((t * 37 % 11) as f32 - 5.0) * 0.3 + (t as f32 * 0.7).sin()).collect();
-            let fft = RealFft::new(n);
+            let fft = RealFft::planned(n, avx);
             let mut out = vec![Complex::new(0.0, 0.0); fft.bins()];
             let mut scratch = vec![Complex::new(0.0, 0.0); fft.scratch_len()];
             fft.process(&x, &mut out, &mut scratch);
