@@ -1,11 +1,15 @@
 //! The audio layers in a model: a waveform model starting with MelSpectrogram (with the
 //! augmentations before and after it) trains on two threads, shows in the summary and the
-//! diagram, and comes back from the model file with the same predictions.
+//! diagram, and comes back from the model file with the same predictions; the feature layers in
+//! a functional model, through weights files in both layouts.
 
-use kensho::core::audio::{MelOptions, MfccOptions};
-use kensho::layers::{MaskFill, MelSpectrogram, Mfcc, RandomNoise, RandomTimeShift, Shift, SpecAugment};
+use kensho::core::audio::{MelOptions, MfccOptions, StftOptions};
+use kensho::layers::{
+    MaskFill, MelSpectrogram, Mfcc, RandomNoise, RandomTimeShift, Shift, SpecAugment, StftSpectrogram,
+};
 use kensho::optim::Adam;
 use kensho::prelude::*;
+use kensho::WeightsLayout;
 
 fn mel_8k() -> MelOptions {
     MelOptions {
@@ -97,4 +101,37 @@ fn an_mfcc_model_on_one_channel_input_round_trips() {
     let path = dir.path().join("mfcc.safetensors");
     m.save(&path).unwrap();
     assert_eq!(kensho::load_model(&path).unwrap().predict(&x).unwrap(), m.predict(&x).unwrap());
+}
+
+#[test]
+fn feature_layers_work_in_the_functional_api_and_both_weights_layouts() {
+    // Two branches over one waveform: STFT frames through a Conv1D, mel frames through another,
+    // concatenated before the head.
+    let (x, y) = tones(8);
+    let build = || -> Model {
+        let wave = Input::new(&[4000]);
+        let shifted = RandomTimeShift::new(Shift::Samples(40)).on(&wave).unwrap();
+        let stft = StftSpectrogram::new(StftOptions { frame_length: 200, frame_step: Some(80), ..Default::default() })
+            .on(&shifted)
+            .unwrap();
+        let mel = MelSpectrogram::new(mel_8k()).on(&shifted).unwrap();
+        let a = GlobalMaxPooling1d::new().on(&Conv1d::new(3, [3]).on(&stft).unwrap()).unwrap();
+        let b = GlobalMaxPooling1d::new().on(&Conv1d::new(3, [3]).on(&mel).unwrap()).unwrap();
+        let joined = Concatenate::new(-1).on_all(&[&a, &b]).unwrap();
+        Model::with_seed(&[&wave], &[&Dense::new(2).on(&joined).unwrap()], 5).unwrap()
+    };
+    let mut m = build();
+    m.compile(Adam::new(0.01), losses::SparseCategoricalCrossentropy::from_logits(), vec![]).unwrap();
+    m.fit(&x, &y, FitOptions { epochs: 1, batch_size: 4, verbose: 0, ..Default::default() }).unwrap();
+    let expected = m.predict(&x).unwrap();
+    assert!(m.summary().contains("(STFTSpectrogram)"), "{}", m.summary());
+    let dir = tempfile::tempdir().unwrap();
+    for layout in [WeightsLayout::Kensho, WeightsLayout::PyTorch] {
+        let path = dir.path().join(format!("{layout:?}.safetensors"));
+        m.save_weights_with(&path, layout).unwrap();
+        let mut fresh = build();
+        assert_ne!(fresh.predict(&x).unwrap(), expected, "a fresh model differs before loading");
+        fresh.load_weights_with(&path, kensho::LoadOptions::default().layout(layout)).unwrap();
+        assert_eq!(fresh.predict(&x).unwrap(), expected, "{layout:?}");
+    }
 }
