@@ -61,6 +61,8 @@ pub mod guide;
 mod history;
 mod model;
 mod nested;
+#[cfg(feature = "onnx")]
+pub mod onnx;
 #[cfg(feature = "plot")]
 pub mod plot;
 mod progress;

@@ -15,7 +15,7 @@
 //!   CIFAR-10 binary batches ([`cifar`]); with the `download` feature, verified downloads
 //!   (the `download` module). Images keep their raw pixel values 0..=255 (as `f32`), as Keras'
 //!   `load_data` returns them: scale them yourself (`x / 255.0`). Audio: WAV files, folders of
-//!   class sub-folders and CSV manifests ([`audio`]).
+//!   class sub-folders and CSV manifests ([`audio`]). NumPy `.npy` float32 arrays ([`npy`]).
 //! * Embedded data sets ([`datasets`]): iris, digits and wine, from the UCI Machine Learning
 //!   Repository under CC BY 4.0 (Fisher 1936; Alpaydin & Kaynak 1998; Forina et al.), as shipped
 //!   in scikit-learn; see `datasets/NOTICE.md`.
@@ -66,6 +66,7 @@ mod encode;
 pub mod idx;
 mod loader;
 pub mod mnist;
+pub mod npy;
 mod persist;
 mod scale;
 mod split;

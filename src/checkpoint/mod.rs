@@ -98,7 +98,7 @@
 //! `LoadOptions::default().layout(WeightsLayout::PyTorch).rename("fc1.", "0.").rename("fc2.", "2.")`.
 //! A load that matches no key lists both sides' keys and suggests such rules.
 
-mod atomic;
+pub(crate) mod atomic;
 mod header;
 pub(crate) mod model_file;
 mod quantized_file;

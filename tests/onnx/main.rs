@@ -1,0 +1,6 @@
+//! ONNX export (feature `onnx`), as one test program: structure tests that decode the written
+//! graph, and runtime tests that run the file in ONNX Runtime when `KENSHO_PYTHON` names a
+//! python with `onnx`, `onnxruntime` and `numpy` (see `support`).
+
+mod core_layers;
+mod support;
