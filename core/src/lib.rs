@@ -34,7 +34,9 @@ pub use init::Initializer;
 pub use tensor::broadcast_shape;
 pub use tensor::heap::keep_freed_buffers;
 pub use tensor::Tensor;
-pub use tensor::{conv_output_len, conv_transpose_output_len, Conv1dOptions, Conv2dOptions, Padding};
+pub use tensor::{
+    conv_output_len, conv_transpose_crop, conv_transpose_output_len, Conv1dOptions, Conv2dOptions, Padding,
+};
 pub use tensor::{
     CellActivation, RecurrentArgs, RecurrentCell, RecurrentGrads, RecurrentNeeds, RecurrentSpec, RecurrentTrace,
 };

@@ -149,6 +149,12 @@ impl OnnxGraph {
         self.initializer(&name, tensor)
     }
 
+    /// A 1-D float initializer (scales), named `scope/hint`.
+    pub(crate) fn floats(&mut self, hint: &str, values: &[f32]) -> String {
+        let name = self.scoped(hint);
+        self.initializer(&name, float_tensor(&[values.len()], values))
+    }
+
     /// A 0-d float initializer, named `scope/hint`.
     pub(crate) fn scalar(&mut self, hint: &str, v: f32) -> String {
         let name = self.scoped(hint);

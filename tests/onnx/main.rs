@@ -2,5 +2,6 @@
 //! graph, and runtime tests that run the file in ONNX Runtime when `KENSHO_PYTHON` names a
 //! python with `onnx`, `onnxruntime` and `numpy` (see `support`).
 
+mod conv_layers;
 mod core_layers;
 mod support;

@@ -99,3 +99,28 @@ pub fn assert_runtime_matches_within(model: &Model, inputs: &[Vec<Tensor>], atol
         assert!(output.status.success(), "ONNX check of {} failed (batch {batch}):\n{stdout}\n{stderr}", model.name());
     }
 }
+
+/// Gives every weight of `model` random values (uniform in [-0.5, 0.5), variances in
+/// [0.5, 1.5)), so that biases and batch statistics are not their trivial initial values.
+pub fn randomize_weights(model: &mut Model, seed: u64) {
+    let mut rng = kensho::core::seeded_rng(seed);
+    let values: Vec<Tensor> = model
+        .weights()
+        .iter()
+        .map(|p| match p.name().ends_with("moving_variance") {
+            true => Tensor::rand_uniform(p.value.shape(), 0.5, 1.5, &mut rng),
+            false => Tensor::rand_uniform(p.value.shape(), -0.5, 0.5, &mut rng),
+        })
+        .collect();
+    model.set_weights(&values).expect("weights of the same shapes");
+}
+
+/// Builds `model`, randomizes its weights and checks it in ONNX Runtime at batch sizes 1 and
+/// 5 (see [`assert_runtime_matches`]).
+pub fn check_model(mut model: Model, seed: u64) -> Model {
+    model.build_model().expect("the model builds");
+    randomize_weights(&mut model, seed);
+    let inputs = random_inputs(&model, &[1, 5], seed + 1);
+    assert_runtime_matches(&model, &inputs);
+    model
+}

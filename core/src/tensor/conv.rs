@@ -163,6 +163,28 @@ pub fn conv_transpose_output_len(
     transpose_axis(input, kernel, stride, dilation, padding, output_padding).0
 }
 
+/// How many leading positions of the full transposed convolution along one axis (length
+/// `(in - 1) * stride + k_eff`, every product of an input and a tap) Keras' rule drops: its
+/// output position `o` is the full result's position `o + crop` (ONNX `ConvTranspose`'s
+/// leading pad). 0 for valid padding.
+///
+/// ```
+/// use kensho_core::{conv_transpose_crop, Padding};
+/// assert_eq!(conv_transpose_crop(7, 3, 2, 1, Padding::Valid, None), 0);
+/// assert_eq!(conv_transpose_crop(7, 3, 2, 1, Padding::Same, None), 0);
+/// assert_eq!(conv_transpose_crop(7, 4, 2, 1, Padding::Same, None), 1);
+/// ```
+pub fn conv_transpose_crop(
+    input: usize,
+    kernel: usize,
+    stride: usize,
+    dilation: usize,
+    padding: Padding,
+    output_padding: Option<usize>,
+) -> usize {
+    transpose_axis(input, kernel, stride, dilation, padding, output_padding).1
+}
+
 /// The padding before the input of a convolution along one axis (Keras / TensorFlow rule).
 fn same_pad(input: usize, kernel: usize, stride: usize, dilation: usize, padding: Padding) -> usize {
     let out = conv_output_len(input, kernel, stride, dilation, padding);

@@ -22,7 +22,9 @@ mod spatial;
 use ndarray::{ArcArray, ArrayD, IxDyn};
 use std::fmt;
 
-pub use conv::{conv_output_len, conv_transpose_output_len, Conv1dOptions, Conv2dOptions, Padding};
+pub use conv::{
+    conv_output_len, conv_transpose_crop, conv_transpose_output_len, Conv1dOptions, Conv2dOptions, Padding,
+};
 pub use elementwise::broadcast_shape;
 pub use pool::{MaxPoolArgmax, Pool1dOptions, Pool2dOptions};
 pub use recurrent::{

@@ -2,7 +2,7 @@
 //! `activation` option), Flatten and Reshape; Input, Dropout and SpatialDropout2D are the
 //! identity at inference and handled by the dispatch.
 
-use super::{unsupported, Value};
+use super::{unsupported, weight, Value};
 use crate::onnx::graph::{Attr, OnnxGraph};
 use kensho_core::{Error, Result};
 use kensho_layers::{Activation, DenseConfig, Layer, Shape};
@@ -61,13 +61,11 @@ pub(crate) fn dense(
     out: &Shape,
     g: &mut OnnxGraph,
 ) -> Result<Vec<Value>> {
-    let params = layer.params();
-    let Some(kernel) = params.first() else {
-        return Err(unsupported(layer, "it has no kernel (build or fit the model first)"));
-    };
+    let kernel = weight(layer, "kernel")?;
     let kernel = g.weight(kernel.name(), &kernel.value);
     let mut y = g.op("MatMul", &[&x.name, &kernel], vec![]);
-    if let Some(bias) = params.get(1).filter(|_| c.kernel.use_bias) {
+    if c.kernel.use_bias {
+        let bias = weight(layer, "bias")?;
         let bias = g.weight(bias.name(), &bias.value);
         y = g.op("Add", &[&y, &bias], vec![]);
     }

@@ -5,9 +5,14 @@
 //! Values are in kensho's layout (channels_last) between layers; a family that needs ONNX's
 //! channels_first operators transposes around them.
 
+pub(crate) mod conv;
 pub(crate) mod core;
+pub(crate) mod norm;
+pub(crate) mod pool;
+pub(crate) mod preprocessing;
 
 use super::graph::OnnxGraph;
+use kensho_autograd::Param;
 use kensho_core::{Error, Result};
 use kensho_layers::{Layer, LayerConfig, Shape};
 
@@ -51,9 +56,33 @@ pub(crate) fn export_layer(
     let identity = || Ok(vec![x()?.clone()]);
     match layer.config() {
         LayerConfig::InputLayer(_) | LayerConfig::Dropout(_) | LayerConfig::SpatialDropout2D(_) => identity(),
+        LayerConfig::RandomFlip(_)
+        | LayerConfig::RandomTranslation(_)
+        | LayerConfig::RandomRotation(_)
+        | LayerConfig::RandomZoom(_)
+        | LayerConfig::RandomContrast(_) => identity(),
         LayerConfig::Dense(c) => core::dense(layer, &c, x()?, out()?, g),
         LayerConfig::Activation(c) => Ok(vec![core::activation_value(x()?, &c.activation, g)?]),
         LayerConfig::Flatten(_) | LayerConfig::Reshape(_) => core::reshape(layer, x()?, out()?, g),
+        LayerConfig::Conv1D(c) | LayerConfig::Conv2D(c) => conv::conv(layer, &c, x()?, out()?, g),
+        LayerConfig::Conv2DTranspose(c) => conv::conv_transpose(layer, &c, x()?, out()?, g),
+        LayerConfig::DepthwiseConv2D(c) => conv::depthwise(layer, &c, x()?, out()?, g),
+        LayerConfig::SeparableConv2D(c) => conv::separable(layer, &c, x()?, out()?, g),
+        LayerConfig::ZeroPadding2D(c) => Ok(conv::zero_padding(&c, x()?, out()?, g)),
+        LayerConfig::Cropping2D(c) => Ok(conv::cropping(&c, x()?, out()?, g)),
+        LayerConfig::UpSampling2D(c) => Ok(conv::up_sampling(&c, x()?, out()?, g)),
+        LayerConfig::MaxPooling1D(c) | LayerConfig::MaxPooling2D(c) => pool::pool(layer, &c, true, x()?, out()?, g),
+        LayerConfig::AveragePooling1D(c) | LayerConfig::AveragePooling2D(c) => {
+            pool::pool(layer, &c, false, x()?, out()?, g)
+        }
+        LayerConfig::GlobalMaxPooling1D(c) | LayerConfig::GlobalMaxPooling2D(c) => {
+            Ok(pool::global_pool(&c, true, x()?, out()?, g))
+        }
+        LayerConfig::GlobalAveragePooling1D(c) | LayerConfig::GlobalAveragePooling2D(c) => {
+            Ok(pool::global_pool(&c, false, x()?, out()?, g))
+        }
+        LayerConfig::BatchNormalization(c) => norm::batch_norm(layer, &c, x()?, out()?, g),
+        LayerConfig::Rescaling(c) => Ok(preprocessing::rescaling(&c, x()?, out()?, g)),
         _ => Err(unsupported(layer, "no exporter is written for this kind")),
     }
 }
@@ -68,6 +97,19 @@ pub(crate) fn single<'a>(layer: &dyn Layer, inputs: &'a [Value]) -> Result<&'a V
             "exactly one input",
         )),
     }
+}
+
+/// The weight (parameter or state) of `layer` whose name ends in `.{suffix}` (`kernel`,
+/// `bias`, `moving_mean`, ...).
+///
+/// # Errors
+/// If the layer has no such weight (it is not built).
+pub(crate) fn weight<'a>(layer: &'a dyn Layer, suffix: &str) -> Result<&'a Param> {
+    let dotted = format!(".{suffix}");
+    let mut weights = layer.params().into_iter().chain(layer.state());
+    weights
+        .find(|p| p.name().ends_with(&dotted) || p.name() == suffix)
+        .ok_or_else(|| unsupported(layer, &format!("it has no {suffix} weight (build or fit the model first)")))
 }
 
 /// The error for a layer, or an option of it, that cannot be exported: names the layer, its
