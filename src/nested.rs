@@ -19,7 +19,7 @@ pub(crate) struct Nested {
     name: String,
     /// `Functional` or `Sequential`, Keras' class names.
     class: &'static str,
-    graph: Graph,
+    pub(crate) graph: Graph,
     seed: u64,
     /// Each inner weight's name within the inner model, in the order of [`Graph::weights`].
     own_names: Vec<String>,
@@ -152,6 +152,9 @@ impl Layer for Nested {
     }
     fn set_trainable(&mut self, trainable: bool) {
         self.graph.layers.iter_mut().for_each(|l| l.set_trainable(trainable));
+    }
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
     }
 }
 

@@ -284,6 +284,12 @@ pub trait Layer: Send + Sync {
             p.trainable = trainable;
         }
     }
+    /// The layer as [`Any`](std::any::Any), for a container that must see its concrete type
+    /// again (the facade's nested models, whose inner graph the ONNX export inlines); `None`,
+    /// the default, for every other layer.
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
 }
 
 /// The configuration of any layer, tagged by its Keras class name.

@@ -5,7 +5,8 @@
 use super::graph::OnnxGraph;
 use super::layers::{export_layer, Value};
 use super::proto::{ModelProto, OperatorSetIdProto, StringStringEntryProto};
-use crate::graph::ValueRef;
+use crate::graph::{Graph, ValueRef};
+use crate::nested::Nested;
 use crate::Model;
 use kensho_core::{Error, Result};
 use prost::Message;
@@ -39,7 +40,7 @@ impl Model {
     /// The model as an ONNX [`ModelProto`].
     pub(crate) fn to_onnx(&self) -> Result<ModelProto> {
         let graph = &self.graph;
-        let (Some(input_shapes), Some(call_shapes)) = (&graph.input_shapes, &graph.call_shapes) else {
+        let (Some(input_shapes), Some(_)) = (&graph.input_shapes, &graph.call_shapes) else {
             return Err(Error::invalid(
                 format!("ONNX export of model \"{}\"", self.name),
                 "an unbuilt model",
@@ -60,28 +61,8 @@ impl Model {
                 Value::new(name, shape.clone())
             })
             .collect();
-        let mut values: Vec<Vec<Value>> = Vec::with_capacity(graph.calls.len());
-        let fetch = |values: &[Vec<Value>], v: ValueRef| match v {
-            ValueRef::Input(i) => inputs[i].clone(),
-            ValueRef::Call { call, output } => values[call][output].clone(),
-        };
-        for (call, shapes) in graph.calls.iter().zip(call_shapes) {
-            let layer = graph.layers[call.layer].as_ref();
-            let args: Vec<Value> = call.inputs.iter().map(|&v| fetch(&values, v)).collect();
-            g.set_scope(layer.name());
-            let outputs = export_layer(layer, &args, shapes, &mut g)?;
-            if outputs.len() != shapes.len() {
-                return Err(Error::invalid(
-                    format!("ONNX export of {} \"{}\" outputs", layer.kind(), layer.name()),
-                    outputs.len(),
-                    format!("{} outputs, as built", shapes.len()),
-                ));
-            }
-            values.push(outputs);
-        }
-        g.set_scope("");
-        for (name, &v) in output_names.iter().zip(&graph.outputs) {
-            let value = fetch(&values, v);
+        let outputs = export_graph(graph, &inputs, "", &mut g)?;
+        for (name, value) in output_names.iter().zip(outputs) {
             g.output(name, &value.name, value.shape.dims());
         }
         let version = env!("CARGO_PKG_VERSION");
@@ -97,4 +78,48 @@ impl Model {
             ..Default::default()
         })
     }
+}
+
+/// Writes the calls of `graph` on `inputs` into `g`, in call order, and returns its outputs.
+/// Node names start with `prefix` (the path of the nested models around `graph`). A nested
+/// model is inlined: its inner graph is written in place of the call, as kensho runs it (the
+/// inner graph sees no input mask; its first output takes the call's first input's mask).
+fn export_graph(graph: &Graph, inputs: &[Value], prefix: &str, g: &mut OnnxGraph) -> Result<Vec<Value>> {
+    let Some(call_shapes) = &graph.call_shapes else {
+        return Err(Error::invalid("ONNX export", "an unbuilt nested model", "a built model"));
+    };
+    let mut values: Vec<Vec<Value>> = Vec::with_capacity(graph.calls.len());
+    let fetch = |values: &[Vec<Value>], v: ValueRef| match v {
+        ValueRef::Input(i) => inputs[i].clone(),
+        ValueRef::Call { call, output } => values[call][output].clone(),
+    };
+    for (call, shapes) in graph.calls.iter().zip(call_shapes) {
+        let layer = graph.layers[call.layer].as_ref();
+        let args: Vec<Value> = call.inputs.iter().map(|&v| fetch(&values, v)).collect();
+        let scope = format!("{prefix}{}", layer.name());
+        let outputs = match layer.as_any().and_then(|a| a.downcast_ref::<Nested>()) {
+            Some(nested) => {
+                let unmasked: Vec<Value> = args.iter().map(|a| Value::new(a.name.clone(), a.shape.clone())).collect();
+                let mut outputs = export_graph(&nested.graph, &unmasked, &format!("{scope}/"), g)?;
+                for (k, out) in outputs.iter_mut().enumerate() {
+                    out.mask = args.first().and_then(|a| a.mask.clone()).filter(|_| k == 0);
+                }
+                outputs
+            }
+            None => {
+                g.set_scope(&scope);
+                export_layer(layer, &args, shapes, g)?
+            }
+        };
+        if outputs.len() != shapes.len() {
+            return Err(Error::invalid(
+                format!("ONNX export of {} \"{}\" outputs", layer.kind(), layer.name()),
+                outputs.len(),
+                format!("{} outputs, as built", shapes.len()),
+            ));
+        }
+        values.push(outputs);
+    }
+    g.set_scope(prefix.trim_end_matches('/'));
+    Ok(graph.outputs.iter().map(|&v| fetch(&values, v)).collect())
 }

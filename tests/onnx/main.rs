@@ -4,4 +4,5 @@
 
 mod conv_layers;
 mod core_layers;
+mod models;
 mod support;
