@@ -44,6 +44,7 @@
 //! | [`explain`] | attributions: which inputs an output depends on | [`explain::saliency`], [`explain::integrated_gradients`], [`explain::occlusion`] |
 //! | [`quantization`] | post-training int8 for inference: Dense and Conv2D layers in int8 | [`quantization::quantize`], [`quantization::QuantizedModel`], [`quantization::load_quantized_model`] |
 //! | [`checkpoint`] | weights and model files, PyTorch interchange | [`load_model`], [`LoadOptions`] |
+//! | `onnx` (feature `onnx`) | export to ONNX (opset 17) for ONNX Runtime, checked by `scripts/check_onnx.py` | `Model::export_onnx`, `Model::export_onnx_bytes` |
 
 #![forbid(unsafe_code)]
 
