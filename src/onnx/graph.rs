@@ -49,6 +49,12 @@ impl Attr {
         Attr(AttributeProto { s: Some(value.as_bytes().to_vec()), ..Attr::base(name, AttributeType::String) })
     }
 
+    /// A list-of-strings attribute (for example a recurrent node's `activations`).
+    pub(crate) fn strings(name: &str, values: &[&str]) -> Attr {
+        let strings = values.iter().map(|v| v.as_bytes().to_vec()).collect();
+        Attr(AttributeProto { strings, ..Attr::base(name, AttributeType::Strings) })
+    }
+
     /// A tensor attribute (for example the value of a `Constant`).
     pub(crate) fn tensor(name: &str, value: TensorProto) -> Attr {
         Attr(AttributeProto { t: Some(value), ..Attr::base(name, AttributeType::Tensor) })
@@ -279,5 +285,10 @@ mod tests {
         assert_eq!((f.floats, f.r#type), (vec![1.0, 2.0], AttributeType::Floats as i32));
         let Attr(s) = Attr::string("mode", "nearest");
         assert_eq!(s.s.as_deref(), Some(&b"nearest"[..]));
+        let Attr(names) = Attr::strings("activations", &["Sigmoid", "Tanh"]);
+        assert_eq!(
+            (names.strings, names.r#type),
+            (vec![b"Sigmoid".to_vec(), b"Tanh".to_vec()], AttributeType::Strings as i32)
+        );
     }
 }

@@ -6,6 +6,8 @@
 
 /// The data type code of a 32-bit float tensor (`TensorProto.DataType.FLOAT`).
 pub const FLOAT: i32 = 1;
+/// The data type code of a 32-bit integer tensor (`TensorProto.DataType.INT32`).
+pub const INT32: i32 = 6;
 /// The data type code of a 64-bit integer tensor (`TensorProto.DataType.INT64`).
 pub const INT64: i32 = 7;
 /// The data type code of a boolean tensor (`TensorProto.DataType.BOOL`).

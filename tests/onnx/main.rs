@@ -5,4 +5,5 @@
 mod conv_layers;
 mod core_layers;
 mod models;
+mod recurrent;
 mod support;

@@ -1,15 +1,19 @@
 //! Layer by layer: [`export_layer`] writes one call of a kensho layer as ONNX nodes, by its
 //! configuration, through one function per layer family (`core`, `conv`, `pool`, `norm`,
-//! `preprocessing`, `recurrent`, `text`, `attention`, `merge`, `audio`).
+//! `preprocessing`, `recurrent` (with `bidirectional`), `text`, `time_distributed`, `attention`, `merge`, `audio`).
 //!
 //! Values are in kensho's layout (channels_last) between layers; a family that needs ONNX's
 //! channels_first operators transposes around them.
 
+mod bidirectional;
 pub(crate) mod conv;
 pub(crate) mod core;
 pub(crate) mod norm;
 pub(crate) mod pool;
 pub(crate) mod preprocessing;
+mod recurrent;
+mod text;
+mod time_distributed;
 
 use super::graph::OnnxGraph;
 use kensho_autograd::Param;
@@ -83,6 +87,13 @@ pub(crate) fn export_layer(
         }
         LayerConfig::BatchNormalization(c) => norm::batch_norm(layer, &c, x()?, out()?, g),
         LayerConfig::Rescaling(c) => Ok(preprocessing::rescaling(&c, x()?, out()?, g)),
+        LayerConfig::Embedding(c) => text::embedding(layer, &c, x()?, out()?, g),
+        LayerConfig::Masking(c) => text::masking(&c, x()?, out()?, g),
+        LayerConfig::TimeDistributed(c) => time_distributed::export(layer, &c, x()?, out()?, g),
+        c @ (LayerConfig::SimpleRNN(_) | LayerConfig::LSTM(_) | LayerConfig::GRU(_)) => {
+            recurrent::export(layer, &c, inputs, output_shapes, g)
+        }
+        LayerConfig::Bidirectional(c) => bidirectional::export(layer, &c, inputs, output_shapes, g),
         _ => Err(unsupported(layer, "no exporter is written for this kind")),
     }
 }
