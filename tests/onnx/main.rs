@@ -2,8 +2,11 @@
 //! graph, and runtime tests that run the file in ONNX Runtime when `KENSHO_PYTHON` names a
 //! python with `onnx`, `onnxruntime` and `numpy` (see `support`).
 
+mod attention;
+mod audio;
 mod conv_layers;
 mod core_layers;
+mod merge;
 mod models;
 mod recurrent;
 mod support;

@@ -1,13 +1,18 @@
 //! Layer by layer: [`export_layer`] writes one call of a kensho layer as ONNX nodes, by its
 //! configuration, through one function per layer family (`core`, `conv`, `pool`, `norm`,
-//! `preprocessing`, `recurrent` (with `bidirectional`), `text`, `time_distributed`, `attention`, `merge`, `audio`).
+//! `preprocessing`, `recurrent` (with `bidirectional`), `text`, `time_distributed`,
+//! `attention`, `layer_norm`, `merge`, `audio`).
 //!
 //! Values are in kensho's layout (channels_last) between layers; a family that needs ONNX's
 //! channels_first operators transposes around them.
 
+pub(crate) mod attention;
+pub(crate) mod audio;
 mod bidirectional;
 pub(crate) mod conv;
 pub(crate) mod core;
+pub(crate) mod layer_norm;
+pub(crate) mod merge;
 pub(crate) mod norm;
 pub(crate) mod pool;
 pub(crate) mod preprocessing;
@@ -18,7 +23,7 @@ mod time_distributed;
 use super::graph::OnnxGraph;
 use kensho_autograd::Param;
 use kensho_core::{Error, Result};
-use kensho_layers::{Layer, LayerConfig, Shape};
+use kensho_layers::{Layer, LayerConfig, MergeOp, Shape};
 
 /// A value of the graph being written: its ONNX name, its per-sample shape in kensho's
 /// (channels_last) layout without the batch axis, and its mask, if any.
@@ -64,7 +69,10 @@ pub(crate) fn export_layer(
         | LayerConfig::RandomTranslation(_)
         | LayerConfig::RandomRotation(_)
         | LayerConfig::RandomZoom(_)
-        | LayerConfig::RandomContrast(_) => identity(),
+        | LayerConfig::RandomContrast(_)
+        | LayerConfig::RandomTimeShift(_)
+        | LayerConfig::RandomNoise(_)
+        | LayerConfig::SpecAugment(_) => identity(),
         LayerConfig::Dense(c) => core::dense(layer, &c, x()?, out()?, g),
         LayerConfig::Activation(c) => Ok(vec![core::activation_value(x()?, &c.activation, g)?]),
         LayerConfig::Flatten(_) | LayerConfig::Reshape(_) => core::reshape(layer, x()?, out()?, g),
@@ -94,6 +102,20 @@ pub(crate) fn export_layer(
             recurrent::export(layer, &c, inputs, output_shapes, g)
         }
         LayerConfig::Bidirectional(c) => bidirectional::export(layer, &c, inputs, output_shapes, g),
+        LayerConfig::Add(_) => merge::elementwise(MergeOp::Add, inputs, out()?, g),
+        LayerConfig::Subtract(_) => merge::elementwise(MergeOp::Subtract, inputs, out()?, g),
+        LayerConfig::Multiply(_) => merge::elementwise(MergeOp::Multiply, inputs, out()?, g),
+        LayerConfig::Average(_) => merge::elementwise(MergeOp::Average, inputs, out()?, g),
+        LayerConfig::Maximum(_) => merge::elementwise(MergeOp::Maximum, inputs, out()?, g),
+        LayerConfig::Minimum(_) => merge::elementwise(MergeOp::Minimum, inputs, out()?, g),
+        LayerConfig::Concatenate(c) => merge::concatenate(layer, &c, inputs, out()?, g),
+        LayerConfig::Dot(c) => merge::dot(layer, &c, inputs, out()?, g),
+        LayerConfig::LayerNormalization(c) => layer_norm::layer_normalization(layer, &c, x()?, g),
+        LayerConfig::MultiHeadAttention(c) => attention::multi_head_attention(layer, &c, inputs, output_shapes, g),
+        LayerConfig::PositionEmbedding(_) => attention::position_embedding(layer, x()?, out()?, g),
+        LayerConfig::STFTSpectrogram(c) => audio::stft_spectrogram(layer, &c.options, c.expand_dims, x()?, out()?, g),
+        LayerConfig::MelSpectrogram(c) => audio::mel_spectrogram(layer, &c.options, c.expand_dims, x()?, out()?, g),
+        LayerConfig::MFCC(c) => audio::mfcc(layer, &c.options, c.expand_dims, x()?, out()?, g),
         _ => Err(unsupported(layer, "no exporter is written for this kind")),
     }
 }
