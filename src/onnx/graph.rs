@@ -144,13 +144,19 @@ impl OnnxGraph {
 
     /// A 1-D int64 initializer (shapes, axes, pads), named `scope/hint`.
     pub(crate) fn ints(&mut self, hint: &str, values: &[i64]) -> String {
+        self.int_tensor(hint, &[values.len() as i64], values)
+    }
+
+    /// A 0-d int64 initializer (an axis given as an input, as `CumSum` takes it), named
+    /// `scope/hint`.
+    pub(crate) fn int_scalar(&mut self, hint: &str, value: i64) -> String {
+        self.int_tensor(hint, &[], &[value])
+    }
+
+    /// An int64 initializer of shape `dims`, named `scope/hint`.
+    fn int_tensor(&mut self, hint: &str, dims: &[i64], values: &[i64]) -> String {
         let raw = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-        let tensor = TensorProto {
-            dims: vec![values.len() as i64],
-            data_type: proto::INT64,
-            raw_data: raw,
-            ..Default::default()
-        };
+        let tensor = TensorProto { dims: dims.to_vec(), data_type: proto::INT64, raw_data: raw, ..Default::default() };
         let name = self.scoped(hint);
         self.initializer(&name, tensor)
     }
@@ -267,6 +273,7 @@ mod tests {
         let mut g = OnnxGraph::new();
         let shape = g.ints("shape", &[-1, 12]);
         let half = g.scalar("half", 0.5);
+        let axis = g.int_scalar("axis", 1);
         let graph = g.into_proto("m");
         let ints = &graph.initializer[0];
         assert_eq!((ints.name.as_str(), ints.data_type, ints.dims.clone()), (shape.as_str(), proto::INT64, vec![2]));
@@ -275,6 +282,9 @@ mod tests {
         let scalar = &graph.initializer[1];
         assert_eq!((scalar.name.as_str(), scalar.dims.len()), (half.as_str(), 0));
         assert_eq!(scalar.raw_data, 0.5f32.to_le_bytes());
+        let int = &graph.initializer[2];
+        assert_eq!((int.name.as_str(), int.dims.len(), int.data_type), (axis.as_str(), 0, proto::INT64));
+        assert_eq!(int.raw_data, 1i64.to_le_bytes());
     }
 
     #[test]

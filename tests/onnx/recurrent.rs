@@ -1,6 +1,7 @@
 //! The recurrent and text layers exported to ONNX: every cell (SimpleRNN, LSTM, GRU) with its
 //! outputs (`return_sequences`, `return_state`, `go_backwards`), activations and initial
-//! states; masks from `Embedding(mask_zero)` and `Masking` on right-padded sequences;
+//! states; masks from `Embedding(mask_zero)` and `Masking`, padded at the end, at the start,
+//! with holes, and all padding;
 //! `Bidirectional` in every merge mode; `TimeDistributed(Dense)`. Each model is checked by ONNX
 //! Runtime against `predict` at batch sizes 1 and 5 (when `KENSHO_PYTHON` is set), and the
 //! written graph's structure (operators, weight layouts, attributes) is checked in Rust.
@@ -42,6 +43,27 @@ fn padded_ids(seed: u64) -> Vec<Vec<Tensor>> {
                 &[b, TIME],
                 |i| if (i[1] as f32) < length(i[0]) { ids[i[0] * TIME + i[1]] } else { 0.0 },
             )]
+        })
+        .collect()
+}
+
+/// Token ids `[batch, TIME]` with zeros (padding) anywhere, at batch sizes 1 and 5: padding
+/// at the start, padding in the middle, padding at both ends, no token at all, none padded.
+fn holed_ids(seed: u64) -> Vec<Vec<Tensor>> {
+    let patterns: [[bool; TIME]; 5] = [
+        [false, false, true, true, true, true],
+        [true, true, false, true, false, true],
+        [false, true, true, true, true, false],
+        [false; TIME],
+        [true; TIME],
+    ];
+    let mut rng = kensho::core::seeded_rng(seed);
+    [1, 5]
+        .iter()
+        .map(|&b| {
+            let ids = Tensor::rand_uniform(&[b, TIME], 1.0, VOCAB as f32, &mut rng).map(f32::floor).to_vec();
+            let real = |row: usize, t: usize| if b == 1 { patterns[1][t] } else { patterns[row][t] };
+            vec![Tensor::from_fn(&[b, TIME], |i| if real(i[0], i[1]) { ids[i[0] * TIME + i[1]] } else { 0.0 })]
         })
         .collect()
 }
@@ -352,5 +374,40 @@ fn time_distributed_dense_folds_time_into_the_batch() {
     let ops = op_types(&model);
     assert_eq!(ops.iter().filter(|o| *o == "MatMul").count(), 2, "{ops:?}");
     assert!(ops.iter().filter(|o| *o == "Reshape").count() >= 4, "{ops:?}");
+    assert_runtime_matches(&model, &cases);
+}
+
+#[test]
+fn masks_with_any_pattern_match_kensho() {
+    let ids = Input::new(&[TIME]);
+    let (h, c) = (Input::new(&[4]), Input::new(&[4]));
+    let e = Embedding::new(VOCAB, FEATURES).mask_zero(true).on(&ids).unwrap();
+    let mut outputs = Vec::new();
+    for layer in
+        cells!(4, return_sequences(true)).into_iter().chain(cells!(4, return_sequences(true), go_backwards(true)))
+    {
+        outputs.extend(SharedLayer::from_box(layer).call_symbolic(&[&e]).unwrap());
+    }
+    // From initial states: the output before the first real step, and the last states of a
+    // sample with no real step, are the initial states.
+    let lstm = Lstm::new(4).return_sequences(true).return_state(true).with_name("lstm_from_states");
+    outputs.extend(lstm.shared().call_symbolic(&[&e, &h, &c]).unwrap());
+    outputs.push(Gru::new(4).go_backwards(true).return_sequences(true).on_all(&[&e, &h]).unwrap());
+    outputs.push(Bidirectional::new(Lstm::new(3).return_sequences(true)).on(&e).unwrap());
+    outputs.push(Bidirectional::new(SimpleRnn::new(4)).with_name("bi_last").on_all(&[&e, &h, &c]).unwrap());
+    let model = Model::new(&[&ids, &h, &c], &outputs.iter().collect::<Vec<_>>()).unwrap();
+    let mut rng = kensho::core::seeded_rng(19);
+    let cases = holed_ids(19)
+        .into_iter()
+        .map(|mut case| {
+            let b = case[0].shape()[0];
+            case.extend((0..2).map(|_| Tensor::rand_uniform(&[b, 4], -1.0, 1.0, &mut rng)));
+            case
+        })
+        .collect::<Vec<_>>();
+    let ops = op_types(&model);
+    for op in ["CumSum", "ScatterElements", "GatherElements"] {
+        assert!(ops.iter().any(|o| o == op), "{op} in {ops:?}");
+    }
     assert_runtime_matches(&model, &cases);
 }

@@ -2,9 +2,10 @@
 //! `direction = "bidirectional"` (the forward copy's weights, then the backward copy's), whose
 //! two directions are merged as the wrapper's merge mode says.
 //!
-//! ONNX's backward direction writes its output sequence in time order with zeros at padded
-//! steps, as the wrapper gives it (it reverses the backward copy's sequence and zeroes masked
-//! steps), so no reversal or fill is needed here; masks follow `recurrent.rs`.
+//! On the masked sequence, compacted as `sequence_mask.rs` says, the node's backward direction
+//! runs the real steps from the last to the first, as the wrapper's backward copy does; its
+//! output sequence, like the forward one, is put back in time order with zeros at masked steps
+//! (the wrapper zeroes them in both directions).
 
 use super::recurrent::{run, squeeze, unsqueeze, weights_of, Cell};
 use super::Value;
@@ -61,7 +62,11 @@ pub(crate) fn export(
     // The two directions' outputs along an axis of length 2: `[batch, time, 2, units]` from
     // `Y`, or `[batch, 2, units]` from `Y_h`.
     let (pair, axis) = if options.return_sequences {
-        (g.op("Transpose", &[&run.y], vec![Attr::ints("perm", &[2, 0, 1, 3])]), 2)
+        let pair = g.op("Transpose", &[&run.y], vec![Attr::ints("perm", &[2, 0, 1, 3])]);
+        match &run.compaction {
+            Some(compaction) => (compaction.restore(g, &pair, 4, None, true), 2),
+            None => (pair, 2),
+        }
     } else {
         (g.op("Transpose", &[&run.states[0]], vec![Attr::ints("perm", &[1, 0, 2])]), 1)
     };

@@ -17,6 +17,7 @@ pub(crate) mod norm;
 pub(crate) mod pool;
 pub(crate) mod preprocessing;
 mod recurrent;
+mod sequence_mask;
 mod text;
 mod time_distributed;
 

@@ -13,22 +13,16 @@
 //!   other cells). A GRU is Keras' `reset_after`, ONNX's `linear_before_reset = 1`.
 //! - Activations: tanh, sigmoid, relu, softplus, elu (`activation_alpha`) and linear
 //!   (`Affine` with slope 1 and offset 0): every activation a kensho cell runs.
-//! - `go_backwards`: `direction = "reverse"`, whose output sequence is in time order, so it is
-//!   reversed into kensho's processing order. `return_state` adds `Y_h` (and `Y_c`); initial
-//!   states given as inputs become `initial_h` (and `initial_c`).
-//! - Masks: supported when every masked step of a sample comes after all its real steps
-//!   (right padding, as `Embedding(mask_zero)` gives for sequences padded at the end). The
-//!   number of real steps goes to `sequence_lens`; the node then stops each sample at its
-//!   length, as kensho carries the states over the padding. At padded steps of an output
-//!   sequence ONNX writes zeros, kensho repeats the carried state (the last real output, or for
-//!   `go_backwards` the initial state) unless it zeroes them as `Bidirectional` does: a `Where`
-//!   puts the carried state back. A mask with a masked step before a real one (left padding, a
-//!   hole) is not expressible with `sequence_lens`: ONNX Runtime would run those steps. The
-//!   mask cannot be inspected at export time, so such inputs are the caller's to avoid.
+//! - `go_backwards`: the sequence (and its mask) reversed in time before a forward node, so
+//!   that the output sequence comes out in kensho's (processing) order. `return_state` adds
+//!   `Y_h` (and `Y_c`); initial states given as inputs become `initial_h` (and `initial_c`).
+//! - Masks, whatever their pattern: see `sequence_mask.rs` (the real steps are run, compacted,
+//!   with `sequence_lens`, and the output sequence is put back in time order with kensho's
+//!   values at masked steps).
 
+use super::sequence_mask::{compact, Compaction};
 use super::Value;
 use crate::onnx::graph::{Attr, OnnxGraph};
-use crate::onnx::proto;
 use kensho_core::{Error, Result, Tensor};
 use kensho_layers::{Activation, KernelOptions, Layer, LayerConfig, RecurrentOptions, Shape};
 
@@ -182,6 +176,8 @@ pub(super) struct Run {
     pub(super) y: String,
     /// The last states, each `[directions, batch, units]`: `Y_h`, then `Y_c` for an LSTM.
     pub(super) states: Vec<String>,
+    /// For a masked sequence, how `y` was compacted (its steps are not in time order).
+    pub(super) compaction: Option<Compaction>,
 }
 
 /// Writes the node of `cell` on `x` (a `[batch, time, features]` sequence): `direction` is
@@ -203,8 +199,15 @@ pub(super) fn run(
         parts.map(|p| g.weight(&format!("{name}.{suffix}"), &Tensor::stack(&p, 0))).unwrap_or_default()
     };
     let (w, r, b) = (stacked("W", |d| Some(&d.w)), stacked("R", |d| Some(&d.r)), stacked("B", |d| d.b.as_ref()));
-    let xt = g.op("Transpose", &[&x.name], vec![Attr::ints("perm", &[1, 0, 2])]);
-    let lens = x.mask.as_deref().map(|m| sequence_lens(g, m)).unwrap_or_default();
+    let (sequence, compaction) = match &x.mask {
+        Some(mask) => {
+            let (compacted, compaction) = compact(g, &x.name, mask);
+            (compacted, Some(compaction))
+        }
+        None => (x.name.clone(), None),
+    };
+    let xt = g.op("Transpose", &[&sequence], vec![Attr::ints("perm", &[1, 0, 2])]);
+    let lens = compaction.as_ref().map(|c| c.lens.clone()).unwrap_or_default();
     let mut inputs: Vec<&str> = vec![&xt, &w, &r, &b, &lens];
     inputs.extend(initial.iter().map(String::as_str));
     while inputs.last() == Some(&"") {
@@ -229,14 +232,11 @@ pub(super) fn run(
     }
     let mut outputs = g.op_n(cell.op_type(), &inputs, attrs, 1 + cell.states());
     let y = outputs.remove(0);
-    Ok(Run { y, states: outputs })
-}
-
-/// `[batch]` int32: the number of real steps of each sample of a `[batch, time]` bool mask.
-fn sequence_lens(g: &mut OnnxGraph, mask: &str) -> String {
-    let ints = g.op("Cast", &[mask], vec![Attr::int("to", i64::from(proto::INT32))]);
-    let axes = g.ints("time_axis", &[1]);
-    g.op("ReduceSum", &[&ints, &axes], vec![Attr::int("keepdims", 0)])
+    let states = match &compaction {
+        Some(c) if !initial.is_empty() => outputs.iter().zip(initial).map(|(s, i)| c.last_state(g, s, i)).collect(),
+        _ => outputs,
+    };
+    Ok(Run { y, states, compaction })
 }
 
 /// The weights of `layer` split into `directions` equal parts (each a cell's, in order).
@@ -277,25 +277,23 @@ pub(crate) fn export(
         return Err(shape_error(&cell, inputs.len(), output_shapes.len()));
     }
     let initial: Vec<String> = initial.iter().map(|s| unsqueeze(g, &s.name, 0)).collect();
-    let direction = if options.go_backwards { "reverse" } else { "forward" };
-    let run = run(g, &cell, layer.name(), direction, &weights_of(layer, 1)?, x, &initial)?;
+    let sequence = if options.go_backwards {
+        let name = reverse_time(g, &x.name);
+        Value { name, shape: x.shape.clone(), mask: x.mask.as_deref().map(|m| reverse_time(g, m)) }
+    } else {
+        x.clone()
+    };
+    let run = run(g, &cell, layer.name(), "forward", &weights_of(layer, 1)?, &sequence, &initial)?;
     let states: Vec<String> = run.states.iter().map(|s| squeeze(g, s, 0)).collect();
     let output = if options.return_sequences {
         let y = squeeze(g, &run.y, 1);
         let mut y = g.op("Transpose", &[&y], vec![Attr::ints("perm", &[1, 0, 2])]);
-        if let (Some(mask), false) = (&x.mask, options.zero_output_for_mask) {
-            // Padded steps carry the state: the last real output, or going backwards the
-            // initial state (zeros, as ONNX writes, when there is none).
-            let carried =
-                if options.go_backwards { initial.first().map(|h| squeeze(g, h, 0)) } else { Some(states[0].clone()) };
-            if let Some(carried) = carried {
-                let (mask, carried) = (unsqueeze(g, mask, 2), unsqueeze(g, &carried, 1));
-                y = g.op("Where", &[&mask, &y, &carried], vec![]);
-            }
+        if let Some(compaction) = &run.compaction {
+            // Before the first real step the output is the initial state, `[batch, 1, units]`.
+            let before = initial.first().map(|h| g.op("Transpose", &[h], vec![Attr::ints("perm", &[1, 0, 2])]));
+            y = compaction.restore(g, &y, 3, before.as_deref(), options.zero_output_for_mask);
         }
-        if options.go_backwards {
-            y = reverse_time(g, &y);
-        }
+        // The mask passes on as it came, in time order (as kensho passes it).
         Value { name: y, shape: output_shapes[0].clone(), mask: x.mask.clone() }
     } else {
         Value::new(states[0].clone(), output_shapes[0].clone())
@@ -305,7 +303,7 @@ pub(crate) fn export(
     Ok(std::iter::once(output).chain(states).collect())
 }
 
-/// `[batch, time, ..]` with its time axis reversed.
+/// `[batch, time, ..]` (or a `[batch, time]` mask) with its time axis reversed.
 fn reverse_time(g: &mut OnnxGraph, y: &str) -> String {
     let starts = g.ints("starts", &[-1]);
     let ends = g.ints("ends", &[i64::MIN]);
