@@ -3,7 +3,7 @@
 //! batched), a multi-input model and residual models (Dense and Conv2D), checked by ONNX Runtime at two batch
 //! sizes and by the structure of the written graph.
 
-use crate::support::{assert_runtime_matches, op_types, random_inputs};
+use crate::support::{assert_runtime_matches, graph, op_types, random_inputs, zero_steps};
 use kensho::layers::{DotAxes, MergeOp};
 use kensho::prelude::*;
 
@@ -121,4 +121,64 @@ fn a_residual_conv_model_matches() {
     let model = Model::with_seed(&[&x], &[&out], 5).unwrap();
     assert!(op_types(&model).contains(&"Conv".to_string()));
     assert_runtime_matches(&model, &random_inputs(&model, &[1, 5], 9));
+}
+
+/// Inputs of per-sample shapes `shapes` padded by `Masking`: input `k` of sample `b` pads its
+/// last `(b + k) % 3` steps, so that some steps are padded in one input, some in both.
+fn padded_inputs(model: &Model, seed: u64) -> Vec<Vec<Tensor>> {
+    let mut inputs = random_inputs(model, &[1, 5], seed);
+    for case in &mut inputs {
+        for (k, x) in case.iter_mut().enumerate() {
+            let steps = x.shape()[1];
+            *x = zero_steps(x, |b, t| t + (b + k) % 3 < steps);
+        }
+    }
+    inputs
+}
+
+#[test]
+fn masked_merges_follow_keras_rules() {
+    // Both inputs masked: Multiply counts padding as 1, Maximum and Minimum leave it out, and
+    // the OR of the masks reaches the pooling. One input masked: the other is real everywhere.
+    for op in MergeOp::ALL {
+        for both in [true, false] {
+            let (a, b) = (Input::new(&[4, 3]), Input::new(&[4, 3]));
+            let ma = Masking::new(0.0).on(&a).unwrap();
+            let mb = if both { Masking::new(0.0).on(&b).unwrap() } else { b.clone() };
+            let out = merged(op, &[&ma, &mb]);
+            let pooled = GlobalAveragePooling1d::new().on(&out).unwrap();
+            let model = Model::new(&[&a, &b], &[&out, &pooled]).unwrap();
+            let scope = format!("{}/", op.class_name().to_lowercase());
+            let nodes = graph(&model).node;
+            let wheres = nodes.iter().filter(|n| n.op_type == "Where" && n.name.starts_with(&scope)).count();
+            // Multiply: one Where per masked input and one for "padded in both"; Maximum and
+            // Minimum: one per mask before the comparison.
+            let expected = match op {
+                MergeOp::Multiply => 1 + 2 * both as usize,
+                MergeOp::Maximum | MergeOp::Minimum => 1 + both as usize,
+                _ => 0,
+            };
+            assert_eq!(wheres, expected, "{op:?}, both masked: {both}");
+            assert_runtime_matches(&model, &padded_inputs(&model, 20));
+        }
+    }
+}
+
+#[test]
+fn concatenated_masks_follow_keras_rules() {
+    // Along time, a masked sequence then an unmasked one; along features, two masked ones (OR)
+    // and a masked one with an unmasked one (all real).
+    let cases: [(i64, [&[usize]; 2], bool); 3] =
+        [(1, [&[4, 3], &[2, 3]], false), (-1, [&[4, 3], &[4, 2]], true), (-1, [&[4, 3], &[4, 2]], false)];
+    for (axis, shapes, both) in cases {
+        let (a, b) = (Input::new(shapes[0]), Input::new(shapes[1]));
+        let ma = Masking::new(0.0).on(&a).unwrap();
+        let mb = if both { Masking::new(0.0).on(&b).unwrap() } else { b.clone() };
+        let joined = Concatenate::new(axis).on_all(&[&ma, &mb]).unwrap();
+        let pooled = GlobalAveragePooling1d::new().on(&joined).unwrap();
+        let model = Model::new(&[&a, &b], &[&pooled]).unwrap();
+        let ops = op_types(&model);
+        assert_eq!(ops.contains(&"ConstantOfShape".to_string()), axis == 1, "{ops:?}");
+        assert_runtime_matches(&model, &padded_inputs(&model, 21));
+    }
 }

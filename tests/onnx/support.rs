@@ -124,3 +124,20 @@ pub fn check_model(mut model: Model, seed: u64) -> Model {
     assert_runtime_matches(&model, &inputs);
     model
 }
+
+/// `x` (`[batch, time, ..]`) with the steps where `real(sample, step)` is false set to zero,
+/// the padding a `Masking(0.0)` layer then marks.
+pub fn zero_steps(x: &Tensor, real: impl Fn(usize, usize) -> bool) -> Tensor {
+    let shape = x.shape();
+    let per_step: usize = shape[2..].iter().product();
+    let values = x.to_vec();
+    Tensor::from_fn(shape, |i| {
+        let flat =
+            (i[0] * shape[1] + i[1]) * per_step + i[2..].iter().zip(&shape[2..]).fold(0, |f, (&k, &d)| f * d + k);
+        if real(i[0], i[1]) {
+            values[flat]
+        } else {
+            0.0
+        }
+    })
+}
