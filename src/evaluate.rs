@@ -2,6 +2,8 @@
 //! running figures (loss tracker and metric results) that `fit` shares.
 
 use crate::compile::{Head, LossParts};
+use crate::parallel::gather::{gather_figures, StepFigures};
+use crate::parallel::shard_rows;
 use crate::source::Source;
 use crate::{Logs, Model, Tensors};
 use kensho_autograd::{Tape, Var};
@@ -187,18 +189,51 @@ impl Model {
     pub(crate) fn evaluate_source(&self, data: &Source, batch_size: usize) -> Result<Logs> {
         let compiled = self.compiled("evaluate")?;
         let mut tracker = self.log_tracker(&compiled.heads);
+        let comm = self.communicator();
         for batch in data.epoch(None, batch_size) {
             let batch = batch?;
-            let tape = Tape::no_grad();
-            let cx = Ctx::new(&tape, false, seeded_rng(0));
-            let inputs: Vec<Var<'_>> = batch.x.iter().map(|t| tape.constant(t.clone())).collect();
-            let outputs = self.graph.run(&inputs, &cx);
-            let parts = LossParts::new(self.layers(), &compiled.heads, batch.rows());
-            let (total, per_output) = parts.share(&outputs, &batch.y, batch.weights.as_ref());
-            let predictions: Vec<Tensor> = outputs.iter().map(|(v, _)| v.value()).collect();
-            tracker.update(total.value().item(), &per_output, batch.rows(), &batch.y, &predictions)?;
+            let rows = batch.rows();
+            let figures = match &comm {
+                None => self.evaluate_rows(&batch.x, &batch.y, batch.weights.as_ref(), rows, true),
+                Some(comm) => {
+                    // Data-parallel: this rank's rows, then every rank's figures gathered.
+                    let range = shard_rows(rows, comm.rank(), comm.size());
+                    let take = |t: &Tensor| t.slice_axis(0, range.start, range.end);
+                    let (x, y): (Vec<Tensor>, Vec<Tensor>) =
+                        (batch.x.iter().map(take).collect(), batch.y.iter().map(take).collect());
+                    let weights = batch.weights.as_ref().map(take);
+                    let mine = self.evaluate_rows(&x, &y, weights.as_ref(), rows, comm.rank() == 0);
+                    gather_figures(&**comm, &mine, batch.y.len())?
+                }
+            };
+            tracker.update(figures.loss, &figures.output_losses, rows, &batch.y, &figures.outputs)?;
         }
         Ok(tracker.logs())
+    }
+
+    /// The loss share (of a batch of `batch_rows` rows, with the penalties if
+    /// `with_penalties`) and outputs of `x` in inference mode; nothing for no rows.
+    fn evaluate_rows(
+        &self,
+        x: &[Tensor],
+        y: &[Tensor],
+        weights: Option<&Tensor>,
+        batch_rows: usize,
+        with_penalties: bool,
+    ) -> StepFigures {
+        let heads = &self.compiled.as_ref().expect("checked by evaluate_source").heads;
+        if x[0].shape()[0] == 0 {
+            let output_losses = if heads.len() > 1 { vec![0.0; heads.len()] } else { Vec::new() };
+            return StepFigures { loss: 0.0, output_losses, outputs: Vec::new() };
+        }
+        let tape = Tape::no_grad();
+        let cx = Ctx::new(&tape, false, seeded_rng(0));
+        let inputs: Vec<Var<'_>> = x.iter().map(|t| tape.constant(t.clone())).collect();
+        let outputs = self.graph.run(&inputs, &cx);
+        let parts = LossParts { with_penalties, ..LossParts::new(self.layers(), heads, batch_rows) };
+        let (total, per_output) = parts.share(&outputs, y, weights);
+        let outputs = outputs.iter().map(|(v, _)| v.value()).collect();
+        StepFigures { loss: total.value().item(), output_losses: per_output.to_vec(), outputs }
     }
 }
 

@@ -125,6 +125,20 @@ impl Model {
 
     fn fit_source(&mut self, data: Source, mut options: FitOptions) -> Result<History> {
         let (train, validation) = self.prepare(data, &options)?;
+        let Some(comm) = self.communicator() else {
+            return self.fit_prepared(&train, validation.as_ref(), options);
+        };
+        // Data-parallel: every rank starts from rank 0's weights, and only rank 0 prints. A
+        // rank that fails from here on ends the whole job, so the others never wait for it.
+        if comm.rank() != 0 {
+            options.verbose = 0;
+        }
+        let result = self.broadcast_weights().and_then(|()| self.fit_prepared(&train, validation.as_ref(), options));
+        result.map_err(|e| comm.abort(&format!("kensho: rank {} of {} failed: {e}", comm.rank(), comm.size())))
+    }
+
+    /// The epochs of `fit` on checked data.
+    fn fit_prepared(&mut self, train: &Source, validation: Option<&Source>, mut options: FitOptions) -> Result<History> {
         let mut callbacks = std::mem::take(&mut options.callbacks);
         for cb in callbacks.iter_mut() {
             cb.on_train_begin(self)?;
@@ -136,8 +150,8 @@ impl Model {
             }
             let steps = train.steps(options.batch_size);
             let mut progress = EpochProgress::start(options.verbose, epoch, options.epochs, steps);
-            let (mut logs, stopped) = self.train_epoch(&train, epoch, &options, &mut callbacks, &mut progress)?;
-            if let Some(val) = &validation {
+            let (mut logs, stopped) = self.train_epoch(train, epoch, &options, &mut callbacks, &mut progress)?;
+            if let Some(val) = validation {
                 let val_logs = self.evaluate_source(val, options.batch_size)?;
                 logs.extend_prefixed("val_", &val_logs);
             }

@@ -61,9 +61,12 @@ mod graph;
 pub mod guide;
 mod history;
 mod model;
+#[cfg(feature = "mpi")]
+pub mod mpi;
 mod nested;
 #[cfg(feature = "onnx")]
 pub mod onnx;
+pub mod parallel;
 #[cfg(feature = "plot")]
 pub mod plot;
 mod progress;

@@ -25,6 +25,8 @@ pub struct Model {
     pub(crate) compiled: Option<Compiled>,
     /// Combines each step's gradients across processes; `None` in single-process training.
     pub(crate) reducer: Option<Box<dyn GradientReducer>>,
+    /// The other processes of data-parallel training; `None` when training alone.
+    pub(crate) parallel: Option<crate::parallel::setup::ParallelState>,
 }
 
 impl std::fmt::Debug for Model {
@@ -51,6 +53,7 @@ impl Model {
             seed: 0,
             compiled: None,
             reducer: None,
+            parallel: None,
         }
     }
 

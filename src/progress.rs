@@ -57,6 +57,9 @@ impl EpochProgress {
 
     /// Prints a warning on stderr, above the bar if there is one.
     pub(crate) fn warn(&self, message: &str) {
+        if !crate::parallel::is_chief() {
+            return;
+        }
         match &self.bar {
             Some(bar) => bar.suspend(|| eprintln!("{message}")),
             None => eprintln!("{message}"),
@@ -99,6 +102,9 @@ thread_local! {
 /// Writes one line of training output to stdout, the stream of the progress bar, above the bar
 /// if one is drawn (through `println!`, so that tests capture it).
 pub(crate) fn print_line(line: &str) {
+    if !crate::parallel::is_chief() {
+        return; // in data-parallel training, rank 0 prints
+    }
     match BAR.with_borrow(|bar| bar.clone()) {
         Some(bar) => bar.suspend(|| println!("{line}")),
         None => println!("{line}"),

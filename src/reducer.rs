@@ -1,6 +1,11 @@
 //! [`GradientReducer`]: the seam between backward and the optimizer step where data-parallel
 //! training combines the gradients of several processes (an all-reduce). A model without one
 //! (single-process training) skips the seam entirely.
+//!
+//! Each train step calls [`GradientReducer::begin`] before backward, then (when the batch runs
+//! as one piece) [`GradientReducer::gradient_ready`] as each gradient becomes final during
+//! backward, so a reducer can start sending early, and [`GradientReducer::reduce`] once with all
+//! the gradients after backward.
 
 use kensho_core::{Result, Tensor};
 
@@ -32,6 +37,25 @@ use kensho_core::{Result, Tensor};
 /// # Ok::<(), kensho::Error>(())
 /// ```
 pub trait GradientReducer: Send + Sync {
+    /// A step starts: its gradients will be tensors of these numbers of elements, in
+    /// parameter order. The default does nothing.
+    ///
+    /// # Errors
+    /// If the reducer cannot take this step.
+    fn begin(&mut self, _sizes: &[usize]) -> Result<()> {
+        Ok(())
+    }
+
+    /// The gradient of parameter `index` (in the order of `begin`'s sizes) is final, while
+    /// backward still runs. Not every gradient is reported: `reduce` gets them all. The default
+    /// does nothing.
+    ///
+    /// # Errors
+    /// If the reducer fails to start its work.
+    fn gradient_ready(&mut self, _index: usize, _grad: &Tensor) -> Result<()> {
+        Ok(())
+    }
+
     /// Combines the gradients in place (for example, sums them across processes and divides
     /// by their number).
     ///

@@ -18,6 +18,8 @@
 
 use crate::compile::LossParts;
 use crate::graph::Graph;
+use crate::parallel::gather::{gather_figures, StepFigures};
+use crate::parallel::{average_updates, shard_rows};
 use crate::Model;
 use kensho_autograd::{Grads, ParamId, Tape, Var};
 use kensho_core::{seeded_rng, Error, Result, Tensor};
@@ -67,16 +69,25 @@ struct ShardJob<'a> {
 }
 
 impl ShardJob<'_> {
-    fn run(&self, x: &[Tensor], y: &[Tensor], weights: Option<&Tensor>, with_penalties: bool, seed: u64) -> Shard {
+    fn run(
+        &self,
+        x: &[Tensor],
+        y: &[Tensor],
+        weights: Option<&Tensor>,
+        with_penalties: bool,
+        seed: u64,
+        ready: Option<&mut dyn FnMut(ParamId, &Tensor)>,
+    ) -> Shard {
         let tape = Tape::new();
         let cx = Ctx::new(&tape, true, seeded_rng(seed));
         let inputs: SmallVec<[Var<'_>; 2]> = x.iter().map(|t| tape.constant(t.clone())).collect();
         let outputs = self.graph.run(&inputs, &cx);
-        let parts = LossParts { with_penalties, ..self.loss.clone() };
+        let parts = LossParts { with_penalties: with_penalties && self.loss.with_penalties, ..self.loss.clone() };
         let (total, output_losses) = parts.share(&outputs, y, weights);
         let loss = total.value().item();
         let outputs: Vec<Tensor> = outputs.iter().map(|(v, _)| v.value()).collect();
-        Shard { grads: tape.backward(total), loss, output_losses, outputs, updates: cx.take_updates() }
+        let grads = tape.backward_with(total, ready);
+        Shard { grads, loss, output_losses, outputs, updates: cx.take_updates() }
     }
 }
 
@@ -156,7 +167,9 @@ impl Model {
         self.train_step_unchecked(x, y, sample_weight, seed)
     }
 
-    /// [`Model::train_step`] on a batch that `fit` has already checked.
+    /// [`Model::train_step`] on a batch that `fit` has already checked. In data-parallel
+    /// training, the batch is the global one: this rank trains on its rows, and the figures
+    /// returned are the whole batch's, gathered from every rank.
     pub(crate) fn train_step_unchecked(
         &mut self,
         x: &[Tensor],
@@ -164,36 +177,96 @@ impl Model {
         sample_weight: Option<&Tensor>,
         seed: u64,
     ) -> Result<StepOutput> {
-        let compiled = self.compiled("train_step")?;
+        let rows = x[0].shape()[0];
+        let Some(comm) = self.communicator() else {
+            let mine = self.step_on_rows(x, y, sample_weight, seed, rows, true)?;
+            return Ok(StepOutput { loss: mine.loss, outputs: mine.outputs, output_losses: mine.output_losses });
+        };
+        let (rank, range) = (comm.rank(), shard_rows(rows, comm.rank(), comm.size()));
+        let take = |t: &Tensor| t.slice_axis(0, range.start, range.end);
+        let (xs, ys): (Vec<Tensor>, Vec<Tensor>) = (x.iter().map(take).collect(), y.iter().map(take).collect());
+        let w = sample_weight.map(take);
+        let rank_seed = seed ^ (rank as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
+        let mine = self.step_on_rows(&xs, &ys, w.as_ref(), rank_seed, rows, rank == 0)?;
+        let all = gather_figures(&*comm, &mine, y.len())?;
+        Ok(StepOutput { loss: all.loss, outputs: all.outputs, output_losses: all.output_losses })
+    }
+
+    /// The train step on `x`, rows of a batch of `batch_rows` rows (all of them in one
+    /// process; this rank's share in data-parallel training, possibly none): the loss is this
+    /// share of the batch's loss, with the penalties if `with_penalties`.
+    fn step_on_rows(
+        &mut self,
+        x: &[Tensor],
+        y: &[Tensor],
+        sample_weight: Option<&Tensor>,
+        seed: u64,
+        batch_rows: usize,
+        with_penalties: bool,
+    ) -> Result<StepFigures> {
+        self.compiled("train_step")?;
         // Training allocates and frees the same buffers every step: keep them for reuse.
         kensho_core::keep_freed_buffers();
         let rows = x[0].shape()[0];
-        let loss = LossParts::new(self.layers(), &compiled.heads, rows);
+        // Borrowed field by field: the reducer is used mutably while the graph runs.
+        let compiled_heads = &self.compiled.as_ref().expect("checked above").heads;
+        let loss = LossParts { with_penalties, ..LossParts::new(&self.graph.layers, compiled_heads, batch_rows) };
+        let heads = compiled_heads.len();
+        let trainable: Vec<(ParamId, usize)> =
+            self.params().iter().filter(|p| p.trainable).map(|p| (p.id(), p.value.len())).collect();
+        let mut early_error = None;
         let job = ShardJob { graph: &self.graph, loss };
-        let mut shards = match shard_count(rows, self.layers()) {
-            1 => smallvec::smallvec![job.run(x, y, sample_weight, true, seed)],
-            count => run_shards(&job, count, x, y, sample_weight, seed),
+        let mut shards = match (rows, shard_count(rows, &self.graph.layers), self.reducer.as_mut()) {
+            (0, ..) => SmallVec::new(),
+            (_, 1, Some(reducer)) => {
+                // One piece: hand each gradient to the reducer as soon as backward finishes it.
+                let sizes: Vec<usize> = trainable.iter().map(|&(_, n)| n).collect();
+                reducer.begin(&sizes)?;
+                let mut ready = |id: ParamId, grad: &Tensor| {
+                    if let Some(index) = trainable.iter().position(|&(p, _)| p == id) {
+                        if let Err(e) = reducer.gradient_ready(index, grad) {
+                            early_error.get_or_insert(e);
+                        }
+                    }
+                };
+                smallvec::smallvec![job.run(x, y, sample_weight, true, seed, Some(&mut ready))]
+            }
+            (_, 1, None) => smallvec::smallvec![job.run(x, y, sample_weight, true, seed, None)],
+            (_, count, _) => run_shards(&job, count, x, y, sample_weight, seed),
         };
         drop(job);
+        if let Some(e) = early_error {
+            return Err(e);
+        }
         let grads = sum_grads(&mut shards);
         let updates = merge_updates(&mut shards);
         let loss = shards.iter().map(|s| s.loss).sum();
+        // With several outputs, each output's loss (none are reported for a single output).
+        let per_output = if heads > 1 { heads } else { 0 };
         let output_losses: Vec<f32> =
-            (0..shards[0].output_losses.len()).map(|o| shards.iter().map(|s| s.output_losses[o]).sum()).collect();
+            (0..per_output).map(|o| shards.iter().map(|s| s.output_losses[o]).sum()).collect();
         let outputs = match shards.len() {
+            0 => Vec::new(),
             1 => shards.pop().expect("one shard").outputs,
             _ => (0..shards[0].outputs.len())
                 .map(|o| Tensor::concat(&shards.iter().map(|s| s.outputs[o].clone()).collect::<Vec<_>>(), 0))
                 .collect(),
         };
         let grads = self.reduce_gradients(grads)?;
+        let updates = match self.communicator() {
+            Some(comm) => {
+                let states: Vec<&kensho_autograd::Param> = self.layers().iter().flat_map(|l| l.state()).collect();
+                average_updates(&*comm, &states, updates)?
+            }
+            None => updates,
+        };
         let mut compiled = self.compiled.take().expect("checked");
         compiled.optimizer.step(&mut self.params_mut(), &grads);
         self.compiled = Some(compiled);
         for layer in &mut self.graph.layers {
             apply_state_updates(layer.state_mut(), &updates);
         }
-        Ok(StepOutput { loss, outputs, output_losses })
+        Ok(StepFigures { loss, outputs, output_losses })
     }
 
     /// Lays the gradients out in parameter order (zeros where a trainable parameter got none),
@@ -247,7 +320,7 @@ fn run_shards(
                     (x.iter().map(rows_of).collect(), y.iter().map(rows_of).collect());
                 let w = sample_weight.map(rows_of);
                 let shard_seed = seed ^ (s as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-                job.run(&xs, &ys, w.as_ref(), s == 0, shard_seed)
+                job.run(&xs, &ys, w.as_ref(), s == 0, shard_seed, None)
             })
             .collect::<Vec<Shard>>()
             .into()

@@ -5,8 +5,8 @@
 //! so memory falls during backward instead of after it. Where two gradients meet (a value used
 //! twice, a parameter entered twice) the second is added into the first's buffer in place.
 
-use crate::tape::Kind;
-use crate::{Grads, Tape, Var};
+use crate::tape::{Kind, Node};
+use crate::{Grads, ParamId, Tape, Var};
 use kensho_core::Tensor;
 use smallvec::SmallVec;
 
@@ -23,6 +23,31 @@ impl Tape {
     /// If `output` does not have exactly one element, belongs to another tape, or was released.
     #[track_caller]
     pub fn backward(&self, output: Var<'_>) -> Grads {
+        self.backward_with(output, None)
+    }
+
+    /// [`Tape::backward`], telling `ready` each parameter's gradient as soon as it is final:
+    /// when the loop has passed the parameter's first entry on the tape, before the rest of
+    /// the loop runs. Data-parallel training starts sending gradients to other processes
+    /// there, while backward goes on (as PyTorch's DistributedDataParallel does). A parameter
+    /// that got no gradient is not reported.
+    ///
+    /// ```
+    /// use kensho_autograd::{Param, Tape};
+    /// use kensho_core::Tensor;
+    /// let (a, b) = (Param::new("a", Tensor::ones(&[2])), Param::new("b", Tensor::ones(&[2])));
+    /// let tape = Tape::new();
+    /// let (va, vb) = (tape.param(&a), tape.param(&b));
+    /// let loss = va.mul(vb).mul(vb).sum_all();
+    /// let mut order = Vec::new();
+    /// tape.backward_with(loss, Some(&mut |id, _grad: &Tensor| order.push(id)));
+    /// assert_eq!(order, [b.id(), a.id()]); // b entered after a, so its gradient is final first
+    /// ```
+    ///
+    /// # Panics
+    /// As [`Tape::backward`].
+    #[track_caller]
+    pub fn backward_with(&self, output: Var<'_>, mut ready: Option<&mut dyn FnMut(ParamId, &Tensor)>) -> Grads {
         let mut nodes = {
             let mut cell = self.nodes.borrow_mut();
             let out = self.value_of(&cell, output, "backward");
@@ -35,10 +60,12 @@ impl Tape {
         let mut pending: Vec<Option<Tensor>> = vec![None; nodes.len()];
         pending[output.id()] = Some(seed);
         let mut grads = Grads::new();
+        let mut finals = if ready.is_some() { first_entries(&nodes) } else { Vec::new() };
         // Each node is dropped in place (truncated away) once the loop has passed it.
         for id in (0..nodes.len()).rev() {
             let Some(grad) = pending[id].take() else {
                 nodes.truncate(id);
+                report_final(&mut finals, id, &grads, &mut ready);
                 continue;
             };
             match std::mem::replace(&mut nodes[id].kind, Kind::Constant) {
@@ -65,6 +92,7 @@ impl Tape {
                 }
             }
             nodes.truncate(id);
+            report_final(&mut finals, id, &grads, &mut ready);
         }
         // Hand the (now empty) allocation back for the next recording.
         let mut cell = self.nodes.borrow_mut();
@@ -72,6 +100,38 @@ impl Tape {
             *cell = nodes;
         }
         grads
+    }
+}
+
+/// Each parameter's first node on the tape, in tape order (backward passes them from the end).
+fn first_entries(nodes: &[Node]) -> Vec<(usize, ParamId)> {
+    let mut firsts: Vec<(usize, ParamId)> = Vec::new();
+    for (id, node) in nodes.iter().enumerate() {
+        if let Kind::Param(pid) = node.kind {
+            if !firsts.iter().any(|&(_, p)| p == pid) {
+                firsts.push((id, pid));
+            }
+        }
+    }
+    firsts
+}
+
+/// Tells `ready` the gradients that became final at node `id`: those of the parameters first
+/// entered there.
+fn report_final(
+    finals: &mut Vec<(usize, ParamId)>,
+    id: usize,
+    grads: &Grads,
+    ready: &mut Option<&mut dyn FnMut(ParamId, &Tensor)>,
+) {
+    while let Some(&(node, pid)) = finals.last() {
+        if node < id {
+            break;
+        }
+        finals.pop();
+        if let (Some(ready), Some(grad)) = (ready.as_mut(), grads.get(pid)) {
+            ready(pid, grad);
+        }
     }
 }
 

@@ -32,6 +32,9 @@ impl CsvLogger {
     }
 
     fn write(&self, text: &str, append: bool) -> Result<()> {
+        if !crate::parallel::is_chief() {
+            return Ok(()); // in data-parallel training, rank 0 writes the log
+        }
         let mut file = std::fs::OpenOptions::new()
             .create(true)
             .write(true)

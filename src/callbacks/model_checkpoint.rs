@@ -154,6 +154,9 @@ impl Callback for ModelCheckpoint {
             }
             self.best = Some(value);
         }
+        if !crate::parallel::is_chief() {
+            return Ok(Control::Continue); // in data-parallel training, rank 0 writes the files
+        }
         // As Keras, create the folder of the file (`checkpoints/` in `checkpoints/best.keras`).
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;

@@ -8,6 +8,7 @@ pub mod proto;
 mod values;
 mod writer;
 
+use crate::parallel::is_chief;
 use super::{Callback, Control};
 use crate::{Error, Logs, Model, Result};
 use proto::Summary;
@@ -195,6 +196,9 @@ impl fmt::Debug for TensorBoard {
 
 impl Callback for TensorBoard {
     fn on_train_begin(&mut self, model: &mut Model) -> Result<()> {
+        if !is_chief() {
+            return Ok(()); // in data-parallel training, rank 0 writes the events
+        }
         if self.update_freq == UpdateFreq::Batches(0) {
             return Err(Error::invalid(
                 "TensorBoard: update_freq",
@@ -220,6 +224,9 @@ impl Callback for TensorBoard {
     }
 
     fn on_batch_end(&mut self, _epoch: usize, _batch: usize, logs: &Logs) -> Control {
+        if !is_chief() {
+            return Control::Continue;
+        }
         self.global_batch += 1;
         if let UpdateFreq::Batches(n) = self.update_freq
             && n > 0
@@ -233,6 +240,9 @@ impl Callback for TensorBoard {
     }
 
     fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, model: &mut Model) -> Result<Control> {
+        if !is_chief() {
+            return Ok(Control::Continue);
+        }
         if let Some(e) = self.pending.take() {
             return Err(e);
         }
@@ -241,6 +251,9 @@ impl Callback for TensorBoard {
     }
 
     fn on_train_end(&mut self, _history: &crate::History, _model: &mut Model) -> Result<()> {
+        if !is_chief() {
+            return Ok(());
+        }
         if let Some(e) = self.pending.take() {
             return Err(e);
         }

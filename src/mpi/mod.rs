@@ -1,0 +1,190 @@
+//! Data-parallel training on MPI (feature `mpi`): [`World`], the [`Communicator`] of the
+//! processes that `mpirun` started. Every rank runs the same program:
+//!
+//! ```no_run
+//! use kensho::prelude::*;
+//! # fn main() -> kensho::Result<()> {
+//! let world = kensho::mpi::World::init()?;           // one per process, before training
+//! let mut model = Sequential::new().add(Input::new(&[4])).add(Dense::new(3));
+//! model.compile(Sgd::new(0.1), losses::SparseCategoricalCrossentropy::from_logits(), vec![])?;
+//! model.set_data_parallel(world.clone())?;          // fit, evaluate now span every rank
+//! # let (x, y) = (Tensor::zeros(&[8, 4]), Tensor::zeros(&[8]));
+//! model.fit(&x, &y, FitOptions { batch_size: 512, ..Default::default() })?;
+//! # Ok(()) }
+//! ```
+//!
+//! and runs as `mpirun -np 2 target/release/examples/mpi_mnist DIR`. Each rank reads the same
+//! data and walks the same global batches of `batch_size` rows, training on its share of
+//! each (see [`crate::parallel`]).
+//!
+//! MPI is called from one thread of kensho's, which owns the MPI environment (initialized
+//! with `MPI_THREAD_MULTIPLE`) and runs the collective operations in the order the training
+//! loop asks for them, the gradient buckets' all-reduces while backward goes on. A panic on
+//! any rank, and an error inside `fit`, end every rank at once through `MPI_Abort` (so no rank
+//! waits forever for a dead one); `mpirun` then exits with a non-zero code.
+
+use crate::parallel::{Communicator, Pending};
+use kensho_core::{Error, Result};
+use mpi::collective::SystemOperation;
+use mpi::datatype::PartitionMut;
+use mpi::environment::Threading;
+use mpi::traits::{Communicator as _, CommunicatorCollectives, Root};
+use mpi::topology::SimpleCommunicator;
+use mpi::Count;
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+/// A request to the MPI thread, with where its result goes.
+enum Job {
+    AllReduce(Vec<f32>, Sender<Vec<f32>>),
+    AllGather(Vec<f32>, Sender<Vec<Vec<f32>>>),
+    Broadcast(Vec<f32>, usize, Sender<Vec<f32>>),
+}
+
+/// The processes of `MPI_COMM_WORLD`, as a [`Communicator`] for
+/// [`Model::set_data_parallel`](crate::Model::set_data_parallel).
+pub struct World {
+    rank: usize,
+    size: usize,
+    jobs: Mutex<Option<Sender<Job>>>,
+    worker: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl World {
+    /// Starts MPI (on a thread of its own) and joins this process's group; outside `mpirun`
+    /// the process is a group of one. Installs a panic hook that ends every rank.
+    ///
+    /// # Errors
+    /// If MPI was already started in this process, or does not start.
+    pub fn init() -> Result<Arc<World>> {
+        let (jobs, requests) = channel();
+        let (started, start) = channel();
+        let worker = std::thread::Builder::new()
+            .name("kensho-mpi".into())
+            .spawn(move || serve(requests, started))
+            .map_err(|e| Error::invalid("kensho::mpi::World::init", e.to_string(), "a thread for MPI"))?;
+        let (rank, size) = start
+            .recv()
+            .map_err(|_| Error::invalid("kensho::mpi::World::init", "the MPI thread ended", "MPI to start"))??;
+        install_abort_on_panic(rank);
+        Ok(Arc::new(World { rank, size, jobs: Mutex::new(Some(jobs)), worker: Mutex::new(Some(worker)) }))
+    }
+
+    /// Sends a job to the MPI thread.
+    fn send(&self, job: Job) -> Result<()> {
+        let jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        match jobs.as_ref().map(|j| j.send(job)) {
+            Some(Ok(())) => Ok(()),
+            _ => Err(lost()),
+        }
+    }
+}
+
+/// The error when the MPI thread is gone.
+fn lost() -> Error {
+    Error::invalid("kensho::mpi::World", "the MPI thread has ended", "a running MPI environment")
+}
+
+impl Communicator for World {
+    fn rank(&self) -> usize {
+        self.rank
+    }
+
+    fn size(&self) -> usize {
+        self.size
+    }
+
+    fn start_all_reduce(&self, values: Vec<f32>) -> Result<Pending> {
+        let (reply, result) = channel();
+        self.send(Job::AllReduce(values, reply))?;
+        Ok(Pending::new(move || result.recv().map_err(|_| lost())))
+    }
+
+    fn all_gather(&self, values: Vec<f32>) -> Result<Vec<Vec<f32>>> {
+        let (reply, result) = channel();
+        self.send(Job::AllGather(values, reply))?;
+        result.recv().map_err(|_| lost())
+    }
+
+    fn broadcast(&self, values: Vec<f32>, root: usize) -> Result<Vec<f32>> {
+        let (reply, result) = channel();
+        self.send(Job::Broadcast(values, root, reply))?;
+        result.recv().map_err(|_| lost())
+    }
+
+    fn abort(&self, message: &str) -> ! {
+        eprintln!("{message}");
+        abort_all()
+    }
+}
+
+impl Drop for World {
+    /// Ends MPI (`MPI_Finalize`, on the MPI thread) once the pending operations are done.
+    fn drop(&mut self) {
+        self.jobs.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(worker) = self.worker.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = worker.join();
+        }
+    }
+}
+
+/// The MPI thread: starts MPI, reports the rank and size, runs the jobs in order, and ends MPI
+/// when the [`World`] is dropped.
+fn serve(requests: Receiver<Job>, started: Sender<Result<(usize, usize)>>) {
+    let Some((universe, _)) = mpi::initialize_with_threading(Threading::Multiple) else {
+        let _ = started.send(Err(Error::invalid(
+            "kensho::mpi::World::init",
+            "MPI is already started in this process",
+            "one World per process (clone the Arc to share it)",
+        )));
+        return;
+    };
+    let world = universe.world();
+    let _ = started.send(Ok((world.rank() as usize, world.size() as usize)));
+    for job in requests {
+        // A requester that went away (an error elsewhere) does not stop the others' jobs.
+        match job {
+            Job::AllReduce(values, reply) => {
+                let mut sum = vec![0.0f32; values.len()];
+                world.all_reduce_into(&values[..], &mut sum[..], SystemOperation::sum());
+                let _ = reply.send(sum);
+            }
+            Job::AllGather(values, reply) => {
+                let mut counts = vec![0 as Count; world.size() as usize];
+                world.all_gather_into(&(values.len() as Count), &mut counts[..]);
+                let displs: Vec<Count> = counts.iter().scan(0, |at, &c| Some(std::mem::replace(at, *at + c))).collect();
+                let mut all = vec![0.0f32; counts.iter().map(|&c| c as usize).sum()];
+                world.all_gather_varcount_into(&values[..], &mut PartitionMut::new(&mut all[..], &counts[..], &displs[..]));
+                let pieces = counts
+                    .iter()
+                    .zip(&displs)
+                    .map(|(&c, &d)| all[d as usize..(d + c) as usize].to_vec())
+                    .collect();
+                let _ = reply.send(pieces);
+            }
+            Job::Broadcast(mut values, root, reply) => {
+                world.process_at_rank(root as i32).broadcast_into(&mut values[..]);
+                let _ = reply.send(values);
+            }
+        }
+    }
+    drop(universe);
+}
+
+/// Makes a panic on this rank end every rank (after the usual panic message), instead of
+/// leaving the others waiting in a collective operation.
+fn install_abort_on_panic(rank: usize) {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        previous(info);
+        eprintln!("kensho: rank {rank} panicked; ending every rank (MPI_Abort)");
+        abort_all();
+    }));
+}
+
+/// `MPI_Abort` on the world: ends every process of the job. MPI runs with
+/// `MPI_THREAD_MULTIPLE`, so any thread may call it.
+fn abort_all() -> ! {
+    SimpleCommunicator::world().abort(1)
+}

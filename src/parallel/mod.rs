@@ -1,0 +1,142 @@
+//! Data-parallel training across processes: the [`Communicator`] seam that `fit` and
+//! `evaluate` use when a model trains on several processes at once, and what they do with it.
+//!
+//! Under a communicator of `N` processes (ranks), every rank walks the same global batches (the
+//! batch size stays the one the user asked for, as in Keras' data-parallel training) and takes
+//! its own contiguous share of each batch's rows (see [`shard_rows`]). Each rank's loss is its
+//! share of the whole batch's loss, so the sum of the ranks' gradients, one all-reduce per step,
+//! is the whole batch's gradient, and every rank makes the same optimizer step. The gradients
+//! are all-reduced in buckets started while backward is still running ([`bucketed`]). The
+//! ranks' losses and outputs are gathered after each step ([`gather`]), so every rank updates
+//! its metrics with the whole batch and logs the global figures: callbacks see the same values
+//! everywhere (an `EarlyStopping` stops every rank on the same epoch). Only rank 0 prints and
+//! writes files ([`is_chief`]).
+//!
+//! [`crate::mpi::World`] (feature `mpi`) is the communicator on MPI; any other transport can
+//! implement the trait.
+
+pub(crate) mod bucketed;
+pub(crate) mod gather;
+pub(crate) mod setup;
+
+pub use setup::DataParallel;
+
+use kensho_autograd::Param;
+use kensho_core::{Result, Tensor};
+use kensho_layers::StateUpdate;
+use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// A group of processes that train one model together: collective operations on `f32`
+/// buffers, called in the same order on every rank.
+pub trait Communicator: Send + Sync {
+    /// This process's index in the group, from 0.
+    fn rank(&self) -> usize;
+    /// The number of processes in the group.
+    fn size(&self) -> usize;
+    /// Starts summing `values` elementwise across the group; the sum arrives through
+    /// [`Pending::wait`], and the caller may compute meanwhile.
+    ///
+    /// # Errors
+    /// If the operation cannot be started (the group is gone).
+    fn start_all_reduce(&self, values: Vec<f32>) -> Result<Pending>;
+    /// Every rank's `values` (each rank may give a different number), in rank order.
+    ///
+    /// # Errors
+    /// If the operation fails.
+    fn all_gather(&self, values: Vec<f32>) -> Result<Vec<Vec<f32>>>;
+    /// Rank `root`'s `values`, on every rank (the others give buffers of the same length).
+    ///
+    /// # Errors
+    /// If the operation fails.
+    fn broadcast(&self, values: Vec<f32>, root: usize) -> Result<Vec<f32>>;
+    /// Ends every process of the group at once, after printing `message` on stderr: what a
+    /// rank does when it cannot go on, so that the others do not wait for it forever.
+    fn abort(&self, message: &str) -> !;
+    /// The elementwise sum of `values` across the group, waiting for it.
+    ///
+    /// # Errors
+    /// As [`Communicator::start_all_reduce`].
+    fn all_reduce(&self, values: Vec<f32>) -> Result<Vec<f32>> {
+        self.start_all_reduce(values)?.wait()
+    }
+}
+
+/// A collective operation under way; [`Pending::wait`] gives its result.
+pub struct Pending(Mutex<Box<dyn FnOnce() -> Result<Vec<f32>> + Send>>);
+
+impl Pending {
+    /// An operation whose result `wait` gives.
+    pub fn new(wait: impl FnOnce() -> Result<Vec<f32>> + Send + 'static) -> Pending {
+        Pending(Mutex::new(Box::new(wait)))
+    }
+
+    /// Waits for the result.
+    ///
+    /// # Errors
+    /// If the operation failed.
+    pub fn wait(self) -> Result<Vec<f32>> {
+        (self.0.into_inner().unwrap_or_else(|e| e.into_inner()))()
+    }
+}
+
+/// The rows of a global batch of `rows` rows that rank `rank` of `size` trains on: contiguous,
+/// in rank order, sizes differing by at most one; together they cover each row once.
+///
+/// ```
+/// use kensho::parallel::shard_rows;
+/// assert_eq!((0..3).map(|r| shard_rows(10, r, 3)).collect::<Vec<_>>(), [0..3, 3..6, 6..10]);
+/// ```
+pub fn shard_rows(rows: usize, rank: usize, size: usize) -> Range<usize> {
+    rank * rows / size..(rank + 1) * rows / size
+}
+
+/// The rank of this process in data-parallel training (0 when it trains alone).
+static PROCESS_RANK: AtomicUsize = AtomicUsize::new(0);
+
+/// Records this process's rank (done when a model is given a communicator).
+pub(crate) fn set_process_rank(rank: usize) {
+    PROCESS_RANK.store(rank, Ordering::Relaxed);
+}
+
+/// Whether this process prints training output and writes checkpoints, logs and event files:
+/// true when it trains alone or is rank 0 of data-parallel training.
+pub fn is_chief() -> bool {
+    PROCESS_RANK.load(Ordering::Relaxed) == 0
+}
+
+/// The state updates of a step (moving statistics) averaged over the ranks that made them,
+/// so that every rank keeps the same state. `states` are all the model's state parameters, in
+/// model order (every rank sends a value, or a flag saying it has none, for each).
+pub(crate) fn average_updates(
+    comm: &dyn Communicator,
+    states: &[&Param],
+    updates: Vec<StateUpdate>,
+) -> Result<Vec<StateUpdate>> {
+    if states.is_empty() {
+        return Ok(updates);
+    }
+    let mut message = Vec::new();
+    for state in states {
+        match updates.iter().find(|u| u.id == state.id()) {
+            Some(update) => {
+                message.push(1.0);
+                message.extend(update.value.to_vec());
+            }
+            None => message.extend(std::iter::repeat_n(0.0, state.value.len() + 1)),
+        }
+    }
+    let summed = comm.all_reduce(message)?;
+    let mut averaged = Vec::new();
+    let mut at = 0;
+    for state in states {
+        let (count, values) = (summed[at], &summed[at + 1..at + 1 + state.value.len()]);
+        at += 1 + state.value.len();
+        if count > 0.0 {
+            let mean: Vec<f32> = values.iter().map(|v| v / count).collect();
+            averaged.push(StateUpdate { id: state.id(), value: Tensor::from_vec(mean, state.value.shape())? });
+        }
+    }
+    Ok(averaged)
+}

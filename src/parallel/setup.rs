@@ -1,0 +1,107 @@
+//! Putting a model on a communicator: [`Model::set_data_parallel`], its options
+//! ([`DataParallel`]), the broadcast of rank 0's weights and the figures of the communication.
+
+use super::bucketed::BucketedAllReduce;
+use super::{set_process_rank, Communicator};
+use crate::Model;
+use kensho_autograd::ParamId;
+use kensho_core::{Error, Result, Tensor};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Options of data-parallel training (see [`Model::set_data_parallel_with`]).
+#[derive(Clone, Debug)]
+pub struct DataParallel {
+    /// The number of gradient values a bucket grows to before the next one starts (default
+    /// 65,536, 256 KiB): smaller buckets start sending earlier, larger ones send fewer messages.
+    pub bucket_values: usize,
+    /// Whether each bucket's all-reduce starts as soon as backward has finished its gradients
+    /// (default true). With false, every bucket starts after backward (for measurements).
+    pub overlap_backward: bool,
+}
+
+impl Default for DataParallel {
+    fn default() -> Self {
+        DataParallel { bucket_values: super::bucketed::BUCKET_FLOATS, overlap_backward: true }
+    }
+}
+
+/// A model's communicator and the time its steps waited for gradient all-reduces.
+pub(crate) struct ParallelState {
+    pub(crate) comm: Arc<dyn Communicator>,
+    waited_nanos: Arc<AtomicU64>,
+}
+
+impl Model {
+    /// Trains this model together with the other processes of `comm` (data parallelism):
+    /// from now on `fit`, `fit_loader` and `evaluate` split every batch across the ranks, sum
+    /// the gradients across them once per step, and log the global figures on every rank.
+    /// Rank 0's weights are sent to every rank at the start of each `fit`. Only rank 0 prints
+    /// and writes files. See [`crate::mpi`] for running it under `mpirun`.
+    ///
+    /// # Errors
+    /// If a layer makes masks (the loss of a masked batch divides by the whole batch's mask,
+    /// which no rank holds): such models train in one process for now.
+    pub fn set_data_parallel(&mut self, comm: Arc<dyn Communicator>) -> Result<()> {
+        self.set_data_parallel_with(comm, DataParallel::default())
+    }
+
+    /// [`Model::set_data_parallel`] with options.
+    ///
+    /// # Errors
+    /// As [`Model::set_data_parallel`], or if `bucket_values` is 0.
+    pub fn set_data_parallel_with(&mut self, comm: Arc<dyn Communicator>, options: DataParallel) -> Result<()> {
+        if let Some(layer) = self.layers().iter().find(|l| l.makes_mask()) {
+            return Err(Error::invalid(
+                "set_data_parallel",
+                format!("layer \"{}\" ({}), which makes masks", layer.name(), layer.kind()),
+                "a model without masking layers (masked models train in one process for now)",
+            ));
+        }
+        if options.bucket_values == 0 {
+            return Err(Error::invalid("DataParallel::bucket_values", 0, "a positive number of values per bucket"));
+        }
+        set_process_rank(comm.rank());
+        let waited_nanos = Arc::new(AtomicU64::new(0));
+        let reducer = BucketedAllReduce::new(comm.clone(), &options, waited_nanos.clone());
+        self.reducer = Some(Box::new(reducer));
+        self.parallel = Some(ParallelState { comm, waited_nanos });
+        Ok(())
+    }
+
+    /// This process's rank and the number of ranks in data-parallel training (`(0, 1)` for
+    /// a model that trains alone).
+    pub fn data_parallel_rank(&self) -> (usize, usize) {
+        self.parallel.as_ref().map_or((0, 1), |p| (p.comm.rank(), p.comm.size()))
+    }
+
+    /// The total time train steps have waited for gradient all-reduces after backward: the
+    /// communication that backward did not hide (zero when training alone).
+    pub fn communication_wait(&self) -> Duration {
+        self.parallel.as_ref().map_or(Duration::ZERO, |p| Duration::from_nanos(p.waited_nanos.load(Ordering::Relaxed)))
+    }
+
+    /// The communicator, if the model trains data-parallel.
+    pub(crate) fn communicator(&self) -> Option<Arc<dyn Communicator>> {
+        self.parallel.as_ref().map(|p| p.comm.clone())
+    }
+
+    /// Gives every rank rank 0's weights (parameters and state), so that all start equal.
+    pub(crate) fn broadcast_weights(&mut self) -> Result<()> {
+        let Some(comm) = self.communicator() else { return Ok(()) };
+        let weights = self.weights();
+        let flat: Vec<f32> = weights.iter().flat_map(|p| p.value.to_vec()).collect();
+        let shapes: Vec<(ParamId, Vec<usize>)> = weights.iter().map(|p| (p.id(), p.value.shape().to_vec())).collect();
+        let received = comm.broadcast(flat, 0)?;
+        let mut at = 0;
+        let mut values = Vec::with_capacity(shapes.len());
+        for (id, shape) in shapes {
+            let n: usize = shape.iter().product();
+            values.push((id, Tensor::from_vec(received[at..at + n].to_vec(), &shape)?));
+            at += n;
+        }
+        self.set_weight_values(&values);
+        Ok(())
+    }
+}
