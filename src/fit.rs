@@ -72,6 +72,35 @@ impl Default for FitOptions<'_> {
     }
 }
 
+/// In data-parallel training of a model with a layer that needs the whole batch (batch
+/// normalization, whose statistics are summed across the ranks), every rank must get rows of
+/// every batch: checks that no batch is smaller than the number of ranks.
+fn check_shards(model: &Model, train: &Source, batch_size: usize, ranks: usize) -> Result<()> {
+    let Some(layer) = model.layers().iter().find(|l| !l.per_sample()) else { return Ok(()) };
+    let (n, batch_size) = match train {
+        Source::Tensors { .. } => (train.len(), batch_size),
+        // A loader that drops its last, smaller batch has only full batches.
+        Source::Loader(loader) => {
+            let keeps_last = loader.num_batches() * loader.batch_size() > train.len();
+            (if keeps_last { train.len() } else { 0 }, loader.batch_size())
+        }
+    };
+    let last = n % batch_size;
+    if batch_size < ranks || (last > 0 && last < ranks) {
+        return Err(Error::invalid(
+            "fit: batches in data-parallel training",
+            format!("a batch of {} rows on {ranks} ranks", if batch_size < ranks { batch_size } else { last }),
+            format!(
+                "at least one row per rank in every batch, as layer \"{}\" ({}) sums its statistics across \
+                 the ranks: choose a batch size and a number of samples whose remainder is 0 or at least {ranks}",
+                layer.name(),
+                layer.kind()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Seed for the shuffle and dropout of one epoch, so that a resumed run repeats them exactly.
 fn epoch_seed(seed: u64, epoch: usize) -> u64 {
     seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(epoch as u64)
@@ -133,12 +162,18 @@ impl Model {
         if comm.rank() != 0 {
             options.verbose = 0;
         }
+        check_shards(self, &train, options.batch_size, comm.size())?;
         let result = self.broadcast_weights().and_then(|()| self.fit_prepared(&train, validation.as_ref(), options));
         result.map_err(|e| comm.abort(&format!("kensho: rank {} of {} failed: {e}", comm.rank(), comm.size())))
     }
 
     /// The epochs of `fit` on checked data.
-    fn fit_prepared(&mut self, train: &Source, validation: Option<&Source>, mut options: FitOptions) -> Result<History> {
+    fn fit_prepared(
+        &mut self,
+        train: &Source,
+        validation: Option<&Source>,
+        mut options: FitOptions,
+    ) -> Result<History> {
         let mut callbacks = std::mem::take(&mut options.callbacks);
         for cb in callbacks.iter_mut() {
             cb.on_train_begin(self)?;

@@ -19,13 +19,14 @@
 use crate::compile::LossParts;
 use crate::graph::Graph;
 use crate::parallel::gather::{gather_figures, StepFigures};
-use crate::parallel::{average_updates, shard_rows};
+use crate::parallel::{average_updates, shard_rows, CommunicatorSum};
 use crate::Model;
 use kensho_autograd::{Grads, ParamId, Tape, Var};
 use kensho_core::{seeded_rng, Error, Result, Tensor};
-use kensho_layers::{apply_state_updates, Ctx, Layer, StateUpdate};
+use kensho_layers::{apply_state_updates, Ctx, Layer, Replicas, StateUpdate};
 use rayon::prelude::*;
 use smallvec::SmallVec;
+use std::sync::Arc;
 
 /// The result of one train step.
 #[derive(Clone, Debug)]
@@ -66,6 +67,8 @@ struct Shard {
 struct ShardJob<'a> {
     graph: &'a Graph,
     loss: LossParts<'a>,
+    /// The other ranks of data-parallel training, for layers that sum statistics across them.
+    replicas: Option<Replicas>,
 }
 
 impl ShardJob<'_> {
@@ -79,7 +82,7 @@ impl ShardJob<'_> {
         ready: Option<&mut dyn FnMut(ParamId, &Tensor)>,
     ) -> Shard {
         let tape = Tape::new();
-        let cx = Ctx::new(&tape, true, seeded_rng(seed));
+        let cx = Ctx::new(&tape, true, seeded_rng(seed)).with_replicas(self.replicas.clone());
         let inputs: SmallVec<[Var<'_>; 2]> = x.iter().map(|t| tape.constant(t.clone())).collect();
         let outputs = self.graph.run(&inputs, &cx);
         let parts = LossParts { with_penalties: with_penalties && self.loss.with_penalties, ..self.loss.clone() };
@@ -215,7 +218,8 @@ impl Model {
         let trainable: Vec<(ParamId, usize)> =
             self.params().iter().filter(|p| p.trainable).map(|p| (p.id(), p.value.len())).collect();
         let mut early_error = None;
-        let job = ShardJob { graph: &self.graph, loss };
+        let replicas = self.communicator().map(|comm| Arc::new(CommunicatorSum(comm)) as Replicas);
+        let job = ShardJob { graph: &self.graph, loss, replicas };
         let mut shards = match (rows, shard_count(rows, &self.graph.layers), self.reducer.as_mut()) {
             (0, ..) => SmallVec::new(),
             (_, 1, Some(reducer)) => {

@@ -27,13 +27,22 @@ pub struct Ctx<'t> {
     pub training: bool,
     /// Randomness for layers such as Dropout.
     pub rng: RefCell<Rng>,
+    /// The replicas of data-parallel training, if the batch is split across processes
+    /// (see [`crate::replica_sum`]).
+    pub replicas: Option<crate::Replicas>,
     updates: RefCell<Vec<StateUpdate>>,
 }
 
 impl<'t> Ctx<'t> {
     /// A context on `tape`.
     pub fn new(tape: &'t Tape, training: bool, rng: Rng) -> Ctx<'t> {
-        Ctx { tape, training, rng: RefCell::new(rng), updates: RefCell::new(Vec::new()) }
+        Ctx { tape, training, rng: RefCell::new(rng), replicas: None, updates: RefCell::new(Vec::new()) }
+    }
+
+    /// The context with the replicas of data-parallel training (none: one process).
+    pub fn with_replicas(mut self, replicas: Option<crate::Replicas>) -> Ctx<'t> {
+        self.replicas = replicas;
+        self
     }
 
     /// Records a new value for a state parameter of a layer (such as a moving mean). It is

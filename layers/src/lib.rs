@@ -47,6 +47,7 @@ mod pooling;
 mod preprocessing;
 mod recurrent;
 mod regularizer;
+mod replicas;
 mod reshape;
 mod shape;
 mod spatial_dropout;
@@ -98,6 +99,7 @@ pub use recurrent::{
     SimpleRnnConfig,
 };
 pub use regularizer::Regularizer;
+pub use replicas::{replica_count, replica_sum, ReplicaSum, Replicas};
 pub use reshape::{Reshape, ReshapeConfig};
 pub use shape::Shape;
 pub use spatial_dropout::{SpatialDropout2d, SpatialDropout2dConfig};

@@ -28,8 +28,8 @@ use kensho_core::{Error, Result};
 use mpi::collective::SystemOperation;
 use mpi::datatype::PartitionMut;
 use mpi::environment::Threading;
-use mpi::traits::{Communicator as _, CommunicatorCollectives, Root};
 use mpi::topology::SimpleCommunicator;
+use mpi::traits::{Communicator as _, CommunicatorCollectives, Root};
 use mpi::Count;
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
@@ -155,12 +155,12 @@ fn serve(requests: Receiver<Job>, started: Sender<Result<(usize, usize)>>) {
                 world.all_gather_into(&(values.len() as Count), &mut counts[..]);
                 let displs: Vec<Count> = counts.iter().scan(0, |at, &c| Some(std::mem::replace(at, *at + c))).collect();
                 let mut all = vec![0.0f32; counts.iter().map(|&c| c as usize).sum()];
-                world.all_gather_varcount_into(&values[..], &mut PartitionMut::new(&mut all[..], &counts[..], &displs[..]));
-                let pieces = counts
-                    .iter()
-                    .zip(&displs)
-                    .map(|(&c, &d)| all[d as usize..(d + c) as usize].to_vec())
-                    .collect();
+                world.all_gather_varcount_into(
+                    &values[..],
+                    &mut PartitionMut::new(&mut all[..], &counts[..], &displs[..]),
+                );
+                let pieces =
+                    counts.iter().zip(&displs).map(|(&c, &d)| all[d as usize..(d + c) as usize].to_vec()).collect();
                 let _ = reply.send(pieces);
             }
             Job::Broadcast(mut values, root, reply) => {

@@ -23,9 +23,10 @@ pub use setup::DataParallel;
 
 use kensho_autograd::Param;
 use kensho_core::{Result, Tensor};
-use kensho_layers::StateUpdate;
+use kensho_layers::{ReplicaSum, StateUpdate};
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::sync::Mutex;
 
 /// A group of processes that train one model together: collective operations on `f32`
@@ -90,6 +91,20 @@ impl Pending {
 /// ```
 pub fn shard_rows(rows: usize, rank: usize, size: usize) -> Range<usize> {
     rank * rows / size..(rank + 1) * rows / size
+}
+
+/// The replicas of a layer's synchronised statistics (see [`kensho_layers::ReplicaSum`]): sums
+/// over the communicator's ranks. A failure ends every rank, as a failed step does.
+pub(crate) struct CommunicatorSum(pub(crate) Arc<dyn Communicator>);
+
+impl ReplicaSum for CommunicatorSum {
+    fn sum(&self, values: &Tensor) -> Tensor {
+        let comm = &self.0;
+        let summed = comm.all_reduce(values.to_vec()).unwrap_or_else(|e| {
+            comm.abort(&format!("kensho: rank {} of {} failed in a layer's all-reduce: {e}", comm.rank(), comm.size()))
+        });
+        Tensor::from_vec(summed, values.shape()).expect("the sum has the values' shape")
+    }
 }
 
 /// The rank of this process in data-parallel training (0 when it trains alone).

@@ -2,7 +2,7 @@
 //! moving statistics in inference (Ioffe and Szegedy, 2015), with Keras 3's arguments.
 
 use crate::layer::{Ctx, Layer, LayerConfig};
-use crate::{Regularizer, Shape, TorchLayout, TorchTransform, TorchWeight};
+use crate::{replica_count, replica_sum, Regularizer, Shape, TorchLayout, TorchTransform, TorchWeight};
 use kensho_autograd::{Param, Tape, Var};
 use kensho_core::{Error, Initializer, Result, Rng, Tensor};
 use serde::{Deserialize, Serialize};
@@ -234,11 +234,16 @@ impl BatchNormalization {
     /// The batch mean, the centred input and the biased variance over every axis but the
     /// feature axis (mean and variance shaped to broadcast against `x`); with a mask, over the
     /// unmasked positions only.
-    fn moments<'t>(&self, x: Var<'t>, mask: Option<&Tensor>, tape: &'t Tape) -> [Var<'t>; 3] {
+    fn moments<'t>(&self, x: Var<'t>, mask: Option<&Tensor>, cx: &Ctx<'t>) -> [Var<'t>; 3] {
+        let tape = cx.tape;
         let shape = x.shape();
         let axes: Vec<usize> = (0..shape.len()).filter(|&a| a != self.axis).collect();
         let last = shape.len() - 1;
-        match mask.filter(|m| self.axis == last && m.shape() == &shape[..last]) {
+        let mask = mask.filter(|m| self.axis == last && m.shape() == &shape[..last]);
+        if cx.replicas.is_some() {
+            return synchronised_moments(x, mask, &axes, cx);
+        }
+        match mask {
             None => {
                 let mean = x.mean_axes(&axes, true);
                 let centered = x.sub(mean);
@@ -268,7 +273,7 @@ impl BatchNormalization {
         let gamma = self.gamma.as_ref().map(|g| tape.param(g).reshape(&broadcast));
         let beta = self.beta.as_ref().map(|b| tape.param(b).reshape(&broadcast));
         let (centered, inv_std) = if cx.training && self.config.trainable {
-            let [mean, centered, var] = self.moments(x, mask, tape);
+            let [mean, centered, var] = self.moments(x, mask, cx);
             let momentum = self.config.momentum;
             for (state, batch) in [(moving_mean, mean), (moving_variance, var)] {
                 let batch = batch.value().reshape_to(&[features]).mul_scalar(1.0 - momentum);
@@ -284,6 +289,28 @@ impl BatchNormalization {
         let y = centered.mul(scale);
         beta.map_or(y, |b| y.add(b))
     }
+}
+
+/// [`BatchNormalization::moments`] over the whole batch of data-parallel training, whose rows
+/// are split across replicas: each replica's sums (of the values, then of the squared
+/// deviations from the whole batch's mean, over its unmasked positions) are summed over the
+/// replicas and divided by the whole batch's count, so every replica normalizes by the same
+/// statistics one process would compute (synchronised batch normalization).
+fn synchronised_moments<'t>(x: Var<'t>, mask: Option<&Tensor>, axes: &[usize], cx: &Ctx<'t>) -> [Var<'t>; 3] {
+    let shape = x.shape();
+    let (weights, local_count) = match mask {
+        None => (None, axes.iter().map(|&a| shape[a]).product::<usize>() as f32),
+        Some(m) => {
+            let dims: Vec<usize> = shape[..shape.len() - 1].iter().copied().chain([1]).collect();
+            (Some(cx.tape.constant(m.reshape_to(&dims))), m.sum_all())
+        }
+    };
+    let inv_count = 1.0 / replica_count(cx, local_count).max(1.0);
+    let masked = |v: Var<'t>| weights.map_or(v, |w| v.mul(w));
+    let mean = replica_sum(cx, masked(x).sum_axes(axes, true)).mul_scalar(inv_count);
+    let centered = x.sub(mean);
+    let var = replica_sum(cx, masked(centered.mul(centered)).sum_axes(axes, true)).mul_scalar(inv_count);
+    [mean, centered, var]
 }
 
 impl Layer for BatchNormalization {

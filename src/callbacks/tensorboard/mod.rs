@@ -8,8 +8,8 @@ pub mod proto;
 mod values;
 mod writer;
 
-use crate::parallel::is_chief;
 use super::{Callback, Control};
+use crate::parallel::is_chief;
 use crate::{Error, Logs, Model, Result};
 use proto::Summary;
 use std::fmt;

@@ -1,0 +1,131 @@
+//! The worker side of the MPI tests: each scenario trains on every rank of the job and writes
+//! its weights (`weights.rank{r}.safetensors`) and logged figures (`logs.rank{r}.txt`).
+
+use kensho::mpi::World;
+use kensho::prelude::*;
+use std::path::Path;
+
+/// Runs scenario `name`, writing into `out`.
+pub fn run(name: &str, out: &Path) {
+    kensho::set_num_threads(1);
+    let world = World::init().expect("MPI starts");
+    let rank = kensho::parallel::Communicator::rank(&*world);
+    let history = match name {
+        "mlp" => train(mlp(), &world, 2, 64, 3200, &[], out),
+        "convnet" => train(convnet(), &world, 2, 32, 1600, &[], out),
+        "panic" => train(mlp(), &world, 1, 64, 3200, &[3], out),
+        "first_epoch" | "both_epochs" => {
+            let epochs = if name == "first_epoch" { 1 } else { 2 };
+            train(mlp(), &world, epochs, 64, 1600, &[], out)
+        }
+        "second_epoch" => {
+            let mut model = kensho::load_model(out.join("checkpoint.safetensors")).expect("the checkpoint loads");
+            model.set_data_parallel(world.clone()).unwrap();
+            let (x, y) = data(1600, model.input_shape().and_then(|s| s.dims()[0]).unwrap_or(20), 7);
+            let options = FitOptions { epochs: 2, initial_epoch: 1, batch_size: 64, verbose: 0, ..Default::default() };
+            let history = model.fit(&x, &y, options).unwrap();
+            model.save_weights(out.join(format!("weights.rank{rank}.safetensors"))).unwrap();
+            history
+        }
+        other => panic!("no scenario {other}"),
+    };
+    let lines: String = history
+        .names()
+        .iter()
+        .flat_map(|n| history.get(n).unwrap().iter().map(move |v| format!("{n} {v}\n")))
+        .collect();
+    std::fs::write(out.join(format!("logs.rank{rank}.txt")), lines).unwrap();
+}
+
+/// A 20-32-16-4 MLP.
+fn mlp() -> Sequential {
+    Sequential::new()
+        .seed(5)
+        .add(Input::new(&[20]))
+        .add(Dense::new(32).activation(Activation::Relu))
+        .add(Dense::new(16).activation(Activation::Tanh))
+        .add(Dense::new(4))
+}
+
+/// A small convnet with batch normalization on 20 inputs seen as 4 x 5 x 1 images. The
+/// convolution has no bias, as usual before batch normalization: the true gradient of such a
+/// bias is 0, and Adam would turn its rounding noise (which differs with the split of the
+/// batch) into full-size steps.
+fn convnet() -> Sequential {
+    Sequential::new()
+        .seed(9)
+        .add(Input::new(&[20]))
+        .add(Reshape::new(&[4, 5, 1]))
+        .add(Conv2d::new(6, [3, 3]).padding(Padding::Same).use_bias(false))
+        .add(BatchNormalization::new())
+        .add(ActivationLayer::new(Activation::Relu))
+        .add(MaxPooling2d::new([2, 2]))
+        .add(Flatten::new())
+        .add(Dense::new(4))
+}
+
+/// `n` samples of 20 features and their class among 4 (the largest of four fixed sums).
+fn data(n: usize, features: usize, seed: u64) -> (Tensor, Tensor) {
+    let x = Tensor::rand_uniform(&[n, features], -1.0, 1.0, &mut kensho::core::seeded_rng(seed));
+    let labels: Vec<f32> = x
+        .to_vec()
+        .chunks(features)
+        .map(|row| {
+            let score =
+                |c: usize| row.iter().enumerate().map(|(i, v)| v * (((i * 7 + c * 3) % 5) as f32 - 2.0)).sum::<f32>();
+            (0..4).max_by(|&a, &b| score(a).total_cmp(&score(b))).unwrap() as f32
+        })
+        .collect();
+    (x, Tensor::from_vec(labels, &[n]).unwrap())
+}
+
+/// Panics on rank 1 at the given steps (the injected failure).
+struct PanicAt(Vec<usize>, usize);
+
+impl Callback for PanicAt {
+    fn on_batch_end(&mut self, _epoch: usize, step: usize, _logs: &Logs) -> Control {
+        if self.1 == 1 && self.0.contains(&step) {
+            panic!("injected failure on rank 1 at step {step}");
+        }
+        Control::Continue
+    }
+}
+
+/// Trains `model` on every rank and writes this rank's weights; rank 0 also writes the
+/// checkpoint of the last epoch.
+fn train(
+    mut model: Sequential,
+    world: &std::sync::Arc<World>,
+    epochs: usize,
+    batch_size: usize,
+    n: usize,
+    panic_at: &[usize],
+    out: &Path,
+) -> History {
+    let rank = kensho::parallel::Communicator::rank(&**world);
+    model
+        .compile(
+            Adam::new(0.01),
+            losses::SparseCategoricalCrossentropy::from_logits(),
+            vec![Box::new(metrics::SparseCategoricalAccuracy::new())],
+        )
+        .unwrap();
+    model.set_data_parallel(world.clone()).unwrap();
+    let (x, y) = data(n, 20, 7);
+    let (vx, vy) = data(200, 20, 8);
+    let mut checkpoint = ModelCheckpoint::new(out.join("checkpoint.safetensors").to_string_lossy());
+    let mut panic = PanicAt(panic_at.to_vec(), rank);
+    let options = FitOptions {
+        epochs,
+        batch_size,
+        validation_data: Some((&vx, &vy)),
+        verbose: 0,
+        callbacks: vec![&mut checkpoint, &mut panic],
+        ..Default::default()
+    };
+    let history = model.fit(&x, &y, options).unwrap();
+    // The gradients went through MPI (the sharding itself is tested in tests/data_parallel.rs).
+    assert!(model.communication_wait() > std::time::Duration::ZERO);
+    model.save_weights(out.join(format!("weights.rank{rank}.safetensors"))).unwrap();
+    history
+}
