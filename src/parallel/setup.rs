@@ -64,8 +64,9 @@ impl Model {
         }
         set_process_rank(comm.rank());
         let waited_nanos = Arc::new(AtomicU64::new(0));
-        let reducer = BucketedAllReduce::new(comm.clone(), &options, waited_nanos.clone());
-        self.reducer = Some(Box::new(reducer));
+        if comm.size() > 1 {
+            self.reducer = Some(Box::new(BucketedAllReduce::new(comm.clone(), &options, waited_nanos.clone())));
+        }
         self.parallel = Some(ParallelState { comm, waited_nanos });
         Ok(())
     }
@@ -82,9 +83,10 @@ impl Model {
         self.parallel.as_ref().map_or(Duration::ZERO, |p| Duration::from_nanos(p.waited_nanos.load(Ordering::Relaxed)))
     }
 
-    /// The communicator, if the model trains data-parallel.
+    /// The communicator, if the model trains data-parallel with other processes (a group of
+    /// one trains as a single process does, without any communication).
     pub(crate) fn communicator(&self) -> Option<Arc<dyn Communicator>> {
-        self.parallel.as_ref().map(|p| p.comm.clone())
+        self.parallel.as_ref().filter(|p| p.comm.size() > 1).map(|p| p.comm.clone())
     }
 
     /// Gives every rank rank 0's weights (parameters and state), so that all start equal.
