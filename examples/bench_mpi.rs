@@ -94,7 +94,7 @@ fn epoch(x: &Tensor, y: &Tensor, parallel: Option<(&Arc<World>, DataParallel)>) 
         model.set_data_parallel_with(world.clone(), options)?;
     }
     let options = || FitOptions { batch_size: BATCH, verbose: 0, ..Default::default() };
-    model.fit(&x.slice_axis(0, 0, 5 * BATCH), &y.slice_axis(0, 0, 5 * BATCH), options())?;
+    model.fit(x.slice_axis(0, 0, 5 * BATCH), y.slice_axis(0, 0, 5 * BATCH), options())?;
     let waited_before = model.communication_wait();
     let start = Instant::now();
     model.fit(x, y, options())?;

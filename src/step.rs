@@ -21,7 +21,7 @@ use crate::graph::Graph;
 use crate::parallel::gather::{gather_figures, StepFigures};
 use crate::parallel::{average_updates, shard_rows, CommunicatorSum};
 use crate::Model;
-use kensho_autograd::{Grads, ParamId, Tape, Var};
+use kensho_autograd::{GradientReady, Grads, ParamId, Tape, Var};
 use kensho_core::{seeded_rng, Error, Result, Tensor};
 use kensho_layers::{apply_state_updates, Ctx, Layer, Replicas, StateUpdate};
 use rayon::prelude::*;
@@ -79,7 +79,7 @@ impl ShardJob<'_> {
         weights: Option<&Tensor>,
         with_penalties: bool,
         seed: u64,
-        ready: Option<&mut dyn FnMut(ParamId, &Tensor)>,
+        ready: Option<GradientReady<'_>>,
     ) -> Shard {
         let tape = Tape::new();
         let cx = Ctx::new(&tape, true, seeded_rng(seed)).with_replicas(self.replicas.clone());
@@ -227,10 +227,10 @@ impl Model {
                 let sizes: Vec<usize> = trainable.iter().map(|&(_, n)| n).collect();
                 reducer.begin(&sizes)?;
                 let mut ready = |id: ParamId, grad: &Tensor| {
-                    if let Some(index) = trainable.iter().position(|&(p, _)| p == id) {
-                        if let Err(e) = reducer.gradient_ready(index, grad) {
-                            early_error.get_or_insert(e);
-                        }
+                    if let Some(index) = trainable.iter().position(|&(p, _)| p == id)
+                        && let Err(e) = reducer.gradient_ready(index, grad)
+                    {
+                        early_error.get_or_insert(e);
                     }
                 };
                 smallvec::smallvec![job.run(x, y, sample_weight, true, seed, Some(&mut ready))]

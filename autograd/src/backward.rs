@@ -10,6 +10,9 @@ use crate::{Grads, ParamId, Tape, Var};
 use kensho_core::Tensor;
 use smallvec::SmallVec;
 
+/// What [`Tape::backward_with`] tells of each parameter's final gradient.
+pub type GradientReady<'a> = &'a mut dyn FnMut(ParamId, &Tensor);
+
 impl Tape {
     /// Gradients of the scalar `output` with respect to every parameter and leaf that
     /// contributed to it. A value used several times accumulates its gradients.
@@ -47,7 +50,7 @@ impl Tape {
     /// # Panics
     /// As [`Tape::backward`].
     #[track_caller]
-    pub fn backward_with(&self, output: Var<'_>, mut ready: Option<&mut dyn FnMut(ParamId, &Tensor)>) -> Grads {
+    pub fn backward_with(&self, output: Var<'_>, mut ready: Option<GradientReady<'_>>) -> Grads {
         let mut nodes = {
             let mut cell = self.nodes.borrow_mut();
             let out = self.value_of(&cell, output, "backward");
@@ -107,10 +110,10 @@ impl Tape {
 fn first_entries(nodes: &[Node]) -> Vec<(usize, ParamId)> {
     let mut firsts: Vec<(usize, ParamId)> = Vec::new();
     for (id, node) in nodes.iter().enumerate() {
-        if let Kind::Param(pid) = node.kind {
-            if !firsts.iter().any(|&(_, p)| p == pid) {
-                firsts.push((id, pid));
-            }
+        if let Kind::Param(pid) = node.kind
+            && !firsts.iter().any(|&(_, p)| p == pid)
+        {
+            firsts.push((id, pid));
         }
     }
     firsts
@@ -118,12 +121,7 @@ fn first_entries(nodes: &[Node]) -> Vec<(usize, ParamId)> {
 
 /// Tells `ready` the gradients that became final at node `id`: those of the parameters first
 /// entered there.
-fn report_final(
-    finals: &mut Vec<(usize, ParamId)>,
-    id: usize,
-    grads: &Grads,
-    ready: &mut Option<&mut dyn FnMut(ParamId, &Tensor)>,
-) {
+fn report_final(finals: &mut Vec<(usize, ParamId)>, id: usize, grads: &Grads, ready: &mut Option<GradientReady<'_>>) {
     while let Some(&(node, pid)) = finals.last() {
         if node < id {
             break;

@@ -25,6 +25,7 @@ mod ops;
 mod param;
 mod tape;
 
+pub use backward::GradientReady;
 pub use check::{gradcheck, GradcheckError};
 pub use ops::RecurrentWeights;
 pub use param::{Grads, Param, ParamId};
