@@ -1,9 +1,9 @@
 //! The recurrent layers exported to ONNX: every cell (SimpleRNN, LSTM, GRU) with its outputs
 //! (`return_sequences`, `return_state`, `go_backwards`), activations and initial states;
-//! `Bidirectional` in every merge mode; `TimeDistributed(Dense)`. Each model is checked by ONNX
-//! Runtime against `predict` at batch sizes 1 and 5 (when `KENSHO_PYTHON` is set), and the
-//! written graph's structure (operators, weight layouts, attributes) is checked in Rust. The
-//! helpers here serve `masks.rs` too.
+//! `Bidirectional` in every merge mode; `TimeDistributed` of Dense, Conv2D and LSTM. Each model
+//! is checked by ONNX Runtime against `predict` at batch sizes 1 and 5 (when `KENSHO_PYTHON`
+//! is set), and the written graph's structure (operators, weight layouts, attributes) is
+//! checked in Rust. The helpers here serve `masks.rs` too.
 
 use super::masks::padded_ids;
 use super::support::{assert_runtime_matches, graph, op_types};
@@ -251,4 +251,18 @@ fn time_distributed_dense_folds_time_into_the_batch() {
     assert_eq!(ops.iter().filter(|o| *o == "MatMul").count(), 2, "{ops:?}");
     assert!(ops.iter().filter(|o| *o == "Reshape").count() >= 4, "{ops:?}");
     assert_runtime_matches(&model, &cases);
+}
+
+#[test]
+fn time_distributed_wraps_convolutions_and_recurrent_layers() {
+    // Frames of images through a convolution; sequences of sequences through an LSTM.
+    let frames = Input::new(&[3, 6, 6, 2]);
+    let conv = TimeDistributed::new(Conv2d::new(4, [3, 3]).bias_initializer(random_bias())).on(&frames).unwrap();
+    let nested = Input::new(&[2, TIME, FEATURES]);
+    let lstm =
+        TimeDistributed::new(Lstm::new(4).return_sequences(true).bias_initializer(random_bias())).on(&nested).unwrap();
+    let model = Model::new(&[&frames, &nested], &[&conv, &lstm]).unwrap();
+    let ops = op_types(&model);
+    assert!(ops.iter().any(|o| o == "Conv") && ops.iter().any(|o| o == "LSTM"), "{ops:?}");
+    assert_runtime_matches(&model, &super::support::random_inputs(&model, &[1, 5], 21));
 }
