@@ -136,3 +136,20 @@ fn convolutions_are_wrapped_in_transposes_with_explicit_pads() {
     let kernel = g.initializer.iter().find(|t| t.name == "conv2d.kernel").unwrap();
     assert_eq!(kernel.dims, vec![4, 3, 3, 3], "ONNX's [out, in, kh, kw]");
 }
+
+#[test]
+fn global_pooling_of_masked_sequences_matches_onnx_runtime() {
+    use super::masks::padded_ids;
+    use super::recurrent::{TIME, VOCAB};
+    let ids = Input::new(&[TIME]);
+    let embedded = Embedding::new(VOCAB, 4).mask_zero(true).on(&ids).unwrap();
+    let max = GlobalMaxPooling1d::new().named("max").on(&embedded).unwrap();
+    let mean = GlobalAveragePooling1d::new().keepdims(true).named("mean").on(&embedded).unwrap();
+    let mut model = Model::with_seed(&[&ids], &[&max, &mean], 3).unwrap();
+    model.build_model().unwrap();
+    super::support::randomize_weights(&mut model, 13);
+    let ops = op_types(&model);
+    assert!(ops.contains(&"ReduceMax".to_string()) && ops.contains(&"ReduceSum".to_string()), "{ops:?}");
+    // Ids zero-padded at the end to random lengths: the pools see the real steps only.
+    super::support::assert_runtime_matches(&model, &padded_ids(14));
+}

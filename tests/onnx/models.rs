@@ -1,6 +1,6 @@
-//! Whole models in ONNX: a trained MLP, a trained convnet with batch normalization, a
-//! functional model with two inputs and two outputs, a nested model (inlined), and the error
-//! for a layer that cannot be exported.
+//! Whole models in ONNX: a trained MLP, trained convnets with batch normalization (one of them
+//! residual), a functional model with two inputs and two outputs, a nested model (inlined), and
+//! the error for a layer that cannot be exported.
 
 use super::support::{assert_runtime_matches, check_model, graph, random_inputs};
 use kensho::data::datasets;
@@ -51,6 +51,29 @@ fn a_trained_convnet_with_batch_norm_matches_onnx_runtime() {
     train(&mut model, &x, &y, 2);
     let moved = model.layer("batch_normalization").unwrap().state()[0].value.to_vec();
     assert!(moved.iter().any(|&m| m != 0.0), "training moved the batch statistics");
+    assert_runtime_matches(&model, &[vec![x.slice_axis(0, 0, 1)], vec![x.slice_axis(0, 1, 6)]]);
+}
+
+#[test]
+fn a_trained_residual_convnet_matches_onnx_runtime() {
+    let (x, y) = datasets::digits();
+    let x = x.reshape(&[-1, 8, 8, 1]).unwrap().slice_axis(0, 0, 256);
+    let y = y.slice_axis(0, 0, 256);
+    let input = Input::new(&[8, 8, 1]);
+    let scaled = Rescaling::new(1.0 / 16.0).on(&input).unwrap();
+    let stem = Conv2d::new(8, [3, 3]).padding(Padding::Same).activation(Activation::Relu).on(&scaled).unwrap();
+    let h = Conv2d::new(8, [3, 3]).padding(Padding::Same).on(&stem).unwrap();
+    let h = BatchNormalization::new().on(&h).unwrap();
+    let h = ActivationLayer::new(Activation::Relu).on(&h).unwrap();
+    let h = Conv2d::new(8, [3, 3]).padding(Padding::Same).on(&h).unwrap();
+    let h = BatchNormalization::new().on(&h).unwrap();
+    let joined = Add::new().on_all(&[&stem, &h]).unwrap();
+    let joined = ActivationLayer::new(Activation::Relu).on(&joined).unwrap();
+    let pooled = GlobalAveragePooling2d::new().on(&joined).unwrap();
+    let out = Dense::new(10).activation(Activation::Softmax).named("digit").on(&pooled).unwrap();
+    let mut model = Model::with_seed(&[&input], &[&out], 3).unwrap().with_name("residual_digits");
+    train(&mut model, &x, &y, 2);
+    assert!(super::support::op_types(&model).contains(&"Add".to_string()));
     assert_runtime_matches(&model, &[vec![x.slice_axis(0, 0, 1)], vec![x.slice_axis(0, 1, 6)]]);
 }
 

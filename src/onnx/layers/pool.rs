@@ -51,7 +51,6 @@ pub(crate) fn global_pool(c: &GlobalPoolConfig, max: bool, x: &Value, out: &Shap
             let m = g.op("Cast", &[mask], vec![Attr::int("to", crate::onnx::proto::FLOAT as i64)]);
             let steps = g.ints("axes", &[2]);
             let m = g.op("Unsqueeze", &[&m, &steps], vec![]);
-            let time = g.ints("time", &[1]);
             if max {
                 let (one, big) = (g.scalar("one", 1.0), g.scalar("big", 1e9));
                 let offset = g.op("Sub", &[&m, &one], vec![]);
@@ -59,7 +58,7 @@ pub(crate) fn global_pool(c: &GlobalPoolConfig, max: bool, x: &Value, out: &Shap
                 let shifted = g.op("Add", &[&x.name, &offset], vec![]);
                 g.op("ReduceMax", &[&shifted], vec![Attr::ints("axes", &[1]), keepdims])
             } else {
-                let one = g.scalar("one", 1.0);
+                let (one, time) = (g.scalar("one", 1.0), g.ints("time", &[1]));
                 let masked = g.op("Mul", &[&x.name, &m], vec![]);
                 let sum = g.op("ReduceSum", &[&masked, &time], vec![keepdims.clone()]);
                 let count = g.op("ReduceSum", &[&m, &time], vec![keepdims]);
