@@ -4,25 +4,13 @@
 //! mask) and `PositionEmbedding` (a `Slice` of the table as long as the input, `Expand`ed to
 //! the input's shape, so batch and length stay dynamic).
 
-use super::Value;
+use super::{weight, Value};
 use crate::onnx::graph::{Attr, OnnxGraph};
-use kensho_core::{Error, Result, Tensor};
+use kensho_core::Result;
 use kensho_layers::{Layer, MultiHeadAttentionConfig, Shape};
-
-/// A projection's kernel and its bias, if it has one.
-type Weights<'a> = (&'a Tensor, Option<&'a Tensor>);
 
 /// What a masked score gets before the softmax (Keras' value for float32, as kensho).
 const LARGE_NEGATIVE: f32 = -1e9;
-
-/// The error for a layer whose weights are not what its configuration says.
-fn weights_error(layer: &dyn Layer, seen: usize, expected: &str) -> Error {
-    Error::invalid(
-        format!("ONNX export of {} \"{}\": weights", layer.kind(), layer.name()),
-        format!("{seen} weights"),
-        expected.to_string(),
-    )
-}
 
 /// `Unsqueeze(x, axes)`.
 fn unsqueeze(g: &mut OnnxGraph, x: &str, axes: &[i64]) -> String {
@@ -30,20 +18,27 @@ fn unsqueeze(g: &mut OnnxGraph, x: &str, axes: &[i64]) -> String {
     g.op("Unsqueeze", &[x, &axes], vec![])
 }
 
-/// `x: [batch, T, d]` times a kernel whose first `split` axes are the inputs (flattened to
-/// `[d, n]`) plus its bias, as `[batch, T, n]`.
-fn project(g: &mut OnnxGraph, x: &str, (kernel, bias): Weights<'_>, split: usize, name: &str) -> String {
-    let fan_in: usize = kernel.shape()[..split].iter().product();
-    let kernel = kernel.reshape_to(&[fan_in, kernel.len() / fan_in]);
-    let w = g.weight(&format!("{name}.kernel"), &kernel);
+/// `x: [batch, T, d]` through the projection `sublayer` of `layer` (`query`, ...): times its
+/// kernel, whose first `split` axes are the inputs (flattened to `[d, n]`), plus its bias if
+/// `use_bias`, as `[batch, T, n]`.
+fn project(
+    g: &mut OnnxGraph,
+    layer: &dyn Layer,
+    x: &str,
+    sublayer: &str,
+    split: usize,
+    use_bias: bool,
+) -> Result<String> {
+    let kernel = weight(layer, &format!("{sublayer}.kernel"))?;
+    let fan_in: usize = kernel.value.shape()[..split].iter().product();
+    let w = g.weight(kernel.name(), &kernel.value.reshape_to(&[fan_in, kernel.value.len() / fan_in]));
     let y = g.op("MatMul", &[x, &w], vec![]);
-    match bias {
-        Some(b) => {
-            let b = g.weight(&format!("{name}.bias"), &b.reshape_to(&[b.len()]));
-            g.op("Add", &[&y, &b], vec![])
-        }
-        None => y,
+    if !use_bias {
+        return Ok(y);
     }
+    let bias = weight(layer, &format!("{sublayer}.bias"))?;
+    let b = g.weight(bias.name(), &bias.value.reshape_to(&[bias.value.len()]));
+    Ok(g.op("Add", &[&y, &b], vec![]))
 }
 
 /// A projection `[batch, T, heads * size]` split into heads: `[batch, heads, T, size]`.
@@ -110,27 +105,18 @@ pub(crate) fn multi_head_attention(
     outputs: &[Shape],
     g: &mut OnnxGraph,
 ) -> Result<Vec<Value>> {
-    let params = layer.params();
-    let per = if config.use_bias { 2 } else { 1 };
-    if params.len() != 4 * per {
-        let expected = format!("{} (a kernel{} per projection)", 4 * per, if per == 2 { " and a bias" } else { "" });
-        return Err(weights_error(layer, params.len(), &expected));
-    }
-    let weight = |i: usize| (&params[i * per].value, (per == 2).then(|| &params[i * per + 1].value));
     let (heads, key_dim) = (config.num_heads, config.key_dim);
     let value_dim = config.value_dim.unwrap_or(key_dim);
-    let name = layer.name();
     let query = &inputs[0].name;
     let value = &inputs[1].name;
     let key = inputs.get(2).map_or(value, |k| &k.name);
-    let sublayer = |s: &str| format!("{name}.{s}");
-    let projected = |g: &mut OnnxGraph, x: &str, i: usize, sub: &str, size: usize| {
-        let p = project(g, x, weight(i), 1, &sublayer(sub));
-        split_heads(g, &p, heads, size)
+    let mut projected = |x: &str, sublayer: &str, size: usize| -> Result<String> {
+        let p = project(g, layer, x, sublayer, 1, config.use_bias)?;
+        Ok(split_heads(g, &p, heads, size))
     };
-    let q = projected(g, query, 0, "query", key_dim);
-    let k = projected(g, key, 1, "key", key_dim);
-    let v = projected(g, value, 2, "value", value_dim);
+    let q = projected(query, "query", key_dim)?;
+    let k = projected(key, "key", key_dim)?;
+    let v = projected(value, "value", value_dim)?;
     let k_t = g.op("Transpose", &[&k], vec![Attr::ints("perm", &[0, 1, 3, 2])]);
     let scores = g.op("MatMul", &[&q, &k_t], vec![]);
     let scale = g.scalar("scale", 1.0 / (key_dim as f32).sqrt());
@@ -150,7 +136,7 @@ pub(crate) fn multi_head_attention(
     let context = g.op("Transpose", &[&context], vec![Attr::ints("perm", &[0, 2, 1, 3])]);
     let joined_shape = g.ints("joined_shape", &[0, 0, (heads * value_dim) as i64]);
     let joined = g.op("Reshape", &[&context, &joined_shape], vec![]);
-    let out = project(g, &joined, weight(3), 2, &sublayer("attention_output"));
+    let out = project(g, layer, &joined, "attention_output", 2, config.use_bias)?;
     let mut values = vec![Value { name: out, shape: outputs[0].clone(), mask: inputs[0].mask.clone() }];
     if config.return_attention_scores {
         values.push(Value { name: probs, shape: outputs[1].clone(), mask: None });
@@ -166,10 +152,7 @@ pub(crate) fn position_embedding(
     output: &Shape,
     g: &mut OnnxGraph,
 ) -> Result<Vec<Value>> {
-    let params = layer.params();
-    let [table] = params.as_slice() else {
-        return Err(weights_error(layer, params.len(), "1 (the position table)"));
-    };
+    let table = weight(layer, "embeddings")?;
     let table = g.weight(table.name(), &table.value);
     let x = &input.name;
     let shape = g.op("Shape", &[x], vec![]);

@@ -7,25 +7,23 @@
 //! `RandomTimeShift`, `RandomNoise` and `SpecAugment`, are the identity at inference: the
 //! dispatch passes their input on.)
 
-use super::Value;
+use super::{unsupported, Value};
 use crate::onnx::graph::{Attr, OnnxGraph};
 use kensho_core::audio::{dct, mel_filterbank, FramePadding, MelOptions, Scaling, SpectrumMode, StftOptions, Window};
-use kensho_core::{Error, Result, Tensor};
+use kensho_core::{Result, Tensor};
 use kensho_layers::{Layer, Shape};
 
 /// Keras' `backend.epsilon()`, the floor of the magnitude in kensho's STFT modes.
 const EPSILON: f32 = 1e-7;
 
-/// The error for a feature layer that cannot be written, naming it and why.
-fn export_error(layer: &dyn Layer, what: &str, seen: impl ToString, why: &str) -> Error {
-    Error::invalid(format!("ONNX export of {} \"{}\": {what}", layer.kind(), layer.name()), seen, why.to_string())
-}
-
 /// The samples per clip of a waveform input of per-sample shape `[samples]` or `[samples, 1]`.
 fn samples(layer: &dyn Layer, input: &Shape) -> Result<usize> {
     match input.dims() {
         [Some(n)] | [Some(n), Some(1)] => Ok(*n),
-        _ => Err(export_error(layer, "input shape", input, "waveforms of a known length, [samples] or [samples, 1]")),
+        _ => Err(unsupported(
+            layer,
+            &format!("its input {input} is not a waveform of a known length, [samples] or [samples, 1]"),
+        )),
     }
 }
 
@@ -128,7 +126,7 @@ pub(crate) fn stft_spectrogram(
 ) -> Result<Vec<Value>> {
     let n = samples(layer, &x.shape)?;
     if options.mode == SpectrumMode::Angle {
-        return Err(export_error(layer, "mode", "angle", "another mode: ONNX opset 17 has no atan2 for the phase"));
+        return Err(unsupported(layer, "its mode angle (the phase) needs atan2, which ONNX opset 17 lacks"));
     }
     let parts = spectrum(g, &x.name, &x.shape, n, options);
     let eps = g.scalar("epsilon", EPSILON);

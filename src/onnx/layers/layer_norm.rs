@@ -2,7 +2,7 @@
 //! opset-17 `LayerNormalization` operator; over other axes the composition kensho computes,
 //! with `ReduceMean`.
 
-use super::Value;
+use super::{weight, Value};
 use crate::onnx::graph::{Attr, OnnxGraph};
 use kensho_autograd::Param;
 use kensho_core::{Error, Result, Tensor};
@@ -38,14 +38,8 @@ pub(crate) fn layer_normalization(
     g: &mut OnnxGraph,
 ) -> Result<Vec<Value>> {
     let axes = resolve_axes(layer, config, &x.shape)?;
-    let params = layer.params();
-    let mut weights = params.iter().copied();
-    let gamma = config.scale.then(|| weights.next()).flatten();
-    let beta = config.center.then(|| weights.next()).flatten();
-    if gamma.is_some() != config.scale || beta.is_some() != config.center || weights.next().is_some() {
-        let seen = format!("{} weights", params.len());
-        return Err(export_error(layer, "weights", seen, "gamma if scale, then beta if center (a built layer)"));
-    }
+    let gamma = config.scale.then(|| weight(layer, "gamma")).transpose()?;
+    let beta = config.center.then(|| weight(layer, "beta")).transpose()?;
     let rank = x.shape.rank() + 1;
     let trailing = axes.iter().enumerate().all(|(i, &a)| a == rank - axes.len() + i);
     let name = if trailing {
