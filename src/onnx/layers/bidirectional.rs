@@ -54,7 +54,7 @@ pub(crate) fn export(
     let run = run(g, &cell, layer.name(), "bidirectional", &weights_of(layer, 2)?, x, &initial)?;
     // Each direction's last states, `[batch, units]`: forward h (c), then backward h (c).
     let mut last = [Vec::new(), Vec::new()];
-    for state in &run.states {
+    for state in run.states.iter().filter(|_| options.return_state) {
         for (k, s) in g.op_n("Split", &[state], vec![Attr::int("axis", 0)], 2).into_iter().enumerate() {
             last[k].push(squeeze(g, &s, 0));
         }

@@ -284,13 +284,17 @@ pub(crate) fn export(
         x.clone()
     };
     let run = run(g, &cell, layer.name(), "forward", &weights_of(layer, 1)?, &sequence, &initial)?;
-    let states: Vec<String> = run.states.iter().map(|s| squeeze(g, s, 0)).collect();
+    // The last states, `[batch, units]`, as far as they are used: h for the last output.
+    let used = if options.return_state { run.states.len() } else { usize::from(!options.return_sequences) };
+    let states: Vec<String> = run.states.iter().take(used).map(|s| squeeze(g, s, 0)).collect();
     let output = if options.return_sequences {
         let y = squeeze(g, &run.y, 1);
         let mut y = g.op("Transpose", &[&y], vec![Attr::ints("perm", &[1, 0, 2])]);
         if let Some(compaction) = &run.compaction {
             // Before the first real step the output is the initial state, `[batch, 1, units]`.
-            let before = initial.first().map(|h| g.op("Transpose", &[h], vec![Attr::ints("perm", &[1, 0, 2])]));
+            // (unless the layer zeroes masked steps).
+            let initial_h = initial.first().filter(|_| !options.zero_output_for_mask);
+            let before = initial_h.map(|h| g.op("Transpose", &[h], vec![Attr::ints("perm", &[1, 0, 2])]));
             y = compaction.restore(g, &y, 3, before.as_deref(), options.zero_output_for_mask);
         }
         // The mask passes on as it came, in time order (as kensho passes it).
