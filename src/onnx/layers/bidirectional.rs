@@ -7,7 +7,7 @@
 //! output sequence, like the forward one, is put back in time order with zeros at masked steps
 //! (the wrapper zeroes them in both directions).
 
-use super::recurrent::{run, squeeze, unsqueeze, weights_of, Cell};
+use super::recurrent::{run, squeeze, unsqueeze, Cell};
 use super::Value;
 use crate::onnx::graph::{Attr, OnnxGraph};
 use kensho_core::{Error, Result};
@@ -51,7 +51,7 @@ pub(crate) fn export(
             g.op("Concat", &[&f, &b], vec![Attr::int("axis", 0)])
         })
         .collect();
-    let run = run(g, &cell, layer.name(), "bidirectional", &weights_of(layer, 2)?, x, &initial)?;
+    let run = run(g, &cell, layer, "bidirectional", &["forward.", "backward."], x, &initial)?;
     // Each direction's last states, `[batch, units]`: forward h (c), then backward h (c).
     let mut last = [Vec::new(), Vec::new()];
     for state in run.states.iter().filter(|_| options.return_state) {

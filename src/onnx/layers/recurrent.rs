@@ -21,7 +21,7 @@
 //!   values at masked steps).
 
 use super::sequence_mask::{compact, Compaction};
-use super::Value;
+use super::{weight, Value};
 use crate::onnx::graph::{Attr, OnnxGraph};
 use kensho_core::{Error, Result, Tensor};
 use kensho_layers::{Activation, KernelOptions, Layer, LayerConfig, RecurrentOptions, Shape};
@@ -136,22 +136,24 @@ impl Cell<'_> {
     }
 
     /// One direction's `W`, `R` and `B` (if the layer has a bias) in ONNX's layout, from the
-    /// layer's weights in their fixed order (kernel, recurrent kernel, bias, recurrent bias).
-    fn direction_weights(&self, params: &[Tensor]) -> Result<DirectionWeights> {
-        let biases = if self.kind == Kind::Gru { 2 } else { 1 };
-        let expected = 2 + if self.kernel.use_bias { biases } else { 0 };
-        if params.len() != expected {
-            let what = format!("ONNX export of {} weights", self.owner);
-            return Err(Error::invalid(what, params.len(), format!("{expected} weights (a built layer)")));
-        }
-        let width = self.gates() * self.units;
+    /// layer's weights named `{prefix}kernel`, `{prefix}recurrent_kernel`, `{prefix}bias` and a
+    /// GRU's `{prefix}recurrent_bias` (`prefix` is `forward.` or `backward.` in a
+    /// Bidirectional).
+    fn direction_weights(&self, layer: &dyn Layer, prefix: &str) -> Result<DirectionWeights> {
+        let named = |name: &str| weight(layer, &format!("{prefix}{name}")).map(|p| &p.value);
         let blocks: Vec<usize> = self.block_order().iter().flat_map(|b| b * self.units..(b + 1) * self.units).collect();
         let reorder = |t: &Tensor| t.index_select(t.ndim() - 1, &blocks);
-        let bias = params.get(2).map(|b| {
-            let recurrent = params.get(3).map_or_else(|| Tensor::zeros(&[width]), reorder);
-            Tensor::concat(&[reorder(b), recurrent], 0)
-        });
-        Ok(DirectionWeights { w: reorder(&params[0]).transpose(), r: reorder(&params[1]).transpose(), b: bias })
+        let b = if self.kernel.use_bias {
+            let recurrent = match self.kind {
+                Kind::Gru => reorder(named("recurrent_bias")?),
+                Kind::Rnn | Kind::Lstm => Tensor::zeros(&[self.gates() * self.units]),
+            };
+            Some(Tensor::concat(&[reorder(named("bias")?), recurrent], 0))
+        } else {
+            None
+        };
+        let (w, r) = (reorder(named("kernel")?).transpose(), reorder(named("recurrent_kernel")?).transpose());
+        Ok(DirectionWeights { w, r, b })
     }
 }
 
@@ -180,23 +182,25 @@ pub(super) struct Run {
     pub(super) compaction: Option<Compaction>,
 }
 
-/// Writes the node of `cell` on `x` (a `[batch, time, features]` sequence): `direction` is
-/// `forward`, `reverse` or `bidirectional`, `weights` each direction's weights (`name.W`, ...
-/// after `name`), `initial` the initial states (each `[directions, batch, units]`) if any.
+/// Writes the node of `cell` (the layer `layer`) on `x` (a `[batch, time, features]`
+/// sequence): `direction` is `forward` or `bidirectional`, `prefixes` the prefix of each
+/// direction's weight names (see [`Cell::direction_weights`]), `initial` the initial states
+/// (each `[directions, batch, units]`) if any. The weights are written as `{layer}.W`, `.R`
+/// and `.B`.
 pub(super) fn run(
     g: &mut OnnxGraph,
     cell: &Cell,
-    name: &str,
+    layer: &dyn Layer,
     direction: &str,
-    weights: &[Vec<Tensor>],
+    prefixes: &[&str],
     x: &Value,
     initial: &[String],
 ) -> Result<Run> {
     let per_direction: Vec<DirectionWeights> =
-        weights.iter().map(|w| cell.direction_weights(w)).collect::<Result<_>>()?;
+        prefixes.iter().map(|prefix| cell.direction_weights(layer, prefix)).collect::<Result<_>>()?;
     let mut stacked = |suffix: &str, part: fn(&DirectionWeights) -> Option<&Tensor>| -> String {
         let parts: Option<Vec<Tensor>> = per_direction.iter().map(|d| part(d).cloned()).collect();
-        parts.map(|p| g.weight(&format!("{name}.{suffix}"), &Tensor::stack(&p, 0))).unwrap_or_default()
+        parts.map(|p| g.weight(&format!("{}.{suffix}", layer.name()), &Tensor::stack(&p, 0))).unwrap_or_default()
     };
     let (w, r, b) = (stacked("W", |d| Some(&d.w)), stacked("R", |d| Some(&d.r)), stacked("B", |d| d.b.as_ref()));
     let (sequence, compaction) = match &x.mask {
@@ -214,7 +218,7 @@ pub(super) fn run(
         inputs.pop();
     }
     let (names, alphas, betas) = cell.activations()?;
-    let names = names.repeat(weights.len());
+    let names = names.repeat(prefixes.len());
     let mut attrs = vec![
         Attr::int("hidden_size", cell.units as i64),
         Attr::string("direction", direction),
@@ -222,10 +226,10 @@ pub(super) fn run(
         Attr::int("layout", 0),
     ];
     if !alphas.is_empty() {
-        attrs.push(Attr::floats("activation_alpha", &alphas.repeat(weights.len())));
+        attrs.push(Attr::floats("activation_alpha", &alphas.repeat(prefixes.len())));
     }
     if !betas.is_empty() {
-        attrs.push(Attr::floats("activation_beta", &betas.repeat(weights.len())));
+        attrs.push(Attr::floats("activation_beta", &betas.repeat(prefixes.len())));
     }
     if cell.kind == Kind::Gru {
         attrs.push(Attr::int("linear_before_reset", 1));
@@ -237,16 +241,6 @@ pub(super) fn run(
         _ => outputs,
     };
     Ok(Run { y, states, compaction })
-}
-
-/// The weights of `layer` split into `directions` equal parts (each a cell's, in order).
-pub(super) fn weights_of(layer: &dyn Layer, directions: usize) -> Result<Vec<Vec<Tensor>>> {
-    let params: Vec<Tensor> = layer.params().iter().map(|p| p.value.clone()).collect();
-    if params.is_empty() || !params.len().is_multiple_of(directions) {
-        let what = format!("ONNX export of {} \"{}\" weights", layer.kind(), layer.name());
-        return Err(Error::invalid(what, params.len(), format!("the weights of {directions} built cell(s)")));
-    }
-    Ok(params.chunks(params.len() / directions).map(<[Tensor]>::to_vec).collect())
 }
 
 /// `x` with one more axis of length 1 at `axis`.
@@ -283,7 +277,7 @@ pub(crate) fn export(
     } else {
         x.clone()
     };
-    let run = run(g, &cell, layer.name(), "forward", &weights_of(layer, 1)?, &sequence, &initial)?;
+    let run = run(g, &cell, layer, "forward", &[""], &sequence, &initial)?;
     // The last states, `[batch, units]`, as far as they are used: h for the last output.
     let used = if options.return_state { run.states.len() } else { usize::from(!options.return_sequences) };
     let states: Vec<String> = run.states.iter().take(used).map(|s| squeeze(g, s, 0)).collect();
