@@ -6,8 +6,16 @@
 //! blocks, each checked by ONNX Runtime at batch sizes 1 and 5, with random weights (biases,
 //! gamma and beta included), and by the structure of the written graph.
 
-use crate::support::{assert_runtime_matches, check_model, op_types, random_inputs, randomize_weights, zero_steps};
+use crate::support::{
+    assert_runtime_matches, check_model, graph, op_types, random_inputs, randomize_weights, zero_steps,
+};
 use kensho::prelude::*;
+
+/// The dims of the initializer `name` of the exported graph of `model`.
+fn dims(model: &Model, name: &str) -> Vec<i64> {
+    let graph = graph(model);
+    graph.initializer.iter().find(|t| t.name == name).unwrap_or_else(|| panic!("no initializer {name}")).dims.clone()
+}
 
 /// How many nodes of `op` the exported graph of `model` has.
 fn count(model: &Model, op: &str) -> usize {
@@ -33,15 +41,27 @@ fn cross_attention_with_its_own_key_matches() {
         let out = mha.on_all(&[&q, &v, &k]).unwrap();
         let model = check_model(Model::new(&[&q, &v, &k], &[&out]).unwrap(), 3);
         assert_eq!(count(&model, "Add"), if use_bias { 4 } else { 0 });
+        // The kernels as matrices: [d, heads * size] in, [heads * value_dim, output] out.
+        let kernel = |sublayer: &str| dims(&model, &format!("multi_head_attention.{sublayer}.kernel"));
+        assert_eq!([kernel("query"), kernel("key"), kernel("value")], [[8, 6], [10, 6], [6, 10]]);
+        assert_eq!(kernel("attention_output"), [10, 7]);
+        if use_bias {
+            assert_eq!(dims(&model, "multi_head_attention.value.bias"), [10]);
+        }
     }
 }
 
 #[test]
-fn causal_self_attention_matches() {
-    let x = Input::new(&[6, 8]);
+fn causal_self_attention_matches_at_any_length() {
+    // One file for sequences of 3 and of 6 steps: the causal mask is built from the length.
+    let x = Input::with_shape(Shape::new(vec![None, Some(8)]));
     let out = MultiHeadAttention::new(2, 4).use_causal_mask(true).on_all(&[&x, &x]).unwrap();
-    let model = check_model(Model::new(&[&x], &[&out]).unwrap(), 5);
+    let mut model = Model::new(&[&x], &[&out]).unwrap();
+    randomize_weights(&mut model, 5);
     assert_eq!((count(&model, "LessOrEqual"), count(&model, "Where")), (1, 2));
+    let mut rng = kensho::core::seeded_rng(6);
+    let inputs = [[1, 3, 8], [5, 6, 8]].map(|shape| vec![Tensor::rand_uniform(&shape, -2.0, 2.0, &mut rng)]);
+    assert_runtime_matches(&model, &inputs);
 }
 
 #[test]

@@ -11,7 +11,7 @@
 //! outputs are compared with a relative part as well, `|a - b| <= 1e-4 + 1e-4 * |b|`, as the
 //! check script's `--rtol` allows.
 
-use crate::support::{assert_runtime_matches, assert_runtime_matches_within, op_types, random_inputs};
+use crate::support::{assert_runtime_matches, assert_runtime_matches_within, graph, op_types, random_inputs};
 use kensho::core::audio::{FramePadding, MelOptions, MfccOptions, Scaling, SpectrumMode, StftOptions, Window};
 use kensho::layers::Shift;
 use kensho::prelude::*;
@@ -114,6 +114,12 @@ fn mfccs_match() {
     let model = feature_model(Mfcc::new(MfccOptions { mel: mel_options(), num_mfcc: 13 }), &[800, 1]);
     let ops = op_types(&model);
     assert_eq!(ops.iter().filter(|t| *t == "MatMul").count(), 4, "{ops:?}"); // DFT (2), mel, DCT
+                                                                             // Windows of 100 samples, 65 bins of an FFT of 128, 20 bands, 13 coefficients.
+    let shapes: Vec<(String, Vec<i64>)> = graph(&model).initializer.into_iter().map(|t| (t.name, t.dims)).collect();
+    let dims = |name: &str| shapes.iter().find(|(n, _)| n.ends_with(name)).map(|(_, d)| d.clone());
+    assert_eq!(dims("dft_real"), Some(vec![100, 65]));
+    assert_eq!(dims("mel_filterbank"), Some(vec![65, 20]));
+    assert_eq!(dims("dct"), Some(vec![20, 13]));
     assert_runtime_matches_within(&model, &random_inputs(&model, &[1, 5], 40), 1e-4, 1e-4);
 }
 

@@ -4,19 +4,13 @@
 //! mask) and `PositionEmbedding` (a `Slice` of the table as long as the input, `Expand`ed to
 //! the input's shape, so batch and length stay dynamic).
 
-use super::{weight, Value};
+use super::{unsqueeze, weight, Value};
 use crate::onnx::graph::{Attr, OnnxGraph};
 use kensho_core::Result;
 use kensho_layers::{Layer, MultiHeadAttentionConfig, Shape};
 
 /// What a masked score gets before the softmax (Keras' value for float32, as kensho).
 const LARGE_NEGATIVE: f32 = -1e9;
-
-/// `Unsqueeze(x, axes)`.
-fn unsqueeze(g: &mut OnnxGraph, x: &str, axes: &[i64]) -> String {
-    let axes = g.ints("axes", axes);
-    g.op("Unsqueeze", &[x, &axes], vec![])
-}
 
 /// `x: [batch, T, d]` through the projection `sublayer` of `layer` (`query`, ...): times its
 /// kernel, whose first `split` axes are the inputs (flattened to `[d, n]`), plus its bias if

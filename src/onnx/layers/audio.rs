@@ -7,7 +7,7 @@
 //! `RandomTimeShift`, `RandomNoise` and `SpecAugment`, are the identity at inference: the
 //! dispatch passes their input on.)
 
-use super::{unsupported, Value};
+use super::{unsqueeze, unsupported, Value};
 use crate::onnx::graph::{Attr, OnnxGraph};
 use kensho_core::audio::{dct, mel_filterbank, FramePadding, MelOptions, Scaling, SpectrumMode, StftOptions, Window};
 use kensho_core::{Result, Tensor};
@@ -110,8 +110,7 @@ fn channel(g: &mut OnnxGraph, y: String, expand_dims: bool) -> String {
     if !expand_dims {
         return y;
     }
-    let axes = g.ints("axes", &[-1]);
-    g.op("Unsqueeze", &[&y, &axes], vec![])
+    unsqueeze(g, &y, &[-1])
 }
 
 /// `STFTSpectrogram`: the STFT in the layer's mode (every mode but `angle`, for which ONNX

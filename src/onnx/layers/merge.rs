@@ -3,7 +3,7 @@
 //! lower-rank input gains axes of size 1 just after the batch axis, where ONNX's NumPy rule
 //! would put them first) and its masks (Keras 3's rules, see `kensho_layers::merge`).
 
-use super::Value;
+use super::{unsqueeze, Value};
 use crate::onnx::graph::{Attr, OnnxGraph};
 use crate::onnx::proto::{self, TensorProto};
 use kensho_core::{Error, Result};
@@ -21,12 +21,6 @@ fn aligned(g: &mut OnnxGraph, x: &str, rank: usize, to: usize) -> String {
     }
     let axes: Vec<i64> = (1..=(to - rank) as i64).collect();
     unsqueeze(g, x, &axes)
-}
-
-/// `Unsqueeze(x, axes)`.
-fn unsqueeze(g: &mut OnnxGraph, x: &str, axes: &[i64]) -> String {
-    let axes = g.ints("axes", axes);
-    g.op("Unsqueeze", &[x, &axes], vec![])
 }
 
 /// The inputs' masks aligned to the rank of the output's mask, if every input has one.

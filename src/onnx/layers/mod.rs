@@ -146,6 +146,12 @@ pub(crate) fn weight<'a>(layer: &'a dyn Layer, suffix: &str) -> Result<&'a Param
         .ok_or_else(|| unsupported(layer, &format!("it has no {suffix} weight (build or fit the model first)")))
 }
 
+/// `Unsqueeze(x, axes)`: `x` with axes of size 1 inserted at `axes` (of the result).
+pub(crate) fn unsqueeze(g: &mut OnnxGraph, x: &str, axes: &[i64]) -> String {
+    let axes = g.ints("axes", axes);
+    g.op("Unsqueeze", &[x, &axes], vec![])
+}
+
 /// The error for a layer, or an option of it, that cannot be exported: names the layer, its
 /// kind and `why`.
 pub(crate) fn unsupported(layer: &dyn Layer, why: &str) -> Error {
