@@ -190,7 +190,7 @@ impl Model {
         let compiled = self.compiled("evaluate")?;
         let mut tracker = self.log_tracker(&compiled.heads);
         let comm = self.communicator();
-        for batch in data.epoch(None, batch_size) {
+        for batch in data.epoch(None, batch_size, None) {
             let batch = batch?;
             let rows = batch.rows();
             let figures = match &comm {

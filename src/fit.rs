@@ -289,7 +289,8 @@ impl Model {
             Source::Tensors { .. } => options.shuffle.then_some(seed),
         };
         let mut warned_nan = false;
-        for (step, batch) in train.epoch(shuffle_seed, options.batch_size).enumerate() {
+        let shard = self.communicator().map(|c| (c.rank(), c.size()));
+        for (step, batch) in train.epoch(shuffle_seed, options.batch_size, shard).enumerate() {
             let batch = batch?;
             if let Source::Loader(_) = train {
                 // In-memory data was checked whole before training; a loader's batches are
@@ -302,7 +303,10 @@ impl Model {
             }
             let step_seed = seed.wrapping_add(step as u64 + 1);
             let global_step = self.optimizer().map_or(0, |o| o.iterations());
-            let out = self.train_step_unchecked(&batch.x, &batch.y, batch.weights.as_ref(), step_seed)?;
+            let out = match batch.local {
+                true => self.train_step_local(&batch.x, &batch.y, batch.weights.as_ref(), step_seed)?,
+                false => self.train_step_unchecked(&batch.x, &batch.y, batch.weights.as_ref(), step_seed)?,
+            };
             for cb in callbacks.iter_mut() {
                 cb.on_train_step_end(global_step, self)?;
             }

@@ -2,6 +2,7 @@
 //! weights) or a [`DataLoader`] over any dataset (which batches, shuffles and prefetches on its
 //! own), and the per-sample weights that class and sample weights give.
 
+use crate::parallel::shard_rows;
 use kensho_core::{seeded_rng, Error, Result, Tensor};
 use kensho_data::DataLoader;
 use rand::seq::SliceRandom;
@@ -9,23 +10,26 @@ use smallvec::SmallVec;
 use std::collections::HashMap;
 
 /// A batch: one tensor per model input, one per output's targets, and optional per-sample
-/// loss weights.
+/// loss weights. In data-parallel training the inputs and weights may hold only this rank's
+/// share of the rows (`local`), the targets always hold every row (for the metrics).
 pub(crate) struct Batch {
     pub(crate) x: SmallVec<[Tensor; 1]>,
     pub(crate) y: SmallVec<[Tensor; 1]>,
     pub(crate) weights: Option<Tensor>,
+    /// Whether `x` and `weights` hold only this rank's rows (see [`shard_rows`]).
+    pub(crate) local: bool,
 }
 
 impl Batch {
-    /// The number of samples.
+    /// The number of samples (of the whole batch).
     pub(crate) fn rows(&self) -> usize {
-        self.x[0].shape()[0]
+        self.y[0].shape()[0]
     }
 }
 
 impl From<kensho_data::Batch> for Batch {
     fn from(batch: kensho_data::Batch) -> Batch {
-        Batch { x: batch.inputs.into(), y: batch.targets.into(), weights: None }
+        Batch { x: batch.inputs.into(), y: batch.targets.into(), weights: None, local: false }
     }
 }
 
@@ -58,17 +62,20 @@ impl Source<'_> {
     /// The first sample alone (to build the model and check the targets).
     pub(crate) fn first(&self) -> Result<Batch> {
         match self {
-            Source::Tensors { .. } => self.epoch(None, 1).next().expect("a non-empty source"),
+            Source::Tensors { .. } => self.epoch(None, 1, None).next().expect("a non-empty source"),
             Source::Loader(loader) => loader.dataset().batch(&[0]).map(Batch::from),
         }
     }
 
     /// The batches of one epoch. For tensors, `shuffle_seed` shuffles the samples first; a
     /// loader batches and shuffles by its own settings, its order a function of `epoch`.
+    /// With `shard` (rank, number of ranks), tensors give each batch's inputs and weights for
+    /// the rank's rows only (a loader's batches stay whole).
     pub(crate) fn epoch(
         &self,
         shuffle_seed: Option<u64>,
         batch_size: usize,
+        shard: Option<(usize, usize)>,
     ) -> Box<dyn Iterator<Item = Result<Batch>> + '_> {
         match self {
             Source::Tensors { x, y, weights } => {
@@ -78,10 +85,15 @@ impl Source<'_> {
                 }
                 let chunks: Vec<Vec<usize>> = order.chunks(batch_size).map(<[usize]>::to_vec).collect();
                 Box::new(chunks.into_iter().map(move |indices| {
+                    let mine = match shard {
+                        Some((rank, size)) => &indices[shard_rows(indices.len(), rank, size)],
+                        None => &indices[..],
+                    };
                     Ok(Batch {
-                        x: x.iter().map(|t| t.index_select(0, &indices)).collect(),
+                        x: x.iter().map(|t| t.index_select(0, mine)).collect(),
                         y: y.iter().map(|t| t.index_select(0, &indices)).collect(),
-                        weights: weights.as_ref().map(|w| w.index_select(0, &indices)),
+                        weights: weights.as_ref().map(|w| w.index_select(0, mine)),
+                        local: shard.is_some(),
                     })
                 }))
             }

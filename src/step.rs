@@ -180,17 +180,34 @@ impl Model {
         sample_weight: Option<&Tensor>,
         seed: u64,
     ) -> Result<StepOutput> {
-        let rows = x[0].shape()[0];
+        let Some(comm) = self.communicator() else {
+            return self.train_step_local(x, y, sample_weight, seed);
+        };
+        let range = shard_rows(x[0].shape()[0], comm.rank(), comm.size());
+        let take = |t: &Tensor| t.slice_axis(0, range.start, range.end);
+        let xs: Vec<Tensor> = x.iter().map(take).collect();
+        self.train_step_local(&xs, y, sample_weight.map(take).as_ref(), seed)
+    }
+
+    /// The train step on this process's rows `x` (and their weights) of a batch whose targets
+    /// are all of `y`: in one process the whole batch, in data-parallel training this rank's
+    /// share (see [`shard_rows`]).
+    pub(crate) fn train_step_local(
+        &mut self,
+        x: &[Tensor],
+        y: &[Tensor],
+        sample_weight: Option<&Tensor>,
+        seed: u64,
+    ) -> Result<StepOutput> {
+        let rows = y[0].shape()[0];
         let Some(comm) = self.communicator() else {
             let mine = self.step_on_rows(x, y, sample_weight, seed, rows, true)?;
             return Ok(StepOutput { loss: mine.loss, outputs: mine.outputs, output_losses: mine.output_losses });
         };
         let (rank, range) = (comm.rank(), shard_rows(rows, comm.rank(), comm.size()));
-        let take = |t: &Tensor| t.slice_axis(0, range.start, range.end);
-        let (xs, ys): (Vec<Tensor>, Vec<Tensor>) = (x.iter().map(take).collect(), y.iter().map(take).collect());
-        let w = sample_weight.map(take);
+        let ys: Vec<Tensor> = y.iter().map(|t| t.slice_axis(0, range.start, range.end)).collect();
         let rank_seed = seed ^ (rank as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
-        let mine = self.step_on_rows(&xs, &ys, w.as_ref(), rank_seed, rows, rank == 0)?;
+        let mine = self.step_on_rows(x, &ys, sample_weight, rank_seed, rows, rank == 0)?;
         let all = gather_figures(&*comm, &mine, y.len())?;
         Ok(StepOutput { loss: all.loss, outputs: all.outputs, output_losses: all.output_losses })
     }

@@ -35,6 +35,10 @@ use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
+/// How many sent buffers the MPI thread keeps for receiving (one per gradient bucket of a
+/// typical model, and a few more).
+const SPARE_BUFFERS: usize = 8;
+
 /// A request to the MPI thread, with where its result goes.
 enum Job {
     AllReduce(Vec<f32>, Sender<Vec<f32>>),
@@ -142,13 +146,21 @@ fn serve(requests: Receiver<Job>, started: Sender<Result<(usize, usize)>>) {
     };
     let world = universe.world();
     let _ = started.send(Ok((world.rank() as usize, world.size() as usize)));
+    // Sent buffers, kept to receive later sums into (the same sizes come back every step).
+    let mut spare: Vec<Vec<f32>> = Vec::new();
     for job in requests {
         // A requester that went away (an error elsewhere) does not stop the others' jobs.
         match job {
             Job::AllReduce(values, reply) => {
-                let mut sum = vec![0.0f32; values.len()];
+                let mut sum = match spare.iter().position(|b| b.len() == values.len()) {
+                    Some(i) => spare.swap_remove(i),
+                    None => vec![0.0f32; values.len()],
+                };
                 world.all_reduce_into(&values[..], &mut sum[..], SystemOperation::sum());
                 let _ = reply.send(sum);
+                if spare.len() < SPARE_BUFFERS {
+                    spare.push(values);
+                }
             }
             Job::AllGather(values, reply) => {
                 let mut counts = vec![0 as Count; world.size() as usize];

@@ -123,6 +123,7 @@ impl GradientReducer for BucketedAllReduce {
         }
         for bucket in &mut self.buckets {
             let len = bucket.members.iter().map(|&(i, _)| sizes[i]).sum();
+            // (Every value is overwritten before the bucket is sent.)
             bucket.buffer.resize(len, 0.0);
             bucket.missing = bucket.members.len();
             bucket.pending = None;
@@ -149,6 +150,12 @@ impl GradientReducer for BucketedAllReduce {
         let start = Instant::now();
         for bucket in &mut self.buckets {
             let summed = bucket.pending.take().expect("every bucket started").wait()?;
+            if let [(index, _)] = bucket.members[..] {
+                // A bucket of one gradient becomes that gradient, without a copy.
+                let shape = grads[index].shape().to_vec();
+                grads[index] = Tensor::from_vec(summed, &shape)?;
+                continue;
+            }
             for &(index, offset) in &bucket.members {
                 let shape = grads[index].shape().to_vec();
                 grads[index] = Tensor::from_vec(summed[offset..offset + self.sizes[index]].to_vec(), &shape)?;
