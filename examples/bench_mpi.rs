@@ -18,7 +18,10 @@
 //!   after backward ([`Model::communication_wait`]), so the share of the communication hidden
 //!   behind backward is `1 - exposed / exposed_no_overlap`;
 //! - `allreduce_us`: one all-reduce of the model's 235,146 gradient values alone;
-//! - with one rank, also `train_samples_per_s_alone`: `fit` without any communicator.
+//! - with one rank, also `train_samples_per_s_alone`: `fit` without any communicator, and
+//!   `step_ms_batch{64,32,8}`: the time of one train step of one process at the batch that
+//!   each of 8, 16 and 64 hosts would get of a global batch of 512 (for the projection in
+//!   BENCHMARKS.md).
 
 use kensho::mpi::World;
 use kensho::parallel::{Communicator, DataParallel};
@@ -61,6 +64,9 @@ fn main() -> Result<()> {
         }
         if world.size() == 1 {
             record("train_samples_per_s_alone", epoch(&x, &y, None)?.0);
+            for (name, rows) in [("step_ms_batch64", 64), ("step_ms_batch32", 32), ("step_ms_batch8", 8)] {
+                record(name, step_seconds(&x, &y, rows)? * 1e3);
+            }
         }
         record("allreduce_us", allreduce_seconds(&world)? * 1e6);
     }
@@ -83,13 +89,7 @@ fn main() -> Result<()> {
 /// One epoch of `fit` on a fresh W2 model (after 5 warm-up steps): samples per second and the
 /// seconds spent waiting for all-reduces after backward.
 fn epoch(x: &Tensor, y: &Tensor, parallel: Option<(&Arc<World>, DataParallel)>) -> Result<(f64, f64)> {
-    let mut model = Sequential::new()
-        .seed(0)
-        .add(Input::new(&[784]))
-        .add(Dense::new(256).activation(Activation::Relu))
-        .add(Dense::new(128).activation(Activation::Relu))
-        .add(Dense::new(10));
-    model.compile(Adam::new(1e-3), losses::SparseCategoricalCrossentropy::from_logits(), vec![])?;
+    let mut model = w2()?;
     if let Some((world, options)) = parallel {
         model.set_data_parallel_with(world.clone(), options)?;
     }
@@ -100,6 +100,36 @@ fn epoch(x: &Tensor, y: &Tensor, parallel: Option<(&Arc<World>, DataParallel)>) 
     model.fit(x, y, options())?;
     let seconds = start.elapsed().as_secs_f64();
     Ok((SAMPLES as f64 / seconds, (model.communication_wait() - waited_before).as_secs_f64()))
+}
+
+/// The mean time of a train step of one process on batches of `rows` rows (200 steps, after
+/// 20 of warm-up).
+fn step_seconds(x: &Tensor, y: &Tensor, rows: usize) -> Result<f64> {
+    let mut model = w2()?;
+    let batch = |i: usize| (x.slice_axis(0, i * rows, (i + 1) * rows), y.slice_axis(0, i * rows, (i + 1) * rows));
+    for i in 0..20 {
+        let (bx, by) = batch(i);
+        model.train_step(&bx, &by, None, i as u64)?;
+    }
+    let start = Instant::now();
+    for i in 0..200 {
+        let (bx, by) = batch(i);
+        model.train_step(&bx, &by, None, i as u64)?;
+    }
+    Ok(start.elapsed().as_secs_f64() / 200.0)
+}
+
+/// The W2 model, compiled with Adam 1e-3.
+fn w2() -> Result<Model> {
+    let mut model = Sequential::new()
+        .seed(0)
+        .add(Input::new(&[784]))
+        .add(Dense::new(256).activation(Activation::Relu))
+        .add(Dense::new(128).activation(Activation::Relu))
+        .add(Dense::new(10))
+        .into_model();
+    model.compile(Adam::new(1e-3), losses::SparseCategoricalCrossentropy::from_logits(), vec![])?;
+    Ok(model)
 }
 
 /// The median time of one all-reduce of W2's 235,146 gradient values, over 50.

@@ -75,6 +75,11 @@ impl LogTracker {
         Ok(())
     }
 
+    /// Whether any output has metrics (which need the batch's predictions).
+    pub(crate) fn has_metrics(&self) -> bool {
+        self.metrics.iter().any(|(_, m)| !m.is_empty())
+    }
+
     /// Adds a batch's losses only (a batch whose loss is not finite leaves the metrics alone).
     pub(crate) fn add_loss(&mut self, loss: f32, per_output: &[f32], rows: usize) {
         self.loss.add(loss, rows);

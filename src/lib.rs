@@ -45,6 +45,8 @@
 //! | [`quantization`] | post-training int8 for inference: Dense and Conv2D layers in int8 | [`quantization::quantize`], [`quantization::QuantizedModel`], [`quantization::load_quantized_model`] |
 //! | [`checkpoint`] | weights and model files, PyTorch interchange | [`load_model`], [`LoadOptions`] |
 //! | `onnx` (feature `onnx`) | export to ONNX (opset 17) for ONNX Runtime, checked by `scripts/check_onnx.py` | `Model::export_onnx`, `Model::export_onnx_bytes` |
+//! | [`parallel`] | data-parallel training across processes: the communicator seam | [`Model::set_data_parallel`], [`parallel::Communicator`] |
+//! | `mpi` (feature `mpi`) | data-parallel `fit` / `evaluate` under `mpirun` | `mpi::World` |
 
 #![forbid(unsafe_code)]
 

@@ -18,7 +18,7 @@
 
 use crate::compile::LossParts;
 use crate::graph::Graph;
-use crate::parallel::gather::{gather_figures, StepFigures};
+use crate::parallel::gather::{gather_figures, sum_losses, StepFigures};
 use crate::parallel::{average_updates, shard_rows, CommunicatorSum};
 use crate::Model;
 use kensho_autograd::{GradientReady, Grads, ParamId, Tape, Var};
@@ -167,26 +167,28 @@ impl Model {
         if let Some(w) = sample_weight.filter(|w| w.shape() != [rows]) {
             return Err(Error::shape("train_step: sample_weight", format!("[{rows}], one per sample"), w.shape()));
         }
-        self.train_step_unchecked(x, y, sample_weight, seed)
+        self.train_step_unchecked(x, y, sample_weight, seed, true)
     }
 
     /// [`Model::train_step`] on a batch that `fit` has already checked. In data-parallel
-    /// training, the batch is the global one: this rank trains on its rows, and the figures
-    /// returned are the whole batch's, gathered from every rank.
+    /// training, the batch is the global one: this rank trains on its rows, and the loss
+    /// returned is the whole batch's; so are the outputs if `gather_outputs` (the metrics need
+    /// them), otherwise they are this rank's rows only.
     pub(crate) fn train_step_unchecked(
         &mut self,
         x: &[Tensor],
         y: &[Tensor],
         sample_weight: Option<&Tensor>,
         seed: u64,
+        gather_outputs: bool,
     ) -> Result<StepOutput> {
         let Some(comm) = self.communicator() else {
-            return self.train_step_local(x, y, sample_weight, seed);
+            return self.train_step_local(x, y, sample_weight, seed, gather_outputs);
         };
         let range = shard_rows(x[0].shape()[0], comm.rank(), comm.size());
         let take = |t: &Tensor| t.slice_axis(0, range.start, range.end);
         let xs: Vec<Tensor> = x.iter().map(take).collect();
-        self.train_step_local(&xs, y, sample_weight.map(take).as_ref(), seed)
+        self.train_step_local(&xs, y, sample_weight.map(take).as_ref(), seed, gather_outputs)
     }
 
     /// The train step on this process's rows `x` (and their weights) of a batch whose targets
@@ -198,6 +200,7 @@ impl Model {
         y: &[Tensor],
         sample_weight: Option<&Tensor>,
         seed: u64,
+        gather_outputs: bool,
     ) -> Result<StepOutput> {
         let rows = y[0].shape()[0];
         let Some(comm) = self.communicator() else {
@@ -208,7 +211,10 @@ impl Model {
         let ys: Vec<Tensor> = y.iter().map(|t| t.slice_axis(0, range.start, range.end)).collect();
         let rank_seed = seed ^ (rank as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
         let mine = self.step_on_rows(x, &ys, sample_weight, rank_seed, rows, rank == 0)?;
-        let all = gather_figures(&*comm, &mine, y.len())?;
+        let all = match gather_outputs {
+            true => gather_figures(&*comm, &mine, y.len())?,
+            false => sum_losses(&*comm, mine)?,
+        };
         Ok(StepOutput { loss: all.loss, outputs: all.outputs, output_losses: all.output_losses })
     }
 

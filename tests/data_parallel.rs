@@ -96,16 +96,15 @@ fn convnet() -> Sequential {
 }
 
 /// Trains `build()` for 100 steps (2 epochs of 50 batches of 16), on `comm` if given; returns
-/// the weights, the logs and the model.
+/// the weights and the logs. `options.bucket_values` of 1 also leaves the metrics out (the
+/// ranks then only sum their losses).
 fn train(build: fn() -> Sequential, comm: Option<Arc<Threads>>, options: DataParallel) -> (Vec<Tensor>, History) {
     let mut model = build();
-    model
-        .compile(
-            Adam::new(0.01),
-            losses::SparseCategoricalCrossentropy::from_logits(),
-            vec![Box::new(metrics::SparseCategoricalAccuracy::new())],
-        )
-        .unwrap();
+    let metrics: Vec<Box<dyn kensho::metrics::Metric>> = match options.bucket_values {
+        1 => Vec::new(),
+        _ => vec![Box::new(metrics::SparseCategoricalAccuracy::new())],
+    };
+    model.compile(Adam::new(0.01), losses::SparseCategoricalCrossentropy::from_logits(), metrics).unwrap();
     if let Some(comm) = comm {
         model.set_data_parallel_with(comm, options).unwrap();
     }
@@ -125,7 +124,7 @@ fn max_difference(a: &[Tensor], b: &[Tensor]) -> f32 {
 }
 
 fn two_ranks_equal_one(build: fn() -> Sequential, options: DataParallel) {
-    let (alone, alone_logs) = train(build, None, DataParallel::default());
+    let (alone, alone_logs) = train(build, None, options.clone());
     let ranks: Vec<_> = Threads::group(SIZE)
         .into_iter()
         .map(|comm| {
@@ -155,6 +154,11 @@ fn two_ranks_train_an_mlp_as_one_process() {
 fn two_ranks_train_with_small_buckets_and_without_overlap_as_one_process() {
     two_ranks_equal_one(mlp, DataParallel { bucket_values: 20, overlap_backward: true });
     two_ranks_equal_one(mlp, DataParallel { bucket_values: 20, overlap_backward: false });
+}
+
+#[test]
+fn two_ranks_without_metrics_sum_their_losses_as_one_process() {
+    two_ranks_equal_one(mlp, DataParallel { bucket_values: 1, overlap_backward: true });
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! The per-step exchange of data-parallel training and evaluation: each rank's loss share,
 //! per-output losses and outputs (its rows of the global batch) go to every rank in one
 //! all-gather, so that every rank holds the whole batch's loss and predictions and updates its
-//! metrics exactly as one process would.
+//! metrics exactly as one process would. A step without metrics only sums the losses.
 //!
 //! A rank's message is `[loss, output losses.., then per output: rank, dims.., values..]`; a
 //! rank without rows (a last batch smaller than the number of ranks) sends rank 0 for each output.
@@ -56,6 +56,15 @@ pub(crate) fn gather_figures(comm: &dyn Communicator, mine: &StepFigures, num_ou
         })
         .collect::<Result<Vec<Tensor>>>()?;
     Ok(StepFigures { loss, output_losses, outputs })
+}
+
+/// The whole batch's losses from each rank's share, in one all-reduce; the outputs stay this
+/// rank's (for a step whose predictions no metric reads).
+pub(crate) fn sum_losses(comm: &dyn Communicator, mine: StepFigures) -> Result<StepFigures> {
+    let mut message = vec![mine.loss];
+    message.extend(&mine.output_losses);
+    let summed = comm.all_reduce(message)?;
+    Ok(StepFigures { loss: summed[0], output_losses: summed[1..].to_vec(), outputs: mine.outputs })
 }
 
 /// Reads one rank's message.
