@@ -224,3 +224,27 @@ fn masking_models_are_refused() {
     let error = model.set_data_parallel(comm).unwrap_err();
     assert!(error.to_string().contains("masks"), "{error}");
 }
+
+#[test]
+fn fit_loader_on_two_ranks_trains_as_one_process() {
+    use kensho::data::{DataLoader, TensorDataset};
+    fn train_loader(comm: Option<Arc<Threads>>) -> (Vec<Tensor>, Vec<f32>) {
+        let mut model = mlp();
+        model.compile(Adam::new(0.01), losses::SparseCategoricalCrossentropy::from_logits(), vec![]).unwrap();
+        if let Some(comm) = comm {
+            model.set_data_parallel(comm).unwrap();
+        }
+        let (x, y) = data(300);
+        let loader = DataLoader::new(TensorDataset::new(x, y).unwrap(), 20).unwrap().shuffle(5).prefetch(1);
+        let history = model.fit_loader(&loader, FitOptions { epochs: 3, verbose: 0, ..Default::default() }).unwrap();
+        (model.get_weights(), history.get("loss").unwrap().to_vec())
+    }
+    let (alone, alone_loss) = train_loader(None);
+    let ranks: Vec<_> =
+        Threads::group(SIZE).into_iter().map(|comm| std::thread::spawn(move || train_loader(Some(comm)))).collect();
+    let results: Vec<_> = ranks.into_iter().map(|r| r.join().unwrap()).collect();
+    assert!(max_difference(&alone, &results[0].0) <= 1e-5);
+    for (a, b) in alone_loss.iter().zip(&results[1].1) {
+        assert!((a - b).abs() <= 1e-5, "loss {a} in one process, {b} on two ranks");
+    }
+}
