@@ -6,13 +6,13 @@
 //! its own contiguous share of each batch's rows (see [`shard_rows`]). Each rank's loss is its
 //! share of the whole batch's loss, so the sum of the ranks' gradients, one all-reduce per step,
 //! is the whole batch's gradient, and every rank makes the same optimizer step. The gradients
-//! are all-reduced in buckets started while backward is still running ([`bucketed`]). The
-//! ranks' losses and outputs are gathered after each step ([`gather`]), so every rank updates
+//! are all-reduced in buckets started while backward is still running (`bucketed.rs`). The
+//! ranks' losses and outputs are gathered after each step (`gather.rs`), so every rank updates
 //! its metrics with the whole batch and logs the global figures: callbacks see the same values
 //! everywhere (an `EarlyStopping` stops every rank on the same epoch). Only rank 0 prints and
 //! writes files ([`is_chief`]).
 //!
-//! [`crate::mpi::World`] (feature `mpi`) is the communicator on MPI; any other transport can
+//! `kensho::mpi::World` (feature `mpi`) is the communicator on MPI; any other transport can
 //! implement the trait.
 
 pub(crate) mod bucketed;
