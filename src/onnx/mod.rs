@@ -10,6 +10,9 @@
 //! channels_first (convolutions, pooling) are wrapped in Transposes. A layer that has no ONNX
 //! form is an error naming it and why, never a wrong file.
 //!
+//! [`import_onnx`] and [`import_onnx_bytes`] read such files back — and the same layers as
+//! PyTorch exports them — as a kensho model with its weights, to predict or train further.
+//!
 //! The messages are written with `prost` from structs numbered after the public `onnx.proto`
 //! schema ([`proto`]); reading them back needs nothing else.
 //!
@@ -41,7 +44,9 @@
 
 mod export;
 mod graph;
+mod import;
 mod layers;
 pub mod proto;
 
 pub use export::{IR_VERSION, OPSET};
+pub use import::{import_onnx, import_onnx_bytes};

@@ -6,6 +6,7 @@ mod attention;
 mod audio;
 mod conv_layers;
 mod core_layers;
+mod import;
 mod masks;
 mod merge;
 mod models;

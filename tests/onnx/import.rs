@@ -1,0 +1,208 @@
+//! ONNX import (`kensho::onnx::import_onnx`): kensho -> ONNX -> kensho round trips of an MLP,
+//! a convnet with batch normalization and a residual functional model (the imported model
+//! predicts what the original does, to 1e-5, and trains further), PyTorch's exports of a tiny
+//! MLP and a tiny convnet (tests/data/onnx, made by scripts/make_torch_onnx_fixtures.py)
+//! against PyTorch's outputs, and malformed files. No Python is needed.
+
+use kensho::data::datasets;
+use kensho::data::npy::read_npy;
+use kensho::layers::LayerConfig;
+use kensho::onnx::proto::ModelProto;
+use kensho::onnx::{import_onnx, import_onnx_bytes};
+use kensho::prelude::*;
+use prost::Message;
+use std::path::PathBuf;
+
+/// The largest absolute difference between `a` and `b`, which must have one shape.
+fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
+    assert_eq!(a.shape(), b.shape(), "shapes differ");
+    a.iter().zip(b.iter()).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
+
+/// Exports `model`, imports the bytes, and checks that the imported model predicts what
+/// `model` does on `inputs` (one tensor per case, batch sizes 1 and 5 at least) to 1e-5.
+fn round_trip(model: &Model, inputs: &[Tensor]) -> Model {
+    let imported = import_onnx_bytes(&model.export_onnx_bytes().unwrap()).unwrap();
+    assert_eq!(imported.input_names(), model.input_names());
+    assert_eq!(imported.output_names(), model.output_names());
+    assert_eq!(imported.name(), model.name());
+    for x in inputs {
+        let diff = max_abs_diff(&imported.predict(x).unwrap(), &model.predict(x).unwrap());
+        assert!(diff <= 1e-5, "batch {}: max abs diff {diff}", x.shape()[0]);
+    }
+    imported
+}
+
+/// The kinds of `model`'s layers, in order.
+fn kinds(model: &Model) -> Vec<&'static str> {
+    model.layers().iter().map(|l| l.kind()).collect()
+}
+
+/// Fits `model` for `epochs` and returns the first and last epoch's loss.
+fn fit_losses(model: &mut Model, x: &Tensor, y: &Tensor, epochs: usize) -> (f32, f32) {
+    model.compile(Adam::new(0.01), losses::SparseCategoricalCrossentropy::new(), vec![]).unwrap();
+    let history = model.fit(x, y, FitOptions { epochs, batch_size: 32, verbose: 0, ..Default::default() }).unwrap();
+    let loss = history.get("loss").unwrap();
+    (loss[0], loss[loss.len() - 1])
+}
+
+#[test]
+fn import_round_trip_of_a_trained_mlp_predicts_alike_and_trains_further() {
+    let (x, y) = datasets::iris();
+    let mut model = Sequential::new()
+        .seed(3)
+        .add(Input::new(&[4]))
+        .add(Dense::new(16).activation(Activation::Relu))
+        .add(Dropout::new(0.2))
+        .add(Dense::new(8).activation(Activation::Tanh))
+        .add(Dense::new(3).activation(Activation::Softmax))
+        .into_model()
+        .with_name("iris_mlp");
+    fit_losses(&mut model, &x, &y, 3);
+    let mut imported = round_trip(&model, &[x.slice_axis(0, 0, 1), x.slice_axis(0, 60, 65), x.clone()]);
+    // The activations are folded into the Dense layers; the Dropout is gone.
+    assert_eq!(kinds(&imported), ["InputLayer", "Dense", "Dense", "Dense"]);
+    let activations: Vec<Activation> = imported
+        .layers()
+        .iter()
+        .filter_map(|l| match l.config() {
+            LayerConfig::Dense(c) => Some(c.kernel.activation),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(activations, [Activation::Relu, Activation::Tanh, Activation::Softmax]);
+    let (first, last) = fit_losses(&mut imported, &x, &y, 10);
+    assert!(last < first, "the loss did not go down: {first} -> {last}");
+}
+
+#[test]
+fn import_round_trip_of_a_convnet_with_batch_norm_predicts_alike_and_trains_further() {
+    let (x, y) = datasets::digits();
+    let x = x.reshape(&[-1, 8, 8, 1]).unwrap().slice_axis(0, 0, 256);
+    let y = y.slice_axis(0, 0, 256);
+    let mut model = Sequential::new()
+        .seed(4)
+        .add(Input::new(&[8, 8, 1]))
+        .add(Conv2d::new(6, [3, 3]).padding(Padding::Same).activation(Activation::Relu))
+        .add(BatchNormalization::new())
+        .add(MaxPooling2d::new([2, 2]))
+        .add(Conv2d::new(8, [3, 3]).strides([2, 2]).padding(Padding::Same))
+        .add(AveragePooling2d::new([2, 2]))
+        .add(Flatten::new())
+        .add(Dense::new(10).activation(Activation::Softmax))
+        .into_model()
+        .with_name("digits_convnet");
+    fit_losses(&mut model, &x, &y, 2);
+    let mut imported = round_trip(&model, &[x.slice_axis(0, 0, 1), x.slice_axis(0, 10, 15)]);
+    assert_eq!(
+        kinds(&imported),
+        [
+            "InputLayer",
+            "Conv2D",
+            "BatchNormalization",
+            "MaxPooling2D",
+            "Conv2D",
+            "AveragePooling2D",
+            "Flatten",
+            "Dense"
+        ]
+    );
+    let (first, last) = fit_losses(&mut imported, &x, &y, 5);
+    assert!(last < first, "the loss did not go down: {first} -> {last}");
+}
+
+#[test]
+fn import_round_trip_of_a_residual_functional_model() {
+    let x = Input::new(&[6]).with_name("features");
+    let h = Dense::new(6).activation(Activation::Relu).on(&x).unwrap();
+    let h = Dense::new(6).on(&h).unwrap();
+    let sum = Add::new().on_all(&[&x, &h]).unwrap();
+    let joined = Concatenate::new(-1).on_all(&[&sum, &x]).unwrap();
+    let y = Dense::new(2).on(&joined).unwrap().with_name("scores");
+    let model = Model::with_seed(&[&x], &[&y], 5).unwrap().with_name("residual");
+    let mut rng = kensho::core::seeded_rng(6);
+    let cases =
+        [Tensor::rand_uniform(&[1, 6], -2.0, 2.0, &mut rng), Tensor::rand_uniform(&[5, 6], -2.0, 2.0, &mut rng)];
+    let imported = round_trip(&model, &cases);
+    assert_eq!(kinds(&imported), ["InputLayer", "Dense", "Dense", "Add", "Concatenate", "Dense"]);
+}
+
+/// The fixture `name` (`.onnx`, input `.x.npy` and PyTorch's output `.y.npy`) in tests/data/onnx.
+fn fixture(name: &str) -> (PathBuf, Tensor, Tensor) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/onnx");
+    let npy = |suffix: &str| read_npy(dir.join(format!("{name}.{suffix}.npy"))).unwrap();
+    (dir.join(format!("{name}.onnx")), npy("x"), npy("y"))
+}
+
+/// Checks `model` on `x` against PyTorch's `y`, at the whole batch and at batch size 1.
+fn assert_matches_torch(model: &Model, x: &Tensor, y: &Tensor) {
+    let diff = max_abs_diff(&model.predict(x).unwrap(), y);
+    assert!(diff <= 1e-5, "max abs diff to PyTorch {diff}");
+    let one = model.predict(&x.slice_axis(0, 2, 3)).unwrap();
+    assert!(max_abs_diff(&one, &y.slice_axis(0, 2, 3)) <= 1e-5);
+}
+
+#[test]
+fn import_of_a_pytorch_mlp_matches_pytorch() {
+    let (path, x, y) = fixture("torch_mlp");
+    let model = import_onnx(path).unwrap();
+    assert_eq!(kinds(&model), ["InputLayer", "Dense", "Dense"]);
+    assert_eq!((model.input_names(), model.output_names()), (vec!["x".to_string()], vec!["y".to_string()]));
+    assert_matches_torch(&model, &x, &y);
+}
+
+#[test]
+fn import_of_a_pytorch_convnet_takes_channels_last_inputs_and_matches_pytorch() {
+    let (path, x_nchw, y) = fixture("torch_convnet");
+    let model = import_onnx(path).unwrap();
+    // Conv2d(padding=1) is Keras' same; Conv2d(stride 2, padding=1) is not, so it reads a
+    // ZeroPadding2D.
+    assert_eq!(
+        kinds(&model),
+        ["InputLayer", "Conv2D", "BatchNormalization", "MaxPooling2D", "ZeroPadding2D", "Conv2D", "Flatten", "Dense"]
+    );
+    assert_eq!(model.input_shape().unwrap().to_string(), "[8, 8, 2]");
+    let x = x_nchw.permute(&[0, 2, 3, 1]).to_contiguous();
+    assert_matches_torch(&model, &x, &y);
+}
+
+/// A kensho MLP's ONNX model, decoded.
+fn exported_mlp() -> ModelProto {
+    let model = Sequential::new()
+        .add(Input::new(&[3]))
+        .add(Dense::new(4).activation(Activation::Relu))
+        .add(Dense::new(2))
+        .into_model();
+    ModelProto::decode(model.export_onnx_bytes().unwrap().as_slice()).unwrap()
+}
+
+#[test]
+fn import_of_truncated_bytes_is_an_error() {
+    let bytes = exported_mlp().encode_to_vec();
+    for len in [bytes.len() / 2, bytes.len() - 3] {
+        let error = import_onnx_bytes(&bytes[..len]).unwrap_err().to_string();
+        assert!(error.contains("not an ONNX model"), "{error}");
+    }
+    let missing = std::env::temp_dir().join("kensho-import-no-such-file.onnx");
+    assert!(import_onnx(&missing).unwrap_err().to_string().contains("kensho-import-no-such-file.onnx"));
+}
+
+#[test]
+fn import_of_an_unknown_op_names_the_node_and_what_is_supported() {
+    let mut onnx = exported_mlp();
+    let graph = onnx.graph.as_mut().unwrap();
+    let relu = graph.node.iter_mut().find(|n| n.op_type == "Relu").unwrap();
+    relu.op_type = "Cos".into();
+    let name = relu.name.clone();
+    let error = import_onnx_bytes(&onnx.encode_to_vec()).unwrap_err().to_string();
+    assert!(error.contains(&format!("node \"{name}\" (op Cos)")), "{error}");
+    assert!(error.contains("Gemm") && error.contains("BatchNormalization"), "{error}");
+}
+
+#[test]
+fn import_of_a_graph_without_opset_17_ops_is_an_error() {
+    let mut onnx = exported_mlp();
+    onnx.opset_import[0].version = 7;
+    let error = import_onnx_bytes(&onnx.encode_to_vec()).unwrap_err().to_string();
+    assert!(error.contains("opset"), "{error}");
+}
