@@ -67,8 +67,10 @@ fn scaled_window(options: &StftOptions) -> Vec<f64> {
     window.iter().map(|&w| (w / norm) as f64).collect()
 }
 
-/// The real and imaginary parts of the STFT of the waveform `x`, each `[batch, frames, bins]`.
-fn spectrum(g: &mut OnnxGraph, x: &str, input: &Shape, samples: usize, options: &StftOptions) -> [String; 2] {
+/// The real and imaginary parts of the STFT of the waveform `x`, each `[batch, frames, bins]`;
+/// the DFT matrices are named after `layer` (`stft.dft_real`).
+fn spectrum(g: &mut OnnxGraph, layer: &dyn Layer, x: &Value, samples: usize, options: &StftOptions) -> [String; 2] {
+    let (x, input) = (x.name.as_str(), &x.shape);
     let flat = g.ints("waveform_shape", &[0, samples as i64]);
     let signal = if input.rank() == 2 { g.op("Reshape", &[x, &flat], vec![]) } else { x.to_string() };
     let (sources, offset) = frame_sources(options, samples);
@@ -93,7 +95,7 @@ fn spectrum(g: &mut OnnxGraph, x: &str, input: &Shape, samples: usize, options: 
     };
     let (cos, sin) = (matrix(f64::cos), matrix(|a| -a.sin()));
     [("dft_real", cos), ("dft_imag", sin)].map(|(name, m)| {
-        let m = g.weight(name, &m);
+        let m = g.weight(&format!("{}.{name}", layer.name()), &m);
         g.op("MatMul", &[&frames, &m], vec![])
     })
 }
@@ -127,7 +129,7 @@ pub(crate) fn stft_spectrogram(
     if options.mode == SpectrumMode::Angle {
         return Err(unsupported(layer, "its mode angle (the phase) needs atan2, which ONNX opset 17 lacks"));
     }
-    let parts = spectrum(g, &x.name, &x.shape, n, options);
+    let parts = spectrum(g, layer, x, n, options);
     let eps = g.scalar("epsilon", EPSILON);
     let y = match options.mode {
         SpectrumMode::Real => parts[0].clone(),
@@ -136,7 +138,7 @@ pub(crate) fn stft_spectrogram(
         SpectrumMode::Psd => {
             let bins = options.bins();
             let doubled = Tensor::from_fn(&[bins], |i| if i[0] == 0 || i[0] == bins - 1 { 1.0 } else { 2.0 });
-            let doubled = g.weight("psd_factor", &doubled);
+            let doubled = g.weight(&format!("{}.psd_factor", layer.name()), &doubled);
             let p = power(g, &parts);
             g.op("Mul", &[&p, &doubled], vec![])
         }
@@ -161,7 +163,7 @@ pub(crate) fn stft_spectrogram(
 fn mel(layer: &dyn Layer, options: &MelOptions, input: &Value, g: &mut OnnxGraph) -> Result<String> {
     let n = samples(layer, &input.shape)?;
     let stft = options.stft_options();
-    let parts = spectrum(g, &input.name, &input.shape, n, &stft);
+    let parts = spectrum(g, layer, input, n, &stft);
     let mut p = power(g, &parts);
     if options.mag_exp != 2.0 {
         let exponent = g.scalar("half_mag_exp", options.mag_exp / 2.0);
@@ -170,7 +172,7 @@ fn mel(layer: &dyn Layer, options: &MelOptions, input: &Value, g: &mut OnnxGraph
     let bins = stft.bins();
     let rate = options.sampling_rate as f32;
     let bank = mel_filterbank(options.num_mel_bins, bins.max(2), rate, options.min_freq, options.upper_freq())?;
-    let bank = g.weight("mel_filterbank", &bank.slice_axis(0, 0, bins).to_contiguous());
+    let bank = g.weight(&format!("{}.mel_filterbank", layer.name()), &bank.slice_axis(0, 0, bins).to_contiguous());
     let mut y = g.op("MatMul", &[&p, &bank], vec![]);
     if options.power_to_db {
         let floor = g.scalar("min_power", options.min_power);
@@ -216,7 +218,7 @@ pub(crate) fn mfcc(
 ) -> Result<Vec<Value>> {
     let y = mel(layer, &options.mel, x, g)?;
     let matrix = dct(&Tensor::eye(options.mel.num_mel_bins), options.num_mfcc)?;
-    let matrix = g.weight("dct", &matrix);
+    let matrix = g.weight(&format!("{}.dct", layer.name()), &matrix);
     let y = g.op("MatMul", &[&y, &matrix], vec![]);
     let name = channel(g, y, expand_dims);
     Ok(vec![Value { name, shape: output.clone(), mask: None }])
