@@ -2,7 +2,7 @@
 //! a convnet with batch normalization and a residual functional model (the imported model
 //! predicts what the original does, to 1e-5, and trains further), PyTorch's exports of a tiny
 //! MLP and a tiny convnet (tests/data/onnx, made by scripts/make_torch_onnx_fixtures.py)
-//! against PyTorch's outputs, and malformed files. No Python is needed.
+//! against PyTorch's outputs and fine-tuned, and malformed files. No Python is needed.
 
 use kensho::data::datasets;
 use kensho::data::npy::read_npy;
@@ -112,19 +112,61 @@ fn import_round_trip_of_a_convnet_with_batch_norm_predicts_alike_and_trains_furt
 }
 
 #[test]
-fn import_round_trip_of_a_residual_functional_model() {
-    let x = Input::new(&[6]).with_name("features");
-    let h = Dense::new(6).activation(Activation::Relu).on(&x).unwrap();
-    let h = Dense::new(6).on(&h).unwrap();
+fn import_round_trip_of_a_residual_functional_model_predicts_alike_and_trains_further() {
+    let (data, labels) = datasets::iris();
+    let x = Input::new(&[4]).with_name("features");
+    let h = Dense::new(4).activation(Activation::Relu).on(&x).unwrap();
+    let h = Dense::new(4).on(&h).unwrap();
     let sum = Add::new().on_all(&[&x, &h]).unwrap();
     let joined = Concatenate::new(-1).on_all(&[&sum, &x]).unwrap();
-    let y = Dense::new(2).on(&joined).unwrap().with_name("scores");
-    let model = Model::with_seed(&[&x], &[&y], 5).unwrap().with_name("residual");
-    let mut rng = kensho::core::seeded_rng(6);
-    let cases =
-        [Tensor::rand_uniform(&[1, 6], -2.0, 2.0, &mut rng), Tensor::rand_uniform(&[5, 6], -2.0, 2.0, &mut rng)];
-    let imported = round_trip(&model, &cases);
+    let y = Dense::new(3).activation(Activation::Softmax).on(&joined).unwrap().with_name("species");
+    let mut model = Model::with_seed(&[&x], &[&y], 5).unwrap().with_name("residual");
+    fit_losses(&mut model, &data, &labels, 2);
+    let mut imported = round_trip(&model, &[data.slice_axis(0, 7, 8), data.slice_axis(0, 100, 105)]);
     assert_eq!(kinds(&imported), ["InputLayer", "Dense", "Dense", "Add", "Concatenate", "Dense"]);
+    let (first, last) = fit_losses(&mut imported, &data, &labels, 10);
+    assert!(last < first, "the loss did not go down: {first} -> {last}");
+}
+
+#[test]
+fn import_round_trip_of_conv1d_reshape_batch_norm_and_activation_layers() {
+    let mut model = Sequential::new()
+        .seed(7)
+        .add(Input::new(&[8, 3]))
+        .add(Conv1d::new(4, [3]).padding(Padding::Same).activation(Activation::Relu))
+        .add(MaxPooling1d::new([2]))
+        .add(Reshape::new(&[2, -1]))
+        .add(Dense::new(5))
+        .add(Flatten::new())
+        .add(BatchNormalization::new())
+        .add(ActivationLayer::new(Activation::Sigmoid))
+        .add(Dense::new(2))
+        .add(ActivationLayer::new(Activation::Softmax))
+        .into_model();
+    // Random weights everywhere (moving variances positive): every one is read back.
+    let mut rng = kensho::core::seeded_rng(8);
+    let weights: Vec<Tensor> =
+        model.get_weights().iter().map(|w| Tensor::rand_uniform(w.shape(), 0.5, 1.5, &mut rng)).collect();
+    model.set_weights(&weights).unwrap();
+    let cases =
+        [Tensor::rand_uniform(&[1, 8, 3], -2.0, 2.0, &mut rng), Tensor::rand_uniform(&[5, 8, 3], -2.0, 2.0, &mut rng)];
+    let imported = round_trip(&model, &cases);
+    // The softmax after the last Dense becomes its activation; the sigmoid after the batch
+    // norm stays a layer.
+    assert_eq!(
+        kinds(&imported),
+        [
+            "InputLayer",
+            "Conv1D",
+            "MaxPooling1D",
+            "Reshape",
+            "Dense",
+            "Flatten",
+            "BatchNormalization",
+            "Activation",
+            "Dense",
+        ]
+    );
 }
 
 /// The fixture `name` (`.onnx`, input `.x.npy` and PyTorch's output `.y.npy`) in tests/data/onnx.
@@ -166,6 +208,19 @@ fn import_of_a_pytorch_convnet_takes_channels_last_inputs_and_matches_pytorch() 
     assert_matches_torch(&model, &x, &y);
 }
 
+#[test]
+fn a_pytorch_convnet_fine_tunes_in_kensho() {
+    let (path, x_nchw, y) = fixture("torch_convnet");
+    let mut model = import_onnx(path).unwrap();
+    let x = x_nchw.permute(&[0, 2, 3, 1]).to_contiguous();
+    // Fit PyTorch's outputs shifted by one: the loss starts near 1 and must go down.
+    let target = y.add_scalar(1.0);
+    model.compile(Adam::new(0.01), losses::MeanSquaredError, vec![]).unwrap();
+    let options = FitOptions { epochs: 20, batch_size: 5, verbose: 0, ..Default::default() };
+    let loss = model.fit(&x, &target, options).unwrap().get("loss").unwrap().to_vec();
+    assert!(loss[loss.len() - 1] < 0.5 * loss[0], "the loss did not go down enough: {loss:?}");
+}
+
 /// A kensho MLP's ONNX model, decoded.
 fn exported_mlp() -> ModelProto {
     let model = Sequential::new()
@@ -185,6 +240,26 @@ fn import_of_truncated_bytes_is_an_error() {
     }
     let missing = std::env::temp_dir().join("kensho-import-no-such-file.onnx");
     assert!(import_onnx(&missing).unwrap_err().to_string().contains("kensho-import-no-such-file.onnx"));
+}
+
+#[test]
+fn import_of_corrupted_bytes_never_panics() {
+    // Every prefix of a small file, and byte changes all over both PyTorch fixtures: each
+    // imports or gives an error, never a panic.
+    let bytes = exported_mlp().encode_to_vec();
+    for len in 0..bytes.len() {
+        let _ = import_onnx_bytes(&bytes[..len]);
+    }
+    for name in ["torch_mlp", "torch_convnet"] {
+        let bytes = std::fs::read(fixture(name).0).unwrap();
+        for at in (0..bytes.len()).step_by(7) {
+            for value in [0x00, 0xff, bytes[at] ^ 0x55] {
+                let mut changed = bytes.clone();
+                changed[at] = value;
+                let _ = import_onnx_bytes(&changed);
+            }
+        }
+    }
 }
 
 #[test]

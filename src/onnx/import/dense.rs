@@ -31,7 +31,7 @@ fn softmax_on_last_axis(node: &NodeProto, x: &Sym) -> bool {
     let axis = if axis < 0 { axis + rank } else { axis };
     match &x.layout {
         // Every feature of a flat value, in any order.
-        Layout::Rows(_) => axis == 1,
+        Layout::Flat { .. } => axis == 1,
         layout => usize::try_from(axis).ok().and_then(|a| layout.kensho_axis(a)) == Some(rank as usize - 1),
     }
 }
@@ -137,8 +137,13 @@ impl Importer<'_> {
     /// A Dense layer on `x` with `kernel` (`[in, units]`, reading the ONNX value's features)
     /// and `bias`, whose result is the ONNX value `out` (or the activation folded after it).
     fn dense(&mut self, node: &NodeProto, x: Sym, kernel: Tensor, bias: Option<Tensor>, out: &str) -> Result<()> {
-        if !matches!(x.layout, Layout::Rows(_)) && !x.layout.is_natural() {
+        if !matches!(x.layout, Layout::Flat { .. }) && !x.layout.is_natural() {
             return Err(unsupported(node, "its input is channels_first (transpose it back to channels_last first)"));
+        }
+        let features = x.t.shape().last();
+        if features != Some(kernel.shape()[0]) {
+            let seen = format!("a weight of shape {:?} for inputs of per-sample shape {}", kernel.shape(), x.t.shape());
+            return Err(unsupported(node, &seen));
         }
         let kernel = x.layout.kensho_rows(&kernel);
         let activation = self.fold_activation(out);

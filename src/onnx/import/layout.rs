@@ -2,7 +2,7 @@
 //! kensho value that holds it. kensho keeps every value channels_last; a channels_first ONNX
 //! value (the input of a `Conv`, or a PyTorch model's image input) is the kensho value with
 //! its axes permuted, and a channels_first value flattened is the kensho value flattened with
-//! its features in another order.
+//! its features in another order (worked out when a Dense reads them).
 
 use kensho_core::Tensor;
 
@@ -12,9 +12,15 @@ pub(super) enum Layout {
     /// The kensho value with its axes (batch included) permuted: ONNX axis `i` is kensho axis
     /// `perm[i]`. The identity is kensho's own layout.
     Axes(Vec<usize>),
-    /// A flat `[batch, n]` value whose feature `j` is feature `rows[j]` of the kensho value
-    /// (a channels_first tensor flattened in C·H·W order, where kensho flattens H·W·C).
-    Rows(Vec<usize>),
+    /// A flat `[batch, n]` value: the view `Axes(perm)` of a kensho value of per-sample sizes
+    /// `dims`, flattened in ONNX's (C) order, where kensho flattens the value in its own order
+    /// (a channels_first tensor flattened C·H·W, where kensho flattens H·W·C).
+    Flat {
+        /// The view that was flattened.
+        perm: Vec<usize>,
+        /// The kensho value's per-sample sizes before flattening.
+        dims: Vec<usize>,
+    },
 }
 
 impl Layout {
@@ -50,17 +56,24 @@ impl Layout {
     pub(super) fn kensho_axis(&self, axis: usize) -> Option<usize> {
         match self {
             Layout::Axes(perm) => perm.get(axis).copied(),
-            Layout::Rows(_) => (axis == 0).then_some(0),
+            Layout::Flat { .. } => (axis == 0).then_some(0),
         }
     }
 
     /// The layout of the ONNX value flattened to `[batch, n]` (ONNX's C order), when the
     /// kensho value, of per-sample `dims`, is flattened in its own order.
     pub(super) fn flattened(&self, dims: &[usize]) -> Layout {
-        let Layout::Axes(perm) = self else { return self.clone() };
-        if self.is_natural() {
-            return Layout::natural(2);
+        match self {
+            Layout::Axes(perm) if !self.is_natural() => Layout::Flat { perm: perm.clone(), dims: dims.to_vec() },
+            Layout::Axes(_) => Layout::natural(2),
+            flat => flat.clone(),
         }
+    }
+
+    /// For a flat value: the kensho feature that each ONNX feature is, in order (`None` for
+    /// an unflattened value).
+    fn rows(&self) -> Option<Vec<usize>> {
+        let Layout::Flat { perm, dims } = self else { return None };
         // kensho's strides per sample, and the ONNX per-sample axes as kensho axes.
         let mut strides = vec![1; dims.len()];
         for k in (0..dims.len().saturating_sub(1)).rev() {
@@ -76,13 +89,14 @@ impl Layout {
             index[pos] += 1;
             index[pos + 1..].iter_mut().for_each(|i| *i = 0);
         }
-        Layout::Rows(rows)
+        Some(rows)
     }
 
     /// A kernel `[n, units]` that reads this (flat) value's features, with its rows moved to
-    /// read the kensho value's features instead (unchanged for kensho's own layout).
+    /// read the kensho value's features instead (unchanged for kensho's own layout). The
+    /// caller checks that `n` is the number of features.
     pub(super) fn kensho_rows(&self, kernel: &Tensor) -> Tensor {
-        let Layout::Rows(rows) = self else { return kernel.clone() };
+        let Some(rows) = self.rows() else { return kernel.clone() };
         let mut source = vec![0; rows.len()];
         for (j, &k) in rows.iter().enumerate() {
             source[k] = j;
@@ -106,17 +120,20 @@ mod tests {
     #[test]
     fn flattening_channels_first_lists_kensho_features_in_chw_order() {
         // kensho holds [h=2, w=3, c=2] (HWC): feature (h, w, c) at 6h + 2w + c.
-        let rows = Layout::channels_first(4).flattened(&[2, 3, 2]);
+        let rows = Layout::channels_first(4).flattened(&[2, 3, 2]).rows().unwrap();
         let expected: Vec<usize> =
             (0..2).flat_map(|c| (0..2).flat_map(move |h| (0..3).map(move |w| 6 * h + 2 * w + c))).collect();
-        assert_eq!(rows, Layout::Rows(expected));
+        assert_eq!(rows, expected);
+        assert_eq!(Layout::natural(4).flattened(&[2, 3, 2]), Layout::natural(2));
     }
 
     #[test]
     fn kernel_rows_follow_the_features() {
-        let layout = Layout::Rows(vec![2, 0, 1]);
-        let kernel = Tensor::from_vec(vec![0.0, 1.0, 10.0, 11.0, 20.0, 21.0], &[3, 2]).unwrap();
-        // ONNX row j reads kensho feature rows[j], so kensho row rows[j] is ONNX row j.
-        assert_eq!(layout.kensho_rows(&kernel).to_vec(), [10.0, 11.0, 20.0, 21.0, 0.0, 1.0]);
+        // A [3 (w), 2 (c)] kensho value seen as [c, w] and flattened: ONNX feature j = 3c + w
+        // is kensho feature 2w + c, so ONNX rows (c0w0, c0w1, c0w2, c1w0, ..) land at kensho
+        // rows 0, 2, 4, 1, 3, 5.
+        let layout = Layout::channels_first(3).flattened(&[3, 2]);
+        let kernel = Tensor::from_vec((0..6).map(|v| v as f32).collect(), &[6, 1]).unwrap();
+        assert_eq!(layout.kensho_rows(&kernel).to_vec(), [0.0, 3.0, 1.0, 4.0, 2.0, 5.0]);
     }
 }

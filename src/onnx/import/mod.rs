@@ -117,6 +117,10 @@ fn import_model(bytes: &[u8], source: &str) -> Result<Model> {
     for v in &graph.output {
         im.add_output(&v.name);
     }
+    // Every node has a first output (the walk reads `output[0]`).
+    if let Some(node) = graph.node.iter().find(|n| n.output.first().is_none_or(String::is_empty)) {
+        return Err(unsupported(node, "a node without an output"));
+    }
     for i in 0..graph.node.len() {
         import_node(&mut im, i)?;
     }
@@ -155,6 +159,10 @@ fn graph_input(v: &ValueInfoProto, nodes: &[crate::onnx::proto::NodeProto]) -> R
     if dims.len() < 2 {
         return Err(Error::invalid(what(), format!("rank {}", dims.len()), "a batch axis and at least one more"));
     }
+    if dims[1..].iter().flatten().try_fold(1usize, |n, &d| n.checked_mul(d)).is_none_or(|n| n > isize::MAX as usize / 4)
+    {
+        return Err(Error::invalid(what(), format!("{dims:?}"), "a per-sample size that fits in memory"));
+    }
     let rank = dims.len();
     let read_channels_first =
         nodes.iter().any(|n| CHANNELS_FIRST_READERS.contains(&n.op_type.as_str()) && n.input.first() == Some(&v.name));
@@ -171,9 +179,6 @@ fn import_node(im: &mut Importer<'_>, i: usize) -> Result<()> {
     let node = &im.nodes[i];
     if !node.domain.is_empty() && node.domain != "ai.onnx" {
         return Err(unsupported(node, &format!("the operator domain \"{}\"", node.domain)));
-    }
-    if node.output.first().is_none_or(String::is_empty) {
-        return Err(unsupported(node, "a node without an output"));
     }
     if im.is_fused(i) {
         return im.alias(node);
@@ -207,7 +212,7 @@ fn graph_output(im: &mut Importer<'_>, name: &str, inputs: &[SymbolicTensor]) ->
     let Some(sym) = im.get(name).cloned() else {
         return Err(Error::invalid(what(), "a value no node computes", "the output of a node or a graph input"));
     };
-    if matches!(sym.layout, Layout::Rows(_)) {
+    if matches!(sym.layout, Layout::Flat { .. }) {
         return Err(Error::invalid(
             what(),
             "a flattened channels_first value",

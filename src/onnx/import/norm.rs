@@ -24,8 +24,9 @@ impl Importer<'_> {
         }
         let x = self.value(node, 0)?;
         let [gamma, beta, mean, variance] = [1, 2, 3, 4].map(|k| self.weight_input(node, k));
-        let axis = self.feature_axis(node, &x, 1)?;
-        let weights = vec![("gamma", gamma?), ("beta", beta?), ("moving_mean", mean?), ("moving_variance", variance?)];
+        let (gamma, beta, mean, variance) = (gamma?, beta?, mean?, variance?);
+        let axis = self.feature_axis(node, &x, 1, &[&gamma, &beta, &mean, &variance])?;
+        let weights = vec![("gamma", gamma), ("beta", beta), ("moving_mean", mean), ("moving_variance", variance)];
         let layer = BatchNormalization::new().axis(axis).epsilon(attr_float(node, "epsilon", 1e-5));
         let t = self.call(Box::new(layer), &[&x.t], Some(&node.input[1]), weights)?;
         self.set(&node.output[0], Sym { t, layout: x.layout });
@@ -68,7 +69,7 @@ impl Importer<'_> {
             None => None,
         };
         let rank = x.t.shape().rank() + 1;
-        let axis = self.feature_axis(node, &x, rank.saturating_sub(mean.ndim()))?;
+        let axis = self.feature_axis(node, &x, rank.saturating_sub(mean.ndim()), &[&mean])?;
         let channels = mean.len();
         let flat = |t: Tensor| t.reshape_to(&[channels]);
         let gamma = flat(scale).mul_scalar((1.0 + CHAIN_EPSILON).sqrt());
@@ -81,13 +82,22 @@ impl Importer<'_> {
         Ok(())
     }
 
-    /// The kensho feature axis (Keras' `axis`, `-1` for the last) of ONNX axis `axis` of `x`.
-    fn feature_axis(&self, node: &NodeProto, x: &Sym, axis: usize) -> Result<i64> {
+    /// The kensho feature axis (Keras' `axis`, `-1` for the last) of ONNX axis `axis` of `x`,
+    /// whose size must be the number of values of each of `stats`.
+    fn feature_axis(&self, node: &NodeProto, x: &Sym, axis: usize, stats: &[&Tensor]) -> Result<i64> {
         let rank = x.t.shape().rank() + 1;
+        let size = |k: usize| x.t.shape().dims()[k - 1];
         match x.layout.kensho_axis(axis) {
+            Some(k) if k > 0 && stats.iter().any(|s| size(k) != Some(s.len())) => {
+                let lens: Vec<usize> = stats.iter().map(|s| s.len()).collect();
+                Err(unsupported(
+                    node,
+                    &format!("statistics of {lens:?} values for a feature axis of size {:?}", size(k)),
+                ))
+            }
             Some(k) if k == rank - 1 => Ok(-1),
             Some(k) if k > 0 => Ok(k as i64),
-            _ if matches!(x.layout, Layout::Rows(_)) => {
+            _ if matches!(x.layout, Layout::Flat { .. }) => {
                 Err(unsupported(node, "a normalization of a flattened channels_first value"))
             }
             _ => Err(unsupported(node, &format!("a normalization over axis {axis} of an input of rank {rank}"))),

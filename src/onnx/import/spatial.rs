@@ -25,7 +25,11 @@ struct Window {
 fn sizes(node: &NodeProto, what: &str, n: usize, default: usize) -> Result<Vec<usize>> {
     let Some(values) = attr_ints(node, what) else { return Ok(vec![default; n]) };
     let sizes: Option<Vec<usize>> = values.iter().map(|&v| usize::try_from(v).ok()).collect();
-    sizes.filter(|s| s.len() == n).ok_or_else(|| unsupported(node, &format!("{what} {values:?} for {n} spatial axes")))
+    // Pads may be 0; kernel sizes, strides and dilations may not.
+    let least = usize::from(what != "pads");
+    sizes
+        .filter(|s| s.len() == n && s.iter().all(|&v| v >= least))
+        .ok_or_else(|| unsupported(node, &format!("{what} {values:?} for {n} spatial axes")))
 }
 
 impl Window {
@@ -33,7 +37,7 @@ impl Window {
     /// does not say).
     fn of(node: &NodeProto, n: usize, kernel: Option<Vec<usize>>) -> Result<Window> {
         let kernel = match (attr_ints(node, "kernel_shape"), kernel) {
-            (None, Some(k)) => k,
+            (None, Some(k)) if k.iter().all(|&k| k > 0) => k,
             _ => sizes(node, "kernel_shape", n, 1)?,
         };
         let pads = match attr_string(node, "auto_pad").as_deref() {
@@ -84,6 +88,11 @@ impl Importer<'_> {
         let window = Window::of(node, n, Some(w.shape()[2..].to_vec()))?;
         let bias = self.float_input(node, 2)?;
         let groups = usize::try_from(attr_int(node, "group", 1)).unwrap_or(0);
+        let channels = x.t.shape().last();
+        if groups == 0 || channels != Some(w.shape()[1] * groups) {
+            let seen = format!("a weight of shape {:?} in {groups} groups for {channels:?} input channels", w.shape());
+            return Err(unsupported(node, &seen));
+        }
         let activation = self.fold_activation(&node.output[0]);
         let mut config = ConvConfig {
             name: String::new(),
