@@ -1,7 +1,8 @@
 //! Benchmark harness: runs the workloads of the shared `WORKLOADS.md` (W1 gemm, W2 mlp, W3 cnn,
 //! W4 tiny, W5 lstm) and prints one JSON object per line per figure on stdout, nothing else.
 //!
-//! Run: `cargo run --release --example bench -- <W1|W2|W3|W4|W5|W6|all> --threads <N>`
+//! Run: `cargo run --release --example bench -- <W1|W2|W3|W4|W5|W6|Q|F|all> --threads <N>`
+//! (workload O needs the `onnx` feature: `cargo run --release --features onnx --example bench -- O`)
 //!
 //! Rules (same as the peers in `peers/bench.py`): data is synthetic, drawn once from a fixed seed
 //! before any timing (inputs uniform in [0,1), labels uniform over the classes); every figure is
@@ -34,6 +35,13 @@
 //!   repetition; `int8_speedup` is each repetition's ratio.
 //! - F (issue 19, audio features): `mel_clips_per_s` = log-mel spectrograms per second of
 //!   1-second 8 kHz clips (window 200, hop 80, FFT 256, 40 bands), batches of 64 clips.
+//! - O (issue 20, ONNX; feature `onnx`): `predict_samples_per_s_kensho` and
+//!   `predict_samples_per_s_onnxruntime` of Q's two models and inputs at batch 128: kensho's
+//!   `predict_batched`, and the model exported to ONNX and run by ONNX Runtime (CPU, `--threads`
+//!   intra-op threads, sequential, all graph optimizations) through `scripts/bench_onnx_runtime.py`
+//!   under the python named by `KENSHO_PYTHON` (default `python3`), the two alternating within each
+//!   repetition; `onnxruntime_vs_kensho_percent` is each repetition's ratio, and the ONNX Runtime
+//!   line carries its version and the largest difference of its outputs from kensho's.
 //!
 //! Bad arguments print a usage message on stderr and exit with code 2.
 
@@ -44,8 +52,13 @@ use serde_json::{json, Value};
 use std::hint::black_box;
 use std::time::Instant;
 
-const USAGE: &str = "usage: bench <W1|W2|W3|W4|W5|W6|Q|F|all> [--threads N] [--reps R] [--deterministic]
+#[cfg(feature = "onnx")]
+#[path = "bench/onnx_runtime.rs"]
+mod onnx_runtime;
+
+const USAGE: &str = "usage: bench <W1|W2|W3|W4|W5|W6|Q|F|O|all> [--threads N] [--reps R] [--deterministic]
   runs the workloads of WORKLOADS.md and prints one JSON object per figure on stdout
+  (O, ONNX Runtime beside kensho, needs --features onnx and KENSHO_PYTHON or python3 with onnxruntime)
   --threads N           kernel threads (kensho::set_num_threads), default 1
   --reps R              repetitions per figure, median reported (default 3)
   --deterministic       kensho::set_deterministic(true): weights independent of the thread count";
@@ -95,6 +108,12 @@ fn parse_args() -> Args {
                     "W6" => vec!["W6"],
                     "Q" => vec!["Q"],
                     "F" => vec!["F"],
+                    #[cfg(feature = "onnx")]
+                    "O" => vec!["O"],
+                    #[cfg(not(feature = "onnx"))]
+                    "O" => usage_exit(
+                        "workload O needs the onnx feature (cargo run --release --features onnx --example bench -- O)",
+                    ),
                     "ALL" => vec!["W1", "W2", "W3", "W4", "W5", "W6", "Q"],
                     _ => usage_exit(&format!("unknown workload {s:?}")),
                 })
@@ -469,11 +488,17 @@ fn predict_rate(predict: impl Fn(&Tensor) -> Result<Tensor>, x: &Tensor) -> Resu
     Ok(x.shape()[0] as f64 * calls as f64 / secs)
 }
 
-fn q(threads: usize, reps: usize) -> Result<()> {
+/// The models and inputs whose inference Q and O time: the W2 MLP on 10,000 rows and the W3
+/// convnet on 2,000 images, untrained (the weights do not change the work).
+fn predict_workloads() -> Result<[(&'static str, Model, Tensor); 2]> {
     let (w2_x, _) = synthetic(10_000, 784, 10, 43);
     let (w3_x, _) = synthetic(2_000, 28 * 28, 10, 44);
     let w3_x = w3_x.reshape_to(&[2_000, 28, 28, 1]);
-    for (name, model, x) in [("W2", w2_model(Api::Sequential)?, w2_x), ("W3", w3_model()?.into_model(), w3_x)] {
+    Ok([("W2", w2_model(Api::Sequential)?, w2_x), ("W3", w3_model()?.into_model(), w3_x)])
+}
+
+fn q(threads: usize, reps: usize) -> Result<()> {
+    for (name, model, x) in predict_workloads()? {
         let quantized = kensho::quantization::quantize(&model, x.slice_axis(0, 0, 512))?;
         let (mut float, mut int8, mut speedup) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..reps {
@@ -530,7 +555,9 @@ fn main() {
             "W6" => w6(threads, args.reps),
             "Q" => q(threads, args.reps),
             "F" => f(threads, args.reps),
-            _ => unreachable!("parse_args accepts only W1..W6, Q and F"),
+            #[cfg(feature = "onnx")]
+            "O" => onnx_runtime::o(threads, args.reps),
+            _ => unreachable!("parse_args accepts only W1..W6, Q, F and (with the onnx feature) O"),
         };
         if let Err(e) = result {
             eprintln!("bench: {w} failed: {e}");
