@@ -69,6 +69,24 @@ def main() -> None:
     )
     export("torch_convnet", convnet, torch.randn(5, 2, 8, 8))
 
+    # AvgPool -> Conv -> BatchNorm -> ReLU -> global average pool (AdaptiveAvgPool2d(1)) ->
+    # Flatten -> Linear -> Softmax over the features.
+    bn = nn.BatchNorm2d(6)
+    randomize_batch_norm(bn)
+    pooled = nn.Sequential(
+        nn.Conv2d(3, 4, 3, padding=1),
+        nn.ReLU(),
+        nn.AvgPool2d(2),
+        nn.Conv2d(4, 6, 3, padding=1),
+        bn,
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(6, 3),
+        nn.Softmax(dim=1),
+    )
+    export("torch_pooled", pooled, torch.randn(5, 3, 6, 6))
+
 
 if __name__ == "__main__":
     main()

@@ -28,6 +28,7 @@ fn round_trip(model: &Model, inputs: &[Tensor]) -> Model {
     assert_eq!(imported.name(), model.name());
     for x in inputs {
         let diff = max_abs_diff(&imported.predict(x).unwrap(), &model.predict(x).unwrap());
+        println!("{}: batch {}, max abs diff {diff:e}", model.name(), x.shape()[0]);
         assert!(diff <= 1e-5, "batch {}: max abs diff {diff}", x.shape()[0]);
     }
     imported
@@ -169,6 +170,30 @@ fn import_round_trip_of_conv1d_reshape_batch_norm_and_activation_layers() {
     );
 }
 
+#[test]
+fn import_round_trip_of_global_poolings_and_a_softmax_conv() {
+    let x = Input::new(&[6, 6, 2]).with_name("image");
+    let h = Conv2d::new(4, [3, 3]).activation(Activation::Softmax).on(&x).unwrap();
+    let mean = GlobalAveragePooling2d::new().on(&h).unwrap();
+    let max = GlobalMaxPooling2d::new().keepdims(true).on(&h).unwrap();
+    let max = Flatten::new().on(&max).unwrap();
+    let joined = Concatenate::new(-1).on_all(&[&mean, &max]).unwrap();
+    let y = Dense::new(3).on(&joined).unwrap();
+    let model = Model::with_seed(&[&x], &[&y], 10).unwrap();
+    let mut rng = kensho::core::seeded_rng(11);
+    let cases = [
+        Tensor::rand_uniform(&[1, 6, 6, 2], -2.0, 2.0, &mut rng),
+        Tensor::rand_uniform(&[5, 6, 6, 2], -2.0, 2.0, &mut rng),
+    ];
+    let imported = round_trip(&model, &cases);
+    assert_eq!(
+        kinds(&imported),
+        ["InputLayer", "Conv2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D", "Flatten", "Concatenate", "Dense"]
+    );
+    let conv = imported.layers()[1].config();
+    assert!(matches!(&conv, LayerConfig::Conv2D(c) if c.kernel.activation == Activation::Softmax), "{conv:?}");
+}
+
 /// The fixture `name` (`.onnx`, input `.x.npy` and PyTorch's output `.y.npy`) in tests/data/onnx.
 fn fixture(name: &str) -> (PathBuf, Tensor, Tensor) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/onnx");
@@ -179,6 +204,7 @@ fn fixture(name: &str) -> (PathBuf, Tensor, Tensor) {
 /// Checks `model` on `x` against PyTorch's `y`, at the whole batch and at batch size 1.
 fn assert_matches_torch(model: &Model, x: &Tensor, y: &Tensor) {
     let diff = max_abs_diff(&model.predict(x).unwrap(), y);
+    println!("{}: batch {}, max abs diff to PyTorch {diff:e}", model.name(), x.shape()[0]);
     assert!(diff <= 1e-5, "max abs diff to PyTorch {diff}");
     let one = model.predict(&x.slice_axis(0, 2, 3)).unwrap();
     assert!(max_abs_diff(&one, &y.slice_axis(0, 2, 3)) <= 1e-5);
@@ -204,6 +230,20 @@ fn import_of_a_pytorch_convnet_takes_channels_last_inputs_and_matches_pytorch() 
         ["InputLayer", "Conv2D", "BatchNormalization", "MaxPooling2D", "ZeroPadding2D", "Conv2D", "Flatten", "Dense"]
     );
     assert_eq!(model.input_shape().unwrap().to_string(), "[8, 8, 2]");
+    let x = x_nchw.permute(&[0, 2, 3, 1]).to_contiguous();
+    assert_matches_torch(&model, &x, &y);
+}
+
+#[test]
+fn import_of_a_pytorch_convnet_with_global_pooling_matches_pytorch() {
+    let (path, x_nchw, y) = fixture("torch_pooled");
+    let model = import_onnx(path).unwrap();
+    // PyTorch folds the BatchNorm after the second Conv into it; the Softmax over dim 1 is
+    // the last Dense's activation.
+    assert_eq!(
+        kinds(&model),
+        ["InputLayer", "Conv2D", "AveragePooling2D", "Conv2D", "GlobalAveragePooling2D", "Flatten", "Dense"]
+    );
     let x = x_nchw.permute(&[0, 2, 3, 1]).to_contiguous();
     assert_matches_torch(&model, &x, &y);
 }

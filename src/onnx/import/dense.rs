@@ -4,7 +4,7 @@
 //! [`ActivationLayer`].
 
 use super::layout::Layout;
-use super::tensors::{attr_float, attr_int};
+use super::tensors::{attr_float, attr_int, attr_ints};
 use super::walk::{unsupported, Importer, Sym};
 use crate::onnx::proto::NodeProto;
 use kensho_core::{Result, Tensor};
@@ -24,32 +24,37 @@ pub(super) fn elementwise_activation(node: &NodeProto) -> Option<Activation> {
     })
 }
 
-/// Whether the Softmax `node` on `x` is kensho's softmax over the last axis.
-fn softmax_on_last_axis(node: &NodeProto, x: &Sym) -> bool {
-    let rank = x.t.shape().rank() as i64 + 1;
+/// Whether the Softmax `node`, on a value of rank `rank` (batch included) laid out as
+/// `layout`, is kensho's softmax over the last axis.
+fn softmax_on_last_axis(node: &NodeProto, layout: &Layout, rank: usize) -> bool {
     let axis = attr_int(node, "axis", -1);
-    let axis = if axis < 0 { axis + rank } else { axis };
-    match &x.layout {
+    let axis = if axis < 0 { axis + rank as i64 } else { axis };
+    match layout {
         // Every feature of a flat value, in any order.
         Layout::Flat { .. } => axis == 1,
-        layout => usize::try_from(axis).ok().and_then(|a| layout.kensho_axis(a)) == Some(rank as usize - 1),
+        layout => usize::try_from(axis).ok().and_then(|a| layout.kensho_axis(a)) == Some(rank - 1),
     }
 }
 
 impl Importer<'_> {
-    /// The activation after `value` to fold into the layer computing it: the node reading it
-    /// (through `Transpose`s), if it is its only reader and an elementwise activation, or a
-    /// Softmax over the last axis read directly from kensho's layout. That node is then fused.
-    pub(super) fn fold_activation(&mut self, value: &str) -> Activation {
+    /// The activation after `value` (of rank `rank`, laid out as `layout`) to fold into the
+    /// layer computing it: the node reading it (through `Transpose`s), if it is its only
+    /// reader and an elementwise activation or a softmax over kensho's last axis. That node
+    /// is then fused.
+    pub(super) fn fold_activation(&mut self, value: &str, mut layout: Layout, rank: usize) -> Activation {
         let mut name = value.to_string();
-        let mut direct = true;
         while let Some((i, node)) = self.only_consumer(&name) {
             if node.op_type == "Transpose" {
+                let perm = attr_ints(node, "perm").unwrap_or_default();
+                let perm: Vec<usize> = perm.iter().map(|&a| usize::try_from(a).unwrap_or(rank)).collect();
+                match layout.transposed(&perm) {
+                    Some(l) => layout = l,
+                    None => break,
+                }
                 name = node.output[0].clone();
-                direct = false;
                 continue;
             }
-            let softmax = direct && node.op_type == "Softmax" && attr_int(node, "axis", -1) == -1;
+            let softmax = node.op_type == "Softmax" && softmax_on_last_axis(node, &layout, rank);
             let activation = if softmax { Some(Activation::Softmax) } else { elementwise_activation(node) };
             if let Some(a) = activation {
                 self.fuse(i);
@@ -65,7 +70,9 @@ impl Importer<'_> {
         let x = self.value(node, 0)?;
         let activation = match elementwise_activation(node) {
             Some(a) => a,
-            None if node.op_type == "Softmax" && softmax_on_last_axis(node, &x) => Activation::Softmax,
+            None if node.op_type == "Softmax" && softmax_on_last_axis(node, &x.layout, x.t.shape().rank() + 1) => {
+                Activation::Softmax
+            }
             None if node.op_type == "Softmax" => {
                 return Err(unsupported(node, "a softmax over another axis than kensho's last (features) axis"))
             }
@@ -146,11 +153,11 @@ impl Importer<'_> {
             return Err(unsupported(node, &seen));
         }
         let kernel = x.layout.kensho_rows(&kernel);
-        let activation = self.fold_activation(out);
+        let rank = x.t.shape().rank() + 1;
+        let activation = self.fold_activation(out, Layout::natural(rank), rank);
         let layer = Dense::new(kernel.shape()[1]).activation(activation).use_bias(bias.is_some());
         let weights = std::iter::once(("kernel", kernel)).chain(bias.map(|b| ("bias", b))).collect();
         let t = self.call(Box::new(layer), &[&x.t], Some(&node.input[1]), weights)?;
-        let rank = t.shape().rank() + 1;
         self.set(&node.output[0], Sym { t, layout: Layout::natural(rank) });
         Ok(())
     }

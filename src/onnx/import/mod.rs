@@ -30,10 +30,11 @@ const CHANNELS_FIRST_READERS: [&str; 4] = ["Conv", "MaxPool", "AveragePool", "Ba
 ///
 /// # What is read
 /// The graphs kensho's own export writes for Dense, Activation, Flatten, Reshape,
-/// Conv1D/2D, Max/AveragePooling1D/2D, BatchNormalization, Add and Concatenate (with the
-/// Dropouts gone), and the same layers as PyTorch's `torch.onnx.export` writes them (opset
-/// 13 to 21): `Gemm` (any `transB`), `Relu` and the other activations, `Flatten`, and `Conv`,
-/// `MaxPool`, `AveragePool`, `BatchNormalization` in NCHW. An activation right after a
+/// Conv1D/2D, Max/AveragePooling1D/2D, the global poolings, BatchNormalization and the merges
+/// (`Add` ... `Concatenate`; with the Dropouts gone), and the same layers as PyTorch's
+/// `torch.onnx.export` writes them (opset 13 to 21): `Gemm` (any `transB`), `Relu` and the
+/// other activations, `Flatten`, and `Conv`, `MaxPool`, `AveragePool`,
+/// `GlobalAveragePool` (`AdaptiveAvgPool2d(1)`), `BatchNormalization` in NCHW. An activation right after a
 /// Dense or convolution becomes its `activation`; the `Add` of a bias after a `MatMul`
 /// becomes the Dense's bias. Any other node is an error naming it (op type and name) and
 /// listing what is supported.
@@ -194,6 +195,7 @@ fn import_node(im: &mut Importer<'_>, i: usize) -> Result<()> {
         "Gemm" => im.gemm(node),
         "Conv" => im.conv(node),
         "MaxPool" | "AveragePool" => im.pool(node),
+        "GlobalAveragePool" | "GlobalMaxPool" | "ReduceMean" | "ReduceMax" => im.global_pool(node),
         "BatchNormalization" => im.batch_norm(node),
         "Sub" if second_is_const => im.batch_norm_chain(node),
         "Add" | "Sub" | "Mul" if second_is_const => {

@@ -1,6 +1,7 @@
-//! Convolutions and pooling: ONNX `Conv`, `MaxPool` and `AveragePool` (channels_first) on the
-//! channels_first view of a kensho value become Conv1D/2D and Max/AveragePooling1D/2D on the
-//! channels_last value itself. ONNX's explicit pads become Keras' `valid` (none) or `same`
+//! Convolutions and pooling: ONNX `Conv`, `MaxPool`, `AveragePool` and the global pools
+//! (channels_first) on the channels_first view of a kensho value become Conv1D/2D,
+//! Max/AveragePooling1D/2D and GlobalMax/AveragePooling1D/2D on the channels_last value
+//! itself (as do `ReduceMean` / `ReduceMax` over its spatial axes). ONNX's explicit pads become Keras' `valid` (none) or `same`
 //! (TensorFlow's split, the smaller half first); other pads of a 2-D convolution become a
 //! ZeroPadding2D before it.
 
@@ -10,7 +11,7 @@ use super::walk::{unsupported, Importer, Sym};
 use crate::onnx::layers::conv::window_pads;
 use crate::onnx::proto::NodeProto;
 use kensho_core::{Padding, Result};
-use kensho_layers::{ConvConfig, KernelOptions, Layer, LayerConfig, PoolConfig, ZeroPadding2d};
+use kensho_layers::{ConvConfig, GlobalPoolConfig, KernelOptions, Layer, LayerConfig, PoolConfig, ZeroPadding2d};
 
 /// The window options of a Conv or pooling node: kernel, strides, dilations and pads.
 struct Window {
@@ -93,7 +94,7 @@ impl Importer<'_> {
             let seen = format!("a weight of shape {:?} in {groups} groups for {channels:?} input channels", w.shape());
             return Err(unsupported(node, &seen));
         }
-        let activation = self.fold_activation(&node.output[0]);
+        let activation = self.fold_activation(&node.output[0], x.layout.clone(), n + 2);
         let mut config = ConvConfig {
             name: String::new(),
             filters: w.shape()[0],
@@ -154,6 +155,57 @@ impl Importer<'_> {
         let t = self.call(pool_layer(n, max, config)?, &[&x.t], None, vec![])?;
         self.set(&node.output[0], Sym { t, layout: x.layout });
         Ok(())
+    }
+}
+
+impl Importer<'_> {
+    /// PyTorch's `GlobalAveragePool` / `GlobalMaxPool` (the spatial axes of a channels_first
+    /// value, kept with size 1) and kensho's own `ReduceMean` / `ReduceMax` over the spatial
+    /// axes of a channels_last value: GlobalAverage/MaxPooling1D/2D.
+    pub(super) fn global_pool(&mut self, node: &NodeProto) -> Result<()> {
+        let x = self.value(node, 0)?;
+        let (n, keepdims) = if node.op_type.starts_with("Global") {
+            (spatial_axes(node, &x)?, true)
+        } else {
+            (self.reduced_spatial_axes(node, &x)?, attr_int(node, "keepdims", 1) != 0)
+        };
+        let config = GlobalPoolConfig { name: String::new(), keepdims };
+        let layer = match (n, node.op_type.contains("Max")) {
+            (1, true) => LayerConfig::GlobalMaxPooling1D(config),
+            (_, true) => LayerConfig::GlobalMaxPooling2D(config),
+            (1, false) => LayerConfig::GlobalAveragePooling1D(config),
+            (_, false) => LayerConfig::GlobalAveragePooling2D(config),
+        }
+        .to_layer()?;
+        let t = self.call(layer, &[&x.t], None, vec![])?;
+        let layout = if keepdims { x.layout } else { Layout::natural(2) };
+        self.set(&node.output[0], Sym { t, layout });
+        Ok(())
+    }
+
+    /// The number of spatial axes that the reduction `node` (axes as an attribute, or as
+    /// input 1 from opset 18) takes of `x`: all of them, and nothing else.
+    fn reduced_spatial_axes(&self, node: &NodeProto, x: &Sym) -> Result<usize> {
+        let rank = x.t.shape().rank() + 1;
+        let axes = match attr_ints(node, "axes") {
+            Some(axes) => axes,
+            None if node.input.len() > 1 => self.ints_input(node, 1)?,
+            None => Vec::new(),
+        };
+        let mut kensho: Vec<usize> = axes
+            .iter()
+            .map(|&a| {
+                usize::try_from(if a < 0 { a + rank as i64 } else { a }).ok().and_then(|a| x.layout.kensho_axis(a))
+            })
+            .collect::<Option<_>>()
+            .unwrap_or_default();
+        kensho.sort_unstable();
+        if !(3..=4).contains(&rank) || kensho != (1..rank - 1).collect::<Vec<_>>() {
+            let why =
+                format!("a reduction over axes {axes:?} of a value of rank {rank}, not over its 1 or 2 spatial axes");
+            return Err(unsupported(node, &why));
+        }
+        Ok(rank - 2)
     }
 }
 
