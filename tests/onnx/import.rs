@@ -194,6 +194,47 @@ fn import_round_trip_of_global_poolings_and_a_softmax_conv() {
     assert!(matches!(&conv, LayerConfig::Conv2D(c) if c.kernel.activation == Activation::Softmax), "{conv:?}");
 }
 
+#[test]
+fn import_round_trip_of_gelu_and_silu_folded_and_as_layers() {
+    let x = Input::new(&[5, 5, 2]);
+    let h = Conv2d::new(3, [3, 3]).activation(Activation::Silu).on(&x).unwrap();
+    let flat = Flatten::new().on(&h).unwrap();
+    let a = Dense::new(8).activation(Activation::Gelu).on(&flat).unwrap();
+    let b = Dense::new(8).on(&flat).unwrap();
+    let sum = Add::new().on_all(&[&a, &b]).unwrap();
+    let g = ActivationLayer::new(Activation::Gelu).on(&sum).unwrap();
+    let s = ActivationLayer::new(Activation::Silu).on(&g).unwrap();
+    let y = Dense::new(3).on(&s).unwrap();
+    let model = Model::with_seed(&[&x], &[&y], 12).unwrap();
+    let mut rng = kensho::core::seeded_rng(13);
+    let cases = [
+        Tensor::rand_uniform(&[1, 5, 5, 2], -2.0, 2.0, &mut rng),
+        Tensor::rand_uniform(&[5, 5, 5, 2], -2.0, 2.0, &mut rng),
+    ];
+    let imported = round_trip(&model, &cases);
+    let activations: Vec<(&str, Activation)> = imported
+        .layers()
+        .iter()
+        .filter_map(|l| match l.config() {
+            LayerConfig::Conv2D(c) => Some(("Conv2D", c.kernel.activation)),
+            LayerConfig::Dense(c) => Some(("Dense", c.kernel.activation)),
+            LayerConfig::Activation(c) => Some(("Activation", c.activation)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        activations,
+        [
+            ("Conv2D", Activation::Silu),
+            ("Dense", Activation::Gelu),
+            ("Dense", Activation::Linear),
+            ("Activation", Activation::Gelu),
+            ("Activation", Activation::Silu),
+            ("Dense", Activation::Linear),
+        ]
+    );
+}
+
 /// The fixture `name` (`.onnx`, input `.x.npy` and PyTorch's output `.y.npy`) in tests/data/onnx.
 fn fixture(name: &str) -> (PathBuf, Tensor, Tensor) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/onnx");

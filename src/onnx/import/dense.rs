@@ -43,7 +43,11 @@ impl Importer<'_> {
     /// is then fused.
     pub(super) fn fold_activation(&mut self, value: &str, mut layout: Layout, rank: usize) -> Activation {
         let mut name = value.to_string();
-        while let Some((i, node)) = self.only_consumer(&name) {
+        loop {
+            if let Some(a) = self.fold_composite(&name) {
+                return a;
+            }
+            let Some((i, node)) = self.only_consumer(&name) else { break };
             if node.op_type == "Transpose" {
                 let perm = attr_ints(node, "perm").unwrap_or_default();
                 let perm: Vec<usize> = perm.iter().map(|&a| usize::try_from(a).unwrap_or(rank)).collect();

@@ -1,8 +1,10 @@
 //! ONNX import ([`import_onnx`], [`import_onnx_bytes`]): the graph's nodes, walked in order,
 //! become calls of kensho layers on symbolic tensors (a functional [`Model`]), whose weights
-//! are then set from the initializers. One file per family of nodes: `dense`, `spatial`,
-//! `norm`, `structure`; `walk` holds the walk's state, `layout` the channels_first views.
+//! are then set from the initializers. One file per family of nodes: `dense`, `composite`
+//! (activations of several nodes), `spatial`, `norm`, `structure`; `walk` holds the walk's
+//! state, `layout` the channels_first views.
 
+mod composite;
 mod dense;
 mod layout;
 mod norm;
@@ -35,8 +37,8 @@ const CHANNELS_FIRST_READERS: [&str; 4] = ["Conv", "MaxPool", "AveragePool", "Ba
 /// `torch.onnx.export` writes them (opset 13 to 21): `Gemm` (any `transB`), `Relu` and the
 /// other activations, `Flatten`, and `Conv`, `MaxPool`, `AveragePool`,
 /// `GlobalAveragePool` (`AdaptiveAvgPool2d(1)`), `BatchNormalization` in NCHW. An activation right after a
-/// Dense or convolution becomes its `activation`; the `Add` of a bias after a `MatMul`
-/// becomes the Dense's bias. Any other node is an error naming it (op type and name) and
+/// Dense or convolution becomes its `activation` (Silu and Gelu too, from the nodes kensho
+/// writes for them); the `Add` of a bias after a `MatMul` becomes the Dense's bias. Any other node is an error naming it (op type and name) and
 /// listing what is supported.
 ///
 /// # Layout
@@ -181,8 +183,13 @@ fn import_node(im: &mut Importer<'_>, i: usize) -> Result<()> {
     if !node.domain.is_empty() && node.domain != "ai.onnx" {
         return Err(unsupported(node, &format!("the operator domain \"{}\"", node.domain)));
     }
-    if im.is_fused(i) {
-        return im.alias(node);
+    match im.fused(i) {
+        Some(true) => return im.alias(node),
+        Some(false) => return Ok(()),
+        None => {}
+    }
+    if matches!(node.op_type.as_str(), "Sigmoid" | "Mul") && im.composite_from(i)? {
+        return Ok(());
     }
     let second_is_const = node.input.get(1).is_some_and(|n| im.constant(n).is_some());
     match node.op_type.as_str() {

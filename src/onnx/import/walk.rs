@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 pub(super) const SUPPORTED: &str = "the ops kensho's own export writes for Dense, Activation, Flatten, Reshape, \
 Conv1D/2D, Max/AveragePooling1D/2D, the global poolings, BatchNormalization and the merges (MatMul, Add, Sub, Mul, \
 Sum, Mean, Max, Min, Concat, Transpose, Reshape, Identity, Conv, MaxPool, AveragePool, ReduceMean, ReduceMax and the \
-activations Relu, LeakyRelu, Elu, Sigmoid, Tanh, Softmax, Softplus), plus PyTorch's Gemm, Flatten, \
+activations Relu, LeakyRelu, Elu, Sigmoid, Tanh, Softmax, Softplus, and Silu and Gelu as kensho writes them), plus PyTorch's Gemm, Flatten, \
 GlobalAveragePool, GlobalMaxPool, BatchNormalization and Constant";
 
 /// A kensho value standing for an ONNX value: the symbolic tensor and how the ONNX value is
@@ -51,8 +51,9 @@ pub(super) struct Importer<'a> {
     consumers: HashMap<String, Vec<usize>>,
     /// The graph's output names.
     outputs: HashSet<String>,
-    /// Nodes folded into an earlier layer: their output is the kensho value of their input.
-    fused: HashSet<usize>,
+    /// Nodes folded into an earlier layer: their output is the kensho value of their input
+    /// (`true`), or is not read outside the fold (`false`: nothing to record).
+    fused: HashMap<usize, bool>,
     /// Layer names in use (and the model's input and output names, kept for them).
     names: HashSet<String>,
     /// The weights of the layers made, by layer name: (weight suffix, value).
@@ -75,7 +76,7 @@ impl<'a> Importer<'a> {
             values: HashMap::new(),
             consumers,
             outputs: HashSet::new(),
-            fused: HashSet::new(),
+            fused: HashMap::new(),
             names: reserved.iter().cloned().collect(),
             weights: HashMap::new(),
         }
@@ -147,20 +148,39 @@ impl<'a> Importer<'a> {
     /// The one node that reads `value`, if exactly one does and it is not a graph output (so
     /// the node may be folded into the layer that computes `value`).
     pub(super) fn only_consumer(&self, value: &str) -> Option<(usize, &'a NodeProto)> {
-        match self.consumers.get(value).map(Vec::as_slice) {
-            Some(&[i]) if !self.outputs.contains(value) => Some((i, &self.nodes[i])),
+        match self.readers(value) {
+            Some(&[i]) => Some((i, &self.nodes[i])),
             _ => None,
         }
     }
 
-    /// Marks node `i` as folded into an earlier layer.
-    pub(super) fn fuse(&mut self, i: usize) {
-        self.fused.insert(i);
+    /// The nodes reading `value` (`None` if it is a graph output, which is read outside).
+    pub(super) fn readers(&self, value: &str) -> Option<&[usize]> {
+        match self.outputs.contains(value) {
+            true => None,
+            false => Some(self.all_readers(value)),
+        }
     }
 
-    /// Whether node `i` was folded into an earlier layer.
-    pub(super) fn is_fused(&self, i: usize) -> bool {
-        self.fused.contains(&i)
+    /// The nodes reading `value`, a graph output or not.
+    pub(super) fn all_readers(&self, value: &str) -> &[usize] {
+        self.consumers.get(value).map_or(&[], Vec::as_slice)
+    }
+
+    /// Marks node `i` as folded into an earlier layer: its output is its input's kensho value.
+    pub(super) fn fuse(&mut self, i: usize) {
+        self.fused.insert(i, true);
+    }
+
+    /// Marks node `i` as folded into a layer whose result is recorded elsewhere.
+    pub(super) fn skip(&mut self, i: usize) {
+        self.fused.insert(i, false);
+    }
+
+    /// Whether node `i` was folded into an earlier layer, and if so whether its output is its
+    /// input's kensho value.
+    pub(super) fn fused(&self, i: usize) -> Option<bool> {
+        self.fused.get(&i).copied()
     }
 
     /// Calls `layer` on `inputs` and keeps `weights` to set once the model is built. The layer
