@@ -1,10 +1,11 @@
 //! The attention layers exported to ONNX: `MultiHeadAttention` (self and cross attention, a
-//! key of its own, causal, an explicit mask input, masks from `Embedding` and `Masking`,
-//! without biases, other head and output sizes, the attention scores as a second output),
-//! `LayerNormalization` (trailing and other axes, without scale or centre),
-//! `PositionEmbedding` (sequences of two lengths through one file) and Transformer encoder
-//! blocks, each checked by ONNX Runtime at batch sizes 1 and 5, with random weights (biases,
-//! gamma and beta included), and by the structure of the written graph.
+//! key of its own, causal at two lengths, an explicit mask input, masks from `Embedding` and
+//! `Masking`, without biases, other head and output sizes, the attention scores as a second
+//! output, dropout as the identity), `LayerNormalization` (trailing and other axes, without
+//! scale or centre, in a `Sequential`), `PositionEmbedding` (sequences of two lengths through
+//! one file) and Transformer encoder blocks, each checked by ONNX Runtime at two batch sizes,
+//! with random weights (biases, gamma and beta included), and by the structure of the written
+//! graph.
 
 use crate::support::{
     assert_runtime_matches, check_model, graph, op_types, random_inputs, randomize_weights, zero_steps,
@@ -24,8 +25,9 @@ fn count(model: &Model, op: &str) -> usize {
 
 #[test]
 fn self_attention_matches() {
+    // Dropout on the attention probabilities is the identity at inference.
     let x = Input::new(&[5, 8]);
-    let out = MultiHeadAttention::new(2, 4).on_all(&[&x, &x]).unwrap();
+    let out = MultiHeadAttention::new(2, 4).dropout(0.3).on_all(&[&x, &x]).unwrap();
     let model = check_model(Model::new(&[&x], &[&out]).unwrap(), 1);
     assert_eq!(count(&model, "MatMul"), 6); // four projections, two products
     assert_eq!((count(&model, "Softmax"), count(&model, "Where")), (1, 0));
@@ -117,6 +119,18 @@ fn layer_normalization_on_trailing_and_other_axes() {
         assert_eq!(count(&model, "LayerNormalization"), fused as usize, "config {i}");
         assert_eq!(count(&model, "ReduceMean"), 2 * !fused as usize, "config {i}");
     }
+}
+
+#[test]
+fn layer_normalization_in_a_sequential_model() {
+    let model = Sequential::new()
+        .add(Input::new(&[6]))
+        .add(Dense::new(8).activation(Activation::Relu))
+        .add(LayerNormalization::new())
+        .add(Dense::new(3))
+        .into_model();
+    let model = check_model(model, 17);
+    assert_eq!(count(&model, "LayerNormalization"), 1);
 }
 
 #[test]
