@@ -4,6 +4,7 @@
 //! MLP and a tiny convnet (tests/data/onnx, made by scripts/make_torch_onnx_fixtures.py)
 //! against PyTorch's outputs and fine-tuned, and malformed files. No Python is needed.
 
+use super::support::op_types;
 use kensho::data::datasets;
 use kensho::data::npy::read_npy;
 use kensho::layers::LayerConfig;
@@ -20,12 +21,14 @@ fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
 }
 
 /// Exports `model`, imports the bytes, and checks that the imported model predicts what
-/// `model` does on `inputs` (one tensor per case, batch sizes 1 and 5 at least) to 1e-5.
+/// `model` does on `inputs` (one tensor per case, batch sizes 1 and 5 at least) to 1e-5, and
+/// that it exports to the same operators again.
 fn round_trip(model: &Model, inputs: &[Tensor]) -> Model {
     let imported = import_onnx_bytes(&model.export_onnx_bytes().unwrap()).unwrap();
     assert_eq!(imported.input_names(), model.input_names());
     assert_eq!(imported.output_names(), model.output_names());
     assert_eq!(imported.name(), model.name());
+    assert_eq!(op_types(&imported), op_types(model));
     for x in inputs {
         let diff = max_abs_diff(&imported.predict(x).unwrap(), &model.predict(x).unwrap());
         println!("{}: batch {}, max abs diff {diff:e}", model.name(), x.shape()[0]);
@@ -353,6 +356,17 @@ fn import_of_an_unknown_op_names_the_node_and_what_is_supported() {
     let error = import_onnx_bytes(&onnx.encode_to_vec()).unwrap_err().to_string();
     assert!(error.contains(&format!("node \"{name}\" (op Cos)")), "{error}");
     assert!(error.contains("Gemm") && error.contains("BatchNormalization"), "{error}");
+}
+
+#[test]
+fn import_of_a_transpose_that_is_no_permutation_is_an_error() {
+    let model = Sequential::new().add(Input::new(&[4, 4, 1])).add(Conv2d::new(2, [3, 3])).into_model();
+    let mut onnx = ModelProto::decode(model.export_onnx_bytes().unwrap().as_slice()).unwrap();
+    let graph = onnx.graph.as_mut().unwrap();
+    let transpose = graph.node.iter_mut().find(|n| n.op_type == "Transpose").unwrap();
+    transpose.attribute[0].ints = vec![0, 3, 3, 1];
+    let error = import_onnx_bytes(&onnx.encode_to_vec()).unwrap_err().to_string();
+    assert!(error.contains("(op Transpose)") && error.contains("perm [0, 3, 3, 1]"), "{error}");
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! [`ActivationLayer`].
 
 use super::layout::Layout;
-use super::tensors::{attr_float, attr_int, attr_ints};
+use super::tensors::{attr_float, attr_int, attr_ints, float_tensor};
 use super::walk::{unsupported, Importer, Sym};
 use crate::onnx::proto::NodeProto;
 use kensho_core::{Result, Tensor};
@@ -102,7 +102,7 @@ impl Importer<'_> {
         let mut bias = None;
         if let Some((i, add)) = self.only_consumer(&out).filter(|(_, n)| n.op_type == "Add") {
             let other = usize::from(add.input.first() == Some(&out));
-            let b = self.constant(&add.input[other]).map(super::tensors::float_tensor).transpose()?;
+            let b = add.input.get(other).and_then(|c| self.constant(c)).map(float_tensor).transpose()?;
             if let Some(b) = b.filter(|b| b.len() == units && b.shape().last() == Some(&units)) {
                 self.fuse(i);
                 out = add.output[0].clone();
@@ -161,7 +161,7 @@ impl Importer<'_> {
         let activation = self.fold_activation(out, Layout::natural(rank), rank);
         let layer = Dense::new(kernel.shape()[1]).activation(activation).use_bias(bias.is_some());
         let weights = std::iter::once(("kernel", kernel)).chain(bias.map(|b| ("bias", b))).collect();
-        let t = self.call(Box::new(layer), &[&x.t], Some(&node.input[1]), weights)?;
+        let t = self.call(Box::new(layer), &[&x.t], node.input.get(1).map(String::as_str), weights)?;
         self.set(&node.output[0], Sym { t, layout: Layout::natural(rank) });
         Ok(())
     }

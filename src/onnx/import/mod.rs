@@ -13,7 +13,8 @@ mod structure;
 mod tensors;
 mod walk;
 
-use crate::onnx::proto::{type_proto, ModelProto, ValueInfoProto, FLOAT};
+use crate::onnx::proto::tensor_shape_proto::dimension::Value as Dim;
+use crate::onnx::proto::{type_proto, ModelProto, NodeProto, ValueInfoProto, FLOAT};
 use crate::symbolic::{Input, SymbolicTensor};
 use crate::Model;
 use kensho_core::{Error, Result};
@@ -142,7 +143,7 @@ fn import_model(bytes: &[u8], source: &str) -> Result<Model> {
 
 /// The kensho input for the graph input `v`: channels_last when `nodes` read it as
 /// channels_first (see [`import_onnx`]), else as it is.
-fn graph_input(v: &ValueInfoProto, nodes: &[crate::onnx::proto::NodeProto]) -> Result<Sym> {
+fn graph_input(v: &ValueInfoProto, nodes: &[NodeProto]) -> Result<Sym> {
     let what = || format!("ONNX import: graph input \"{}\"", v.name);
     let Some(type_proto::Value::TensorType(tensor)) = v.r#type.as_ref().and_then(|t| t.value.as_ref()) else {
         return Err(Error::invalid(what(), "a value that is not a tensor", "a float32 tensor"));
@@ -155,7 +156,7 @@ fn graph_input(v: &ValueInfoProto, nodes: &[crate::onnx::proto::NodeProto]) -> R
         .iter()
         .flat_map(|s| &s.dim)
         .map(|d| match d.value {
-            Some(crate::onnx::proto::tensor_shape_proto::dimension::Value::DimValue(n)) => usize::try_from(n).ok(),
+            Some(Dim::DimValue(n)) => usize::try_from(n).ok(),
             _ => None,
         })
         .collect();

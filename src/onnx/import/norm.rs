@@ -28,7 +28,7 @@ impl Importer<'_> {
         let axis = self.feature_axis(node, &x, 1, &[&gamma, &beta, &mean, &variance])?;
         let weights = vec![("gamma", gamma), ("beta", beta), ("moving_mean", mean), ("moving_variance", variance)];
         let layer = BatchNormalization::new().axis(axis).epsilon(attr_float(node, "epsilon", 1e-5));
-        let t = self.call(Box::new(layer), &[&x.t], Some(&node.input[1]), weights)?;
+        let t = self.call(Box::new(layer), &[&x.t], node.input.get(1).map(String::as_str), weights)?;
         self.set(&node.output[0], Sym { t, layout: x.layout });
         Ok(())
     }
@@ -77,7 +77,7 @@ impl Importer<'_> {
             vec![("gamma", gamma), ("moving_mean", flat(mean)), ("moving_variance", Tensor::ones(&[channels]))];
         weights.extend(beta.clone().map(|b| ("beta", flat(b))));
         let layer = BatchNormalization::new().axis(axis).epsilon(CHAIN_EPSILON).center(beta.is_some());
-        let t = self.call(Box::new(layer), &[&x.t], Some(&node.input[1]), weights)?;
+        let t = self.call(Box::new(layer), &[&x.t], node.input.get(1).map(String::as_str), weights)?;
         self.set(&node.output[0], Sym { t, layout: x.layout });
         Ok(())
     }

@@ -120,7 +120,7 @@ impl Importer<'_> {
         let perm: Vec<usize> = (2..n + 2).chain([1, 0]).collect();
         let kernel = w.permute(&perm).to_contiguous();
         let weights = std::iter::once(("kernel", kernel)).chain(bias.map(|b| ("bias", b))).collect();
-        let t = self.call(conv_layer(n, config)?, &[&x.t], Some(&node.input[1]), weights)?;
+        let t = self.call(conv_layer(n, config)?, &[&x.t], node.input.get(1).map(String::as_str), weights)?;
         self.set(&node.output[0], Sym { t, layout: x.layout });
         Ok(())
     }

@@ -47,7 +47,11 @@ impl Importer<'_> {
             Some(p) => p.iter().map(|&a| usize::try_from(a).unwrap_or(rank)).collect(),
             None => (0..rank).rev().collect(),
         };
-        let layout = x.layout.transposed(&perm).filter(|l| l.kensho_axis(0) == Some(0)).ok_or_else(|| {
+        let mut sorted = perm.clone();
+        sorted.sort_unstable();
+        let is_permutation = sorted.iter().enumerate().all(|(i, &a)| i == a);
+        let layout = x.layout.transposed(&perm).filter(|l| is_permutation && l.kensho_axis(0) == Some(0));
+        let layout = layout.ok_or_else(|| {
             unsupported(node, &format!("perm {perm:?} on a value of rank {rank} (the batch axis stays first)"))
         })?;
         self.set(&node.output[0], Sym { t: x.t, layout });

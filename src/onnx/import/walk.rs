@@ -14,10 +14,10 @@ use std::collections::{HashMap, HashSet};
 
 /// The ONNX operators the importer reads, for error messages.
 pub(super) const SUPPORTED: &str = "the ops kensho's own export writes for Dense, Activation, Flatten, Reshape, \
-Conv1D/2D, Max/AveragePooling1D/2D, the global poolings, BatchNormalization and the merges (MatMul, Add, Sub, Mul, \
-Sum, Mean, Max, Min, Concat, Transpose, Reshape, Identity, Conv, MaxPool, AveragePool, ReduceMean, ReduceMax and the \
-activations Relu, LeakyRelu, Elu, Sigmoid, Tanh, Softmax, Softplus, and Silu and Gelu as kensho writes them), plus PyTorch's Gemm, Flatten, \
-GlobalAveragePool, GlobalMaxPool, BatchNormalization and Constant";
+Conv1D/2D, Max/AveragePooling1D/2D, the global poolings, BatchNormalization and the merges (MatMul, Add, Sub, \
+Mul, Sum, Mean, Max, Min, Concat, Transpose, Reshape, Identity, Conv, MaxPool, AveragePool, ReduceMean, ReduceMax, \
+the activations Relu, LeakyRelu, Elu, Sigmoid, Tanh, Softmax, Softplus, and Silu and Gelu as kensho writes them), \
+plus PyTorch's Gemm, Flatten, GlobalAveragePool, GlobalMaxPool, BatchNormalization and Constant";
 
 /// A kensho value standing for an ONNX value: the symbolic tensor and how the ONNX value is
 /// laid out relative to it.
