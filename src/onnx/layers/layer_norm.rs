@@ -25,6 +25,9 @@ fn resolve_axes(layer: &dyn Layer, config: &LayerNormalizationConfig, input: &Sh
         }
         axes.push(resolved as usize);
     }
+    if axes.is_empty() {
+        return Err(export_error(layer, "axis", "[]", "at least one axis"));
+    }
     axes.sort_unstable();
     Ok(axes)
 }

@@ -194,11 +194,13 @@ pub(crate) fn dot(
             "an axis of each batched input other than the batch axis",
         ));
     };
-    if ranks[0] + ranks[1] - 3 > 25 {
+    // One Einsum letter per axis of either input ('a' for the batch axis).
+    let letters: Vec<char> = ('b'..='z').chain('A'..='Z').collect();
+    if ranks[0] + ranks[1] - 2 > letters.len() {
         return Err(Error::invalid(
             format!("ONNX export of {} \"{}\": input ranks", layer.kind(), layer.name()),
             format!("{} and {}", ranks[0], ranks[1]),
-            "ranks whose sum is at most 28 (one Einsum letter per axis)",
+            format!("ranks of sum at most {} (one Einsum letter per axis)", letters.len() + 2),
         ));
     }
     let mut x = inputs[0].name.clone();
@@ -207,7 +209,6 @@ pub(crate) fn dot(
         x = l2_normalize(g, &x, a);
         y = l2_normalize(g, &y, b);
     }
-    let letters: Vec<char> = ('b'..='z').collect();
     let x_axes: Vec<char> = letters[..ranks[0] - 1].to_vec();
     let mut y_axes: Vec<char> = letters[ranks[0] - 1..ranks[0] + ranks[1] - 2].to_vec();
     y_axes[b - 1] = x_axes[a - 1];
