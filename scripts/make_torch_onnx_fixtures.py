@@ -4,7 +4,9 @@ For each tiny model: NAME.onnx (torch.onnx.export, opset 17, dynamic batch axis)
 (a random input, float32, PyTorch's layout: NCHW for the convnet) and NAME.y.npy (PyTorch's
 output on it). The weights, batch-norm statistics and inputs are random with fixed seeds.
 
-Run with a python that has torch and onnx (the TorchScript exporter is used, dynamo=False):
+The TorchScript exporter (dynamo=False) writes every model; the convnet is also written by the
+dynamo exporter (torch.onnx.export's default), as NAME_dynamo. Run with a python that has torch,
+onnx and onnxscript:
     python scripts/make_torch_onnx_fixtures.py
 """
 
@@ -26,7 +28,7 @@ def randomize_batch_norm(bn: nn.BatchNorm2d) -> None:
         bn.bias.uniform_(-0.5, 0.5)
 
 
-def export(name: str, model: nn.Module, x: torch.Tensor) -> None:
+def export(name: str, model: nn.Module, x: torch.Tensor, dynamo: bool = False) -> None:
     model.eval()
     with torch.no_grad():
         y = model(x)
@@ -35,7 +37,8 @@ def export(name: str, model: nn.Module, x: torch.Tensor) -> None:
         model,
         (x,),
         path + ".onnx",
-        dynamo=False,
+        dynamo=dynamo,
+        external_data=False,  # the weights inside the .onnx file
         opset_version=17,
         input_names=["x"],
         output_names=["y"],
@@ -67,7 +70,9 @@ def main() -> None:
         nn.Flatten(),
         nn.Linear(6 * 2 * 2, 5),
     )
-    export("torch_convnet", convnet, torch.randn(5, 2, 8, 8))
+    x = torch.randn(5, 2, 8, 8)
+    export("torch_convnet", convnet, x)
+    export("torch_convnet_dynamo", convnet, x, dynamo=True)
 
     # AvgPool -> Conv -> BatchNorm -> ReLU -> global average pool (AdaptiveAvgPool2d(1)) ->
     # Flatten -> Linear -> Softmax over the features.

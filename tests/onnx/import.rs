@@ -1,8 +1,9 @@
 //! ONNX import (`kensho::onnx::import_onnx`): kensho -> ONNX -> kensho round trips of an MLP,
 //! a convnet with batch normalization and a residual functional model (the imported model
 //! predicts what the original does, to 1e-5, and trains further), PyTorch's exports of a tiny
-//! MLP and a tiny convnet (tests/data/onnx, made by scripts/make_torch_onnx_fixtures.py)
-//! against PyTorch's outputs and fine-tuned, and malformed files. No Python is needed.
+//! MLP and tiny convnets (tests/data/onnx, made by scripts/make_torch_onnx_fixtures.py with
+//! both of PyTorch's exporters) against PyTorch's outputs and fine-tuned, and malformed
+//! files. No Python is needed.
 
 use super::support::op_types;
 use kensho::data::datasets;
@@ -265,17 +266,30 @@ fn import_of_a_pytorch_mlp_matches_pytorch() {
 
 #[test]
 fn import_of_a_pytorch_convnet_takes_channels_last_inputs_and_matches_pytorch() {
-    let (path, x_nchw, y) = fixture("torch_convnet");
-    let model = import_onnx(path).unwrap();
-    // Conv2d(padding=1) is Keras' same; Conv2d(stride 2, padding=1) is not, so it reads a
-    // ZeroPadding2D.
-    assert_eq!(
-        kinds(&model),
-        ["InputLayer", "Conv2D", "BatchNormalization", "MaxPooling2D", "ZeroPadding2D", "Conv2D", "Flatten", "Dense"]
-    );
-    assert_eq!(model.input_shape().unwrap().to_string(), "[8, 8, 2]");
-    let x = x_nchw.permute(&[0, 2, 3, 1]).to_contiguous();
-    assert_matches_torch(&model, &x, &y);
+    // Written by the TorchScript exporter and by the dynamo one (a Reshape for the Flatten).
+    for name in ["torch_convnet", "torch_convnet_dynamo"] {
+        let (path, x_nchw, y) = fixture(name);
+        let model = import_onnx(path).unwrap();
+        // Conv2d(padding=1) is Keras' same; Conv2d(stride 2, padding=1) is not, so it reads a
+        // ZeroPadding2D.
+        assert_eq!(
+            kinds(&model),
+            [
+                "InputLayer",
+                "Conv2D",
+                "BatchNormalization",
+                "MaxPooling2D",
+                "ZeroPadding2D",
+                "Conv2D",
+                "Flatten",
+                "Dense"
+            ],
+            "{name}"
+        );
+        assert_eq!(model.input_shape().unwrap().to_string(), "[8, 8, 2]");
+        let x = x_nchw.permute(&[0, 2, 3, 1]).to_contiguous();
+        assert_matches_torch(&model, &x, &y);
+    }
 }
 
 #[test]
@@ -367,6 +381,19 @@ fn import_of_a_transpose_that_is_no_permutation_is_an_error() {
     transpose.attribute[0].ints = vec![0, 3, 3, 1];
     let error = import_onnx_bytes(&onnx.encode_to_vec()).unwrap_err().to_string();
     assert!(error.contains("(op Transpose)") && error.contains("perm [0, 3, 3, 1]"), "{error}");
+}
+
+#[test]
+fn import_of_weights_kept_in_an_external_file_is_an_error_saying_so() {
+    // The dynamo exporter's default keeps the weights in a .data file next to the model: the
+    // initializers then hold no values in the model itself.
+    let bytes = std::fs::read(fixture("torch_convnet_dynamo").0).unwrap();
+    let mut onnx = ModelProto::decode(bytes.as_slice()).unwrap();
+    let weight = &mut onnx.graph.as_mut().unwrap().initializer[0];
+    weight.raw_data.clear();
+    let name = weight.name.clone();
+    let error = import_onnx_bytes(&onnx.encode_to_vec()).unwrap_err().to_string();
+    assert!(error.contains(&format!("initializer \"{name}\"")) && error.contains("external_data=False"), "{error}");
 }
 
 #[test]

@@ -35,9 +35,11 @@ const CHANNELS_FIRST_READERS: [&str; 4] = ["Conv", "MaxPool", "AveragePool", "Ba
 /// The graphs kensho's own export writes for Dense, Activation, Flatten, Reshape,
 /// Conv1D/2D, Max/AveragePooling1D/2D, the global poolings, BatchNormalization and the merges
 /// (`Add` ... `Concatenate`; with the Dropouts gone), and the same layers as PyTorch's
-/// `torch.onnx.export` writes them (opset 13 to 21): `Gemm` (any `transB`), `Relu` and the
-/// other activations, `Flatten`, and `Conv`, `MaxPool`, `AveragePool`,
-/// `GlobalAveragePool` (`AdaptiveAvgPool2d(1)`), `BatchNormalization` in NCHW. An activation right after a
+/// `torch.onnx.export` writes them (opset 13 to 21, either exporter, with the weights in
+/// the file: `external_data=False`): `Gemm` (any `transB`), `Relu` and the other
+/// activations, `Flatten` (or `Reshape` to `[batch, n]`), and `Conv`, `MaxPool`,
+/// `AveragePool`, `GlobalAveragePool` (`AdaptiveAvgPool2d(1)`), `BatchNormalization` in
+/// NCHW. An activation right after a
 /// Dense or convolution becomes its `activation` (Silu and Gelu too, from the nodes kensho
 /// writes for them); the `Add` of a bias after a `MatMul` becomes the Dense's bias. Any other node is an error naming it (op type and name) and
 /// listing what is supported.

@@ -68,22 +68,26 @@ impl Importer<'_> {
         self.flat(node, rank)
     }
 
-    /// `Reshape(x, shape)`: to `[batch, n]`, as `Flatten`; else a Reshape layer of a value in
-    /// kensho's layout (a target size 0 copies the input's size, -1 is inferred).
+    /// `Reshape(x, shape)`: to `[batch, n]` (all of a sample's values), as `Flatten`; else a
+    /// Reshape layer of a value in kensho's layout (a target size 0 copies the input's size,
+    /// unless `allowzero`; -1 is inferred). The batch axis must stay first.
     pub(super) fn reshape(&mut self, node: &NodeProto) -> Result<()> {
         let x = self.value(node, 0)?;
         let target = self.ints_input(node, 1)?;
-        if !matches!(target.first(), Some(0 | -1)) {
-            return Err(unsupported(
-                node,
-                &format!("target shape {target:?}, whose first axis is not the batch (0 or -1)"),
-            ));
+        let copies_zero = attr_int(node, "allowzero", 0) == 0;
+        let batch_first = target.first() == Some(&-1) || (copies_zero && target.first() == Some(&0));
+        if !batch_first || (!copies_zero && target.contains(&0)) {
+            let why = format!("target shape {target:?} (allowzero {}): the batch axis (0 or -1) must stay first, and no axis may be empty", i64::from(!copies_zero));
+            return Err(unsupported(node, &why));
         }
-        if target.len() == 2 {
-            return self.flat(node, x.t.shape().rank() + 1);
+        let size = x.t.shape().size().and_then(|n| i64::try_from(n).ok());
+        match target[..] {
+            [0, -1] => return self.flat(node, x.t.shape().rank() + 1),
+            [_, n] if Some(n) == size => return self.flat(node, x.t.shape().rank() + 1),
+            _ => {}
         }
-        if !x.layout.is_natural() || attr_int(node, "allowzero", 0) != 0 {
-            return Err(unsupported(node, "a reshape of a channels_first value, or with allowzero"));
+        if !x.layout.is_natural() {
+            return Err(unsupported(node, "a reshape of a channels_first value to another shape than [batch, n]"));
         }
         let dims = x.t.shape().dims().to_vec();
         let per_sample: Vec<isize> = target[1..]

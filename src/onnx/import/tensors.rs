@@ -16,6 +16,11 @@ pub(super) fn float_tensor(t: &TensorProto) -> Result<Tensor> {
     let dims = dims(t)?;
     let data: Vec<f32> =
         if t.raw_data.is_empty() { t.float_data.clone() } else { le_words::<4>(t)?.map(f32::from_le_bytes).collect() };
+    if data.is_empty() && dims.iter().product::<usize>() > 0 {
+        let expected = "the values in the file (weights in an external data file are not read: export with \
+            torch.onnx.export(.., external_data=False) or save with onnx.save(.., save_as_external_data=False))";
+        return Err(Error::invalid(what(), format!("no values for dims {dims:?}"), expected));
+    }
     Tensor::from_vec(data, &dims).map_err(|_| {
         Error::invalid(
             what(),
