@@ -1,19 +1,17 @@
 //! ONNX import (`kensho::onnx::import_onnx`): kensho -> ONNX -> kensho round trips of an MLP,
-//! a convnet with batch normalization and a residual functional model (the imported model
-//! predicts what the original does, to 1e-5, and trains further), PyTorch's exports of a tiny
-//! MLP and tiny convnets (tests/data/onnx, made by scripts/make_torch_onnx_fixtures.py with
-//! both of PyTorch's exporters) against PyTorch's outputs and fine-tuned, and malformed
-//! files. No Python is needed.
+//! a convnet with batch normalization, a residual functional model and more layers (the
+//! imported model predicts what the original does, to 1e-5, and trains further), and
+//! malformed files; PyTorch's exports in `torch`. No Python is needed.
+
+mod torch;
 
 use super::support::op_types;
 use kensho::data::datasets;
-use kensho::data::npy::read_npy;
 use kensho::layers::LayerConfig;
 use kensho::onnx::proto::ModelProto;
 use kensho::onnx::{import_onnx, import_onnx_bytes};
 use kensho::prelude::*;
 use prost::Message;
-use std::path::PathBuf;
 
 /// The largest absolute difference between `a` and `b`, which must have one shape.
 fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
@@ -239,86 +237,6 @@ fn import_round_trip_of_gelu_and_silu_folded_and_as_layers() {
     );
 }
 
-/// The fixture `name` (`.onnx`, input `.x.npy` and PyTorch's output `.y.npy`) in tests/data/onnx.
-fn fixture(name: &str) -> (PathBuf, Tensor, Tensor) {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/onnx");
-    let npy = |suffix: &str| read_npy(dir.join(format!("{name}.{suffix}.npy"))).unwrap();
-    (dir.join(format!("{name}.onnx")), npy("x"), npy("y"))
-}
-
-/// Checks `model` on `x` against PyTorch's `y`, at the whole batch and at batch size 1.
-fn assert_matches_torch(model: &Model, x: &Tensor, y: &Tensor) {
-    let diff = max_abs_diff(&model.predict(x).unwrap(), y);
-    println!("{}: batch {}, max abs diff to PyTorch {diff:e}", model.name(), x.shape()[0]);
-    assert!(diff <= 1e-5, "max abs diff to PyTorch {diff}");
-    let one = model.predict(&x.slice_axis(0, 2, 3)).unwrap();
-    assert!(max_abs_diff(&one, &y.slice_axis(0, 2, 3)) <= 1e-5);
-}
-
-#[test]
-fn import_of_a_pytorch_mlp_matches_pytorch() {
-    let (path, x, y) = fixture("torch_mlp");
-    let model = import_onnx(path).unwrap();
-    assert_eq!(kinds(&model), ["InputLayer", "Dense", "Dense"]);
-    assert_eq!((model.input_names(), model.output_names()), (vec!["x".to_string()], vec!["y".to_string()]));
-    assert_matches_torch(&model, &x, &y);
-}
-
-#[test]
-fn import_of_a_pytorch_convnet_takes_channels_last_inputs_and_matches_pytorch() {
-    // Written by the TorchScript exporter and by the dynamo one (a Reshape for the Flatten).
-    for name in ["torch_convnet", "torch_convnet_dynamo"] {
-        let (path, x_nchw, y) = fixture(name);
-        let model = import_onnx(path).unwrap();
-        // Conv2d(padding=1) is Keras' same; Conv2d(stride 2, padding=1) is not, so it reads a
-        // ZeroPadding2D.
-        assert_eq!(
-            kinds(&model),
-            [
-                "InputLayer",
-                "Conv2D",
-                "BatchNormalization",
-                "MaxPooling2D",
-                "ZeroPadding2D",
-                "Conv2D",
-                "Flatten",
-                "Dense"
-            ],
-            "{name}"
-        );
-        assert_eq!(model.input_shape().unwrap().to_string(), "[8, 8, 2]");
-        let x = x_nchw.permute(&[0, 2, 3, 1]).to_contiguous();
-        assert_matches_torch(&model, &x, &y);
-    }
-}
-
-#[test]
-fn import_of_a_pytorch_convnet_with_global_pooling_matches_pytorch() {
-    let (path, x_nchw, y) = fixture("torch_pooled");
-    let model = import_onnx(path).unwrap();
-    // PyTorch folds the BatchNorm after the second Conv into it; the Softmax over dim 1 is
-    // the last Dense's activation.
-    assert_eq!(
-        kinds(&model),
-        ["InputLayer", "Conv2D", "AveragePooling2D", "Conv2D", "GlobalAveragePooling2D", "Flatten", "Dense"]
-    );
-    let x = x_nchw.permute(&[0, 2, 3, 1]).to_contiguous();
-    assert_matches_torch(&model, &x, &y);
-}
-
-#[test]
-fn a_pytorch_convnet_fine_tunes_in_kensho() {
-    let (path, x_nchw, y) = fixture("torch_convnet");
-    let mut model = import_onnx(path).unwrap();
-    let x = x_nchw.permute(&[0, 2, 3, 1]).to_contiguous();
-    // Fit PyTorch's outputs shifted by one: the loss starts near 1 and must go down.
-    let target = y.add_scalar(1.0);
-    model.compile(Adam::new(0.01), losses::MeanSquaredError, vec![]).unwrap();
-    let options = FitOptions { epochs: 20, batch_size: 5, verbose: 0, ..Default::default() };
-    let loss = model.fit(&x, &target, options).unwrap().get("loss").unwrap().to_vec();
-    assert!(loss[loss.len() - 1] < 0.5 * loss[0], "the loss did not go down enough: {loss:?}");
-}
-
 /// A kensho MLP's ONNX model, decoded.
 fn exported_mlp() -> ModelProto {
     let model = Sequential::new()
@@ -349,7 +267,7 @@ fn import_of_corrupted_bytes_never_panics() {
         let _ = import_onnx_bytes(&bytes[..len]);
     }
     for name in ["torch_mlp", "torch_convnet"] {
-        let bytes = std::fs::read(fixture(name).0).unwrap();
+        let bytes = std::fs::read(torch::fixture(name).0).unwrap();
         for at in (0..bytes.len()).step_by(7) {
             for value in [0x00, 0xff, bytes[at] ^ 0x55] {
                 let mut changed = bytes.clone();
@@ -387,7 +305,7 @@ fn import_of_a_transpose_that_is_no_permutation_is_an_error() {
 fn import_of_weights_kept_in_an_external_file_is_an_error_saying_so() {
     // The dynamo exporter's default keeps the weights in a .data file next to the model: the
     // initializers then hold no values in the model itself.
-    let bytes = std::fs::read(fixture("torch_convnet_dynamo").0).unwrap();
+    let bytes = std::fs::read(torch::fixture("torch_convnet_dynamo").0).unwrap();
     let mut onnx = ModelProto::decode(bytes.as_slice()).unwrap();
     let weight = &mut onnx.graph.as_mut().unwrap().initializer[0];
     weight.raw_data.clear();
