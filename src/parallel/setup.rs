@@ -38,7 +38,10 @@ impl Model {
     /// from now on `fit`, `fit_loader` and `evaluate` split every batch across the ranks, sum
     /// the gradients across them once per step, and log the global figures on every rank.
     /// Rank 0's weights are sent to every rank at the start of each `fit`. Only rank 0 prints
-    /// and writes files. See `kensho::mpi` (feature `mpi`) for running it under `mpirun`.
+    /// and writes files. `fit`, `fit_loader`, `evaluate` and `train_step` are collective: call
+    /// them on every rank, in the same order (a call on rank 0 alone waits for the others);
+    /// `predict` stays local to each process. See `kensho::mpi` (feature `mpi`) for running it
+    /// under `mpirun`.
     ///
     /// # Errors
     /// If a layer makes masks (the loss of a masked batch divides by the whole batch's mask,
