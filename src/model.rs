@@ -106,8 +106,23 @@ impl Model {
     }
 
     /// The names of the model's outputs (those of the layers that give them), in order; an
-    /// output of a layer with several outputs is `name_k` for its output `k` > 0.
+    /// output of a layer with several outputs is `name_k` for its output `k` > 0. Names are
+    /// unique: one already taken (an `lstm` layer's second output and a layer named `lstm_1`)
+    /// gets the next free `_k` suffix.
     pub fn output_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::with_capacity(self.graph.outputs.len());
+        for name in self.layer_output_names() {
+            let unique = match names.contains(&name) {
+                false => name,
+                true => (1..).map(|k| format!("{name}_{k}")).find(|n| !names.contains(n)).expect("a free name"),
+            };
+            names.push(unique);
+        }
+        names
+    }
+
+    /// Each output's name from its layer, before [`Model::output_names`] makes them unique.
+    fn layer_output_names(&self) -> Vec<String> {
         self.graph
             .outputs
             .iter()

@@ -547,3 +547,14 @@ fn a_data_loader_of_several_inputs_drives_fit_loader() {
     let losses = history.get("loss").unwrap();
     assert!(losses[29] < losses[0], "{losses:?}");
 }
+
+#[test]
+fn output_names_stay_unique_when_a_layer_takes_a_generated_name() {
+    // An LSTM "lstm" with its states gives outputs lstm, lstm_1, lstm_2; a layer named "lstm_1"
+    // would take the second name again.
+    let inputs = Input::new(&[5, 3]);
+    let outs = Lstm::new(4).return_state(true).with_name("lstm").shared().call_symbolic(&[&inputs]).unwrap();
+    let dense = Dense::new(2).named("lstm_1").on(&outs[0]).unwrap();
+    let model = Model::new(&[&inputs], &[&outs[0], &outs[1], &outs[2], &dense]).unwrap();
+    assert_eq!(model.output_names(), ["lstm", "lstm_1", "lstm_2", "lstm_1_1"]);
+}
