@@ -6,6 +6,12 @@
 //! (`mel_filterbank`, `dct`), decibels and the per-clip `top_db` floor. (The augmentations,
 //! `RandomTimeShift`, `RandomNoise` and `SpecAugment`, are the identity at inference: the
 //! dispatch passes their input on.)
+//!
+//! Why products and not ONNX's `DFT` operator: ONNX Runtime's `DFT` is as close as the products
+//! for power-of-two lengths, but for others (an FFT of 96 or 100) it was measured 1.6e-3 away
+//! from kensho's FFT, where the products stay within 2e-4 on values in the tens; one lowering
+//! for every length keeps the file correct. The cost is the two `[frame_length, bins]`
+//! matrices in the file (16 MB at Keras' `MelSpectrogram` defaults, an FFT of 2048).
 
 use super::{unsqueeze, unsupported, Value};
 use crate::onnx::graph::{Attr, OnnxGraph};
