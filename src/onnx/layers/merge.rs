@@ -56,14 +56,18 @@ pub(crate) fn elementwise(op: MergeOp, inputs: &[Value], output: &Shape, g: &mut
             _ => masked_fold(g, &xs, &masks, "Min"),
         }
     } else {
-        let refs: Vec<&str> = xs.iter().map(String::as_str).collect();
+        // Pairwise, left to right, as kensho folds (and the mean as its sum times 1 / n).
         match op {
-            MergeOp::Add => g.op("Sum", &refs, vec![]),
-            MergeOp::Subtract => g.op("Sub", &refs, vec![]),
+            MergeOp::Add => fold(g, "Add", &xs),
+            MergeOp::Subtract => fold(g, "Sub", &xs),
             MergeOp::Multiply => fold(g, "Mul", &xs),
-            MergeOp::Average => g.op("Mean", &refs, vec![]),
-            MergeOp::Maximum => g.op("Max", &refs, vec![]),
-            MergeOp::Minimum => g.op("Min", &refs, vec![]),
+            MergeOp::Average => {
+                let sum = fold(g, "Add", &xs);
+                let inverse = g.scalar("inverse_count", 1.0 / xs.len() as f32);
+                g.op("Mul", &[&sum, &inverse], vec![])
+            }
+            MergeOp::Maximum => fold(g, "Max", &xs),
+            MergeOp::Minimum => fold(g, "Min", &xs),
         }
     };
     let mask = all_masks(g, inputs, rank).map(|masks| fold(g, "Or", &masks));
