@@ -229,3 +229,36 @@ pub(crate) fn mfcc(
     let name = channel(g, y, expand_dims);
     Ok(vec![Value { name, shape: output.clone(), mask: None }])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Frames of 4 every 2 over 5 samples, with `padding` and an FFT of `fft`.
+    fn sources(padding: FramePadding, fft: usize) -> (Vec<Vec<Option<usize>>>, usize) {
+        let options =
+            StftOptions { frame_length: 4, frame_step: Some(2), fft_length: Some(fft), padding, ..Default::default() };
+        frame_sources(&options, 5)
+    }
+
+    #[test]
+    fn frames_read_the_samples_kensho_frames() {
+        let some = |v: &[usize]| v.iter().map(|&i| Some(i)).collect::<Vec<_>>();
+        // Valid: only frames inside the signal.
+        assert_eq!(sources(FramePadding::Valid, 4), (vec![some(&[0, 1, 2, 3])], 0));
+        // Same: 3 frames, one zero before the signal (the smaller half) and two after.
+        let (same, _) = sources(FramePadding::Same, 4);
+        assert_eq!(
+            same,
+            [vec![None, Some(0), Some(1), Some(2)], some(&[1, 2, 3, 4]), vec![Some(3), Some(4), None, None]]
+        );
+        // Center: 2 samples reflected at each end without repeating the edge (numpy's reflect).
+        assert_eq!(
+            sources(FramePadding::Center, 4),
+            (vec![some(&[2, 1, 0, 1]), some(&[0, 1, 2, 3]), some(&[2, 3, 4, 3])], 0)
+        );
+        // Center with an FFT of 6: frames of 6 padded by 3, the window in the middle (offset 1).
+        let (center, offset) = sources(FramePadding::Center, 6);
+        assert_eq!((center[0].clone(), offset), (some(&[2, 1, 0, 1]), 1));
+    }
+}
