@@ -13,7 +13,9 @@
 //! at Keras' sizes), not its own: at Keras' sizes it is compared to 3e-4 absolute (about 1e-6
 //! of the first coefficient; measured 1.8e-4).
 
-use crate::support::{assert_runtime_matches, assert_runtime_matches_within, graph, op_types, random_inputs};
+use crate::support::{
+    assert_runtime_matches, assert_runtime_matches_within, graph, op_types, random_inputs, randomize_weights,
+};
 use kensho::core::audio::{FramePadding, MelOptions, MfccOptions, Scaling, SpectrumMode, StftOptions, Window};
 use kensho::layers::Shift;
 use kensho::prelude::*;
@@ -156,4 +158,30 @@ fn keras_defaults_on_a_second_of_16_khz_audio_match() {
     for (i, (model, atol)) in models.iter().enumerate() {
         assert_runtime_matches_within(model, &random_inputs(model, &[1, 3], 50 + i as u64), *atol, 1e-5);
     }
+}
+
+#[test]
+fn a_spoken_digit_convnet_matches() {
+    // The shape of examples/spoken_digits.rs: augmentations, log-mel, standardization, Conv2D +
+    // BatchNormalization + ReLU, pooling, Dense; random weights and batch statistics. Its
+    // logits are tens: relative to them, as the decibels before them.
+    let mut model = Sequential::new()
+        .add(Input::new(&[8000]))
+        .add(RandomTimeShift::new(Shift::Samples(800)))
+        .add(
+            MelSpectrogram::new(MelOptions { sequence_stride: 80, num_mel_bins: 40, ..mel_options() })
+                .expand_dims(true),
+        )
+        .add(Rescaling::new(1.0 / 20.0).offset(2.0))
+        .add(SpecAugment::new(5, 10))
+        .add(Conv2d::new(8, [3, 3]).padding(Padding::Same).use_bias(false))
+        .add(BatchNormalization::new())
+        .add(ActivationLayer::new(Activation::Relu))
+        .add(MaxPooling2d::new([2, 2]))
+        .add(Flatten::new())
+        .add(Dense::new(10))
+        .into_model();
+    model.build_model().unwrap();
+    randomize_weights(&mut model, 60);
+    assert_runtime_matches_within(&model, &random_inputs(&model, &[1, 5], 61), 1e-5, 1e-5);
 }
