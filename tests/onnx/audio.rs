@@ -10,8 +10,9 @@
 //! powers (tens) and log-magnitudes are compared with a relative part as well,
 //! `|a - b| <= 1e-5 + 1e-5 * |b|` (the check script's `--rtol`). An MFCC mixes every band of
 //! its frame, so its error follows the frame's largest coefficient (the first, in the hundreds
-//! at Keras' sizes), not its own: at Keras' sizes it is compared to 3e-4 absolute (about 1e-6
-//! of the first coefficient; measured 1.8e-4).
+//! at Keras' sizes), not its own: at Keras' sizes it is compared to 2e-4 absolute (about 1e-6
+//! of the first coefficient; measured 6.1e-5 in ONNX Runtime, 2.1e-4 in `onnx.reference`,
+//! whose result the check script reports without failing).
 
 use crate::support::{
     assert_runtime_matches, assert_runtime_matches_within, graph, op_types, random_inputs, randomize_weights,
@@ -149,11 +150,11 @@ fn augmentations_are_the_identity_at_inference() {
 #[test]
 fn keras_defaults_on_a_second_of_16_khz_audio_match() {
     // The sizes of real use: FFTs of 2048 (256 for the STFT layer's defaults), 128 mel bands.
-    // Measured max abs diffs: mel 1.2e-5, log STFT 1.0e-4, MFCC 1.8e-4 (see the module docs).
+    // Measured max abs diffs in ONNX Runtime: mel 1.1e-5, log STFT 5.6e-5, MFCC 6.1e-5.
     let models = [
         (feature_model(MelSpectrogram::new(MelOptions::default()), &[16000]), 1e-5),
         (feature_model(StftSpectrogram::new(StftOptions::default()), &[16000]), 1e-5),
-        (feature_model(Mfcc::new(MfccOptions::default()), &[16000]), 3e-4),
+        (feature_model(Mfcc::new(MfccOptions::default()), &[16000]), 2e-4),
     ];
     for (i, (model, atol)) in models.iter().enumerate() {
         assert_runtime_matches_within(model, &random_inputs(model, &[1, 3], 50 + i as u64), *atol, 1e-5);
