@@ -19,9 +19,9 @@
 //!   behind backward is `1 - exposed / exposed_no_overlap`;
 //! - `allreduce_us`: one all-reduce of the model's 235,146 gradient values alone;
 //! - with one rank, also `train_samples_per_s_alone`: `fit` without any communicator, and
-//!   `step_ms_batch{64,32,8}`: the time of one train step of one process at the batch that
-//!   each of 8, 16 and 64 hosts would get of a global batch of 512 (for the projection in
-//!   BENCHMARKS.md).
+//!   `step_ms_batch{512,256,64,32,8}`: the time of one train step of one process at the whole
+//!   batch and at the batch that each of 2, 8, 16 and 64 hosts would get of a global batch of
+//!   512 (for the projection in BENCHMARKS.md).
 
 use kensho::mpi::World;
 use kensho::parallel::{Communicator, DataParallel};
@@ -64,7 +64,8 @@ fn main() -> Result<()> {
         }
         if world.size() == 1 {
             record("train_samples_per_s_alone", epoch(&x, &y, None)?.0);
-            for (name, rows) in [("step_ms_batch64", 64), ("step_ms_batch32", 32), ("step_ms_batch8", 8)] {
+            let batches = [("step_ms_batch512", 512), ("step_ms_batch256", 256), ("step_ms_batch64", 64)];
+            for (name, rows) in batches.into_iter().chain([("step_ms_batch32", 32), ("step_ms_batch8", 8)]) {
                 record(name, step_seconds(&x, &y, rows)? * 1e3);
             }
         }
@@ -74,7 +75,8 @@ fn main() -> Result<()> {
         for (name, values) in &figures {
             let mut sorted = values.clone();
             sorted.sort_by(f64::total_cmp);
-            let round = |v: f64| (v * 10.0).round() / 10.0;
+            // One decimal for rates and microseconds, three for milliseconds.
+            let round = |v: f64| if v < 100.0 { (v * 1e3).round() / 1e3 } else { (v * 10.0).round() / 10.0 };
             let object = json!({
                 "workload": "D", "ranks": world.size(), "threads": 1, "global_batch": BATCH,
                 "figure": name, "value": round(sorted[sorted.len() / 2]),
@@ -102,21 +104,21 @@ fn epoch(x: &Tensor, y: &Tensor, parallel: Option<(&Arc<World>, DataParallel)>) 
     Ok((SAMPLES as f64 / seconds, (model.communication_wait() - waited_before).as_secs_f64()))
 }
 
-/// The mean time of a train step of one process on batches of `rows` rows (200 steps, after
-/// 20 of warm-up).
+/// The mean time of a train step of one process on batches of `rows` rows (100 steps, after
+/// 10 of warm-up).
 fn step_seconds(x: &Tensor, y: &Tensor, rows: usize) -> Result<f64> {
     let mut model = w2()?;
     let batch = |i: usize| (x.slice_axis(0, i * rows, (i + 1) * rows), y.slice_axis(0, i * rows, (i + 1) * rows));
-    for i in 0..20 {
+    for i in 0..10 {
         let (bx, by) = batch(i);
         model.train_step(&bx, &by, None, i as u64)?;
     }
     let start = Instant::now();
-    for i in 0..200 {
+    for i in 10..110 {
         let (bx, by) = batch(i);
         model.train_step(&bx, &by, None, i as u64)?;
     }
-    Ok(start.elapsed().as_secs_f64() / 200.0)
+    Ok(start.elapsed().as_secs_f64() / 100.0)
 }
 
 /// The W2 model, compiled with Adam 1e-3.
@@ -132,12 +134,14 @@ fn w2() -> Result<Model> {
     Ok(model)
 }
 
-/// The median time of one all-reduce of W2's 235,146 gradient values, over 50.
+/// The median time of one all-reduce of W2's 235,146 gradient values, over 50 (the buffers
+/// are made before the clock starts).
 fn allreduce_seconds(world: &World) -> Result<f64> {
     let mut times = Vec::new();
     for _ in 0..50 {
+        let values = vec![1.0; 235_146];
         let start = Instant::now();
-        std::hint::black_box(world.all_reduce(vec![1.0; 235_146])?);
+        std::hint::black_box(world.all_reduce(values)?);
         times.push(start.elapsed().as_secs_f64());
     }
     times.sort_by(f64::total_cmp);
