@@ -244,7 +244,7 @@ impl Model {
         let probe = train.first()?;
         self.ensure_built_for(&probe.x, "fit")?;
         if let Source::Tensors { x, y, .. } = &train {
-            self.check_input(x, "fit")?;
+            self.check_input_shared(x, "fit")?;
             self.check_targets("fit", x, y)?;
         } else {
             self.check_targets("fit", &probe.x, &probe.y)?;

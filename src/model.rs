@@ -252,7 +252,7 @@ impl Model {
     }
 
     /// [`Model::check_input`] without the finiteness check.
-    fn check_input_shapes(&self, x: &[Tensor], context: &str) -> Result<()> {
+    pub(crate) fn check_input_shapes(&self, x: &[Tensor], context: &str) -> Result<()> {
         let Some(shapes) = self.input_shapes() else {
             return Err(Error::invalid(
                 context,

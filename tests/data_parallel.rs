@@ -23,6 +23,7 @@ struct Threads {
 
 impl Threads {
     fn group(size: usize) -> Vec<Arc<Threads>> {
+        watchdog();
         let shared = Arc::new((Mutex::new(vec![Vec::new(); size]), Barrier::new(size)));
         (0..size).map(|rank| Arc::new(Threads { rank, size, shared: shared.clone() })).collect()
     }
@@ -62,6 +63,19 @@ impl Communicator for Threads {
 }
 
 const SIZE: usize = 2;
+
+/// Ends this test program if it runs for more than five minutes: ranks that wait for each
+/// other forever (a collective called on one rank only) fail the run instead of hanging CI.
+fn watchdog() {
+    static START: std::sync::Once = std::sync::Once::new();
+    START.call_once(|| {
+        std::thread::spawn(|| {
+            std::thread::sleep(std::time::Duration::from_secs(300));
+            eprintln!("data_parallel: still running after 300 s; the ranks are waiting for each other");
+            std::process::exit(1);
+        });
+    });
+}
 
 /// `n` samples of 12 features and their class among 3.
 fn data(n: usize) -> (Tensor, Tensor) {
@@ -207,13 +221,22 @@ fn the_shards_of_a_batch_cover_each_row_once() {
 
 #[test]
 fn a_batch_norm_model_rejects_batches_smaller_than_the_ranks() {
-    let comm = Threads::group(SIZE).swap_remove(0);
-    let mut model = convnet();
-    model.compile(Sgd::new(0.1), losses::SparseCategoricalCrossentropy::from_logits(), vec![]).unwrap();
-    model.set_data_parallel(comm).unwrap();
-    let (x, y) = data(33); // batches of 16, 16 and 1: one rank would get no row of the last
-    let error = model.fit(&x, &y, FitOptions { batch_size: 16, verbose: 0, ..Default::default() }).unwrap_err();
-    assert!(error.to_string().contains("batch_normalization"), "{error}");
+    let ranks: Vec<_> = Threads::group(SIZE)
+        .into_iter()
+        .map(|comm| {
+            std::thread::spawn(move || {
+                let mut model = convnet();
+                model.compile(Sgd::new(0.1), losses::SparseCategoricalCrossentropy::from_logits(), vec![]).unwrap();
+                model.set_data_parallel(comm).unwrap();
+                let (x, y) = data(33); // batches of 16, 16 and 1: one rank would get no row of the last
+                model.fit(&x, &y, FitOptions { batch_size: 16, verbose: 0, ..Default::default() }).unwrap_err()
+            })
+        })
+        .collect();
+    for rank in ranks {
+        let error = rank.join().unwrap();
+        assert!(error.to_string().contains("batch_normalization"), "{error}");
+    }
 }
 
 #[test]
@@ -247,4 +270,26 @@ fn fit_loader_on_two_ranks_trains_as_one_process() {
     for (a, b) in alone_loss.iter().zip(&results[1].1) {
         assert!((a - b).abs() <= 1e-5, "loss {a} in one process, {b} on two ranks");
     }
+}
+
+#[test]
+fn each_rank_checks_a_share_of_the_data_and_all_report_the_first_bad_value() {
+    let ranks: Vec<_> = Threads::group(SIZE)
+        .into_iter()
+        .map(|comm| {
+            std::thread::spawn(move || {
+                let mut model = mlp();
+                model.compile(Sgd::new(0.1), losses::SparseCategoricalCrossentropy::from_logits(), vec![]).unwrap();
+                model.set_data_parallel(comm).unwrap();
+                let (x, y) = data(40);
+                let mut values = x.to_vec();
+                values[30 * 12 + 4] = f32::NAN; // row 30: in rank 1's half
+                let x = Tensor::from_vec(values, &[40, 12]).unwrap();
+                model.fit(&x, &y, FitOptions { verbose: 0, ..Default::default() }).unwrap_err().to_string()
+            })
+        })
+        .collect();
+    let errors: Vec<String> = ranks.into_iter().map(|r| r.join().unwrap()).collect();
+    assert!(errors[0].contains("NaN at row 30, column 4"), "{}", errors[0]);
+    assert_eq!(errors[0], errors[1]);
 }

@@ -4,7 +4,9 @@
 //! DistributedDataParallel does), and starts each bucket's all-reduce as soon as backward has
 //! finished all its gradients, so the communication of the late layers runs while backward
 //! computes the early ones. Gradients that backward did not report (a step split across
-//! threads, a parameter without a gradient) are sent when the step's reduce is called.
+//! threads, a parameter without a gradient) are sent when the step's reduce is called, and so
+//! is a last bucket holding one gradient alone (the first layer's kernel, typically the largest,
+//! which backward finishes last): its own buffer is sent, without a copy.
 
 use super::{Communicator, DataParallel, Pending};
 use crate::reducer::GradientReducer;
@@ -80,6 +82,13 @@ impl BucketedAllReduce {
         }
     }
 
+    /// Whether gradient `index` alone fills the last bucket (the first parameters, which
+    /// backward finishes last): that one is sent from `reduce`, as it is, without a copy.
+    fn sent_whole(&self, index: usize) -> bool {
+        let (b, _) = self.places[index];
+        b + 1 == self.buckets.len() && self.buckets[b].members.len() == 1
+    }
+
     /// Copies gradient `index` into its bucket and starts the bucket if it is complete.
     fn put(&mut self, index: usize, grad: &Tensor) -> Result<()> {
         if self.arrived[index] {
@@ -133,7 +142,7 @@ impl GradientReducer for BucketedAllReduce {
     }
 
     fn gradient_ready(&mut self, index: usize, grad: &Tensor) -> Result<()> {
-        if self.overlap {
+        if self.overlap && !self.sent_whole(index) {
             self.put(index, grad)?;
         }
         Ok(())
@@ -144,7 +153,17 @@ impl GradientReducer for BucketedAllReduce {
         if sizes != self.sizes || self.arrived.len() != sizes.len() {
             self.begin(&sizes)?;
         }
-        for (index, grad) in grads.iter().enumerate() {
+        let shapes: Vec<Vec<usize>> = grads.iter().map(|g| g.shape().to_vec()).collect();
+        for (index, grad) in grads.iter_mut().enumerate() {
+            if self.sent_whole(index) && !self.arrived[index] {
+                // The gradient's own buffer is sent (the caller holds the only reference).
+                self.arrived[index] = true;
+                let values = std::mem::replace(grad, Tensor::zeros(&[0])).into_vec();
+                let bucket = &mut self.buckets[self.places[index].0];
+                bucket.missing = 0;
+                bucket.pending = Some(self.comm.start_all_reduce(values)?);
+                continue;
+            }
             self.put(index, grad)?;
         }
         let start = Instant::now();
@@ -152,13 +171,12 @@ impl GradientReducer for BucketedAllReduce {
             let summed = bucket.pending.take().expect("every bucket started").wait()?;
             if let [(index, _)] = bucket.members[..] {
                 // A bucket of one gradient becomes that gradient, without a copy.
-                let shape = grads[index].shape().to_vec();
-                grads[index] = Tensor::from_vec(summed, &shape)?;
+                grads[index] = Tensor::from_vec(summed, &shapes[index])?;
                 continue;
             }
             for &(index, offset) in &bucket.members {
-                let shape = grads[index].shape().to_vec();
-                grads[index] = Tensor::from_vec(summed[offset..offset + self.sizes[index]].to_vec(), &shape)?;
+                let values = summed[offset..offset + self.sizes[index]].to_vec();
+                grads[index] = Tensor::from_vec(values, &shapes[index])?;
             }
             bucket.buffer = summed;
         }

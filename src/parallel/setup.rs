@@ -2,7 +2,7 @@
 //! ([`DataParallel`]), the broadcast of rank 0's weights and the figures of the communication.
 
 use super::bucketed::BucketedAllReduce;
-use super::{set_process_rank, Communicator};
+use super::{set_process_rank, shard_rows, Communicator};
 use crate::Model;
 use kensho_autograd::ParamId;
 use kensho_core::{Error, Result, Tensor};
@@ -90,6 +90,26 @@ impl Model {
     /// one trains as a single process does, without any communication).
     pub(crate) fn communicator(&self) -> Option<Arc<dyn Communicator>> {
         self.parallel.as_ref().filter(|p| p.comm.size() > 1).map(|p| p.comm.clone())
+    }
+
+    /// [`Model::check_input`] on data every rank holds whole: in data-parallel training each
+    /// rank checks the finiteness of its share of the rows only, and the ranks agree on the
+    /// first failure (every rank then returns the error one process would).
+    pub(crate) fn check_input_shared(&self, x: &[Tensor], context: &str) -> Result<()> {
+        let Some(comm) = self.communicator() else { return self.check_input(x, context) };
+        self.check_input_shapes(x, context)?;
+        let rows = x[0].shape()[0];
+        let check_shard = |rank: usize| {
+            let range = shard_rows(rows, rank, comm.size());
+            let part: Vec<Tensor> = x.iter().map(|t| t.slice_axis(0, range.start, range.end)).collect();
+            self.check_finite_inputs(&part, context, range.start)
+        };
+        let mut failed = vec![0.0; comm.size()];
+        failed[comm.rank()] = if check_shard(comm.rank()).is_err() { 1.0 } else { 0.0 };
+        match comm.all_reduce(failed)?.iter().position(|&f| f > 0.0) {
+            Some(rank) => check_shard(rank),
+            None => Ok(()),
+        }
     }
 
     /// Gives every rank rank 0's weights (parameters and state), so that all start equal.

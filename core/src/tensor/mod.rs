@@ -155,6 +155,31 @@ impl Tensor {
         }
     }
 
+    /// The elements in row-major order, as a `Vec`: the tensor's own buffer, without a copy,
+    /// when the tensor is contiguous and the only holder of its whole buffer; a copy otherwise.
+    ///
+    /// ```
+    /// use kensho_core::Tensor;
+    /// let t = Tensor::from_vec(vec![1.0, 2.0, 3.0], &[3])?;
+    /// let pointer = t.as_slice().unwrap().as_ptr();
+    /// let values = t.into_vec();
+    /// assert_eq!((values.as_ptr(), values), (pointer, vec![1.0, 2.0, 3.0]));
+    /// # Ok::<(), kensho_core::Error>(())
+    /// ```
+    pub fn into_vec(self) -> Vec<f32> {
+        if !self.0.is_standard_layout() {
+            return self.to_vec();
+        }
+        let len = self.len();
+        match self.0.into_owned().into_raw_vec_and_offset() {
+            (values, Some(0) | None) if values.len() == len => values,
+            (values, offset) => {
+                let start = offset.unwrap_or(0);
+                values[start..start + len].to_vec()
+            }
+        }
+    }
+
     /// Whether the elements are laid out contiguously in row-major order.
     pub fn is_contiguous(&self) -> bool {
         self.0.is_standard_layout()
