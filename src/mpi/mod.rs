@@ -31,6 +31,7 @@ use mpi::environment::Threading;
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::{Communicator as _, CommunicatorCollectives, Root};
 use mpi::Count;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -48,10 +49,18 @@ enum Job {
 
 /// The processes of `MPI_COMM_WORLD`, as a [`Communicator`] for
 /// [`Model::set_data_parallel`](crate::Model::set_data_parallel).
+///
+/// Operations started early ([`Communicator::start_all_reduce`]) run on the MPI thread; a
+/// blocking operation runs on the calling thread itself when the MPI thread has nothing under
+/// way (saving two thread wake-ups), else it queues behind the started ones, so each process
+/// issues its collective operations in program order either way.
 pub struct World {
     rank: usize,
     size: usize,
+    /// The queue to the MPI thread; its lock also serialises the direct calls.
     jobs: Mutex<Option<Sender<Job>>>,
+    /// Jobs sent to the MPI thread whose MPI call has not returned yet.
+    outstanding: Arc<AtomicUsize>,
     worker: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -64,24 +73,39 @@ impl World {
     pub fn init() -> Result<Arc<World>> {
         let (jobs, requests) = channel();
         let (started, start) = channel();
+        let outstanding = Arc::new(AtomicUsize::new(0));
+        let in_flight = outstanding.clone();
         let worker = std::thread::Builder::new()
             .name("kensho-mpi".into())
-            .spawn(move || serve(requests, started))
+            .spawn(move || serve(requests, started, in_flight))
             .map_err(|e| Error::invalid("kensho::mpi::World::init", e.to_string(), "a thread for MPI"))?;
         let (rank, size) = start
             .recv()
             .map_err(|_| Error::invalid("kensho::mpi::World::init", "the MPI thread ended", "MPI to start"))??;
         install_abort_on_panic(rank);
-        Ok(Arc::new(World { rank, size, jobs: Mutex::new(Some(jobs)), worker: Mutex::new(Some(worker)) }))
+        let (jobs, worker) = (Mutex::new(Some(jobs)), Mutex::new(Some(worker)));
+        Ok(Arc::new(World { rank, size, jobs, outstanding, worker }))
     }
 
-    /// Sends a job to the MPI thread.
-    fn send(&self, job: Job) -> Result<()> {
+    /// Runs `direct` on `values` on this thread if the MPI thread has nothing under way, else
+    /// queues the job that `queued` makes of them and waits for its result.
+    fn blocking<T>(
+        &self,
+        values: Vec<f32>,
+        direct: impl FnOnce(&SimpleCommunicator, Vec<f32>) -> T,
+        queued: impl FnOnce(Vec<f32>, Sender<T>) -> Job,
+    ) -> Result<T> {
         let jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
-        match jobs.as_ref().map(|j| j.send(job)) {
-            Some(Ok(())) => Ok(()),
-            _ => Err(lost()),
+        let Some(queue) = jobs.as_ref() else { return Err(lost()) };
+        if self.outstanding.load(Ordering::Acquire) == 0 {
+            // Holding the lock: no job can be queued while this call runs.
+            return Ok(direct(&SimpleCommunicator::world(), values));
         }
+        let (reply, result) = channel();
+        self.outstanding.fetch_add(1, Ordering::AcqRel);
+        queue.send(queued(values, reply)).map_err(|_| lost())?;
+        drop(jobs);
+        result.recv().map_err(|_| lost())
     }
 }
 
@@ -101,20 +125,22 @@ impl Communicator for World {
 
     fn start_all_reduce(&self, values: Vec<f32>) -> Result<Pending> {
         let (reply, result) = channel();
-        self.send(Job::AllReduce(values, reply))?;
+        let jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        self.outstanding.fetch_add(1, Ordering::AcqRel);
+        jobs.as_ref().ok_or_else(lost)?.send(Job::AllReduce(values, reply)).map_err(|_| lost())?;
         Ok(Pending::new(move || result.recv().map_err(|_| lost())))
     }
 
+    fn all_reduce(&self, values: Vec<f32>) -> Result<Vec<f32>> {
+        self.blocking(values, |world, v| all_reduce_on(world, v, &mut Vec::new()), Job::AllReduce)
+    }
+
     fn all_gather(&self, values: Vec<f32>) -> Result<Vec<Vec<f32>>> {
-        let (reply, result) = channel();
-        self.send(Job::AllGather(values, reply))?;
-        result.recv().map_err(|_| lost())
+        self.blocking(values, all_gather_on, Job::AllGather)
     }
 
     fn broadcast(&self, values: Vec<f32>, root: usize) -> Result<Vec<f32>> {
-        let (reply, result) = channel();
-        self.send(Job::Broadcast(values, root, reply))?;
-        result.recv().map_err(|_| lost())
+        self.blocking(values, |world, v| broadcast_on(world, v, root), |v, reply| Job::Broadcast(v, root, reply))
     }
 
     fn abort(&self, message: &str) -> ! {
@@ -133,9 +159,10 @@ impl Drop for World {
     }
 }
 
-/// The MPI thread: starts MPI, reports the rank and size, runs the jobs in order, and ends MPI
-/// when the [`World`] is dropped.
-fn serve(requests: Receiver<Job>, started: Sender<Result<(usize, usize)>>) {
+/// The MPI thread: starts MPI, reports the rank and size, runs the jobs in order (counting
+/// each down in `outstanding` once its MPI call has returned), and ends MPI when the [`World`]
+/// is dropped.
+fn serve(requests: Receiver<Job>, started: Sender<Result<(usize, usize)>>, outstanding: Arc<AtomicUsize>) {
     let Some((universe, _)) = mpi::initialize_with_threading(Threading::Multiple) else {
         let _ = started.send(Err(Error::invalid(
             "kensho::mpi::World::init",
@@ -148,40 +175,58 @@ fn serve(requests: Receiver<Job>, started: Sender<Result<(usize, usize)>>) {
     let _ = started.send(Ok((world.rank() as usize, world.size() as usize)));
     // Sent buffers, kept to receive later sums into (the same sizes come back every step).
     let mut spare: Vec<Vec<f32>> = Vec::new();
+    let done = || outstanding.fetch_sub(1, Ordering::AcqRel);
     for job in requests {
         // A requester that went away (an error elsewhere) does not stop the others' jobs.
         match job {
             Job::AllReduce(values, reply) => {
-                let mut sum = match spare.iter().position(|b| b.len() == values.len()) {
-                    Some(i) => spare.swap_remove(i),
-                    None => vec![0.0f32; values.len()],
-                };
-                world.all_reduce_into(&values[..], &mut sum[..], SystemOperation::sum());
+                let sum = all_reduce_on(&world, values, &mut spare);
+                done();
                 let _ = reply.send(sum);
-                if spare.len() < SPARE_BUFFERS {
-                    spare.push(values);
-                }
             }
             Job::AllGather(values, reply) => {
-                let mut counts = vec![0 as Count; world.size() as usize];
-                world.all_gather_into(&(values.len() as Count), &mut counts[..]);
-                let displs: Vec<Count> = counts.iter().scan(0, |at, &c| Some(std::mem::replace(at, *at + c))).collect();
-                let mut all = vec![0.0f32; counts.iter().map(|&c| c as usize).sum()];
-                world.all_gather_varcount_into(
-                    &values[..],
-                    &mut PartitionMut::new(&mut all[..], &counts[..], &displs[..]),
-                );
-                let pieces =
-                    counts.iter().zip(&displs).map(|(&c, &d)| all[d as usize..(d + c) as usize].to_vec()).collect();
+                let pieces = all_gather_on(&world, values);
+                done();
                 let _ = reply.send(pieces);
             }
-            Job::Broadcast(mut values, root, reply) => {
-                world.process_at_rank(root as i32).broadcast_into(&mut values[..]);
+            Job::Broadcast(values, root, reply) => {
+                let values = broadcast_on(&world, values, root);
+                done();
                 let _ = reply.send(values);
             }
         }
     }
     drop(universe);
+}
+
+/// The elementwise sum of `values` over the ranks, received into a buffer of `spare` of the
+/// same length if there is one; `values` then joins `spare`.
+fn all_reduce_on(world: &SimpleCommunicator, values: Vec<f32>, spare: &mut Vec<Vec<f32>>) -> Vec<f32> {
+    let mut sum = match spare.iter().position(|b| b.len() == values.len()) {
+        Some(i) => spare.swap_remove(i),
+        None => vec![0.0f32; values.len()],
+    };
+    world.all_reduce_into(&values[..], &mut sum[..], SystemOperation::sum());
+    if spare.len() < SPARE_BUFFERS {
+        spare.push(values);
+    }
+    sum
+}
+
+/// Every rank's `values`, in rank order (counts first, then the values).
+fn all_gather_on(world: &SimpleCommunicator, values: Vec<f32>) -> Vec<Vec<f32>> {
+    let mut counts = vec![0 as Count; world.size() as usize];
+    world.all_gather_into(&(values.len() as Count), &mut counts[..]);
+    let displs: Vec<Count> = counts.iter().scan(0, |at, &c| Some(std::mem::replace(at, *at + c))).collect();
+    let mut all = vec![0.0f32; counts.iter().map(|&c| c as usize).sum()];
+    world.all_gather_varcount_into(&values[..], &mut PartitionMut::new(&mut all[..], &counts[..], &displs[..]));
+    counts.iter().zip(&displs).map(|(&c, &d)| all[d as usize..(d + c) as usize].to_vec()).collect()
+}
+
+/// Rank `root`'s `values` on every rank.
+fn broadcast_on(world: &SimpleCommunicator, mut values: Vec<f32>, root: usize) -> Vec<f32> {
+    world.process_at_rank(root as i32).broadcast_into(&mut values[..]);
+    values
 }
 
 /// Makes a panic on this rank end every rank (after the usual panic message), instead of

@@ -3,10 +3,12 @@
 //! parameter to the first (the order backward finishes them, as PyTorch's
 //! DistributedDataParallel does), and starts each bucket's all-reduce as soon as backward has
 //! finished all its gradients, so the communication of the late layers runs while backward
-//! computes the early ones. Gradients that backward did not report (a step split across
-//! threads, a parameter without a gradient) are sent when the step's reduce is called, and so
-//! is a last bucket holding one gradient alone (the first layer's kernel, typically the largest,
-//! which backward finishes last): its own buffer is sent, without a copy.
+//! computes the early ones. The other buckets go when the step's reduce is called, after those:
+//! the buckets of gradients that backward did not report (a step split across threads, a
+//! parameter without a gradient), and a last bucket holding one gradient alone (the first
+//! layer's kernel, typically the largest, which backward finishes last), whose own buffer is
+//! sent without a copy. Those are blocking all-reduces, which the MPI communicator runs on the
+//! calling thread.
 
 use super::{Communicator, DataParallel, Pending};
 use crate::reducer::GradientReducer;
@@ -23,8 +25,9 @@ struct Bucket {
     /// The parameters' indices and their offsets in `buffer`.
     members: Vec<(usize, usize)>,
     buffer: Vec<f32>,
-    /// How many members are still missing.
+    /// How many members are still missing (0 once sent).
     missing: usize,
+    /// Its all-reduce, if started during backward.
     pending: Option<Pending>,
 }
 
@@ -36,6 +39,8 @@ pub(crate) struct BucketedAllReduce {
     /// Each parameter's bucket and offset in it.
     places: Vec<(usize, usize)>,
     arrived: Vec<bool>,
+    /// The buckets started during backward, in order.
+    started: Vec<usize>,
     bucket_values: usize,
     overlap: bool,
     /// Nanoseconds spent waiting for all-reduces in `reduce` (the communication not hidden).
@@ -55,6 +60,7 @@ impl BucketedAllReduce {
             buckets: Vec::new(),
             places: Vec::new(),
             arrived: Vec::new(),
+            started: Vec::new(),
             bucket_values: options.bucket_values,
             overlap: options.overlap_backward,
             waited_nanos,
@@ -89,10 +95,10 @@ impl BucketedAllReduce {
         b + 1 == self.buckets.len() && self.buckets[b].members.len() == 1
     }
 
-    /// Copies gradient `index` into its bucket and starts the bucket if it is complete.
-    fn put(&mut self, index: usize, grad: &Tensor) -> Result<()> {
+    /// Copies gradient `index` into its bucket; returns whether the bucket is now complete.
+    fn fill(&mut self, index: usize, grad: &Tensor) -> Result<bool> {
         if self.arrived[index] {
-            return Ok(());
+            return Ok(false);
         }
         if grad.len() != self.sizes[index] {
             return Err(Error::invalid(
@@ -110,10 +116,39 @@ impl BucketedAllReduce {
             None => target.copy_from_slice(&grad.to_vec()),
         }
         bucket.missing -= 1;
-        if bucket.missing == 0 {
-            let buffer = std::mem::take(&mut bucket.buffer);
-            bucket.pending = Some(self.comm.start_all_reduce(buffer)?);
+        Ok(bucket.missing == 0)
+    }
+
+    /// The values of bucket `b` to send, its gradients taken from `grads` where backward did
+    /// not hand them over (a lone gradient in its own buffer, the others copied).
+    fn take_values(&mut self, b: usize, grads: &mut [Tensor]) -> Result<Vec<f32>> {
+        if let [(index, _)] = self.buckets[b].members[..]
+            && !self.arrived[index]
+        {
+            // The caller holds the only reference to the gradient's buffer: no copy.
+            self.arrived[index] = true;
+            return Ok(std::mem::replace(&mut grads[index], Tensor::zeros(&[0])).into_vec());
         }
+        let members: Vec<usize> = self.buckets[b].members.iter().map(|&(i, _)| i).collect();
+        for index in members {
+            self.fill(index, &grads[index])?;
+        }
+        Ok(std::mem::take(&mut self.buckets[b].buffer))
+    }
+
+    /// Writes the summed values of bucket `b` back into `grads` (shaped by `shapes`).
+    fn give_back(&mut self, b: usize, summed: Vec<f32>, grads: &mut [Tensor], shapes: &[Vec<usize>]) -> Result<()> {
+        let bucket = &mut self.buckets[b];
+        if let [(index, _)] = bucket.members[..] {
+            // A bucket of one gradient becomes that gradient, without a copy.
+            grads[index] = Tensor::from_vec(summed, &shapes[index])?;
+            return Ok(());
+        }
+        for &(index, offset) in &bucket.members {
+            let values = summed[offset..offset + self.sizes[index]].to_vec();
+            grads[index] = Tensor::from_vec(values, &shapes[index])?;
+        }
+        bucket.buffer = summed;
         Ok(())
     }
 }
@@ -138,12 +173,16 @@ impl GradientReducer for BucketedAllReduce {
             bucket.pending = None;
         }
         self.arrived = vec![false; sizes.len()];
+        self.started.clear();
         Ok(())
     }
 
     fn gradient_ready(&mut self, index: usize, grad: &Tensor) -> Result<()> {
-        if self.overlap && !self.sent_whole(index) {
-            self.put(index, grad)?;
+        if self.overlap && !self.sent_whole(index) && self.fill(index, grad)? {
+            let b = self.places[index].0;
+            let buffer = std::mem::take(&mut self.buckets[b].buffer);
+            self.buckets[b].pending = Some(self.comm.start_all_reduce(buffer)?);
+            self.started.push(b);
         }
         Ok(())
     }
@@ -154,31 +193,20 @@ impl GradientReducer for BucketedAllReduce {
             self.begin(&sizes)?;
         }
         let shapes: Vec<Vec<usize>> = grads.iter().map(|g| g.shape().to_vec()).collect();
-        for (index, grad) in grads.iter_mut().enumerate() {
-            if self.sent_whole(index) && !self.arrived[index] {
-                // The gradient's own buffer is sent (the caller holds the only reference).
-                self.arrived[index] = true;
-                let values = std::mem::replace(grad, Tensor::zeros(&[0])).into_vec();
-                let bucket = &mut self.buckets[self.places[index].0];
-                bucket.missing = 0;
-                bucket.pending = Some(self.comm.start_all_reduce(values)?);
-                continue;
-            }
-            self.put(index, grad)?;
-        }
         let start = Instant::now();
-        for bucket in &mut self.buckets {
-            let summed = bucket.pending.take().expect("every bucket started").wait()?;
-            if let [(index, _)] = bucket.members[..] {
-                // A bucket of one gradient becomes that gradient, without a copy.
-                grads[index] = Tensor::from_vec(summed, &shapes[index])?;
-                continue;
+        // The buckets started during backward, in the order they started (the same on every
+        // rank), then the others one by one, in bucket order.
+        for b in std::mem::take(&mut self.started) {
+            let summed = self.buckets[b].pending.take().expect("started").wait()?;
+            self.give_back(b, summed, grads, &shapes)?;
+        }
+        for b in 0..self.buckets.len() {
+            if self.buckets[b].pending.is_none() && self.buckets[b].missing > 0 {
+                let values = self.take_values(b, grads)?;
+                let summed = self.comm.all_reduce(values)?;
+                self.buckets[b].missing = 0;
+                self.give_back(b, summed, grads, &shapes)?;
             }
-            for &(index, offset) in &bucket.members {
-                let values = summed[offset..offset + self.sizes[index]].to_vec();
-                grads[index] = Tensor::from_vec(values, &shapes[index])?;
-            }
-            bucket.buffer = summed;
         }
         self.waited_nanos.fetch_add(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
         Ok(())
