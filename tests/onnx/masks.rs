@@ -7,7 +7,7 @@
 //! (The check script's third opinion, `onnx.reference`, ignores `sequence_lens`, so it reports
 //! differences on these models; ONNX Runtime is the judge.)
 
-use super::recurrent::{cells, random_bias, sequences, FEATURES, TIME, VOCAB};
+use super::recurrent::{cells, random_bias, sequences, with_states, FEATURES, TIME, VOCAB};
 use super::support::{assert_runtime_matches, op_types};
 use kensho::prelude::*;
 
@@ -154,15 +154,7 @@ fn masks_with_any_pattern_match_kensho() {
     outputs.push(Bidirectional::new(Lstm::new(3).return_sequences(true)).on(&e).unwrap());
     outputs.push(Bidirectional::new(SimpleRnn::new(4)).with_name("bi_last").on_all(&[&e, &h, &c]).unwrap());
     let model = Model::new(&[&ids, &h, &c], &outputs.iter().collect::<Vec<_>>()).unwrap();
-    let mut rng = kensho::core::seeded_rng(19);
-    let cases = holed_ids(19)
-        .into_iter()
-        .map(|mut case| {
-            let b = case[0].shape()[0];
-            case.extend((0..2).map(|_| Tensor::rand_uniform(&[b, 4], -1.0, 1.0, &mut rng)));
-            case
-        })
-        .collect::<Vec<_>>();
+    let cases = with_states(holed_ids(19), 19);
     let ops = op_types(&model);
     for op in ["CumSum", "ScatterElements", "GatherElements"] {
         assert!(ops.iter().any(|o| o == op), "{op} in {ops:?}");

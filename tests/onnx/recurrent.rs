@@ -171,15 +171,7 @@ fn initial_states_become_initial_h_and_c() {
     // The forward direction starts from h, the backward from c.
     let bi = Bidirectional::new(SimpleRnn::new(4)).on_all(&[&x, &h, &c]).unwrap();
     let model = Model::new(&[&x, &h, &c], &[&lstm, &gru, &bi]).unwrap();
-    let mut rng = kensho::core::seeded_rng(12);
-    let cases = sequences(12)
-        .into_iter()
-        .map(|mut case| {
-            let b = case[0].shape()[0];
-            case.extend((0..2).map(|_| Tensor::rand_uniform(&[b, 4], -1.0, 1.0, &mut rng)));
-            case
-        })
-        .collect::<Vec<_>>();
+    let cases = with_states(sequences(12), 12);
     let graph = graph(&model);
     assert_eq!(node(&graph, "LSTM").input.len(), 7, "X W R B sequence_lens initial_h initial_c");
     assert_runtime_matches(&model, &cases);
@@ -265,4 +257,17 @@ fn time_distributed_wraps_convolutions_and_recurrent_layers() {
     let ops = op_types(&model);
     assert!(ops.iter().any(|o| o == "Conv") && ops.iter().any(|o| o == "LSTM"), "{ops:?}");
     assert_runtime_matches(&model, &super::support::random_inputs(&model, &[1, 5], 21));
+}
+
+/// Each case with two more inputs: initial states of width 4 (`h` and `c`), random from `seed`.
+pub fn with_states(cases: Vec<Vec<Tensor>>, seed: u64) -> Vec<Vec<Tensor>> {
+    let mut rng = kensho::core::seeded_rng(seed);
+    cases
+        .into_iter()
+        .map(|mut case| {
+            let b = case[0].shape()[0];
+            case.extend((0..2).map(|_| Tensor::rand_uniform(&[b, 4], -1.0, 1.0, &mut rng)));
+            case
+        })
+        .collect()
 }
