@@ -5,7 +5,8 @@
 //!
 //! - an MLP and a convnet with batch normalization, 100 steps: `-np 2` equals `-np 1` to 1e-5
 //!   (weights and logged figures), and both ranks hold the same weights;
-//! - a panic injected on rank 1 ends the whole job with a non-zero code within seconds;
+//! - a panic, or an error returned inside `fit`, injected on rank 1 ends the whole job with a
+//!   non-zero code within seconds;
 //! - a checkpoint written by rank 0 under `-np 2` resumes under `-np 1` to the weights of an
 //!   uninterrupted run.
 
@@ -23,10 +24,11 @@ fn main() {
         return;
     }
     let filter = args.iter().skip(1).find(|a| !a.starts_with('-')).cloned().unwrap_or_default();
-    let tests: [(&str, fn()); 4] = [
+    let tests: [(&str, fn()); 5] = [
         ("mlp_two_ranks_equal_one", || equal_to_one_rank("mlp")),
         ("convnet_batch_norm_two_ranks_equal_one", || equal_to_one_rank("convnet")),
-        ("panic_on_rank_one_ends_the_job", panic_ends_the_job),
+        ("panic_on_rank_one_ends_the_job", || failure_ends_the_job("panic")),
+        ("error_on_rank_one_ends_the_job", || failure_ends_the_job("error")),
         ("checkpoint_from_two_ranks_resumes_on_one", resume_on_one_rank),
     ];
     for (name, test) in tests.iter().filter(|(n, _)| n.contains(&filter)) {
@@ -110,12 +112,14 @@ fn equal_to_one_rank(scenario: &str) {
     assert_eq!(logs_two, figures(&two.join("logs.rank1.txt")), "{scenario}: rank 1 logged other figures than rank 0");
 }
 
-fn panic_ends_the_job() {
-    let dir = job_dir("panic");
-    let (status, took) = mpirun(2, "panic", &dir);
-    assert!(!status.success(), "the job with a panicking rank exited with success");
-    // The other rank waits in an all-reduce for the dead one: only MPI_Abort ends it.
-    assert!(took < Duration::from_secs(30), "the job took {took:?} to end after the panic");
+/// A panic, or an error inside `fit`, on rank 1 ends the job with a failure.
+fn failure_ends_the_job(scenario: &str) {
+    let dir = job_dir(scenario);
+    let (status, took) = mpirun(2, scenario, &dir);
+    assert!(!status.success(), "the job with a failing rank ({scenario}) exited with success");
+    // The other rank waits in an all-reduce for the failed one: only MPI_Abort ends it.
+    assert!(took < Duration::from_secs(30), "the job took {took:?} to end after the {scenario}");
+    assert!(!dir.join("weights.rank0.safetensors").exists(), "rank 0 finished training alone");
 }
 
 fn resume_on_one_rank() {

@@ -15,6 +15,8 @@ pub fn run(name: &str, out: &Path) {
         "mlp" => train(mlp(), &world, 2, 64, 3200, &[], out),
         "convnet" => train(convnet(), &world, 2, 32, 1600, &[], out),
         "panic" => train(mlp(), &world, 1, 64, 3200, &[3], out),
+        // Rank 1's callback fails after the first epoch: an error, not a panic.
+        "error" => train(mlp(), &world, 3, 64, 640, &[usize::MAX], out),
         "first_epoch" | "both_epochs" => {
             let epochs = if name == "first_epoch" { 1 } else { 2 };
             train(mlp(), &world, epochs, 64, 1600, &[], out)
@@ -80,7 +82,8 @@ fn data(n: usize, features: usize, seed: u64) -> (Tensor, Tensor) {
     (x, Tensor::from_vec(labels, &[n]).unwrap())
 }
 
-/// Panics on rank 1 at the given steps (the injected failure).
+/// Fails on rank 1 (the injected failure): panics at the given steps, or with `usize::MAX`
+/// among them, returns an error at the end of the first epoch.
 struct PanicAt(Vec<usize>, usize);
 
 impl Callback for PanicAt {
@@ -89,6 +92,13 @@ impl Callback for PanicAt {
             panic!("injected failure on rank 1 at step {step}");
         }
         Control::Continue
+    }
+
+    fn on_epoch_end(&mut self, _epoch: usize, _logs: &Logs, _model: &mut Model) -> kensho::Result<Control> {
+        match self.1 == 1 && self.0.contains(&usize::MAX) {
+            true => Err(kensho::Error::invalid("injected callback", "rank 1", "no failure")),
+            false => Ok(Control::Continue),
+        }
     }
 }
 
