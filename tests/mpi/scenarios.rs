@@ -10,6 +10,8 @@ use std::path::Path;
 pub fn run(name: &str, out: &Path) {
     kensho::set_num_threads(1);
     let world = World::init().expect("MPI starts");
+    let again = World::init().err().expect("a second World is refused").to_string();
+    assert!(again.contains("already started"), "{again}");
     let rank = world.rank();
     let history = match name {
         "mlp" => train(mlp(), &world, 2, 64, 3200, &[], out),
