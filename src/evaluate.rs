@@ -195,18 +195,17 @@ impl Model {
         let compiled = self.compiled("evaluate")?;
         let mut tracker = self.log_tracker(&compiled.heads);
         let comm = self.communicator();
-        for batch in data.epoch(None, batch_size, None) {
+        let shard = comm.as_ref().map(|c| (c.rank(), c.size()));
+        for batch in data.epoch(None, batch_size, shard) {
             let batch = batch?;
             let rows = batch.rows();
+            let (x, weights) = batch.own_rows(shard);
             let figures = match &comm {
-                None => self.evaluate_rows(&batch.x, &batch.y, batch.weights.as_ref(), rows, true),
+                None => self.evaluate_rows(&x, &batch.y, weights.as_ref(), rows, true),
                 Some(comm) => {
                     // Data-parallel: this rank's rows, then every rank's figures gathered.
                     let range = shard_rows(rows, comm.rank(), comm.size());
-                    let take = |t: &Tensor| t.slice_axis(0, range.start, range.end);
-                    let (x, y): (Vec<Tensor>, Vec<Tensor>) =
-                        (batch.x.iter().map(take).collect(), batch.y.iter().map(take).collect());
-                    let weights = batch.weights.as_ref().map(take);
+                    let y: Vec<Tensor> = batch.y.iter().map(|t| t.slice_axis(0, range.start, range.end)).collect();
                     let mine = self.evaluate_rows(&x, &y, weights.as_ref(), rows, comm.rank() == 0);
                     gather_figures(&**comm, &mine, batch.y.len())?
                 }

@@ -305,11 +305,8 @@ impl Model {
             let global_step = self.optimizer().map_or(0, |o| o.iterations());
             // In data-parallel training, the outputs of every rank are gathered only for metrics.
             let gather = tracker.has_metrics();
-            let (x, y, weights) = (&batch.x, &batch.y, batch.weights.as_ref());
-            let out = match batch.local {
-                true => self.train_step_local(x, y, weights, step_seed, gather)?,
-                false => self.train_step_unchecked(x, y, weights, step_seed, gather)?,
-            };
+            let (x, weights) = batch.own_rows(shard);
+            let out = self.train_step_local(&x, &batch.y, weights.as_ref(), step_seed, gather)?;
             for cb in callbacks.iter_mut() {
                 cb.on_train_step_end(global_step, self)?;
             }

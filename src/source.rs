@@ -25,6 +25,19 @@ impl Batch {
     pub(crate) fn rows(&self) -> usize {
         self.y[0].shape()[0]
     }
+
+    /// This process's rows of the inputs and weights: rank `rank` of `size`'s share for a
+    /// `shard`, unless they hold only those already; all of them without one.
+    pub(crate) fn own_rows(&self, shard: Option<(usize, usize)>) -> (Vec<Tensor>, Option<Tensor>) {
+        match shard.filter(|_| !self.local) {
+            None => (self.x.to_vec(), self.weights.clone()),
+            Some((rank, size)) => {
+                let range = shard_rows(self.rows(), rank, size);
+                let take = |t: &Tensor| t.slice_axis(0, range.start, range.end);
+                (self.x.iter().map(take).collect(), self.weights.as_ref().map(take))
+            }
+        }
+    }
 }
 
 impl From<kensho_data::Batch> for Batch {

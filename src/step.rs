@@ -167,33 +167,20 @@ impl Model {
         if let Some(w) = sample_weight.filter(|w| w.shape() != [rows]) {
             return Err(Error::shape("train_step: sample_weight", format!("[{rows}], one per sample"), w.shape()));
         }
-        self.train_step_unchecked(x, y, sample_weight, seed, true)
-    }
-
-    /// [`Model::train_step`] on a batch that `fit` has already checked. In data-parallel
-    /// training, the batch is the global one: this rank trains on its rows, and the loss
-    /// returned is the whole batch's; so are the outputs if `gather_outputs` (the metrics need
-    /// them), otherwise they are this rank's rows only.
-    pub(crate) fn train_step_unchecked(
-        &mut self,
-        x: &[Tensor],
-        y: &[Tensor],
-        sample_weight: Option<&Tensor>,
-        seed: u64,
-        gather_outputs: bool,
-    ) -> Result<StepOutput> {
+        // In data-parallel training the batch is the global one: this rank trains on its rows,
+        // and the loss and outputs returned are the whole batch's.
         let Some(comm) = self.communicator() else {
-            return self.train_step_local(x, y, sample_weight, seed, gather_outputs);
+            return self.train_step_local(x, y, sample_weight, seed, true);
         };
-        let range = shard_rows(x[0].shape()[0], comm.rank(), comm.size());
+        let range = shard_rows(rows, comm.rank(), comm.size());
         let take = |t: &Tensor| t.slice_axis(0, range.start, range.end);
-        let xs: Vec<Tensor> = x.iter().map(take).collect();
-        self.train_step_local(&xs, y, sample_weight.map(take).as_ref(), seed, gather_outputs)
+        self.train_step_local(&[take(&x[0])], y, sample_weight.map(take).as_ref(), seed, true)
     }
 
     /// The train step on this process's rows `x` (and their weights) of a batch whose targets
     /// are all of `y`: in one process the whole batch, in data-parallel training this rank's
-    /// share (see [`shard_rows`]).
+    /// share (see [`shard_rows`]). The loss returned is the whole batch's; so are the outputs
+    /// if `gather_outputs` (metrics need them), otherwise they are this rank's rows only.
     pub(crate) fn train_step_local(
         &mut self,
         x: &[Tensor],
@@ -238,8 +225,11 @@ impl Model {
         let compiled_heads = &self.compiled.as_ref().expect("checked above").heads;
         let loss = LossParts { with_penalties, ..LossParts::new(&self.graph.layers, compiled_heads, batch_rows) };
         let heads = compiled_heads.len();
-        let trainable: Vec<(ParamId, usize)> =
-            self.params().iter().filter(|p| p.trainable).map(|p| (p.id(), p.value.len())).collect();
+        // The reducer's layout of the gradients (none is made when training alone).
+        let trainable: Vec<(ParamId, usize)> = match self.reducer {
+            Some(_) => self.params().iter().filter(|p| p.trainable).map(|p| (p.id(), p.value.len())).collect(),
+            None => Vec::new(),
+        };
         let mut early_error = None;
         let replicas = self.communicator().map(|comm| Arc::new(CommunicatorSum(comm)) as Replicas);
         let job = ShardJob { graph: &self.graph, loss, replicas };

@@ -61,6 +61,9 @@ pub struct World {
     jobs: Mutex<Option<Sender<Job>>>,
     /// Jobs sent to the MPI thread whose MPI call has not returned yet.
     outstanding: Arc<AtomicUsize>,
+    /// Sent buffers, kept to receive later sums into (the same sizes come back every step),
+    /// shared by the MPI thread and the direct calls.
+    spare: Spare,
     worker: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -74,17 +77,18 @@ impl World {
         let (jobs, requests) = channel();
         let (started, start) = channel();
         let outstanding = Arc::new(AtomicUsize::new(0));
-        let in_flight = outstanding.clone();
+        let spare = Spare::default();
+        let (in_flight, buffers) = (outstanding.clone(), spare.clone());
         let worker = std::thread::Builder::new()
             .name("kensho-mpi".into())
-            .spawn(move || serve(requests, started, in_flight))
+            .spawn(move || serve(requests, started, in_flight, buffers))
             .map_err(|e| Error::invalid("kensho::mpi::World::init", e.to_string(), "a thread for MPI"))?;
         let (rank, size) = start
             .recv()
             .map_err(|_| Error::invalid("kensho::mpi::World::init", "the MPI thread ended", "MPI to start"))??;
         install_abort_on_panic(rank);
         let (jobs, worker) = (Mutex::new(Some(jobs)), Mutex::new(Some(worker)));
-        Ok(Arc::new(World { rank, size, jobs, outstanding, worker }))
+        Ok(Arc::new(World { rank, size, jobs, outstanding, spare, worker }))
     }
 
     /// Runs `direct` on `values` on this thread if the MPI thread has nothing under way, else
@@ -132,7 +136,7 @@ impl Communicator for World {
     }
 
     fn all_reduce(&self, values: Vec<f32>) -> Result<Vec<f32>> {
-        self.blocking(values, |world, v| all_reduce_on(world, v, &mut Vec::new()), Job::AllReduce)
+        self.blocking(values, |world, v| all_reduce_on(world, v, &self.spare), Job::AllReduce)
     }
 
     fn all_gather(&self, values: Vec<f32>) -> Result<Vec<Vec<f32>>> {
@@ -162,7 +166,12 @@ impl Drop for World {
 /// The MPI thread: starts MPI, reports the rank and size, runs the jobs in order (counting
 /// each down in `outstanding` once its MPI call has returned), and ends MPI when the [`World`]
 /// is dropped.
-fn serve(requests: Receiver<Job>, started: Sender<Result<(usize, usize)>>, outstanding: Arc<AtomicUsize>) {
+fn serve(
+    requests: Receiver<Job>,
+    started: Sender<Result<(usize, usize)>>,
+    outstanding: Arc<AtomicUsize>,
+    spare: Spare,
+) {
     let Some((universe, _)) = mpi::initialize_with_threading(Threading::Multiple) else {
         let _ = started.send(Err(Error::invalid(
             "kensho::mpi::World::init",
@@ -173,14 +182,12 @@ fn serve(requests: Receiver<Job>, started: Sender<Result<(usize, usize)>>, outst
     };
     let world = universe.world();
     let _ = started.send(Ok((world.rank() as usize, world.size() as usize)));
-    // Sent buffers, kept to receive later sums into (the same sizes come back every step).
-    let mut spare: Vec<Vec<f32>> = Vec::new();
     let done = || outstanding.fetch_sub(1, Ordering::AcqRel);
     for job in requests {
         // A requester that went away (an error elsewhere) does not stop the others' jobs.
         match job {
             Job::AllReduce(values, reply) => {
-                let sum = all_reduce_on(&world, values, &mut spare);
+                let sum = all_reduce_on(&world, values, &spare);
                 done();
                 let _ = reply.send(sum);
             }
@@ -199,16 +206,21 @@ fn serve(requests: Receiver<Job>, started: Sender<Result<(usize, usize)>>, outst
     drop(universe);
 }
 
+/// Buffers kept for receiving sums.
+type Spare = Arc<Mutex<Vec<Vec<f32>>>>;
+
 /// The elementwise sum of `values` over the ranks, received into a buffer of `spare` of the
 /// same length if there is one; `values` then joins `spare`.
-fn all_reduce_on(world: &SimpleCommunicator, values: Vec<f32>, spare: &mut Vec<Vec<f32>>) -> Vec<f32> {
-    let mut sum = match spare.iter().position(|b| b.len() == values.len()) {
-        Some(i) => spare.swap_remove(i),
-        None => vec![0.0f32; values.len()],
+fn all_reduce_on(world: &SimpleCommunicator, values: Vec<f32>, spare: &Spare) -> Vec<f32> {
+    let kept = {
+        let mut buffers = spare.lock().unwrap_or_else(|e| e.into_inner());
+        buffers.iter().position(|b| b.len() == values.len()).map(|i| buffers.swap_remove(i))
     };
+    let mut sum = kept.unwrap_or_else(|| vec![0.0f32; values.len()]);
     world.all_reduce_into(&values[..], &mut sum[..], SystemOperation::sum());
-    if spare.len() < SPARE_BUFFERS {
-        spare.push(values);
+    let mut buffers = spare.lock().unwrap_or_else(|e| e.into_inner());
+    if buffers.len() < SPARE_BUFFERS {
+        buffers.push(values);
     }
     sum
 }
