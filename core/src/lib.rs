@@ -28,6 +28,7 @@ pub mod quant;
 pub mod registry;
 mod tensor;
 pub mod threads;
+mod wide;
 
 pub use error::{Error, Result};
 pub use init::Initializer;
@@ -42,6 +43,7 @@ pub use tensor::{
 };
 pub use tensor::{MaxPoolArgmax, Pool1dOptions, Pool2dOptions};
 pub use threads::{deterministic, num_threads, set_deterministic, set_num_threads};
+pub use wide::with_wide_vectors;
 
 /// The random number generator used throughout kensho (seedable, reproducible for a given seed).
 pub type Rng = rand::rngs::StdRng;

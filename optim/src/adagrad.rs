@@ -74,6 +74,7 @@ impl Rule for AdagradConfig {
         self.initial_accumulator_value
     }
 
+    #[inline(always)]
     fn update(&self, w: &mut [f32], g: &[f32], slots: &mut [&mut [f32]], h: &Hyper) {
         let [acc] = slots else { unreachable!("Adagrad has one slot") };
         for ((w, &g), acc) in w.iter_mut().zip(g).zip(acc.iter_mut()) {

@@ -149,6 +149,7 @@ impl Rule for AdamConfig {
         }
     }
 
+    #[inline(always)]
     fn update(&self, w: &mut [f32], g: &[f32], slots: &mut [&mut [f32]], h: &Hyper) {
         let t = h.step as f64;
         let (b1t, b2t) = (f64::from(self.beta_1).powf(t), f64::from(self.beta_2).powf(t));

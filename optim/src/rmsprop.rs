@@ -93,6 +93,7 @@ impl Rule for RmsPropConfig {
         }
     }
 
+    #[inline(always)]
     fn update(&self, w: &mut [f32], g: &[f32], slots: &mut [&mut [f32]], h: &Hyper) {
         let n = w.len();
         let (velocity, rest) = slots.split_first_mut().expect("RMSprop has a velocity slot");

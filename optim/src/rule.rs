@@ -71,7 +71,11 @@ fn update_chunks<R: Rule + Sync>(
     chunk: usize,
 ) {
     if w.len() <= chunk {
-        rule.update(w, g, slots, h);
+        // The rules' loops (inlined) on 16 or 8 values per instruction.
+        kensho_core::with_wide_vectors(
+            #[inline(always)]
+            || rule.update(w, g, slots, h),
+        );
         return;
     }
     let mid = w.len().div_ceil(chunk) / 2 * chunk;
@@ -266,3 +270,6 @@ fn decode_iterations(t: &Tensor) -> Result<u64> {
     }
     Ok(((hi as u64) << 24) + lo as u64)
 }
+
+#[cfg(test)]
+mod wide_tests;

@@ -85,6 +85,7 @@ impl Rule for SgdConfig {
         }
     }
 
+    #[inline(always)]
     fn update(&self, w: &mut [f32], g: &[f32], slots: &mut [&mut [f32]], h: &Hyper) {
         let (lr, momentum) = (h.lr, self.momentum);
         let [v] = slots else {
