@@ -48,7 +48,7 @@
 //! | [`parallel`] | data-parallel training across processes: the communicator seam | [`Model::set_data_parallel`], [`parallel::Communicator`] |
 //! | `mpi` (feature `mpi`) | data-parallel `fit` / `evaluate` under `mpirun` | `mpi::World` |
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 pub mod callbacks;
 pub mod checkpoint;

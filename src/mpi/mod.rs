@@ -19,9 +19,16 @@
 //!
 //! MPI is called from one thread of kensho's, which owns the MPI environment (initialized
 //! with `MPI_THREAD_MULTIPLE`) and runs the collective operations in the order the training
-//! loop asks for them, the gradient buckets' all-reduces while backward goes on. A panic on
+//! loop asks for them, the gradient buckets' all-reduces while backward goes on. When every
+//! rank runs on one host, the all-reduces go through a window of memory the ranks share
+//! (MPI-3), with two barriers a call and none of the message protocol of MPI's own
+//! all-reduce; on several hosts, or with `KENSHO_MPI_ALLREDUCE=mpi` in the environment, they
+//! are `MPI_Allreduce`. A panic on
 //! any rank, and an error inside `fit`, end every rank at once through `MPI_Abort` (so no rank
 //! waits forever for a dead one); `mpirun` then exits with a non-zero code.
+
+#[allow(unsafe_code)]
+mod shared;
 
 use crate::parallel::{Communicator, Pending};
 use kensho_core::{Error, Result};
@@ -31,6 +38,7 @@ use mpi::environment::Threading;
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::{Communicator as _, CommunicatorCollectives, Root};
 use mpi::Count;
+use shared::SharedSums;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
@@ -64,6 +72,8 @@ pub struct World {
     /// Sent buffers, kept to receive later sums into (the same sizes come back every step),
     /// shared by the MPI thread and the direct calls.
     spare: Spare,
+    /// The shared-memory all-reduce, when every rank runs on this host.
+    shared: Shared,
     worker: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -77,18 +87,25 @@ impl World {
         let (jobs, requests) = channel();
         let (started, start) = channel();
         let outstanding = Arc::new(AtomicUsize::new(0));
-        let spare = Spare::default();
-        let (in_flight, buffers) = (outstanding.clone(), spare.clone());
+        let (spare, shared) = (Spare::default(), Shared::default());
+        let (in_flight, sums) = (outstanding.clone(), Sums { spare: spare.clone(), shared: shared.clone() });
         let worker = std::thread::Builder::new()
             .name("kensho-mpi".into())
-            .spawn(move || serve(requests, started, in_flight, buffers))
+            .spawn(move || serve(requests, started, in_flight, sums))
             .map_err(|e| Error::invalid("kensho::mpi::World::init", e.to_string(), "a thread for MPI"))?;
         let (rank, size) = start
             .recv()
             .map_err(|_| Error::invalid("kensho::mpi::World::init", "the MPI thread ended", "MPI to start"))??;
         install_abort_on_panic(rank);
         let (jobs, worker) = (Mutex::new(Some(jobs)), Mutex::new(Some(worker)));
-        Ok(Arc::new(World { rank, size, jobs, outstanding, spare, worker }))
+        Ok(Arc::new(World { rank, size, jobs, outstanding, spare, shared, worker }))
+    }
+
+    /// Whether the all-reduces go through a window of shared memory (every rank on this host,
+    /// the default there) rather than MPI's own all-reduce (ranks on several hosts, one rank,
+    /// or `KENSHO_MPI_ALLREDUCE=mpi` in the environment).
+    pub fn uses_shared_memory(&self) -> bool {
+        self.shared.lock().unwrap_or_else(|e| e.into_inner()).is_some()
     }
 
     /// Runs `direct` on `values` on this thread if the MPI thread has nothing under way, else
@@ -136,7 +153,8 @@ impl Communicator for World {
     }
 
     fn all_reduce(&self, values: Vec<f32>) -> Result<Vec<f32>> {
-        self.blocking(values, |world, v| all_reduce_on(world, v, &self.spare), Job::AllReduce)
+        let sums = Sums { spare: self.spare.clone(), shared: self.shared.clone() };
+        self.blocking(values, |world, v| all_reduce_on(world, v, &sums), Job::AllReduce)
     }
 
     fn all_gather(&self, values: Vec<f32>) -> Result<Vec<Vec<f32>>> {
@@ -166,12 +184,7 @@ impl Drop for World {
 /// The MPI thread: starts MPI, reports the rank and size, runs the jobs in order (counting
 /// each down in `outstanding` once its MPI call has returned), and ends MPI when the [`World`]
 /// is dropped.
-fn serve(
-    requests: Receiver<Job>,
-    started: Sender<Result<(usize, usize)>>,
-    outstanding: Arc<AtomicUsize>,
-    spare: Spare,
-) {
+fn serve(requests: Receiver<Job>, started: Sender<Result<(usize, usize)>>, outstanding: Arc<AtomicUsize>, sums: Sums) {
     let Some((universe, _)) = mpi::initialize_with_threading(Threading::Multiple) else {
         let _ = started.send(Err(Error::invalid(
             "kensho::mpi::World::init",
@@ -181,13 +194,16 @@ fn serve(
         return;
     };
     let world = universe.world();
+    if std::env::var("KENSHO_MPI_ALLREDUCE").as_deref() != Ok("mpi") {
+        *sums.shared.lock().unwrap_or_else(|e| e.into_inner()) = SharedSums::new(&world);
+    }
     let _ = started.send(Ok((world.rank() as usize, world.size() as usize)));
     let done = || outstanding.fetch_sub(1, Ordering::AcqRel);
     for job in requests {
         // A requester that went away (an error elsewhere) does not stop the others' jobs.
         match job {
             Job::AllReduce(values, reply) => {
-                let sum = all_reduce_on(&world, values, &spare);
+                let sum = all_reduce_on(&world, values, &sums);
                 done();
                 let _ = reply.send(sum);
             }
@@ -203,22 +219,37 @@ fn serve(
             }
         }
     }
+    // The shared window goes before MPI ends (every rank gets here when its World ends).
+    sums.shared.lock().unwrap_or_else(|e| e.into_inner()).take();
     drop(universe);
 }
 
 /// Buffers kept for receiving sums.
 type Spare = Arc<Mutex<Vec<Vec<f32>>>>;
 
-/// The elementwise sum of `values` over the ranks, received into a buffer of `spare` of the
-/// same length if there is one; `values` then joins `spare`.
-fn all_reduce_on(world: &SimpleCommunicator, values: Vec<f32>, spare: &Spare) -> Vec<f32> {
+/// The shared-memory all-reduce, if the ranks have one (made on the MPI thread).
+type Shared = Arc<Mutex<Option<SharedSums>>>;
+
+/// What every all-reduce uses, wherever it runs: the spare buffers and the shared window.
+struct Sums {
+    spare: Spare,
+    shared: Shared,
+}
+
+/// The elementwise sum of `values` over the ranks (through the shared window when the ranks
+/// have one, else MPI's all-reduce), received into a buffer of `spare` of the same length if
+/// there is one; `values` then joins `spare`.
+fn all_reduce_on(world: &SimpleCommunicator, values: Vec<f32>, sums: &Sums) -> Vec<f32> {
     let kept = {
-        let mut buffers = spare.lock().unwrap_or_else(|e| e.into_inner());
+        let mut buffers = sums.spare.lock().unwrap_or_else(|e| e.into_inner());
         buffers.iter().position(|b| b.len() == values.len()).map(|i| buffers.swap_remove(i))
     };
     let mut sum = kept.unwrap_or_else(|| vec![0.0f32; values.len()]);
-    world.all_reduce_into(&values[..], &mut sum[..], SystemOperation::sum());
-    let mut buffers = spare.lock().unwrap_or_else(|e| e.into_inner());
+    match sums.shared.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+        Some(shared) => shared.all_reduce(&values, &mut sum),
+        None => world.all_reduce_into(&values[..], &mut sum[..], SystemOperation::sum()),
+    }
+    let mut buffers = sums.spare.lock().unwrap_or_else(|e| e.into_inner());
     if buffers.len() < SPARE_BUFFERS {
         buffers.push(values);
     }

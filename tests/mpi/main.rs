@@ -3,6 +3,8 @@
 //! `mpirun -np 1` and `-np 2` (with `--timeout`, so a hang fails instead of blocking CI) for each
 //! scenario and compares what the ranks wrote:
 //!
+//! - all-reduces of awkward lengths, through shared memory and through MPI's own, give the
+//!   exact sums;
 //! - an MLP and a convnet with batch normalization, 100 steps: `-np 2` equals `-np 1` to 1e-5
 //!   (weights and logged figures), and both ranks hold the same weights;
 //! - a panic, or an error returned inside `fit`, injected on rank 1 ends the whole job with a
@@ -24,7 +26,9 @@ fn main() {
         return;
     }
     let filter = args.iter().skip(1).find(|a| !a.starts_with('-')).cloned().unwrap_or_default();
-    let tests: [(&str, fn()); 5] = [
+    let tests: [(&str, fn()); 7] = [
+        ("shared_memory_sums_are_exact", || sums_are_exact(&[])),
+        ("mpi_allreduce_sums_are_exact", || sums_are_exact(&[("KENSHO_MPI_ALLREDUCE", "mpi")])),
         ("mlp_two_ranks_equal_one", || equal_to_one_rank("mlp")),
         ("convnet_batch_norm_two_ranks_equal_one", || equal_to_one_rank("convnet")),
         ("panic_on_rank_one_ends_the_job", || failure_ends_the_job("panic")),
@@ -41,9 +45,18 @@ fn main() {
 /// Runs this program's scenario `scenario` on `ranks` ranks writing to `out`; returns the exit
 /// status and how long the job took.
 fn mpirun(ranks: usize, scenario: &str, out: &Path) -> (ExitStatus, Duration) {
+    mpirun_with(ranks, scenario, out, &[])
+}
+
+/// [`mpirun`] with environment variables set on every rank.
+fn mpirun_with(ranks: usize, scenario: &str, out: &Path, env: &[(&str, &str)]) -> (ExitStatus, Duration) {
     let exe = std::env::current_exe().expect("the test's own path");
     let start = Instant::now();
-    let status = Command::new("mpirun")
+    let mut command = Command::new("mpirun");
+    for (name, value) in env {
+        command.args(["-x", &format!("{name}={value}")]);
+    }
+    let status = command
         .args(["--timeout", "240", "-np", &ranks.to_string()])
         // Shared memory and loopback only; root is allowed (containers, CI).
         .args(["--allow-run-as-root", "--mca", "pml", "ob1", "--mca", "btl", "self,vader"])
@@ -110,6 +123,15 @@ fn equal_to_one_rank(scenario: &str) {
         assert!((a - b).abs() <= 1e-5 * a.abs().max(1.0), "{scenario}: {name} is {a} on one rank, {b} on two");
     }
     assert_eq!(logs_two, figures(&two.join("logs.rank1.txt")), "{scenario}: rank 1 logged other figures than rank 0");
+}
+
+/// The all-reduce (through shared memory, or MPI's own with `env`) gives exact sums, on two
+/// ranks and on one.
+fn sums_are_exact(env: &[(&str, &str)]) {
+    for ranks in [2, 1] {
+        let dir = job_dir(&format!("sums-{ranks}-{}", env.len()));
+        assert!(mpirun_with(ranks, "sums", &dir, env).0.success(), "the sums on {ranks} ranks ({env:?}) failed");
+    }
 }
 
 /// A panic, or an error inside `fit`, on rank 1 ends the job with a failure.

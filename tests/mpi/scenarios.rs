@@ -32,6 +32,7 @@ pub fn run(name: &str, out: &Path) {
             model.save_weights(out.join(format!("weights.rank{rank}.safetensors"))).unwrap();
             history
         }
+        "sums" => return sums(&world),
         other => panic!("no scenario {other}"),
     };
     let lines: String = history
@@ -40,6 +41,26 @@ pub fn run(name: &str, out: &Path) {
         .flat_map(|n| history.get(n).unwrap().iter().map(move |v| format!("{n} {v}\n")))
         .collect();
     std::fs::write(out.join(format!("logs.rank{rank}.txt")), lines).unwrap();
+}
+
+/// All-reduces of awkward lengths (empty, fewer values than ranks, several pieces of the
+/// shared window, not a multiple of the ranks) equal, bit for bit, the sums this rank computes
+/// itself from what each rank sends; `KENSHO_MPI_ALLREDUCE` says which all-reduce should run.
+fn sums(world: &World) {
+    let expect_shared = std::env::var("KENSHO_MPI_ALLREDUCE").as_deref() != Ok("mpi") && world.size() > 1;
+    assert_eq!(world.uses_shared_memory(), expect_shared);
+    // Values with many significant bits, so that a wrong order or a lost value shows.
+    let sent = |rank: usize, n: usize| -> Vec<f32> {
+        (0..n).map(|i| ((i * 7919 + rank * 104_729) % 1_000_003) as f32 / 977.0 - 511.3).collect()
+    };
+    for n in [0, 1, 3, 1000, 262_144, 600_001] {
+        let sum = world.all_reduce(sent(world.rank(), n)).expect("all-reduce");
+        let every: Vec<Vec<f32>> = (0..world.size()).map(|r| sent(r, n)).collect();
+        let expected: Vec<f32> = (0..n).map(|i| every.iter().fold(0.0, |a, v| a + v[i])).collect();
+        assert_eq!(sum.len(), n);
+        let wrong = sum.iter().zip(&expected).position(|(a, b)| a.to_bits() != b.to_bits());
+        assert!(wrong.is_none(), "all-reduce of {n} values: position {wrong:?} differs");
+    }
 }
 
 /// A 20-32-16-4 MLP.

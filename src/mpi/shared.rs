@@ -1,0 +1,183 @@
+//! The all-reduce of ranks that all run on one host, through a window of memory they share
+//! (MPI-3 `MPI_Win_allocate_shared`): each rank sums one share of the positions, reading the
+//! other ranks' values of that share from their slots of the window, and copies the other
+//! shares of the sums out of theirs. Nothing else is done: no message headers, fragments or
+//! handshakes, two barriers a call.
+//!
+//! This is the one module of the facade with `unsafe` code: the window is memory that other
+//! processes write, reached through raw pointers. What keeps it sound is the order of the
+//! phases, separated by barriers (`MPI_Win_sync`, `MPI_Barrier`, `MPI_Win_sync`, the MPI-3
+//! pattern for shared windows): a rank writes only its own slot, and only positions no other
+//! rank reads in that phase.
+
+use mpi::ffi;
+use mpi::raw::AsRaw;
+use mpi::topology::SimpleCommunicator;
+use mpi::traits::{Communicator as _, CommunicatorCollectives};
+use std::ffi::c_void;
+
+/// Values per piece: an all-reduce of more values goes in pieces of this many. Each rank's
+/// slot holds two pieces (2 MiB), so the window stays small even on a host whose `/dev/shm`
+/// is small, as in containers.
+const PIECE: usize = 1 << 18;
+
+/// Positions summed at a time (a block of the stack, kept in the first-level cache).
+const BLOCK: usize = 1024;
+
+/// The shared window of the ranks of one host, and where each rank's slot is mapped here.
+pub(super) struct SharedSums {
+    node: SimpleCommunicator,
+    window: ffi::MPI_Win,
+    /// Each rank's slot: two pieces, used in turn.
+    slots: Vec<*mut f32>,
+    /// Which piece of the slots the next piece of values uses.
+    turn: usize,
+}
+
+// SAFETY: the pointers are into the window, which lives as long as the `SharedSums`; the MPI
+// environment runs with `MPI_THREAD_MULTIPLE`, and `World` uses it from one thread at a time.
+unsafe impl Send for SharedSums {}
+
+impl SharedSums {
+    /// The shared window of `world`'s ranks, if they all run on this host and MPI gives the
+    /// window (collective: every rank calls it, and all get the same answer).
+    pub(super) fn new(world: &SimpleCommunicator) -> Option<SharedSums> {
+        let node = world.split_shared(0);
+        if node.size() != world.size() || world.size() < 2 {
+            return None;
+        }
+        let size = node.size() as usize;
+        let mut base: *mut f32 = std::ptr::null_mut();
+        // SAFETY: plain MPI calls on a valid communicator, with out-pointers to locals; errors
+        // are returned (not fatal) on this communicator, and every rank sees the same outcome.
+        let window = unsafe {
+            ffi::MPI_Comm_set_errhandler(node.as_raw(), ffi::RSMPI_ERRORS_RETURN);
+            let mut window: ffi::MPI_Win = std::mem::zeroed();
+            let bytes = (2 * PIECE * size_of::<f32>()) as ffi::MPI_Aint;
+            let out = (&mut base as *mut *mut f32).cast::<c_void>();
+            let code = ffi::MPI_Win_allocate_shared(bytes, 4, ffi::RSMPI_INFO_NULL, node.as_raw(), out, &mut window);
+            let made = code == ffi::MPI_SUCCESS as i32;
+            let mut everywhere = 0;
+            world.all_reduce_into(&i32::from(made), &mut everywhere, mpi::collective::SystemOperation::min());
+            if everywhere == 0 {
+                if made {
+                    ffi::MPI_Win_free(&mut window);
+                }
+                return None;
+            }
+            ffi::MPI_Win_lock_all(ffi::MPI_MODE_NOCHECK as i32, window);
+            window
+        };
+        let slots = (0..size)
+            .map(|rank| {
+                let (mut bytes, mut unit, mut slot) = (0 as ffi::MPI_Aint, 0, std::ptr::null_mut::<f32>());
+                // SAFETY: a query of the window just made, with out-pointers to locals.
+                unsafe {
+                    let out = (&mut slot as *mut *mut f32).cast::<c_void>();
+                    ffi::MPI_Win_shared_query(window, rank as i32, &mut bytes, &mut unit, out);
+                }
+                slot
+            })
+            .collect();
+        Some(SharedSums { node, window, slots, turn: 0 })
+    }
+
+    /// Writes the elementwise sum of every rank's `values` into `sum` (each position added in
+    /// rank order, so every rank gets the same bits). Collective: every rank calls it with
+    /// values of the same length.
+    pub(super) fn all_reduce(&mut self, values: &[f32], sum: &mut [f32]) {
+        assert_eq!(values.len(), sum.len(), "SharedSums::all_reduce: values and sum differ in length");
+        for (piece, out) in values.chunks(PIECE).zip(sum.chunks_mut(PIECE)) {
+            self.all_reduce_piece(piece, out);
+        }
+    }
+
+    /// One piece of [`SharedSums::all_reduce`], in the slots' piece `turn`.
+    ///
+    /// Rank `r` sums share `r` of the positions. It reads its own values of that share from
+    /// `values` (so it copies into its slot only the other ranks' shares), writes the sums
+    /// into `sum` and into its slot, and after the second barrier copies the other shares of
+    /// the sums out of the other ranks' slots.
+    ///
+    /// The two pieces of each slot alternate, so no third barrier is needed: a rank writes
+    /// a piece of its slot again only two calls later, after the first barrier of the call
+    /// between, which every rank passes only once done reading that piece.
+    fn all_reduce_piece(&mut self, values: &[f32], sum: &mut [f32]) {
+        let (n, ranks, rank) = (values.len(), self.slots.len(), self.node.rank() as usize);
+        let offset = self.turn * PIECE;
+        self.turn ^= 1;
+        let share = |r: usize| r * n / ranks..(r + 1) * n / ranks;
+        let mine = share(rank);
+        // SAFETY: every slot holds 2 * PIECE values and n <= PIECE. Between the barriers, this
+        // rank writes its own slot only (the other shares, then its own), while the others
+        // read other positions or other slots; the barriers order the phases on every rank.
+        unsafe {
+            let slot = std::slice::from_raw_parts_mut(self.slots[rank].add(offset), n);
+            for r in (0..ranks).filter(|&r| r != rank) {
+                slot[share(r)].copy_from_slice(&values[share(r)]);
+            }
+            self.barrier();
+            let sources: Vec<*const f32> = (0..ranks)
+                .map(|r| match r == rank {
+                    true => values[mine.start..].as_ptr(),
+                    false => self.slots[r].add(offset + mine.start).cast_const(),
+                })
+                .collect();
+            let targets = [sum[mine.start..].as_mut_ptr(), self.slots[rank].add(offset + mine.start)];
+            add_in_rank_order(&sources, &targets, mine.len());
+            self.barrier();
+            for r in (0..ranks).filter(|&r| r != rank) {
+                let range = share(r);
+                let summed = std::slice::from_raw_parts(self.slots[r].add(offset + range.start), range.len());
+                sum[range].copy_from_slice(summed);
+            }
+        }
+    }
+
+    /// Makes every rank's writes so far visible to the others, and waits for all of them.
+    fn barrier(&self) {
+        // SAFETY: MPI calls on the live window and communicator.
+        unsafe {
+            ffi::MPI_Win_sync(self.window);
+            ffi::MPI_Barrier(self.node.as_raw());
+            ffi::MPI_Win_sync(self.window);
+        }
+    }
+}
+
+/// `target[i] = ((sources[0][i] + sources[1][i]) + ...)` for `i < len` and each target,
+/// block by block.
+///
+/// # Safety
+/// Each target must be valid for writing `len` values and each source for reading as many,
+/// with no other thread or process writing them meanwhile, and no target overlapping a source.
+unsafe fn add_in_rank_order(sources: &[*const f32], targets: &[*mut f32], len: usize) {
+    let mut block = [0.0f32; BLOCK];
+    for start in (0..len).step_by(BLOCK) {
+        let count = BLOCK.min(len - start);
+        let acc = &mut block[..count];
+        // SAFETY: within the `len` values the caller vouches for.
+        unsafe {
+            acc.copy_from_slice(std::slice::from_raw_parts(sources[0].add(start), count));
+            for source in &sources[1..] {
+                let values = std::slice::from_raw_parts(source.add(start), count);
+                acc.iter_mut().zip(values).for_each(|(a, v)| *a += v);
+            }
+            for target in targets {
+                std::ptr::copy_nonoverlapping(acc.as_ptr(), target.add(start), count);
+            }
+        }
+    }
+}
+
+impl Drop for SharedSums {
+    /// Frees the window (collective: every rank drops its `SharedSums` at the same point, when
+    /// its `World` ends, before `MPI_Finalize`).
+    fn drop(&mut self) {
+        // SAFETY: the window is live and locked by `new`; nothing uses it afterwards.
+        unsafe {
+            ffi::MPI_Win_unlock_all(self.window);
+            ffi::MPI_Win_free(&mut self.window);
+        }
+    }
+}
