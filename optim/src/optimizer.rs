@@ -11,6 +11,7 @@ use crate::{Sgd, SgdConfig};
 use kensho_autograd::{Grads, Param};
 use kensho_core::{Error, Result, Tensor};
 use serde::{Deserialize, Serialize};
+use std::ops::Range;
 
 /// An optimizer: updates parameters in place from their gradients.
 ///
@@ -31,6 +32,23 @@ pub trait Optimizer: Send + Sync {
     /// # Panics
     /// If a gradient's shape differs from its parameter's (a programmer error).
     fn step(&mut self, params: &mut [&mut Param], grads: &Grads);
+    /// Whether each element's update depends on that element alone (no clipping by norm), so
+    /// that [`Optimizer::step_part`] may update a part of each parameter. The default is false.
+    fn updates_elementwise(&self) -> bool {
+        false
+    }
+    /// [`Optimizer::step`] on the elements `part(len)` of each parameter of `len` elements only,
+    /// leaving the other elements of the parameter and of its state as they are: the sharded
+    /// step of data-parallel training, where each rank updates its share and the ranks then
+    /// exchange the shares. `iterations` grows by one. The default updates every element, which
+    /// is right only if the gradients are whole.
+    ///
+    /// # Panics
+    /// As [`Optimizer::step`], or if a part is out of its parameter's range.
+    fn step_part(&mut self, params: &mut [&mut Param], grads: &Grads, part: &dyn Fn(usize) -> Range<usize>) {
+        let _ = part;
+        self.step(params, grads);
+    }
     /// The learning rate that the next step will use (after the schedule).
     fn learning_rate(&self) -> f32;
     /// Replace the learning rate (or schedule) by a constant (callbacks like ReduceLROnPlateau use this).

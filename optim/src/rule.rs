@@ -12,6 +12,7 @@ use kensho_core::{Error, Result, Tensor};
 use smallvec::SmallVec;
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::ops::Range;
 
 /// The hyperparameters of one step for one parameter, handed to an update rule.
 pub struct Hyper {
@@ -142,6 +143,15 @@ impl<P: Plumbing> Optimizer for P {
     }
 
     fn step(&mut self, params: &mut [&mut Param], grads: &Grads) {
+        self.step_part(params, grads, &|len| 0..len);
+    }
+
+    fn updates_elementwise(&self) -> bool {
+        let opts = self.options();
+        opts.clipnorm.is_none_or(|c| c <= 0.0) && opts.global_clipnorm.is_none_or(|c| c <= 0.0)
+    }
+
+    fn step_part(&mut self, params: &mut [&mut Param], grads: &Grads, part: &dyn Fn(usize) -> Range<usize>) {
         let lr = self.learning_rate();
         let opts = self.options();
         let (clipnorm, global) = (opts.clipnorm.filter(|&c| c > 0.0), opts.global_clipnorm.filter(|&c| c > 0.0));
@@ -169,8 +179,10 @@ impl<P: Plumbing> Optimizer for P {
             let h = Hyper { lr, step: rt.iterations + 1, scale, clip, weight_decay };
             let slots = rt.slots.entry(p.id()).or_insert_with(|| self.rule().fresh_slots(&p.value));
             let g: Cow<[f32]> = g.as_slice().map_or_else(|| Cow::Owned(g.to_vec()), Cow::Borrowed);
-            let mut slots: SlotChunks = slots.iter_mut().map(Tensor::as_mut_slice).collect();
-            update_in_parallel(self.rule(), p.value.as_mut_slice(), &g, &mut slots, &h);
+            let range = part(g.len());
+            let mut slots: SlotChunks = slots.iter_mut().map(|s| &mut s.as_mut_slice()[range.clone()]).collect();
+            let w = &mut p.value.as_mut_slice()[range.clone()];
+            update_in_parallel(self.rule(), w, &g[range], &mut slots, &h);
         }
         rt.iterations += 1;
         *self.runtime_mut() = rt;
