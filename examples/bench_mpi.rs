@@ -12,11 +12,13 @@
 //!
 //! Figures (each the median of `--reps` repetitions, 3 by default, of one shuffled epoch of 60,000
 //! synthetic samples, 118 steps, after a warm-up of 5 steps on a fresh model):
-//! - `train_samples_per_s`: `fit` on the ranks, the gradient buckets started during backward;
+//! - `train_samples_per_s`: `fit` on the ranks with the default options: the gradient buckets
+//!   started during backward, the optimizer step sharded (each rank updates its share of each
+//!   parameter, then the ranks exchange the shares);
 //! - `train_samples_per_s_no_overlap`: the same with every bucket started after backward;
-//! - `exposed_wait_us_per_step` / `_no_overlap`: the time a step waited for its all-reduces
-//!   after backward ([`Model::communication_wait`]), so the share of the communication hidden
-//!   behind backward is `1 - exposed / exposed_no_overlap`;
+//! - `train_samples_per_s_whole_steps`: every rank making the whole optimizer step;
+//! - `exposed_wait_us_per_step` (and `_no_overlap`, `_whole_steps`): the time a step waited for
+//!   its gradient sums after backward ([`Model::communication_wait`]);
 //! - `allreduce_us`: one all-reduce of the model's 235,146 gradient values alone;
 //! - with one rank, also `train_samples_per_s_alone`: `fit` without any communicator, and
 //!   `step_ms_batch{512,256,64,32,8}`: the time of one train step of one process at the whole
@@ -47,29 +49,30 @@ fn main() -> Result<()> {
     let y = Tensor::from_vec(labels, &[SAMPLES])?;
     let steps = SAMPLES.div_ceil(BATCH) as f64;
 
-    let mut figures: Vec<(&str, Vec<f64>)> = Vec::new();
-    let mut record = |name: &'static str, value: f64| match figures.iter_mut().find(|(n, _)| *n == name) {
+    let mut figures: Vec<(String, Vec<f64>)> = Vec::new();
+    let mut record = |name: String, value: f64| match figures.iter_mut().find(|(n, _)| *n == name) {
         Some((_, values)) => values.push(value),
         None => figures.push((name, vec![value])),
     };
     for _ in 0..reps {
-        for overlap in [true, false] {
-            let options = DataParallel { overlap_backward: overlap, ..Default::default() };
+        let variants = [
+            ("", DataParallel::default()),
+            ("_no_overlap", DataParallel { overlap_backward: false, ..Default::default() }),
+            ("_whole_steps", DataParallel { shard_optimizer: false, ..Default::default() }),
+        ];
+        for (suffix, options) in variants {
             let (rate, wait) = epoch(&x, &y, Some((&world, options)))?;
-            record(if overlap { "train_samples_per_s" } else { "train_samples_per_s_no_overlap" }, rate);
-            record(
-                if overlap { "exposed_wait_us_per_step" } else { "exposed_wait_us_per_step_no_overlap" },
-                wait / steps * 1e6,
-            );
+            record(format!("train_samples_per_s{suffix}"), rate);
+            record(format!("exposed_wait_us_per_step{suffix}"), wait / steps * 1e6);
         }
         if world.size() == 1 {
-            record("train_samples_per_s_alone", epoch(&x, &y, None)?.0);
+            record("train_samples_per_s_alone".into(), epoch(&x, &y, None)?.0);
             let batches = [("step_ms_batch512", 512), ("step_ms_batch256", 256), ("step_ms_batch64", 64)];
             for (name, rows) in batches.into_iter().chain([("step_ms_batch32", 32), ("step_ms_batch8", 8)]) {
-                record(name, step_seconds(&x, &y, rows)? * 1e3);
+                record(name.into(), step_seconds(&x, &y, rows)? * 1e3);
             }
         }
-        record("allreduce_us", allreduce_seconds(&world)? * 1e6);
+        record("allreduce_us".into(), allreduce_seconds(&world)? * 1e6);
     }
     if world.rank() == 0 {
         for (name, values) in &figures {

@@ -186,6 +186,7 @@ impl Model {
             let steps = train.steps(options.batch_size);
             let mut progress = EpochProgress::start(options.verbose, epoch, options.epochs, steps);
             let (mut logs, stopped) = self.train_epoch(train, epoch, &options, &mut callbacks, &mut progress)?;
+            self.gather_optimizer_state()?;
             if let Some(val) = validation {
                 let val_logs = self.evaluate_source(val, options.batch_size)?;
                 logs.extend_prefixed("val_", &val_logs);
@@ -306,7 +307,7 @@ impl Model {
             // In data-parallel training, the outputs of every rank are gathered only for metrics.
             let gather = tracker.has_metrics();
             let (x, weights) = batch.own_rows(shard);
-            let out = self.train_step_local(&x, &batch.y, weights.as_ref(), step_seed, gather)?;
+            let out = self.train_step_local(&x, &batch.y, weights.as_ref(), step_seed, gather, true)?;
             for cb in callbacks.iter_mut() {
                 cb.on_train_step_end(global_step, self)?;
             }

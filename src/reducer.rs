@@ -62,4 +62,29 @@ pub trait GradientReducer: Send + Sync {
     /// # Errors
     /// If the combination fails (a lost peer); the step then fails and the model is unchanged.
     fn reduce(&mut self, grads: &mut [Tensor]) -> Result<()>;
+
+    /// Whether this step's `reduce` sums each gradient on this process's share only, and if
+    /// so `(rank, ranks)`: the model then updates only that share of each parameter (the
+    /// elements [`shard_rows`](crate::parallel::shard_rows)`(len, rank, ranks)`, with
+    /// `Optimizer::step_part`) and hands the parameters to
+    /// [`GradientReducer::gather_shares`]. `allowed` says whether the step may be sharded (its
+    /// optimizer updates elementwise, and it runs inside `fit`, which keeps the optimizer state
+    /// whole at the end of each epoch). Called before `begin`. The default is `None`: whole
+    /// gradients, whole steps.
+    fn shard_step(&mut self, allowed: bool) -> Option<(usize, usize)> {
+        let _ = allowed;
+        None
+    }
+
+    /// After a sharded step: makes `tensors` whole on every process, each process holding the
+    /// true values of its share of each (one tensor per trainable parameter, in the order of
+    /// `begin`, shaped like it: the parameters, or a slot of the optimizer state). The default
+    /// does nothing.
+    ///
+    /// # Errors
+    /// If the exchange fails.
+    fn gather_shares(&mut self, tensors: &mut [Tensor]) -> Result<()> {
+        let _ = tensors;
+        Ok(())
+    }
 }

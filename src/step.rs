@@ -170,17 +170,19 @@ impl Model {
         // In data-parallel training the batch is the global one: this rank trains on its rows,
         // and the loss and outputs returned are the whole batch's.
         let Some(comm) = self.communicator() else {
-            return self.train_step_local(x, y, sample_weight, seed, true);
+            return self.train_step_local(x, y, sample_weight, seed, true, false);
         };
         let range = shard_rows(rows, comm.rank(), comm.size());
         let take = |t: &Tensor| t.slice_axis(0, range.start, range.end);
-        self.train_step_local(&[take(&x[0])], y, sample_weight.map(take).as_ref(), seed, true)
+        self.train_step_local(&[take(&x[0])], y, sample_weight.map(take).as_ref(), seed, true, false)
     }
 
     /// The train step on this process's rows `x` (and their weights) of a batch whose targets
     /// are all of `y`: in one process the whole batch, in data-parallel training this rank's
     /// share (see [`shard_rows`]). The loss returned is the whole batch's; so are the outputs
-    /// if `gather_outputs` (metrics need them), otherwise they are this rank's rows only.
+    /// if `gather_outputs` (metrics need them), otherwise they are this rank's rows only. With
+    /// `may_shard` (inside `fit`, which makes the optimizer state whole after each epoch), the
+    /// data-parallel step may be sharded (see [`GradientReducer::shard_step`]).
     pub(crate) fn train_step_local(
         &mut self,
         x: &[Tensor],
@@ -188,16 +190,17 @@ impl Model {
         sample_weight: Option<&Tensor>,
         seed: u64,
         gather_outputs: bool,
+        may_shard: bool,
     ) -> Result<StepOutput> {
         let rows = y[0].shape()[0];
         let Some(comm) = self.communicator() else {
-            let mine = self.step_on_rows(x, y, sample_weight, seed, rows, true)?;
+            let mine = self.step_on_rows(x, y, sample_weight, seed, rows, true, false)?;
             return Ok(StepOutput { loss: mine.loss, outputs: mine.outputs, output_losses: mine.output_losses });
         };
         let (rank, range) = (comm.rank(), shard_rows(rows, comm.rank(), comm.size()));
         let ys: Vec<Tensor> = y.iter().map(|t| t.slice_axis(0, range.start, range.end)).collect();
         let rank_seed = seed ^ (rank as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
-        let mine = self.step_on_rows(x, &ys, sample_weight, rank_seed, rows, rank == 0)?;
+        let mine = self.step_on_rows(x, &ys, sample_weight, rank_seed, rows, rank == 0, may_shard)?;
         let all = match gather_outputs {
             true => gather_figures(&*comm, &mine, y.len())?,
             false => sum_losses(&*comm, mine)?,
@@ -207,7 +210,9 @@ impl Model {
 
     /// The train step on `x`, rows of a batch of `batch_rows` rows (all of them in one
     /// process; this rank's share in data-parallel training, possibly none): the loss is this
-    /// share of the batch's loss, with the penalties if `with_penalties`.
+    /// share of the batch's loss, with the penalties if `with_penalties`. The optimizer step is
+    /// sharded if `may_shard` and the reducer and the optimizer allow it.
+    #[allow(clippy::too_many_arguments)]
     fn step_on_rows(
         &mut self,
         x: &[Tensor],
@@ -216,8 +221,11 @@ impl Model {
         seed: u64,
         batch_rows: usize,
         with_penalties: bool,
+        may_shard: bool,
     ) -> Result<StepFigures> {
         self.compiled("train_step")?;
+        let elementwise = self.compiled.as_ref().is_some_and(|c| c.optimizer.updates_elementwise());
+        let sharded_step = self.reducer.as_mut().and_then(|r| r.shard_step(may_shard && elementwise));
         // Training allocates and frees the same buffers every step: keep them for reuse.
         kensho_core::keep_freed_buffers();
         let rows = x[0].shape()[0];
@@ -278,12 +286,69 @@ impl Model {
             None => updates,
         };
         let mut compiled = self.compiled.take().expect("checked");
-        compiled.optimizer.step(&mut self.params_mut(), &grads);
-        self.compiled = Some(compiled);
+        match sharded_step {
+            // This rank's share of each parameter, then every rank's shares to every rank.
+            Some((rank, ranks)) => {
+                let part = |len| shard_rows(len, rank, ranks);
+                compiled.optimizer.step_part(&mut self.params_mut(), &grads, &part);
+                self.compiled = Some(compiled);
+                self.gather_trainable(|p| &mut p.value)?;
+            }
+            None => {
+                compiled.optimizer.step(&mut self.params_mut(), &grads);
+                self.compiled = Some(compiled);
+            }
+        }
         for layer in &mut self.graph.layers {
             apply_state_updates(layer.state_mut(), &updates);
         }
         Ok(StepFigures { loss, outputs, output_losses })
+    }
+
+    /// Makes a tensor of every trainable parameter (`field` picks it) whole on every rank after
+    /// a sharded step, each rank holding the true values of its share.
+    fn gather_trainable(&mut self, field: impl Fn(&mut kensho_autograd::Param) -> &mut Tensor) -> Result<()> {
+        let mut tensors: Vec<Tensor> = self
+            .params_mut()
+            .into_iter()
+            .filter(|p| p.trainable)
+            .map(|p| std::mem::replace(field(p), Tensor::zeros(&[0])))
+            .collect();
+        self.reducer.as_mut().expect("a sharded step has a reducer").gather_shares(&mut tensors)?;
+        for (p, t) in self.params_mut().into_iter().filter(|p| p.trainable).zip(tensors) {
+            *field(p) = t;
+        }
+        Ok(())
+    }
+
+    /// Makes the optimizer state whole on every rank after sharded steps (each rank updated
+    /// only its share of each slot): `fit` calls it at the end of each epoch, before the
+    /// callbacks, so checkpoints and later steps see the whole state.
+    pub(crate) fn gather_optimizer_state(&mut self) -> Result<()> {
+        let Some(reducer) = self.reducer.as_mut() else { return Ok(()) };
+        let Some(compiled) = self.compiled.as_ref().filter(|c| c.optimizer.updates_elementwise()) else {
+            return Ok(());
+        };
+        if reducer.shard_step(true).is_none() {
+            return Ok(());
+        }
+        let params = self.params();
+        let trainable = params.iter().filter(|p| p.trainable).count();
+        let mut state = compiled.optimizer.state(&params);
+        // One entry per slot per trainable parameter, parameter by parameter, then "iterations".
+        let slots = (state.len() - 1) / trainable.max(1);
+        drop(params);
+        for slot in 0..slots {
+            let mut tensors: Vec<Tensor> = (0..trainable).map(|k| state[k * slots + slot].1.clone()).collect();
+            self.reducer.as_mut().expect("checked above").gather_shares(&mut tensors)?;
+            for (k, t) in tensors.into_iter().enumerate() {
+                state[k * slots + slot].1 = t;
+            }
+        }
+        let mut compiled = self.compiled.take().expect("checked above");
+        let loaded = compiled.optimizer.load_state(&self.params(), &state);
+        self.compiled = Some(compiled);
+        loaded
     }
 
     /// Lays the gradients out in parameter order (zeros where a trainable parameter got none),

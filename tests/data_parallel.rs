@@ -127,7 +127,10 @@ fn train(build: fn() -> Sequential, comm: Option<Arc<Threads>>, options: DataPar
     let fit =
         FitOptions { epochs: 2, batch_size: 16, validation_data: Some((&vx, &vy)), verbose: 0, ..Default::default() };
     let history = model.fit(&x, &y, fit).unwrap();
-    (model.get_weights(), history)
+    // The weights, then the optimizer state (whole on every rank after a sharded fit).
+    let mut tensors = model.get_weights();
+    tensors.extend(model.optimizer().unwrap().state(&model.params()).into_iter().map(|(_, t)| t));
+    (tensors, history)
 }
 
 fn max_difference(a: &[Tensor], b: &[Tensor]) -> f32 {
@@ -166,13 +169,19 @@ fn two_ranks_train_an_mlp_as_one_process() {
 
 #[test]
 fn two_ranks_train_with_small_buckets_and_without_overlap_as_one_process() {
-    two_ranks_equal_one(mlp, DataParallel { bucket_values: 20, overlap_backward: true });
-    two_ranks_equal_one(mlp, DataParallel { bucket_values: 20, overlap_backward: false });
+    two_ranks_equal_one(mlp, DataParallel { bucket_values: 20, overlap_backward: true, ..Default::default() });
+    two_ranks_equal_one(mlp, DataParallel { bucket_values: 20, overlap_backward: false, ..Default::default() });
+}
+
+#[test]
+fn two_ranks_train_with_whole_optimizer_steps_as_one_process() {
+    two_ranks_equal_one(mlp, DataParallel { shard_optimizer: false, ..Default::default() });
+    two_ranks_equal_one(convnet, DataParallel { bucket_values: 20, shard_optimizer: false, ..Default::default() });
 }
 
 #[test]
 fn two_ranks_without_metrics_sum_their_losses_as_one_process() {
-    two_ranks_equal_one(mlp, DataParallel { bucket_values: 1, overlap_backward: true });
+    two_ranks_equal_one(mlp, DataParallel { bucket_values: 1, ..Default::default() });
 }
 
 #[test]

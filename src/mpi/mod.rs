@@ -30,7 +30,7 @@
 #[allow(unsafe_code)]
 mod shared;
 
-use crate::parallel::{Communicator, Pending};
+use crate::parallel::{gather_owned_by_all_gather, Communicator, Pending};
 use kensho_core::{Error, Result};
 use mpi::collective::SystemOperation;
 use mpi::datatype::PartitionMut;
@@ -48,12 +48,8 @@ use std::thread::JoinHandle;
 /// typical model, and a few more).
 const SPARE_BUFFERS: usize = 8;
 
-/// A request to the MPI thread, with where its result goes.
-enum Job {
-    AllReduce(Vec<f32>, Sender<Vec<f32>>),
-    AllGather(Vec<f32>, Sender<Vec<Vec<f32>>>),
-    Broadcast(Vec<f32>, usize, Sender<Vec<f32>>),
-}
+/// A request to the MPI thread: an operation, which sends its result where it goes.
+type Job = Box<dyn FnOnce(&SimpleCommunicator, &Sums) + Send>;
 
 /// The processes of `MPI_COMM_WORLD`, as a [`Communicator`] for
 /// [`Model::set_data_parallel`](crate::Model::set_data_parallel).
@@ -69,11 +65,8 @@ pub struct World {
     jobs: Mutex<Option<Sender<Job>>>,
     /// Jobs sent to the MPI thread whose MPI call has not returned yet.
     outstanding: Arc<AtomicUsize>,
-    /// Sent buffers, kept to receive later sums into (the same sizes come back every step),
-    /// shared by the MPI thread and the direct calls.
-    spare: Spare,
-    /// The shared-memory all-reduce, when every rank runs on this host.
-    shared: Shared,
+    /// What the all-reduces use, shared by the MPI thread and the direct calls.
+    sums: Sums,
     worker: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -87,46 +80,63 @@ impl World {
         let (jobs, requests) = channel();
         let (started, start) = channel();
         let outstanding = Arc::new(AtomicUsize::new(0));
-        let (spare, shared) = (Spare::default(), Shared::default());
-        let (in_flight, sums) = (outstanding.clone(), Sums { spare: spare.clone(), shared: shared.clone() });
+        let sums = Sums::default();
+        let thread_sums = sums.clone();
         let worker = std::thread::Builder::new()
             .name("kensho-mpi".into())
-            .spawn(move || serve(requests, started, in_flight, sums))
+            .spawn(move || serve(requests, started, thread_sums))
             .map_err(|e| Error::invalid("kensho::mpi::World::init", e.to_string(), "a thread for MPI"))?;
         let (rank, size) = start
             .recv()
             .map_err(|_| Error::invalid("kensho::mpi::World::init", "the MPI thread ended", "MPI to start"))??;
         install_abort_on_panic(rank);
         let (jobs, worker) = (Mutex::new(Some(jobs)), Mutex::new(Some(worker)));
-        Ok(Arc::new(World { rank, size, jobs, outstanding, spare, shared, worker }))
+        Ok(Arc::new(World { rank, size, jobs, outstanding, sums, worker }))
     }
 
     /// Whether the all-reduces go through a window of shared memory (every rank on this host,
     /// the default there) rather than MPI's own all-reduce (ranks on several hosts, one rank,
     /// or `KENSHO_MPI_ALLREDUCE=mpi` in the environment).
     pub fn uses_shared_memory(&self) -> bool {
-        self.shared.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+        self.sums.shared.lock().unwrap_or_else(|e| e.into_inner()).is_some()
     }
 
-    /// Runs `direct` on `values` on this thread if the MPI thread has nothing under way, else
-    /// queues the job that `queued` makes of them and waits for its result.
-    fn blocking<T>(
+    /// Runs `op` on this thread if the MPI thread has nothing under way, else queues it behind
+    /// the operations under way and waits for its result.
+    fn blocking<T: Send + 'static>(
         &self,
-        values: Vec<f32>,
-        direct: impl FnOnce(&SimpleCommunicator, Vec<f32>) -> T,
-        queued: impl FnOnce(Vec<f32>, Sender<T>) -> Job,
+        op: impl FnOnce(&SimpleCommunicator, &Sums) -> T + Send + 'static,
     ) -> Result<T> {
         let jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
         let Some(queue) = jobs.as_ref() else { return Err(lost()) };
         if self.outstanding.load(Ordering::Acquire) == 0 {
             // Holding the lock: no job can be queued while this call runs.
-            return Ok(direct(&SimpleCommunicator::world(), values));
+            return Ok(op(&SimpleCommunicator::world(), &self.sums));
         }
-        let (reply, result) = channel();
-        self.outstanding.fetch_add(1, Ordering::AcqRel);
-        queue.send(queued(values, reply)).map_err(|_| lost())?;
+        let result = self.queue(queue, op)?;
         drop(jobs);
         result.recv().map_err(|_| lost())
+    }
+
+    /// Queues `op` on the MPI thread (the caller holds the queue's lock); its result arrives on
+    /// the receiver.
+    fn queue<T: Send + 'static>(
+        &self,
+        queue: &Sender<Job>,
+        op: impl FnOnce(&SimpleCommunicator, &Sums) -> T + Send + 'static,
+    ) -> Result<Receiver<T>> {
+        let (reply, result) = channel();
+        self.outstanding.fetch_add(1, Ordering::AcqRel);
+        let outstanding = self.outstanding.clone();
+        let job: Job = Box::new(move |world, sums| {
+            let value = op(world, sums);
+            // Counted down before the reply, so the caller's next call may run directly.
+            outstanding.fetch_sub(1, Ordering::AcqRel);
+            // A requester that went away (an error elsewhere) does not stop the others' jobs.
+            let _ = reply.send(value);
+        });
+        queue.send(job).map_err(|_| lost())?;
+        Ok(result)
     }
 }
 
@@ -145,24 +155,34 @@ impl Communicator for World {
     }
 
     fn start_all_reduce(&self, values: Vec<f32>) -> Result<Pending> {
-        let (reply, result) = channel();
         let jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
-        self.outstanding.fetch_add(1, Ordering::AcqRel);
-        jobs.as_ref().ok_or_else(lost)?.send(Job::AllReduce(values, reply)).map_err(|_| lost())?;
+        let result = self.queue(jobs.as_ref().ok_or_else(lost)?, move |world, sums| sums.all_reduce(world, values))?;
         Ok(Pending::new(move || result.recv().map_err(|_| lost())))
     }
 
     fn all_reduce(&self, values: Vec<f32>) -> Result<Vec<f32>> {
-        let sums = Sums { spare: self.spare.clone(), shared: self.shared.clone() };
-        self.blocking(values, |world, v| all_reduce_on(world, v, &sums), Job::AllReduce)
+        self.blocking(move |world, sums| sums.all_reduce(world, values))
+    }
+
+    fn sum_owned(&self, values: Vec<f32>, segments: &[usize]) -> Result<Vec<f32>> {
+        let segments = segments.to_vec();
+        self.blocking(move |world, sums| sums.sum_owned(world, values, &segments))
+    }
+
+    fn gather_owned(&self, values: Vec<f32>, segments: &[usize]) -> Result<Vec<f32>> {
+        if !self.uses_shared_memory() || values.len() > shared::PIECE {
+            return gather_owned_by_all_gather(self, values, segments);
+        }
+        let segments = segments.to_vec();
+        self.blocking(move |_, sums| sums.gather_owned(values, &segments))?
     }
 
     fn all_gather(&self, values: Vec<f32>) -> Result<Vec<Vec<f32>>> {
-        self.blocking(values, all_gather_on, Job::AllGather)
+        self.blocking(move |world, _| all_gather_on(world, values))
     }
 
     fn broadcast(&self, values: Vec<f32>, root: usize) -> Result<Vec<f32>> {
-        self.blocking(values, |world, v| broadcast_on(world, v, root), |v, reply| Job::Broadcast(v, root, reply))
+        self.blocking(move |world, _| broadcast_on(world, values, root))
     }
 
     fn abort(&self, message: &str) -> ! {
@@ -181,10 +201,9 @@ impl Drop for World {
     }
 }
 
-/// The MPI thread: starts MPI, reports the rank and size, runs the jobs in order (counting
-/// each down in `outstanding` once its MPI call has returned), and ends MPI when the [`World`]
-/// is dropped.
-fn serve(requests: Receiver<Job>, started: Sender<Result<(usize, usize)>>, outstanding: Arc<AtomicUsize>, sums: Sums) {
+/// The MPI thread: starts MPI, reports the rank and size, runs the jobs in order, and ends MPI
+/// when the [`World`] is dropped.
+fn serve(requests: Receiver<Job>, started: Sender<Result<(usize, usize)>>, sums: Sums) {
     let Some((universe, _)) = mpi::initialize_with_threading(Threading::Multiple) else {
         let _ = started.send(Err(Error::invalid(
             "kensho::mpi::World::init",
@@ -198,26 +217,8 @@ fn serve(requests: Receiver<Job>, started: Sender<Result<(usize, usize)>>, outst
         *sums.shared.lock().unwrap_or_else(|e| e.into_inner()) = SharedSums::new(&world);
     }
     let _ = started.send(Ok((world.rank() as usize, world.size() as usize)));
-    let done = || outstanding.fetch_sub(1, Ordering::AcqRel);
     for job in requests {
-        // A requester that went away (an error elsewhere) does not stop the others' jobs.
-        match job {
-            Job::AllReduce(values, reply) => {
-                let sum = all_reduce_on(&world, values, &sums);
-                done();
-                let _ = reply.send(sum);
-            }
-            Job::AllGather(values, reply) => {
-                let pieces = all_gather_on(&world, values);
-                done();
-                let _ = reply.send(pieces);
-            }
-            Job::Broadcast(values, root, reply) => {
-                let values = broadcast_on(&world, values, root);
-                done();
-                let _ = reply.send(values);
-            }
-        }
+        job(&world, &sums);
     }
     // The shared window goes before MPI ends (every rank gets here when its World ends).
     sums.shared.lock().unwrap_or_else(|e| e.into_inner()).take();
@@ -230,30 +231,59 @@ type Spare = Arc<Mutex<Vec<Vec<f32>>>>;
 /// The shared-memory all-reduce, if the ranks have one (made on the MPI thread).
 type Shared = Arc<Mutex<Option<SharedSums>>>;
 
-/// What every all-reduce uses, wherever it runs: the spare buffers and the shared window.
+/// What every sum uses, wherever it runs: the spare buffers and the shared window.
+#[derive(Clone, Default)]
 struct Sums {
     spare: Spare,
     shared: Shared,
 }
 
-/// The elementwise sum of `values` over the ranks (through the shared window when the ranks
-/// have one, else MPI's all-reduce), received into a buffer of `spare` of the same length if
-/// there is one; `values` then joins `spare`.
-fn all_reduce_on(world: &SimpleCommunicator, values: Vec<f32>, sums: &Sums) -> Vec<f32> {
-    let kept = {
-        let mut buffers = sums.spare.lock().unwrap_or_else(|e| e.into_inner());
-        buffers.iter().position(|b| b.len() == values.len()).map(|i| buffers.swap_remove(i))
-    };
-    let mut sum = kept.unwrap_or_else(|| vec![0.0f32; values.len()]);
-    match sums.shared.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
-        Some(shared) => shared.all_reduce(&values, &mut sum),
-        None => world.all_reduce_into(&values[..], &mut sum[..], SystemOperation::sum()),
+impl Sums {
+    /// The elementwise sum of `values` over the ranks (through the shared window when the
+    /// ranks have one, else MPI's all-reduce).
+    fn all_reduce(&self, world: &SimpleCommunicator, values: Vec<f32>) -> Vec<f32> {
+        self.with_spare_output(values, |values, sum| match self.shared.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            Some(shared) => shared.all_reduce(values, sum),
+            None => world.all_reduce_into(values, sum, SystemOperation::sum()),
+        })
     }
-    let mut buffers = sums.spare.lock().unwrap_or_else(|e| e.into_inner());
-    if buffers.len() < SPARE_BUFFERS {
-        buffers.push(values);
+
+    /// [`Communicator::sum_owned`]: through the shared window when the ranks have one and the
+    /// values fit it, else a whole all-reduce.
+    fn sum_owned(&self, world: &SimpleCommunicator, values: Vec<f32>, segments: &[usize]) -> Vec<f32> {
+        let mut shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+        match shared.as_mut().filter(|_| values.len() <= shared::PIECE) {
+            Some(window) => self.with_spare_output(values, |values, sum| window.sum_owned(values, segments, sum)),
+            None => {
+                drop(shared);
+                self.all_reduce(world, values)
+            }
+        }
     }
-    sum
+
+    /// [`Communicator::gather_owned`] through the shared window (which the caller checked the
+    /// ranks have, and the values fit).
+    fn gather_owned(&self, mut values: Vec<f32>, segments: &[usize]) -> Result<Vec<f32>> {
+        let mut shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+        shared.as_mut().ok_or_else(lost)?.gather_owned(&mut values, segments);
+        Ok(values)
+    }
+
+    /// Runs `op` from `values` into a buffer of the same length (one of the spare buffers if
+    /// there is one), which it returns; `values` then joins the spare buffers.
+    fn with_spare_output(&self, values: Vec<f32>, op: impl FnOnce(&[f32], &mut [f32])) -> Vec<f32> {
+        let kept = {
+            let mut buffers = self.spare.lock().unwrap_or_else(|e| e.into_inner());
+            buffers.iter().position(|b| b.len() == values.len()).map(|i| buffers.swap_remove(i))
+        };
+        let mut sum = kept.unwrap_or_else(|| vec![0.0f32; values.len()]);
+        op(&values, &mut sum);
+        let mut buffers = self.spare.lock().unwrap_or_else(|e| e.into_inner());
+        if buffers.len() < SPARE_BUFFERS {
+            buffers.push(values);
+        }
+        sum
+    }
 }
 
 /// Every rank's `values`, in rank order (counts first, then the values).

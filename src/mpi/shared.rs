@@ -10,16 +10,18 @@
 //! pattern for shared windows): a rank writes only its own slot, and only positions no other
 //! rank reads in that phase.
 
+use crate::parallel::owned_positions;
 use mpi::ffi;
 use mpi::raw::AsRaw;
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::{Communicator as _, CommunicatorCollectives};
 use std::ffi::c_void;
+use std::ops::Range;
 
 /// Values per piece: an all-reduce of more values goes in pieces of this many. Each rank's
 /// slot holds two pieces (2 MiB), so the window stays small even on a host whose `/dev/shm`
 /// is small, as in containers.
-const PIECE: usize = 1 << 18;
+pub(super) const PIECE: usize = 1 << 18;
 
 /// Positions summed at a time (a block of the stack, kept in the first-level cache).
 const BLOCK: usize = 1024;
@@ -30,7 +32,7 @@ pub(super) struct SharedSums {
     window: ffi::MPI_Win,
     /// Each rank's slot: two pieces, used in turn.
     slots: Vec<*mut f32>,
-    /// Which piece of the slots the next piece of values uses.
+    /// Which piece of the slots the last call used.
     turn: usize,
 }
 
@@ -88,48 +90,90 @@ impl SharedSums {
     pub(super) fn all_reduce(&mut self, values: &[f32], sum: &mut [f32]) {
         assert_eq!(values.len(), sum.len(), "SharedSums::all_reduce: values and sum differ in length");
         for (piece, out) in values.chunks(PIECE).zip(sum.chunks_mut(PIECE)) {
-            self.all_reduce_piece(piece, out);
+            self.sum_piece(piece, &[piece.len()], out, true);
         }
     }
 
-    /// One piece of [`SharedSums::all_reduce`], in the slots' piece `turn`.
+    /// [`Communicator::sum_owned`](crate::parallel::Communicator::sum_owned) of at most
+    /// [`PIECE`] values: only this rank's owned positions of `sum` get the sums.
+    pub(super) fn sum_owned(&mut self, values: &[f32], segments: &[usize], sum: &mut [f32]) {
+        assert!(values.len() <= PIECE && values.len() == sum.len(), "SharedSums::sum_owned: {} values", values.len());
+        self.sum_piece(values, segments, sum, false);
+    }
+
+    /// [`Communicator::gather_owned`](crate::parallel::Communicator::gather_owned) of at most
+    /// [`PIECE`] values, in place: each rank copies its owned positions into its slot, and,
+    /// after one barrier, the others' owned positions out of theirs.
+    pub(super) fn gather_owned(&mut self, values: &mut [f32], segments: &[usize]) {
+        assert!(values.len() <= PIECE, "SharedSums::gather_owned: {} values", values.len());
+        let (ranks, rank, offset) = (self.slots.len(), self.node.rank() as usize, self.next_offset());
+        // SAFETY: as in `sum_piece`: this rank writes its slot's owned positions only, and
+        // reads the others' after the barrier, which orders the two phases on every rank.
+        unsafe {
+            let slot = std::slice::from_raw_parts_mut(self.slots[rank].add(offset), values.len());
+            for range in owned_positions(segments, rank, ranks) {
+                slot[range.clone()].copy_from_slice(&values[range]);
+            }
+            self.barrier();
+            for r in (0..ranks).filter(|&r| r != rank) {
+                let theirs = std::slice::from_raw_parts(self.slots[r].add(offset), values.len());
+                for range in owned_positions(segments, r, ranks) {
+                    values[range.clone()].copy_from_slice(&theirs[range]);
+                }
+            }
+        }
+    }
+
+    /// The offset in every slot of the piece the next call uses (the two pieces alternate).
     ///
-    /// Rank `r` sums share `r` of the positions. It reads its own values of that share from
-    /// `values` (so it copies into its slot only the other ranks' shares), writes the sums
-    /// into `sum` and into its slot, and after the second barrier copies the other shares of
-    /// the sums out of the other ranks' slots.
-    ///
-    /// The two pieces of each slot alternate, so no third barrier is needed: a rank writes
-    /// a piece of its slot again only two calls later, after the first barrier of the call
-    /// between, which every rank passes only once done reading that piece.
-    fn all_reduce_piece(&mut self, values: &[f32], sum: &mut [f32]) {
-        let (n, ranks, rank) = (values.len(), self.slots.len(), self.node.rank() as usize);
-        let offset = self.turn * PIECE;
+    /// No call needs a barrier at its end: a rank writes a piece of its slot again only two
+    /// calls later, after the first barrier of the call between, which every rank passes only
+    /// once done reading that piece.
+    fn next_offset(&mut self) -> usize {
         self.turn ^= 1;
-        let share = |r: usize| r * n / ranks..(r + 1) * n / ranks;
-        let mine = share(rank);
+        (self.turn ^ 1) * PIECE
+    }
+
+    /// Sums `values` (at most [`PIECE`]) over the ranks on the positions each rank owns
+    /// ([`owned_positions`] of `segments`), into `sum`; with `whole`, every position of `sum`.
+    ///
+    /// Each rank copies into its slot the positions the other ranks own; after a barrier it
+    /// sums the positions it owns, reading its own values from `values` and the others' from
+    /// their slots, into `sum` (and, with `whole`, into its slot too, and after a second
+    /// barrier copies the other ranks' sums out of their slots).
+    fn sum_piece(&mut self, values: &[f32], segments: &[usize], sum: &mut [f32], whole: bool) {
+        let (n, ranks, rank, offset) = (values.len(), self.slots.len(), self.node.rank() as usize, self.next_offset());
+        let owned: Vec<Vec<Range<usize>>> = (0..ranks).map(|r| owned_positions(segments, r, ranks)).collect();
         // SAFETY: every slot holds 2 * PIECE values and n <= PIECE. Between the barriers, this
-        // rank writes its own slot only (the other shares, then its own), while the others
+        // rank writes its own slot only (the others' positions, then its own), while the others
         // read other positions or other slots; the barriers order the phases on every rank.
         unsafe {
             let slot = std::slice::from_raw_parts_mut(self.slots[rank].add(offset), n);
-            for r in (0..ranks).filter(|&r| r != rank) {
-                slot[share(r)].copy_from_slice(&values[share(r)]);
+            for range in owned.iter().enumerate().filter(|&(r, _)| r != rank).flat_map(|(_, o)| o) {
+                slot[range.clone()].copy_from_slice(&values[range.clone()]);
             }
             self.barrier();
-            let sources: Vec<*const f32> = (0..ranks)
-                .map(|r| match r == rank {
-                    true => values[mine.start..].as_ptr(),
-                    false => self.slots[r].add(offset + mine.start).cast_const(),
-                })
-                .collect();
-            let targets = [sum[mine.start..].as_mut_ptr(), self.slots[rank].add(offset + mine.start)];
-            add_in_rank_order(&sources, &targets, mine.len());
-            self.barrier();
-            for r in (0..ranks).filter(|&r| r != rank) {
-                let range = share(r);
-                let summed = std::slice::from_raw_parts(self.slots[r].add(offset + range.start), range.len());
-                sum[range].copy_from_slice(summed);
+            for range in &owned[rank] {
+                let sources: Vec<*const f32> = (0..ranks)
+                    .map(|r| match r == rank {
+                        true => values[range.start..].as_ptr(),
+                        false => self.slots[r].add(offset + range.start).cast_const(),
+                    })
+                    .collect();
+                let mut targets = vec![sum[range.start..].as_mut_ptr()];
+                if whole {
+                    targets.push(self.slots[rank].add(offset + range.start));
+                }
+                add_in_rank_order(&sources, &targets, range.len());
+            }
+            if whole {
+                self.barrier();
+                for r in (0..ranks).filter(|&r| r != rank) {
+                    let theirs = std::slice::from_raw_parts(self.slots[r].add(offset), n);
+                    for range in &owned[r] {
+                        sum[range.clone()].copy_from_slice(&theirs[range.clone()]);
+                    }
+                }
             }
         }
     }

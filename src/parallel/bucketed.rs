@@ -43,6 +43,9 @@ pub(crate) struct BucketedAllReduce {
     started: Vec<usize>,
     bucket_values: usize,
     overlap: bool,
+    /// Whether steps may be sharded ([`DataParallel::shard_optimizer`]), and whether this one is.
+    shard_optimizer: bool,
+    sharded: bool,
     /// Nanoseconds spent waiting for all-reduces in `reduce` (the communication not hidden).
     waited_nanos: Arc<AtomicU64>,
 }
@@ -63,6 +66,8 @@ impl BucketedAllReduce {
             started: Vec::new(),
             bucket_values: options.bucket_values,
             overlap: options.overlap_backward,
+            shard_optimizer: options.shard_optimizer,
+            sharded: false,
             waited_nanos,
         }
     }
@@ -136,6 +141,11 @@ impl BucketedAllReduce {
         Ok(std::mem::take(&mut self.buckets[b].buffer))
     }
 
+    /// The lengths of bucket `b`'s gradients, in the order they lie in it.
+    fn segments(&self, b: usize) -> Vec<usize> {
+        self.buckets[b].members.iter().map(|&(index, _)| self.sizes[index]).collect()
+    }
+
     /// Writes the summed values of bucket `b` back into `grads` (shaped by `shapes`).
     fn give_back(&mut self, b: usize, summed: Vec<f32>, grads: &mut [Tensor], shapes: &[Vec<usize>]) -> Result<()> {
         let bucket = &mut self.buckets[b];
@@ -203,12 +213,50 @@ impl GradientReducer for BucketedAllReduce {
         for b in 0..self.buckets.len() {
             if self.buckets[b].pending.is_none() && self.buckets[b].missing > 0 {
                 let values = self.take_values(b, grads)?;
-                let summed = self.comm.all_reduce(values)?;
+                let summed = match self.sharded {
+                    true => self.comm.sum_owned(values, &self.segments(b))?,
+                    false => self.comm.all_reduce(values)?,
+                };
                 self.buckets[b].missing = 0;
                 self.give_back(b, summed, grads, &shapes)?;
             }
         }
         self.waited_nanos.fetch_add(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn shard_step(&mut self, allowed: bool) -> Option<(usize, usize)> {
+        self.sharded = allowed && self.shard_optimizer;
+        self.sharded.then(|| (self.comm.rank(), self.comm.size()))
+    }
+
+    fn gather_shares(&mut self, tensors: &mut [Tensor]) -> Result<()> {
+        let sizes: Vec<usize> = tensors.iter().map(Tensor::len).collect();
+        if sizes != self.sizes {
+            self.lay_out(&sizes);
+        }
+        let shapes: Vec<Vec<usize>> = tensors.iter().map(|t| t.shape().to_vec()).collect();
+        for b in 0..self.buckets.len() {
+            let segments = self.segments(b);
+            let members = &self.buckets[b].members;
+            if let [(index, _)] = members[..] {
+                // A lone tensor goes as it is, without a copy.
+                let values = std::mem::replace(&mut tensors[index], Tensor::zeros(&[0])).into_vec();
+                tensors[index] = Tensor::from_vec(self.comm.gather_owned(values, &segments)?, &shapes[index])?;
+                continue;
+            }
+            let mut values = Vec::with_capacity(segments.iter().sum());
+            for &(index, _) in members {
+                match tensors[index].as_slice() {
+                    Some(slice) => values.extend_from_slice(slice),
+                    None => values.extend(tensors[index].to_vec()),
+                }
+            }
+            let whole = self.comm.gather_owned(values, &segments)?;
+            for &(index, offset) in members {
+                tensors[index] = Tensor::from_vec(whole[offset..offset + sizes[index]].to_vec(), &shapes[index])?;
+            }
+        }
         Ok(())
     }
 }

@@ -22,7 +22,7 @@ pub(crate) mod setup;
 pub use setup::DataParallel;
 
 use kensho_autograd::Param;
-use kensho_core::{Result, Tensor};
+use kensho_core::{Error, Result, Tensor};
 use kensho_layers::{ReplicaSum, StateUpdate};
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -62,6 +62,76 @@ pub trait Communicator: Send + Sync {
     fn all_reduce(&self, values: Vec<f32>) -> Result<Vec<f32>> {
         self.start_all_reduce(values)?.wait()
     }
+    /// Sums `values` across the group where this rank needs it: afterwards the positions this
+    /// rank owns hold the sums ([`owned_positions`] of `segments`, the lengths of the parts of
+    /// `values`), and the others hold anything. The sharded optimizer step uses it for the
+    /// gradients. The default sums every position.
+    ///
+    /// # Errors
+    /// As [`Communicator::all_reduce`].
+    fn sum_owned(&self, values: Vec<f32>, segments: &[usize]) -> Result<Vec<f32>> {
+        let _ = segments;
+        self.all_reduce(values)
+    }
+    /// Gives every rank each rank's owned positions ([`owned_positions`] of `segments`) of its
+    /// `values`: the sharded optimizer step uses it for the updated weights. The default
+    /// gathers the owned positions of every rank.
+    ///
+    /// # Errors
+    /// As [`Communicator::all_gather`].
+    fn gather_owned(&self, values: Vec<f32>, segments: &[usize]) -> Result<Vec<f32>> {
+        gather_owned_by_all_gather(self, values, segments)
+    }
+}
+
+/// [`Communicator::gather_owned`] by [`Communicator::all_gather`] of each rank's owned
+/// positions (the trait's default, which other implementations may fall back on).
+///
+/// # Errors
+/// As [`Communicator::all_gather`], or if a rank sent another number of values than its
+/// shares hold.
+pub fn gather_owned_by_all_gather<C: Communicator + ?Sized>(
+    comm: &C,
+    mut values: Vec<f32>,
+    segments: &[usize],
+) -> Result<Vec<f32>> {
+    let mine = owned_positions(segments, comm.rank(), comm.size());
+    let sent: Vec<f32> = mine.iter().flat_map(|r| values[r.clone()].iter().copied()).collect();
+    for (rank, received) in comm.all_gather(sent)?.into_iter().enumerate() {
+        let mut at = 0;
+        for range in owned_positions(segments, rank, comm.size()) {
+            let piece = received.get(at..at + range.len()).ok_or_else(|| {
+                Error::invalid(
+                    format!("data-parallel shares of rank {rank}"),
+                    format!("{} values", received.len()),
+                    "the shares of the segments every rank announces (do all ranks run the same model?)",
+                )
+            })?;
+            values[range.clone()].copy_from_slice(piece);
+            at += range.len();
+        }
+    }
+    Ok(values)
+}
+
+/// The positions of a buffer made of parts of lengths `segments` that rank `rank` of `size`
+/// owns: its [`shard_rows`] share of each part.
+///
+/// ```
+/// use kensho::parallel::owned_positions;
+/// assert_eq!(owned_positions(&[4, 3], 1, 2), [2..4, 5..7]);
+/// ```
+pub fn owned_positions(segments: &[usize], rank: usize, size: usize) -> Vec<Range<usize>> {
+    let mut start = 0;
+    let mut owned = Vec::with_capacity(segments.len());
+    for &len in segments {
+        let share = shard_rows(len, rank, size);
+        if !share.is_empty() {
+            owned.push(start + share.start..start + share.end);
+        }
+        start += len;
+    }
+    owned
 }
 
 /// A collective operation under way; [`Pending::wait`] gives its result.

@@ -19,11 +19,18 @@ pub struct DataParallel {
     /// Whether each bucket's all-reduce starts as soon as backward has finished its gradients
     /// (default true). With false, every bucket starts after backward (for measurements).
     pub overlap_backward: bool,
+    /// Whether `fit` shards the optimizer step (default true, as ZeRO stage 1 does): each rank
+    /// gets the summed gradients of its share of each parameter only, updates that share (with
+    /// its share of the optimizer state), and the ranks then exchange the updated shares, so no
+    /// rank repeats the others' update. The optimizer state is made whole again at the end of
+    /// each epoch, before the callbacks (checkpoints) see it. Optimizers that clip by norm
+    /// take whole steps.
+    pub shard_optimizer: bool,
 }
 
 impl Default for DataParallel {
     fn default() -> Self {
-        DataParallel { bucket_values: super::bucketed::BUCKET_FLOATS, overlap_backward: true }
+        DataParallel { bucket_values: super::bucketed::BUCKET_FLOATS, overlap_backward: true, shard_optimizer: true }
     }
 }
 

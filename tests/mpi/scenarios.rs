@@ -2,7 +2,7 @@
 //! its weights (`weights.rank{r}.safetensors`) and logged figures (`logs.rank{r}.txt`).
 
 use kensho::mpi::World;
-use kensho::parallel::Communicator;
+use kensho::parallel::{owned_positions, Communicator};
 use kensho::prelude::*;
 use std::path::Path;
 
@@ -60,6 +60,22 @@ fn sums(world: &World) {
         assert_eq!(sum.len(), n);
         let wrong = sum.iter().zip(&expected).position(|(a, b)| a.to_bits() != b.to_bits());
         assert!(wrong.is_none(), "all-reduce of {n} values: position {wrong:?} differs");
+        // The sharded step's two operations, on two segments: sums on the owned positions,
+        // and every rank's owned positions to every rank.
+        let segments = [n / 3, n - n / 3];
+        let owned = |rank| owned_positions(&segments, rank, world.size());
+        let sum = world.sum_owned(sent(world.rank(), n), &segments).expect("sum_owned");
+        for range in owned(world.rank()) {
+            let wrong = range.clone().find(|&i| sum[i].to_bits() != expected[i].to_bits());
+            assert!(wrong.is_none(), "sum_owned of {n} values: position {wrong:?} differs");
+        }
+        let gathered = world.gather_owned(sent(world.rank(), n), &segments).expect("gather_owned");
+        for (rank, values) in every.iter().enumerate() {
+            for range in owned(rank) {
+                let wrong = range.clone().find(|&i| gathered[i].to_bits() != values[i].to_bits());
+                assert!(wrong.is_none(), "gather_owned of {n} values: position {wrong:?} of rank {rank} differs");
+            }
+        }
     }
 }
 
