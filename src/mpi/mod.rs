@@ -242,9 +242,11 @@ impl Sums {
     /// The elementwise sum of `values` over the ranks (through the shared window when the
     /// ranks have one, else MPI's all-reduce).
     fn all_reduce(&self, world: &SimpleCommunicator, values: Vec<f32>) -> Vec<f32> {
-        self.with_spare_output(values, |values, sum| match self.shared.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
-            Some(shared) => shared.all_reduce(values, sum),
-            None => world.all_reduce_into(values, sum, SystemOperation::sum()),
+        self.with_spare_output(values, |values, sum| {
+            match self.shared.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+                Some(shared) => shared.all_reduce(values, sum),
+                None => world.all_reduce_into(values, sum, SystemOperation::sum()),
+            }
         })
     }
 

@@ -4,9 +4,13 @@
 //! Under a communicator of `N` processes (ranks), every rank walks the same global batches (the
 //! batch size stays the one the user asked for, as in Keras' data-parallel training) and takes
 //! its own contiguous share of each batch's rows (see [`shard_rows`]). Each rank's loss is its
-//! share of the whole batch's loss, so the sum of the ranks' gradients, one all-reduce per step,
-//! is the whole batch's gradient, and every rank makes the same optimizer step. The gradients
-//! are all-reduced in buckets started while backward is still running (`bucketed.rs`). The
+//! share of the whole batch's loss, so the sum of the ranks' gradients is the whole batch's
+//! gradient. The gradients are summed in buckets, started while backward is still running
+//! (`bucketed.rs`). Inside `fit` the optimizer step is sharded, as ZeRO stage 1 does: each rank
+//! gets the sums of its share of each parameter only ([`Communicator::sum_owned`]), updates that
+//! share with its share of the optimizer state, and the ranks exchange the updated shares
+//! ([`Communicator::gather_owned`]); the state is made whole at the end of each epoch. So every
+//! rank holds the same weights after every step, as if each had made the whole step. The
 //! ranks' losses and outputs are gathered after each step (`gather.rs`), so every rank updates
 //! its metrics with the whole batch and logs the global figures: callbacks see the same values
 //! everywhere (an `EarlyStopping` stops every rank on the same epoch). Only rank 0 prints and

@@ -16,8 +16,12 @@ pub struct DataParallel {
     /// The number of gradient values a bucket grows to before the next one starts (default
     /// 65,536, 256 KiB): smaller buckets start sending earlier, larger ones send fewer messages.
     pub bucket_values: usize,
-    /// Whether each bucket's all-reduce starts as soon as backward has finished its gradients
-    /// (default true). With false, every bucket starts after backward (for measurements).
+    /// Whether each bucket's sum starts (on the MPI thread) as soon as backward has finished
+    /// its gradients, rather than after backward. The default is true when this process may
+    /// run on more cores than kensho's kernel threads use (`available_parallelism` greater than
+    /// [`kensho_core::num_threads`] when the options are made), so that a core is free for the
+    /// communication; else false: on a core that computes, a bucket sent early only interrupts
+    /// backward (two thread switches a bucket, measured slower on two cores with two ranks).
     pub overlap_backward: bool,
     /// Whether `fit` shards the optimizer step (default true, as ZeRO stage 1 does): each rank
     /// gets the summed gradients of its share of each parameter only, updates that share (with
@@ -30,7 +34,12 @@ pub struct DataParallel {
 
 impl Default for DataParallel {
     fn default() -> Self {
-        DataParallel { bucket_values: super::bucketed::BUCKET_FLOATS, overlap_backward: true, shard_optimizer: true }
+        let spare_core = std::thread::available_parallelism().is_ok_and(|n| n.get() > kensho_core::num_threads());
+        DataParallel {
+            bucket_values: super::bucketed::BUCKET_FLOATS,
+            overlap_backward: spare_core,
+            shard_optimizer: true,
+        }
     }
 }
 

@@ -26,10 +26,11 @@ fn main() {
         return;
     }
     let filter = args.iter().skip(1).find(|a| !a.starts_with('-')).cloned().unwrap_or_default();
-    let tests: [(&str, fn()); 7] = [
+    let tests: [(&str, fn()); 8] = [
         ("shared_memory_sums_are_exact", || sums_are_exact(&[])),
         ("mpi_allreduce_sums_are_exact", || sums_are_exact(&[("KENSHO_MPI_ALLREDUCE", "mpi")])),
         ("mlp_two_ranks_equal_one", || equal_to_one_rank("mlp")),
+        ("mlp_with_buckets_during_backward_two_ranks_equal_one", || equal_to_one_rank("mlp_overlap")),
         ("convnet_batch_norm_two_ranks_equal_one", || equal_to_one_rank("convnet")),
         ("panic_on_rank_one_ends_the_job", || failure_ends_the_job("panic")),
         ("error_on_rank_one_ends_the_job", || failure_ends_the_job("error")),

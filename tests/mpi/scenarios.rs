@@ -2,7 +2,7 @@
 //! its weights (`weights.rank{r}.safetensors`) and logged figures (`logs.rank{r}.txt`).
 
 use kensho::mpi::World;
-use kensho::parallel::{owned_positions, Communicator};
+use kensho::parallel::{owned_positions, Communicator, DataParallel};
 use kensho::prelude::*;
 use std::path::Path;
 
@@ -14,14 +14,20 @@ pub fn run(name: &str, out: &Path) {
     assert!(again.contains("already started"), "{again}");
     let rank = world.rank();
     let history = match name {
-        "mlp" => train(mlp(), &world, 2, 64, 3200, &[], out),
-        "convnet" => train(convnet(), &world, 2, 32, 1600, &[], out),
-        "panic" => train(mlp(), &world, 1, 64, 3200, &[3], out),
+        "mlp" => train(mlp(), &world, DataParallel::default(), 2, 64, 3200, &[], out),
+        // The buckets sent during backward, on the MPI thread (the default under mpirun, one
+        // core per rank, sends them after backward).
+        "mlp_overlap" => {
+            let parallel = DataParallel { overlap_backward: true, ..Default::default() };
+            train(mlp(), &world, parallel, 2, 64, 3200, &[], out)
+        }
+        "convnet" => train(convnet(), &world, DataParallel::default(), 2, 32, 1600, &[], out),
+        "panic" => train(mlp(), &world, DataParallel::default(), 1, 64, 3200, &[3], out),
         // Rank 1's callback fails after the first epoch: an error, not a panic.
-        "error" => train(mlp(), &world, 3, 64, 640, &[usize::MAX], out),
+        "error" => train(mlp(), &world, DataParallel::default(), 3, 64, 640, &[usize::MAX], out),
         "first_epoch" | "both_epochs" => {
             let epochs = if name == "first_epoch" { 1 } else { 2 };
-            train(mlp(), &world, epochs, 64, 1600, &[], out)
+            train(mlp(), &world, DataParallel::default(), epochs, 64, 1600, &[], out)
         }
         "second_epoch" => {
             let mut model = kensho::load_model(out.join("checkpoint.safetensors")).expect("the checkpoint loads");
@@ -146,6 +152,7 @@ impl Callback for PanicAt {
 fn train(
     mut model: Sequential,
     world: &std::sync::Arc<World>,
+    parallel: DataParallel,
     epochs: usize,
     batch_size: usize,
     n: usize,
@@ -160,7 +167,7 @@ fn train(
             vec![Box::new(metrics::SparseCategoricalAccuracy::new())],
         )
         .unwrap();
-    model.set_data_parallel(world.clone()).unwrap();
+    model.set_data_parallel_with(world.clone(), parallel).unwrap();
     let (x, y) = data(n, 20, 7);
     let (vx, vy) = data(200, 20, 8);
     let mut checkpoint = ModelCheckpoint::new(out.join("checkpoint.safetensors").to_string_lossy());
