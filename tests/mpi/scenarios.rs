@@ -149,6 +149,7 @@ impl Callback for PanicAt {
 
 /// Trains `model` on every rank and writes this rank's weights; rank 0 also writes the
 /// checkpoint of the last epoch.
+#[allow(clippy::too_many_arguments)]
 fn train(
     mut model: Sequential,
     world: &std::sync::Arc<World>,
