@@ -239,23 +239,25 @@ struct Sums {
 }
 
 impl Sums {
-    /// The elementwise sum of `values` over the ranks (through the shared window when the
-    /// ranks have one, else MPI's all-reduce).
-    fn all_reduce(&self, world: &SimpleCommunicator, values: Vec<f32>) -> Vec<f32> {
-        self.with_spare_output(values, |values, sum| {
-            match self.shared.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
-                Some(shared) => shared.all_reduce(values, sum),
-                None => world.all_reduce_into(values, sum, SystemOperation::sum()),
-            }
-        })
+    /// The elementwise sum of `values` over the ranks: in place through the shared window when
+    /// the ranks have one, else by MPI's all-reduce into a spare buffer.
+    fn all_reduce(&self, world: &SimpleCommunicator, mut values: Vec<f32>) -> Vec<f32> {
+        if let Some(shared) = self.shared.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            shared.all_reduce(&mut values);
+            return values;
+        }
+        self.with_spare_output(values, |values, sum| world.all_reduce_into(values, sum, SystemOperation::sum()))
     }
 
-    /// [`Communicator::sum_owned`]: through the shared window when the ranks have one and the
-    /// values fit it, else a whole all-reduce.
-    fn sum_owned(&self, world: &SimpleCommunicator, values: Vec<f32>, segments: &[usize]) -> Vec<f32> {
+    /// [`Communicator::sum_owned`]: in place through the shared window when the ranks have one
+    /// and the values fit it, else a whole all-reduce.
+    fn sum_owned(&self, world: &SimpleCommunicator, mut values: Vec<f32>, segments: &[usize]) -> Vec<f32> {
         let mut shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
         match shared.as_mut().filter(|_| values.len() <= shared::PIECE) {
-            Some(window) => self.with_spare_output(values, |values, sum| window.sum_owned(values, segments, sum)),
+            Some(window) => {
+                window.sum_owned(&mut values, segments);
+                values
+            }
             None => {
                 drop(shared);
                 self.all_reduce(world, values)
@@ -272,7 +274,8 @@ impl Sums {
     }
 
     /// Runs `op` from `values` into a buffer of the same length (one of the spare buffers if
-    /// there is one), which it returns; `values` then joins the spare buffers.
+    /// there is one), which it returns; `values` then joins the spare buffers (MPI's all-reduce
+    /// needs a buffer apart from its input).
     fn with_spare_output(&self, values: Vec<f32>, op: impl FnOnce(&[f32], &mut [f32])) -> Vec<f32> {
         let kept = {
             let mut buffers = self.spare.lock().unwrap_or_else(|e| e.into_inner());

@@ -84,21 +84,21 @@ impl SharedSums {
         Some(SharedSums { node, window, slots, turn: 0 })
     }
 
-    /// Writes the elementwise sum of every rank's `values` into `sum` (each position added in
-    /// rank order, so every rank gets the same bits). Collective: every rank calls it with
-    /// values of the same length.
-    pub(super) fn all_reduce(&mut self, values: &[f32], sum: &mut [f32]) {
-        assert_eq!(values.len(), sum.len(), "SharedSums::all_reduce: values and sum differ in length");
-        for (piece, out) in values.chunks(PIECE).zip(sum.chunks_mut(PIECE)) {
-            self.sum_piece(piece, &[piece.len()], out, true);
+    /// Replaces `values` by their elementwise sum over the ranks (each position added in rank
+    /// order, so every rank gets the same bits). Collective: every rank calls it with values
+    /// of the same length.
+    pub(super) fn all_reduce(&mut self, values: &mut [f32]) {
+        for piece in values.chunks_mut(PIECE) {
+            let len = piece.len();
+            self.sum_piece(piece, &[len], true);
         }
     }
 
     /// [`Communicator::sum_owned`](crate::parallel::Communicator::sum_owned) of at most
-    /// [`PIECE`] values: only this rank's owned positions of `sum` get the sums.
-    pub(super) fn sum_owned(&mut self, values: &[f32], segments: &[usize], sum: &mut [f32]) {
-        assert!(values.len() <= PIECE && values.len() == sum.len(), "SharedSums::sum_owned: {} values", values.len());
-        self.sum_piece(values, segments, sum, false);
+    /// [`PIECE`] values, in place: only this rank's owned positions get the sums.
+    pub(super) fn sum_owned(&mut self, values: &mut [f32], segments: &[usize]) {
+        assert!(values.len() <= PIECE, "SharedSums::sum_owned: {} values", values.len());
+        self.sum_piece(values, segments, false);
     }
 
     /// [`Communicator::gather_owned`](crate::parallel::Communicator::gather_owned) of at most
@@ -135,13 +135,14 @@ impl SharedSums {
     }
 
     /// Sums `values` (at most [`PIECE`]) over the ranks on the positions each rank owns
-    /// ([`owned_positions`] of `segments`), into `sum`; with `whole`, every position of `sum`.
+    /// ([`owned_positions`] of `segments`), in place; with `whole`, every position.
     ///
     /// Each rank copies into its slot the positions the other ranks own; after a barrier it
-    /// sums the positions it owns, reading its own values from `values` and the others' from
-    /// their slots, into `sum` (and, with `whole`, into its slot too, and after a second
-    /// barrier copies the other ranks' sums out of their slots).
-    fn sum_piece(&mut self, values: &[f32], segments: &[usize], sum: &mut [f32], whole: bool) {
+    /// sums the positions it owns, its own values read (and the sums written) in place, the
+    /// others' read from their slots (with `whole`, it writes the sums into its slot too, and
+    /// after a second barrier copies the other ranks' sums out of their slots). The values
+    /// stay where backward left them, warm in the cache, and no other buffer is touched.
+    fn sum_piece(&mut self, values: &mut [f32], segments: &[usize], whole: bool) {
         let (n, ranks, rank, offset) = (values.len(), self.slots.len(), self.node.rank() as usize, self.next_offset());
         let owned: Vec<Vec<Range<usize>>> = (0..ranks).map(|r| owned_positions(segments, r, ranks)).collect();
         // SAFETY: every slot holds 2 * PIECE values and n <= PIECE. Between the barriers, this
@@ -153,14 +154,15 @@ impl SharedSums {
                 slot[range.clone()].copy_from_slice(&values[range.clone()]);
             }
             self.barrier();
+            let mine = values.as_mut_ptr();
             for range in &owned[rank] {
                 let sources: Vec<*const f32> = (0..ranks)
                     .map(|r| match r == rank {
-                        true => values[range.start..].as_ptr(),
+                        true => mine.add(range.start).cast_const(),
                         false => self.slots[r].add(offset + range.start).cast_const(),
                     })
                     .collect();
-                let mut targets = vec![sum[range.start..].as_mut_ptr()];
+                let mut targets = vec![mine.add(range.start)];
                 if whole {
                     targets.push(self.slots[rank].add(offset + range.start));
                 }
@@ -171,7 +173,7 @@ impl SharedSums {
                 for r in (0..ranks).filter(|&r| r != rank) {
                     let theirs = std::slice::from_raw_parts(self.slots[r].add(offset), n);
                     for range in &owned[r] {
-                        sum[range.clone()].copy_from_slice(&theirs[range.clone()]);
+                        values[range.clone()].copy_from_slice(&theirs[range.clone()]);
                     }
                 }
             }
@@ -190,17 +192,18 @@ impl SharedSums {
 }
 
 /// `target[i] = ((sources[0][i] + sources[1][i]) + ...)` for `i < len` and each target,
-/// block by block.
+/// block by block; a target may be a source (each block is read whole before it is written).
 ///
 /// # Safety
 /// Each target must be valid for writing `len` values and each source for reading as many,
-/// with no other thread or process writing them meanwhile, and no target overlapping a source.
+/// with no other thread or process writing them meanwhile.
 unsafe fn add_in_rank_order(sources: &[*const f32], targets: &[*mut f32], len: usize) {
     let mut block = [0.0f32; BLOCK];
     for start in (0..len).step_by(BLOCK) {
         let count = BLOCK.min(len - start);
         let acc = &mut block[..count];
-        // SAFETY: within the `len` values the caller vouches for.
+        // SAFETY: within the `len` values the caller vouches for; the slices read end before
+        // the targets are written.
         unsafe {
             acc.copy_from_slice(std::slice::from_raw_parts(sources[0].add(start), count));
             for source in &sources[1..] {
