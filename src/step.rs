@@ -292,7 +292,7 @@ impl Model {
                 let part = |len| shard_rows(len, rank, ranks);
                 compiled.optimizer.step_part(&mut self.params_mut(), &grads, &part);
                 self.compiled = Some(compiled);
-                self.gather_trainable(|p| &mut p.value)?;
+                self.gather_weights()?;
             }
             None => {
                 compiled.optimizer.step(&mut self.params_mut(), &grads);
@@ -305,18 +305,18 @@ impl Model {
         Ok(StepFigures { loss, outputs, output_losses })
     }
 
-    /// Makes a tensor of every trainable parameter (`field` picks it) whole on every rank after
-    /// a sharded step, each rank holding the true values of its share.
-    fn gather_trainable(&mut self, field: impl Fn(&mut kensho_autograd::Param) -> &mut Tensor) -> Result<()> {
-        let mut tensors: Vec<Tensor> = self
+    /// Makes every trainable parameter whole on every rank after a sharded step, each rank
+    /// holding the updated values of its share.
+    fn gather_weights(&mut self) -> Result<()> {
+        let mut values: Vec<Tensor> = self
             .params_mut()
             .into_iter()
             .filter(|p| p.trainable)
-            .map(|p| std::mem::replace(field(p), Tensor::zeros(&[0])))
+            .map(|p| std::mem::replace(&mut p.value, Tensor::zeros(&[0])))
             .collect();
-        self.reducer.as_mut().expect("a sharded step has a reducer").gather_shares(&mut tensors)?;
-        for (p, t) in self.params_mut().into_iter().filter(|p| p.trainable).zip(tensors) {
-            *field(p) = t;
+        self.reducer.as_mut().expect("a sharded step has a reducer").gather_shares(&mut values)?;
+        for (p, value) in self.params_mut().into_iter().filter(|p| p.trainable).zip(values) {
+            p.value = value;
         }
         Ok(())
     }

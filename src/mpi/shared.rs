@@ -1,8 +1,9 @@
-//! The all-reduce of ranks that all run on one host, through a window of memory they share
-//! (MPI-3 `MPI_Win_allocate_shared`): each rank sums one share of the positions, reading the
-//! other ranks' values of that share from their slots of the window, and copies the other
-//! shares of the sums out of theirs. Nothing else is done: no message headers, fragments or
-//! handshakes, two barriers a call.
+//! The sums of ranks that all run on one host, through a window of memory they share (MPI-3
+//! `MPI_Win_allocate_shared`). For an all-reduce each rank sums one share of the positions,
+//! reading the other ranks' values of that share from their slots of the window, and copies
+//! the other shares of the sums out of theirs; the sharded optimizer step's two operations are
+//! its halves (the sums of a rank's own share only, and the exchange of shares). Nothing else
+//! is done: no message headers, fragments or handshakes, one or two barriers a call.
 //!
 //! This is the one module of the facade with `unsafe` code: the window is memory that other
 //! processes write, reached through raw pointers. What keeps it sound is the order of the
@@ -32,7 +33,7 @@ pub(super) struct SharedSums {
     window: ffi::MPI_Win,
     /// Each rank's slot: two pieces, used in turn.
     slots: Vec<*mut f32>,
-    /// Which piece of the slots the last call used.
+    /// Which piece of the slots the next call uses.
     turn: usize,
 }
 
@@ -130,8 +131,9 @@ impl SharedSums {
     /// calls later, after the first barrier of the call between, which every rank passes only
     /// once done reading that piece.
     fn next_offset(&mut self) -> usize {
+        let offset = self.turn * PIECE;
         self.turn ^= 1;
-        (self.turn ^ 1) * PIECE
+        offset
     }
 
     /// Sums `values` (at most [`PIECE`]) over the ranks on the positions each rank owns
