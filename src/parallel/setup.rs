@@ -27,8 +27,10 @@ pub struct DataParallel {
     /// gets the summed gradients of its share of each parameter only, updates that share (with
     /// its share of the optimizer state), and the ranks then exchange the updated shares, so no
     /// rank repeats the others' update. The optimizer state is made whole again at the end of
-    /// each epoch, before the callbacks (checkpoints) see it. Optimizers that clip by norm
-    /// take whole steps.
+    /// each epoch, before the callbacks (checkpoints) see it; in the middle of an epoch (a
+    /// callback's `on_train_step_end`) each rank's state is whole on its share only, so a
+    /// callback that saves the optimizer state there needs `false`. Optimizers that clip by
+    /// norm take whole steps.
     pub shard_optimizer: bool,
 }
 
