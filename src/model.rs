@@ -27,6 +27,9 @@ pub struct Model {
     pub(crate) reducer: Option<Box<dyn GradientReducer>>,
     /// The other processes of data-parallel training; `None` when training alone.
     pub(crate) parallel: Option<crate::parallel::setup::ParallelState>,
+    /// Whether sharded steps have left the optimizer state whole on this rank's share only
+    /// (until `gather_optimizer_state`).
+    pub(crate) optimizer_state_sharded: bool,
 }
 
 impl std::fmt::Debug for Model {
@@ -54,6 +57,7 @@ impl Model {
             compiled: None,
             reducer: None,
             parallel: None,
+            optimizer_state_sharded: false,
         }
     }
 

@@ -292,6 +292,7 @@ impl Model {
                 let part = |len| shard_rows(len, rank, ranks);
                 compiled.optimizer.step_part(&mut self.params_mut(), &grads, &part);
                 self.compiled = Some(compiled);
+                self.optimizer_state_sharded = true;
                 self.gather_weights()?;
             }
             None => {
@@ -325,13 +326,10 @@ impl Model {
     /// only its share of each slot): `fit` calls it at the end of each epoch, before the
     /// callbacks, so checkpoints and later steps see the whole state.
     pub(crate) fn gather_optimizer_state(&mut self) -> Result<()> {
-        let Some(reducer) = self.reducer.as_mut() else { return Ok(()) };
-        let Some(compiled) = self.compiled.as_ref().filter(|c| c.optimizer.updates_elementwise()) else {
-            return Ok(());
-        };
-        if reducer.shard_step(true).is_none() {
+        if !std::mem::take(&mut self.optimizer_state_sharded) {
             return Ok(());
         }
+        let compiled = self.compiled.as_ref().expect("a sharded step ran, so the model is compiled");
         let params = self.params();
         let trainable = params.iter().filter(|p| p.trainable).count();
         let mut state = compiled.optimizer.state(&params);
@@ -339,13 +337,15 @@ impl Model {
         let slots = (state.len() - 1) / trainable.max(1);
         drop(params);
         for slot in 0..slots {
-            let mut tensors: Vec<Tensor> = (0..trainable).map(|k| state[k * slots + slot].1.clone()).collect();
-            self.reducer.as_mut().expect("checked above").gather_shares(&mut tensors)?;
+            let mut tensors: Vec<Tensor> = (0..trainable)
+                .map(|k| std::mem::replace(&mut state[k * slots + slot].1, Tensor::zeros(&[0])))
+                .collect();
+            self.reducer.as_mut().expect("a sharded step has a reducer").gather_shares(&mut tensors)?;
             for (k, t) in tensors.into_iter().enumerate() {
                 state[k * slots + slot].1 = t;
             }
         }
-        let mut compiled = self.compiled.take().expect("checked above");
+        let mut compiled = self.compiled.take().expect("compiled, as above");
         let loaded = compiled.optimizer.load_state(&self.params(), &state);
         self.compiled = Some(compiled);
         loaded

@@ -109,6 +109,19 @@ fn convnet() -> Sequential {
         .add(Dense::new(3))
 }
 
+/// Runs `work` on every rank of a fresh thread group, each on its own thread, and gives back
+/// what each returned, in rank order.
+fn on_every_rank<T: Send + 'static>(work: impl Fn(Arc<Threads>) -> T + Send + Clone + 'static) -> Vec<T> {
+    let ranks: Vec<_> = Threads::group(SIZE)
+        .into_iter()
+        .map(|comm| {
+            let work = work.clone();
+            std::thread::spawn(move || work(comm))
+        })
+        .collect();
+    ranks.into_iter().map(|r| r.join().unwrap()).collect()
+}
+
 /// Trains `build()` for 100 steps (2 epochs of 50 batches of 16), on `comm` if given; returns
 /// the weights and the logs. `options.bucket_values` of 1 also leaves the metrics out (the
 /// ranks then only sum their losses).
@@ -142,14 +155,8 @@ fn max_difference(a: &[Tensor], b: &[Tensor]) -> f32 {
 
 fn two_ranks_equal_one(build: fn() -> Sequential, options: DataParallel) {
     let (alone, alone_logs) = train(build, None, options.clone());
-    let ranks: Vec<_> = Threads::group(SIZE)
-        .into_iter()
-        .map(|comm| {
-            let options = options.clone();
-            std::thread::spawn(move || train(build, Some(comm), options))
-        })
-        .collect();
-    let results: Vec<(Vec<Tensor>, History)> = ranks.into_iter().map(|r| r.join().unwrap()).collect();
+    let on_rank = options.clone();
+    let results = on_every_rank(move |comm| train(build, Some(comm), on_rank.clone()));
     let difference = max_difference(&alone, &results[0].0);
     assert!(difference <= 1e-5, "two ranks differ from one process by {difference}");
     assert_eq!(max_difference(&results[0].0, &results[1].0), 0.0, "the ranks' weights differ");
@@ -192,23 +199,17 @@ fn synchronised_batch_normalization_trains_as_one_process() {
 #[test]
 fn each_rank_runs_its_share_of_each_batch() {
     static LARGEST: [AtomicUsize; 2] = [AtomicUsize::new(0), AtomicUsize::new(0)];
-    let ranks: Vec<_> = Threads::group(SIZE)
-        .into_iter()
-        .map(|comm| {
-            std::thread::spawn(move || {
-                let rank = comm.rank;
-                let mut model = mlp().add(BatchProbe::new(&LARGEST[rank], true));
-                model.compile(Sgd::new(0.1), losses::SparseCategoricalCrossentropy::from_logits(), vec![]).unwrap();
-                model.set_data_parallel(comm).unwrap();
-                let (x, y) = data(100);
-                let options = FitOptions { batch_size: 40, verbose: 0, ..Default::default() };
-                model.fit(&x, &y, options).unwrap();
-                // Evaluation splits its batches too.
-                model.evaluate_batched(&x, &y, 64).unwrap();
-            })
-        })
-        .collect();
-    ranks.into_iter().for_each(|r| r.join().unwrap());
+    on_every_rank(|comm| {
+        let rank = comm.rank;
+        let mut model = mlp().add(BatchProbe::new(&LARGEST[rank], true));
+        model.compile(Sgd::new(0.1), losses::SparseCategoricalCrossentropy::from_logits(), vec![]).unwrap();
+        model.set_data_parallel(comm).unwrap();
+        let (x, y) = data(100);
+        let options = FitOptions { batch_size: 40, verbose: 0, ..Default::default() };
+        model.fit(&x, &y, options).unwrap();
+        // Evaluation splits its batches too.
+        model.evaluate_batched(&x, &y, 64).unwrap();
+    });
     // Global batches of 40 (and 20 last): 20 rows per rank; evaluation's 64: 32 per rank.
     assert_eq!(LARGEST.each_ref().map(|l| l.load(Ordering::Relaxed)), [32, 32]);
 }
@@ -230,20 +231,14 @@ fn the_shards_of_a_batch_cover_each_row_once() {
 
 #[test]
 fn a_batch_norm_model_rejects_batches_smaller_than_the_ranks() {
-    let ranks: Vec<_> = Threads::group(SIZE)
-        .into_iter()
-        .map(|comm| {
-            std::thread::spawn(move || {
-                let mut model = convnet();
-                model.compile(Sgd::new(0.1), losses::SparseCategoricalCrossentropy::from_logits(), vec![]).unwrap();
-                model.set_data_parallel(comm).unwrap();
-                let (x, y) = data(33); // batches of 16, 16 and 1: one rank would get no row of the last
-                model.fit(&x, &y, FitOptions { batch_size: 16, verbose: 0, ..Default::default() }).unwrap_err()
-            })
-        })
-        .collect();
-    for rank in ranks {
-        let error = rank.join().unwrap();
+    let results = on_every_rank(|comm| {
+        let mut model = convnet();
+        model.compile(Sgd::new(0.1), losses::SparseCategoricalCrossentropy::from_logits(), vec![]).unwrap();
+        model.set_data_parallel(comm).unwrap();
+        let (x, y) = data(33); // batches of 16, 16 and 1: one rank would get no row of the last
+        model.fit(&x, &y, FitOptions { batch_size: 16, verbose: 0, ..Default::default() }).unwrap_err()
+    });
+    for error in results {
         assert!(error.to_string().contains("batch_normalization"), "{error}");
     }
 }
@@ -272,9 +267,7 @@ fn fit_loader_on_two_ranks_trains_as_one_process() {
         (model.get_weights(), history.get("loss").unwrap().to_vec())
     }
     let (alone, alone_loss) = train_loader(None);
-    let ranks: Vec<_> =
-        Threads::group(SIZE).into_iter().map(|comm| std::thread::spawn(move || train_loader(Some(comm)))).collect();
-    let results: Vec<_> = ranks.into_iter().map(|r| r.join().unwrap()).collect();
+    let results = on_every_rank(|comm| train_loader(Some(comm)));
     assert!(max_difference(&alone, &results[0].0) <= 1e-5);
     for (a, b) in alone_loss.iter().zip(&results[1].1) {
         assert!((a - b).abs() <= 1e-5, "loss {a} in one process, {b} on two ranks");
@@ -283,22 +276,16 @@ fn fit_loader_on_two_ranks_trains_as_one_process() {
 
 #[test]
 fn each_rank_checks_a_share_of_the_data_and_all_report_the_first_bad_value() {
-    let ranks: Vec<_> = Threads::group(SIZE)
-        .into_iter()
-        .map(|comm| {
-            std::thread::spawn(move || {
-                let mut model = mlp();
-                model.compile(Sgd::new(0.1), losses::SparseCategoricalCrossentropy::from_logits(), vec![]).unwrap();
-                model.set_data_parallel(comm).unwrap();
-                let (x, y) = data(40);
-                let mut values = x.to_vec();
-                values[30 * 12 + 4] = f32::NAN; // row 30: in rank 1's half
-                let x = Tensor::from_vec(values, &[40, 12]).unwrap();
-                model.fit(&x, &y, FitOptions { verbose: 0, ..Default::default() }).unwrap_err().to_string()
-            })
-        })
-        .collect();
-    let errors: Vec<String> = ranks.into_iter().map(|r| r.join().unwrap()).collect();
+    let errors = on_every_rank(|comm| {
+        let mut model = mlp();
+        model.compile(Sgd::new(0.1), losses::SparseCategoricalCrossentropy::from_logits(), vec![]).unwrap();
+        model.set_data_parallel(comm).unwrap();
+        let (x, y) = data(40);
+        let mut values = x.to_vec();
+        values[30 * 12 + 4] = f32::NAN; // row 30: in rank 1's half
+        let x = Tensor::from_vec(values, &[40, 12]).unwrap();
+        model.fit(&x, &y, FitOptions { verbose: 0, ..Default::default() }).unwrap_err().to_string()
+    });
     assert!(errors[0].contains("NaN at row 30, column 4"), "{}", errors[0]);
     assert_eq!(errors[0], errors[1]);
 }

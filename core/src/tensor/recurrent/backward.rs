@@ -158,25 +158,13 @@ impl RecurrentSpec {
                 Shard { row0: k * per, rows, d_input, d_rec, dh, dc }
             })
             .collect();
-        run_shards(shards, |shard| self.backward_shard_wide(&shared, shard));
+        run_shards(shards, |shard| {
+            crate::with_wide_vectors(
+                #[inline(always)]
+                || self.backward_shard(&shared, shard),
+            )
+        });
         (d_input, gru.then_some(d_rec), dh, lstm.then_some(dc))
-    }
-
-    /// [`RecurrentSpec::backward_shard`] compiled for AVX-512 when the processor has it.
-    fn backward_shard_wide(&self, shared: &Shared, shard: Shard) {
-        #[cfg(target_arch = "x86_64")]
-        if super::wide_vectors() {
-            // SAFETY: the processor has the features `backward_shard_avx512` is compiled for.
-            return unsafe { self.backward_shard_avx512(shared, shard) };
-        }
-        self.backward_shard(shared, shard)
-    }
-
-    /// [`RecurrentSpec::backward_shard`] with AVX-512.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f")]
-    unsafe fn backward_shard_avx512(&self, shared: &Shared, shard: Shard) {
-        self.backward_shard(shared, shard)
     }
 
     /// The reverse time loop over one shard of rows.

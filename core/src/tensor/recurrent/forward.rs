@@ -102,27 +102,15 @@ impl RecurrentSpec {
                 Shard { row0: k * per, rows, gates, states, candidate }
             })
             .collect();
-        run_shards(shards, |shard| self.forward_shard_wide(&shared, shard));
+        run_shards(shards, |shard| {
+            crate::with_wide_vectors(
+                #[inline(always)]
+                || self.forward_shard(&shared, shard),
+            )
+        });
         let shape = IxDyn(&[batch, time, state_width]);
         let states = Tensor::from_array(ArrayD::from_shape_vec(shape, states).expect("length matches shape"));
         RecurrentTrace { states, gates, candidate }
-    }
-
-    /// [`RecurrentSpec::forward_shard`] compiled for AVX-512 when the processor has it.
-    fn forward_shard_wide(&self, shared: &Shared, shard: Shard) {
-        #[cfg(target_arch = "x86_64")]
-        if super::wide_vectors() {
-            // SAFETY: the processor has the features `forward_shard_avx512` is compiled for.
-            return unsafe { self.forward_shard_avx512(shared, shard) };
-        }
-        self.forward_shard(shared, shard)
-    }
-
-    /// [`RecurrentSpec::forward_shard`] with AVX-512.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f")]
-    unsafe fn forward_shard_avx512(&self, shared: &Shared, shard: Shard) {
-        self.forward_shard(shared, shard)
     }
 
     /// The time loop over one shard of rows.

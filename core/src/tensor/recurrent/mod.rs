@@ -217,13 +217,6 @@ impl RecurrentSpec {
     }
 }
 
-/// Whether the time loops run their AVX-512 copies, in which the cells' elementwise loops
-/// (all inlined) use wide vectors.
-#[cfg(target_arch = "x86_64")]
-fn wide_vectors() -> bool {
-    std::arch::is_x86_feature_detected!("avx512f")
-}
-
 /// The rows of a mask that are real at input time `t` (all when there is no mask).
 #[inline(always)]
 fn real(mask: Option<&[f32]>, time: usize, row: usize, t: usize) -> bool {
